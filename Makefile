@@ -1,0 +1,39 @@
+# Plain entry points. Each target sets up what it needs: a fresh machine needs only Python 3.11+.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint types unit lock clean
+
+$(STAMP): requirements/dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+## demo: mint one QSEoW and one Qlik Cloud token with a throw-away key, decode and verify them
+demo: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" sh scripts/demo.sh
+
+## test: lint, format check, strict types, then the whole test suite
+test: lint types unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(STAMP)
+	$(BIN)/mypy --strict qsjwt
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## lock: refresh the hash-locked requirement files from requirements/*.in
+lock:
+	$(PYTHON) -m venv .venv-lock && .venv-lock/bin/pip install --quiet uv
+	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.11 --generate-hashes --no-header -q runtime.in -o runtime.txt
+	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.11 --generate-hashes --no-header -q dev.in -o dev.txt
+
+clean:
+	rm -rf $(VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache build *.egg-info
