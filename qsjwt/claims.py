@@ -1,0 +1,69 @@
+"""The claims of a token, exactly as each Qlik target reads them.
+
+``now`` and ``jti`` come from the caller, so the same settings always give the same claims
+and tests need no clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+from qsjwt.settings import CLOUD_AUDIENCE, CloudSettings, QseowSettings, Settings
+
+Claims = dict[str, Any]
+
+JTI_BYTES = 32
+"""256 random bits, well over the 128 Qlik Cloud's replay protection needs."""
+
+
+def new_jti() -> str:
+    return secrets.token_urlsafe(JTI_BYTES)
+
+
+def build_claims(settings: Settings, *, now: dt.datetime, jti: str) -> Claims:
+    iat = int(now.timestamp())
+    if isinstance(settings, QseowSettings):
+        return _qseow(settings, iat, jti)
+    return _cloud(settings, iat, jti)
+
+
+def build_header(settings: Settings) -> dict[str, str]:
+    header = {"alg": settings.algorithm, "typ": "JWT"}
+    if isinstance(settings, CloudSettings):
+        header["kid"] = settings.key_id
+    return header
+
+
+def _qseow(s: QseowSettings, iat: int, jti: str) -> Claims:
+    claims: Claims = {s.user_id_claim: s.user_id, s.user_directory_claim: s.user_directory}
+    if s.name:
+        claims["name"] = s.name
+    if s.email:
+        claims["email"] = s.email
+    if s.groups:
+        claims[s.groups_claim] = list(s.groups)
+    claims.update(s.attributes)
+    if s.issuer:
+        claims["iss"] = s.issuer
+    if s.audience:
+        claims["aud"] = s.audience
+    claims.update(jti=jti, iat=iat, nbf=iat, exp=iat + s.lifetime)
+    return claims
+
+
+def _cloud(s: CloudSettings, iat: int, jti: str) -> Claims:
+    claims: Claims = {
+        "iss": s.issuer,
+        "aud": CLOUD_AUDIENCE,
+        "sub": s.subject,
+        "subType": "user",
+        "name": s.name,
+        "email": s.email,
+        "email_verified": s.email_verified,
+    }
+    if s.groups:
+        claims["groups"] = list(s.groups)
+    claims.update(jti=jti, iat=iat, nbf=iat - s.clock_skew, exp=iat + s.lifetime)
+    return claims

@@ -1,0 +1,51 @@
+"""One error root, so every shell can turn any failure of ours into a clean message.
+
+Messages name the input they are about (as the user spelled it: a flag, an env var or an
+action input) and say how to fix it. They never contain a secret value: callers pass the
+input's *name*, never its content, and key errors describe the problem, not the key.
+"""
+
+from __future__ import annotations
+
+
+class QsjwtError(Exception):
+    """Root of every error qs-jwt raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(
+        self, message: str, *, input_name: str | None = None, hint: str | None = None
+    ) -> None:
+        self.message = message
+        self.input_name = input_name
+        self.hint = hint
+        super().__init__(self.render())
+
+    def render(self, name_of: dict[str, str] | None = None) -> str:
+        """The one-line text for a user; ``name_of`` maps input names to how a shell spells them."""
+        subject = ""
+        if self.input_name:
+            subject = (name_of or {}).get(self.input_name, self.input_name) + ": "
+        text = subject + self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class InputError(QsjwtError):
+    """A setting is missing, malformed or breaks one of Qlik's rules: the token is not made."""
+
+    exit_code = 2
+
+
+class KeyMaterialError(InputError):
+    """The signing key, its passphrase or the certificate cannot be used."""
+
+
+class TokenError(QsjwtError):
+    """A token given to decode, verify or lint is malformed or invalid."""
+
+
+def quoted(value: str, limit: int = 40) -> str:
+    """A non-secret value quoted for a message, cut short so a huge or hostile value stays short."""
+    return repr(value[:limit] + ("..." if len(value) > limit else ""))

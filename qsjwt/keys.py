@@ -1,0 +1,245 @@
+"""Turning key text into a signing key, and keys into the files Qlik is configured with.
+
+Key text arrives the ways CI systems store it: PEM, PEM with literal ``\\n`` escapes (a
+one-line secret), or base64 of a PEM (a masked GitLab variable). Messages describe what is
+wrong with a key, never its content.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
+from cryptography.x509.oid import NameOID
+
+from qsjwt.algorithms import SigningKey
+from qsjwt.errors import KeyMaterialError
+from qsjwt.findings import Finding, warning
+
+MIN_RSA_BITS = 2048
+RECOMMENDED_RSA_BITS = 3072
+_PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
+
+VerifyingKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+
+
+@dataclass(frozen=True)
+class LoadedKey:
+    key: SigningKey
+    warnings: tuple[Finding, ...] = ()
+
+
+def pem_from_text(text: str | bytes, *, input_name: str) -> bytes:
+    """PEM bytes from any accepted encoding of key or certificate text."""
+    raw = text.encode() if isinstance(text, str) else text
+    raw = raw.strip()
+    if not raw:
+        raise KeyMaterialError("is empty", input_name=input_name)
+    if b"-----BEGIN" not in raw:
+        try:
+            raw = base64.b64decode(b"".join(raw.split()), validate=True).strip()
+        except (binascii.Error, ValueError):
+            raw = b""
+        if b"-----BEGIN" not in raw:
+            raise KeyMaterialError(
+                "is neither PEM text nor base64 of a PEM file",
+                input_name=input_name,
+                hint="paste the whole file including the -----BEGIN ...----- line",
+            )
+    raw = raw.replace(b"\\r\\n", b"\n").replace(b"\\n", b"\n").replace(b"\r\n", b"\n")
+    return raw.replace(b"\r", b"\n").strip() + b"\n"
+
+
+def pem_label(pem: bytes) -> str | None:
+    """What the first PEM block says it is, e.g. 'RSA PRIVATE KEY' or 'CERTIFICATE'."""
+    match = _PEM_LABEL.search(pem)
+    return match.group(1).decode() if match else None
+
+
+def load_signing_key(
+    text: str | bytes,
+    passphrase: str | bytes | None = None,
+    *,
+    input_name: str,
+    passphrase_name: str,
+) -> LoadedKey:
+    """A private key fit for signing Qlik tokens: RSA of 2048 bits or more, or EC."""
+    pem = pem_from_text(text, input_name=input_name)
+    label = pem_label(pem) or ""
+    if label == "CERTIFICATE" or label.endswith("PUBLIC KEY"):
+        what = "a certificate" if label == "CERTIFICATE" else "a public key"
+        raise KeyMaterialError(
+            f"is {what}, not a private key",
+            input_name=input_name,
+            hint="sign with the private key; the certificate goes into Qlik's configuration",
+        )
+    secret = passphrase.encode() if isinstance(passphrase, str) else passphrase
+    encrypted = "ENCRYPTED" in label or b"Proc-Type: 4,ENCRYPTED" in pem
+    if encrypted and not secret:
+        raise KeyMaterialError(
+            "is encrypted and no passphrase was given",
+            input_name=input_name,
+            hint=f"set {passphrase_name}",
+        )
+    try:
+        key = serialization.load_pem_private_key(pem, password=secret if encrypted else None)
+    except TypeError:
+        raise KeyMaterialError(
+            "is not encrypted, but a passphrase was given",
+            input_name=passphrase_name,
+            hint="remove the passphrase, or use the encrypted key it belongs to",
+        ) from None
+    except ValueError:
+        if encrypted:
+            raise KeyMaterialError(
+                "does not decrypt the private key",
+                input_name=passphrase_name,
+                hint="check that the passphrase belongs to this key",
+            ) from None
+        raise KeyMaterialError(
+            "is not a readable PEM private key (PKCS#1 or PKCS#8)",
+            input_name=input_name,
+            hint="check that the whole file was copied, including the BEGIN and END lines",
+        ) from None
+    except UnsupportedAlgorithm:
+        raise KeyMaterialError(
+            "uses an algorithm this tool does not support",
+            input_name=input_name,
+            hint="use an RSA or EC key",
+        ) from None
+    fit, findings = _key_policy(key, input_name)
+    return LoadedKey(fit, tuple(findings))
+
+
+def _key_policy(key: object, input_name: str) -> tuple[SigningKey, list[Finding]]:
+    if isinstance(key, rsa.RSAPrivateKey):
+        if key.key_size < MIN_RSA_BITS:
+            raise KeyMaterialError(
+                f"is an RSA key of {key.key_size} bits, too weak to sign tokens",
+                input_name=input_name,
+                hint=f"generate one of at least {MIN_RSA_BITS} bits: qs-jwt keygen",
+            )
+        if key.key_size < RECOMMENDED_RSA_BITS:
+            return key, [
+                warning(
+                    f"RSA key of {key.key_size} bits; {RECOMMENDED_RSA_BITS} or more is "
+                    "recommended (Qlik's tutorial uses 4096)",
+                    input_name,
+                )
+            ]
+        return key, []
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key, []
+    raise KeyMaterialError(
+        f"is a {type(key).__name__.removeprefix('_')} key; Qlik verifies RSA keys "
+        "(and Qlik Cloud also EC keys)",
+        input_name=input_name,
+        hint="use an RSA key: qs-jwt keygen",
+    )
+
+
+def load_certificate(text: str | bytes, *, input_name: str) -> x509.Certificate:
+    pem = pem_from_text(text, input_name=input_name)
+    try:
+        return x509.load_pem_x509_certificate(pem)
+    except ValueError:
+        label = pem_label(pem) or "unknown"
+        raise KeyMaterialError(
+            f"is not a PEM certificate (found {label!r})"
+            if "PRIVATE" not in label
+            else "is a private key, not a certificate",
+            input_name=input_name,
+            hint="give the -----BEGIN CERTIFICATE----- file configured in Qlik",
+        ) from None
+
+
+def check_certificate_matches(
+    key: SigningKey, certificate: x509.Certificate, *, input_name: str
+) -> None:
+    """A certificate for another key makes Qlik refuse every token: say so before signing."""
+    if _public_der(certificate.public_key()) != _public_der(key.public_key()):
+        raise KeyMaterialError(
+            "does not belong to the private key: Qlik would reject the token",
+            input_name=input_name,
+            hint="configure Qlik with the certificate of this key, or sign with its own key",
+        )
+
+
+def load_verifying_key(text: str | bytes, *, input_name: str) -> VerifyingKey:
+    """The public key in a certificate or public-key PEM, for checking a token."""
+    pem = pem_from_text(text, input_name=input_name)
+    public: object
+    if pem_label(pem) == "CERTIFICATE":
+        public = load_certificate(pem, input_name=input_name).public_key()
+    else:
+        try:
+            public = serialization.load_pem_public_key(pem)
+        except ValueError:
+            raise KeyMaterialError(
+                "is not a PEM certificate or public key", input_name=input_name
+            ) from None
+    if not isinstance(public, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        raise KeyMaterialError("holds neither an RSA nor an EC key", input_name=input_name)
+    return public
+
+
+def _public_der(public: CertificatePublicKeyTypes) -> bytes:
+    return public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def generate_key(key_type: str, bits: int) -> SigningKey:
+    """A new key: RSA of ``bits``, or EC P-256 (for ES256)."""
+    if key_type == "ec":
+        return ec.generate_private_key(ec.SECP256R1())
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+def self_signed_certificate(
+    key: SigningKey, *, common_name: str, days: int, now: dt.datetime
+) -> x509.Certificate:
+    """The certificate to paste into the QSEoW virtual proxy or the Qlik Cloud IdP."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def private_pem(key: SigningKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def public_pem(key: SigningKey) -> bytes:
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def certificate_pem(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def one_line_pem(pem: bytes) -> str:
+    """The form Qlik Cloud's identity-provider API wants: no line breaks at all."""
+    return "".join(pem.decode().split("\n"))

@@ -1,0 +1,191 @@
+"""Every Qlik rule a token breaks, read from the token alone.
+
+``qs-jwt lint`` reports these for any token; minting runs the same rules on each new token as
+a last guard, so a token this tool makes can never break them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from qsjwt.algorithms import ALLOWED, DEFAULT
+from qsjwt.findings import Finding, Severity
+from qsjwt.inputs import BY_NAME, Target
+from qsjwt.settings import (
+    CLOUD_AUDIENCE,
+    CLOUD_MAX_LIFETIME,
+    QSEOW_LONG_LIFETIME,
+    QSEOW_MAX_LIFETIME,
+)
+
+CLOUD_CLAIMS = frozenset(
+    {
+        "iss",
+        "aud",
+        "sub",
+        "subType",
+        "name",
+        "email",
+        "email_verified",
+        "groups",
+        "jti",
+        "iat",
+        "nbf",
+        "exp",
+    }
+)
+MIN_JTI_LENGTH = 22
+"""22 base64url characters carry 128 bits."""
+NOT_BEFORE_SLACK = 5
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_MILLISECONDS = 10**11
+
+
+class _Report:
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+
+    def error(self, subject: str, message: str) -> None:
+        self.findings.append(Finding(Severity.ERROR, message, subject))
+
+    def warn(self, subject: str, message: str) -> None:
+        self.findings.append(Finding(Severity.WARNING, message, subject))
+
+
+def lint_token(
+    header: dict[str, Any],
+    claims: dict[str, Any],
+    target: Target,
+    *,
+    now: dt.datetime,
+    user_id_claim: str | None = None,
+    user_directory_claim: str | None = None,
+) -> list[Finding]:
+    report = _Report()
+    _algorithm(report, header, target)
+    times = _times(report, claims, required=target is Target.CLOUD)
+    _expiry(report, times, int(now.timestamp()))
+    if target is Target.CLOUD:
+        _cloud(report, header, claims, times)
+    else:
+        _qseow(
+            report,
+            claims,
+            times,
+            user_id_claim or _default("user-id-claim"),
+            user_directory_claim or _default("user-directory-claim"),
+        )
+    return report.findings
+
+
+def _default(name: str) -> str:
+    return BY_NAME[name].default or ""
+
+
+def _algorithm(report: _Report, header: dict[str, Any], target: Target) -> None:
+    alg = header.get("alg")
+    if alg not in ALLOWED[target]:
+        report.error("alg", f"{alg!r} is not accepted; use one of {', '.join(ALLOWED[target])}")
+    elif target is Target.CLOUD and alg != DEFAULT:
+        report.warn("alg", f"{alg} is not what Qlik's tutorials show (RS256)")
+
+
+def _times(report: _Report, claims: dict[str, Any], *, required: bool) -> dict[str, int]:
+    times: dict[str, int] = {}
+    for name in ("iat", "nbf", "exp"):
+        if name not in claims:
+            if required:
+                report.error(name, "is missing; Qlik Cloud requires iat, nbf and exp")
+            continue
+        value = claims[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            report.error(name, f"must be an integer NumericDate (seconds), not {value!r}")
+        elif value > _MILLISECONDS:
+            report.error(name, "looks like milliseconds; JWT times are in seconds")
+        else:
+            times[name] = value
+    return times
+
+
+def _expiry(report: _Report, times: dict[str, int], now: int) -> None:
+    exp, nbf, iat = times.get("exp"), times.get("nbf"), times.get("iat")
+    if exp is not None:
+        if nbf is not None and nbf >= exp:
+            report.error("exp", "is not after nbf: the token is never valid")
+        if iat is not None and iat >= exp:
+            report.error("exp", "is not after iat")
+        if exp <= now:
+            report.error("exp", "has passed: the token has expired")
+    if nbf is not None and nbf > now + NOT_BEFORE_SLACK:
+        report.warn("nbf", f"is {nbf - now} s in the future: the token is not valid yet")
+
+
+def _cloud(
+    report: _Report, header: dict[str, Any], claims: dict[str, Any], times: dict[str, int]
+) -> None:
+    if not _non_empty(header.get("kid")):
+        report.error("kid", "header must name the key id of the Qlik Cloud identity provider")
+    for name in ("iss", "sub", "name", "email"):
+        if not _non_empty(claims.get(name)):
+            report.error(name, "is required by Qlik Cloud and must be a non-empty string")
+    iss = claims.get("iss")
+    if isinstance(iss, str) and (iss != iss.strip() or " " in iss or iss.endswith("/")):
+        report.warn("iss", "has spaces or a trailing '/'; Qlik compares the issuer exactly")
+    if claims.get("aud") != CLOUD_AUDIENCE:
+        report.error("aud", f"must be exactly {CLOUD_AUDIENCE!r}")
+    if claims.get("subType") != "user":
+        report.error("subType", 'must be "user"')
+    if not isinstance(claims.get("email_verified"), bool):
+        report.error("email_verified", "must be a JSON boolean (true or false), not a string")
+    email = claims.get("email")
+    if isinstance(email, str) and email and not _EMAIL.fullmatch(email):
+        report.warn("email", "does not look like an e-mail address")
+    jti = claims.get("jti")
+    if not _non_empty(jti):
+        report.error("jti", "is required: Qlik Cloud rejects a token without a unique jti")
+    elif len(str(jti)) < MIN_JTI_LENGTH:
+        report.warn("jti", "is short; use at least 128 random bits so it is never reused")
+    exp, nbf, iat = times.get("exp"), times.get("nbf"), times.get("iat")
+    if exp is not None and nbf is not None and exp - nbf > CLOUD_MAX_LIFETIME:
+        report.error("exp", f"exp - nbf is {exp - nbf} s; Qlik Cloud accepts at most 3600")
+    if exp is not None and iat is not None and exp - iat > CLOUD_MAX_LIFETIME:
+        report.error("exp", f"exp - iat is {exp - iat} s; Qlik Cloud accepts at most 3600")
+    if "groups" in claims and not _string_list(claims["groups"]):
+        report.error("groups", "must be an array of non-empty strings")
+    if "group" in claims:
+        report.warn("group", "is ignored by Qlik Cloud; the claim is called groups")
+    ignored = sorted(set(claims) - CLOUD_CLAIMS - {"group"})
+    if ignored:
+        report.warn(ignored[0], f"Qlik Cloud ignores claims it does not document: {ignored}")
+
+
+def _qseow(
+    report: _Report,
+    claims: dict[str, Any],
+    times: dict[str, int],
+    user_id_claim: str,
+    user_directory_claim: str,
+) -> None:
+    for claim in (user_id_claim, user_directory_claim):
+        value = claims.get(claim)
+        if not isinstance(value, str) or not value.strip():
+            report.error(claim, "is missing or empty; the virtual proxy needs it to find the user")
+        elif "\\" in value:
+            report.error(claim, "contains a backslash, which Qlik Sense does not accept")
+    exp, iat = times.get("exp"), times.get("iat")
+    if exp is None:
+        report.warn("exp", "is missing: the token never expires, so a leak is forever")
+    elif iat is not None and exp - iat > QSEOW_MAX_LIFETIME:
+        report.error("exp", "the token lives more than 365 days")
+    elif iat is not None and exp - iat > QSEOW_LONG_LIFETIME:
+        report.warn("exp", "the token lives more than 24 hours")
+
+
+def _non_empty(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _string_list(value: object) -> bool:
+    return isinstance(value, list) and all(_non_empty(item) for item in value)

@@ -1,0 +1,89 @@
+"""From validated settings and a key to a signed token: the whole pure core in one call."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+
+from qsjwt.algorithms import check_key_fits
+from qsjwt.claims import Claims, build_claims, build_header
+from qsjwt.errors import QsjwtError
+from qsjwt.findings import Finding, Severity
+from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE
+from qsjwt.keys import LoadedKey, check_certificate_matches, load_certificate, load_signing_key
+from qsjwt.lint import lint_token
+from qsjwt.settings import QseowSettings, Settings
+from qsjwt.sign import sign_token
+
+
+@dataclass(frozen=True)
+class Minted:
+    token: str
+    header: dict[str, Any]
+    claims: Claims
+    expires_at: dt.datetime
+    expires_in: int
+    warnings: tuple[Finding, ...]
+
+
+def mint(
+    settings: Settings,
+    key: LoadedKey,
+    *,
+    now: dt.datetime,
+    jti: str,
+    certificate: x509.Certificate | None = None,
+) -> Minted:
+    check_key_fits(key.key, settings.algorithm, input_name=PRIVATE_KEY)
+    if certificate is not None:
+        check_certificate_matches(key.key, certificate, input_name=CERTIFICATE)
+    header = build_header(settings)
+    claims = build_claims(settings, now=now, jti=jti)
+    _guard(settings, header, claims, now)
+    token = sign_token(claims, key.key, header=header)
+    expires_at = dt.datetime.fromtimestamp(claims["exp"], tz=dt.UTC)
+    return Minted(
+        token=token,
+        header=header,
+        claims=claims,
+        expires_at=expires_at,
+        expires_in=claims["exp"] - claims["iat"],
+        warnings=settings.warnings + key.warnings,
+    )
+
+
+def _guard(settings: Settings, header: dict[str, Any], claims: Claims, now: dt.datetime) -> None:
+    """Settings validation should make this unreachable; a failure here is our bug, not input."""
+    names = {}
+    if isinstance(settings, QseowSettings):
+        names = {
+            "user_id_claim": settings.user_id_claim,
+            "user_directory_claim": settings.user_directory_claim,
+        }
+    broken = [
+        f.render()
+        for f in lint_token(header, claims, settings.target, now=now, **names)
+        if f.severity is Severity.ERROR
+    ]
+    if broken:
+        raise QsjwtError("internal check failed, no token made: " + "; ".join(broken))
+
+
+def mint_from_text(
+    settings: Settings,
+    *,
+    private_key: str | bytes,
+    passphrase: str | bytes | None,
+    certificate: str | bytes | None,
+    now: dt.datetime,
+    jti: str,
+) -> Minted:
+    """What every shell does once it has read its inputs: load the key material, then mint."""
+    key = load_signing_key(
+        private_key, passphrase, input_name=PRIVATE_KEY, passphrase_name=PRIVATE_KEY_PASSPHRASE
+    )
+    cert = load_certificate(certificate, input_name=CERTIFICATE) if certificate else None
+    return mint(settings, key, now=now, jti=jti, certificate=cert)

@@ -1,0 +1,338 @@
+"""Validated, frozen settings: every Qlik rule that can be checked before signing is checked here.
+
+Input is a plain mapping from input names (``user-id``...) to strings, or to lists of strings
+for repeated CLI flags. An empty string means "not given", as the GitHub runner sends it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from qsjwt.algorithms import check_algorithm
+from qsjwt.durations import format_duration, parse_duration
+from qsjwt.errors import InputError, quoted
+from qsjwt.findings import Finding, warning
+from qsjwt.inputs import BY_NAME, Target, default_lifetime
+
+RawValue = str | Sequence[str]
+
+REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
+CLOUD_AUDIENCE = "qlik.api/login/jwt-session"
+CLOUD_MAX_LIFETIME = 3600
+QSEOW_LONG_LIFETIME = 24 * 3600
+QSEOW_MAX_LIFETIME = 365 * 86400
+MAX_VALUE_LENGTH = 1024
+"""A JWT travels in an HTTP header; proxies refuse headers much larger than a few KB."""
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CLAIM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]*")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+
+
+@dataclass(frozen=True)
+class QseowSettings:
+    user_id: str
+    user_directory: str
+    user_id_claim: str
+    user_directory_claim: str
+    groups_claim: str
+    lifetime: int
+    algorithm: str
+    name: str | None = None
+    email: str | None = None
+    groups: tuple[str, ...] = ()
+    attributes: tuple[tuple[str, str], ...] = ()
+    audience: str | None = None
+    issuer: str | None = None
+    warnings: tuple[Finding, ...] = ()
+    target: Target = Target.QSEOW
+
+
+@dataclass(frozen=True)
+class CloudSettings:
+    issuer: str
+    key_id: str
+    subject: str
+    name: str
+    email: str
+    email_verified: bool
+    lifetime: int
+    clock_skew: int
+    algorithm: str
+    groups: tuple[str, ...] = ()
+    warnings: tuple[Finding, ...] = ()
+    target: Target = Target.CLOUD
+
+
+Settings = QseowSettings | CloudSettings
+
+
+def parse_target(text: str, *, input_name: str = "target") -> Target:
+    try:
+        return Target(text.strip().lower())
+    except ValueError:
+        raise InputError(
+            f"{quoted(text)} is not a target" if text.strip() else "is required",
+            input_name=input_name,
+            hint="use qseow (client-managed Qlik Sense) or cloud (Qlik Cloud)",
+        ) from None
+
+
+def parse_settings(target: Target, values: Mapping[str, RawValue]) -> Settings:
+    """Validate ``values`` for ``target``; raises InputError naming the first bad input."""
+    reader = _Reader(values)
+    for name in sorted(values):
+        spec = BY_NAME.get(name)
+        if spec is not None and target not in spec.targets and reader.given(name):
+            reader.warn(name, f"is ignored for target {target.value}")
+    if target is Target.QSEOW:
+        return _qseow(reader)
+    return _cloud(reader)
+
+
+def _qseow(r: _Reader) -> QseowSettings:
+    user_id = r.identity("user-id")
+    user_directory = r.identity("user-directory")
+    claim_names = {name: r.claim_name(name) for name in _QSEOW_CLAIM_INPUTS}
+    _distinct(claim_names)
+    lifetime = r.lifetime(Target.QSEOW)
+    if lifetime > QSEOW_MAX_LIFETIME:
+        raise InputError(
+            f"{format_duration(lifetime)} is longer than the 365d this tool allows",
+            input_name="expires-in",
+            hint="a leaked token works until it expires: keep it short and mint one per job",
+        )
+    if lifetime > QSEOW_LONG_LIFETIME:
+        r.warn(
+            "expires-in", f"{format_duration(lifetime)} is over 24h: a leaked token stays usable"
+        )
+    groups = r.groups()
+    if groups:
+        r.warn(
+            "groups",
+            f"QSEoW reads the {claim_names['groups-claim']!r} claim only if the virtual proxy "
+            "maps it (JWT attribute mapping) or a security rule uses it",
+        )
+    reserved = REGISTERED_CLAIMS | set(claim_names.values()) | {"name", "email"}
+    return QseowSettings(
+        user_id=user_id,
+        user_directory=user_directory,
+        user_id_claim=claim_names["user-id-claim"],
+        user_directory_claim=claim_names["user-directory-claim"],
+        groups_claim=claim_names["groups-claim"],
+        lifetime=lifetime,
+        algorithm=r.algorithm(Target.QSEOW),
+        name=r.optional("name"),
+        email=r.email(r.text("email")) or None,
+        groups=groups,
+        attributes=r.attributes(frozenset(reserved)),
+        audience=r.optional("audience"),
+        issuer=r.issuer(r.text("issuer")) or None,
+        warnings=tuple(r.findings),
+    )
+
+
+def _cloud(r: _Reader) -> CloudSettings:
+    issuer = r.issuer(r.required("issuer"))
+    lifetime = r.lifetime(Target.CLOUD)
+    skew = parse_duration(r.text("clock-skew"), input_name="clock-skew", allow_zero=True)
+    if lifetime > CLOUD_MAX_LIFETIME:
+        raise InputError(
+            f"{format_duration(lifetime)} is longer than the 1h (3600 s) Qlik Cloud accepts",
+            input_name="expires-in",
+            hint="use at most 1h; 5m is the default",
+        )
+    if lifetime + skew > CLOUD_MAX_LIFETIME:
+        raise InputError(
+            f"{format_duration(lifetime)} plus clock-skew {format_duration(skew)} makes "
+            f"exp - nbf {lifetime + skew} s, over the 3600 s Qlik Cloud accepts",
+            input_name="expires-in",
+            hint="shorten expires-in or clock-skew so that together they are at most 1h",
+        )
+    return CloudSettings(
+        issuer=issuer,
+        key_id=r.required("key-id"),
+        subject=r.required("subject"),
+        name=r.required("name"),
+        email=r.email(r.required("email")),
+        email_verified=r.boolean("email-verified"),
+        lifetime=lifetime,
+        clock_skew=skew,
+        algorithm=r.algorithm(Target.CLOUD),
+        groups=r.groups(),
+        warnings=tuple(r.findings),
+    )
+
+
+_QSEOW_CLAIM_INPUTS = ("user-id-claim", "user-directory-claim", "groups-claim")
+
+
+def _distinct(claim_names: dict[str, str]) -> None:
+    seen: dict[str, str] = {}
+    for input_name, claim in claim_names.items():
+        if claim in seen:
+            raise InputError(
+                f"{claim!r} is already the claim name of {seen[claim]}",
+                input_name=input_name,
+                hint="each value needs its own claim",
+            )
+        seen[claim] = input_name
+
+
+class _Reader:
+    """Reads one input at a time, so every error names the input it is about."""
+
+    def __init__(self, values: Mapping[str, RawValue]) -> None:
+        self._values = values
+        self.findings: list[Finding] = []
+
+    def warn(self, name: str, message: str) -> None:
+        self.findings.append(warning(message, name))
+
+    def given(self, name: str) -> bool:
+        raw = self._values.get(name)
+        if raw is None:
+            return False
+        return bool(raw.strip()) if isinstance(raw, str) else any(v.strip() for v in raw)
+
+    def text(self, name: str) -> str:
+        """The stripped value, the input's default, or ''."""
+        raw = self._values.get(name)
+        if isinstance(raw, str):
+            value = raw.strip()
+        elif raw:
+            raise InputError("takes one value, not a list", input_name=name)
+        else:
+            value = ""
+        if not value:
+            spec = BY_NAME.get(name)
+            value = (spec.default if spec else None) or ""
+        return self._checked(name, value)
+
+    def _checked(self, name: str, value: str) -> str:
+        if _CONTROL.search(value):
+            raise InputError(
+                "contains a line break or another control character",
+                input_name=name,
+                hint="give a single line of text",
+            )
+        if len(value) > MAX_VALUE_LENGTH:
+            raise InputError(
+                f"is {len(value)} characters long, over the {MAX_VALUE_LENGTH} allowed",
+                input_name=name,
+                hint="a token travels in an HTTP header, which proxies limit to a few KB",
+            )
+        return value
+
+    def optional(self, name: str) -> str | None:
+        return self.text(name) or None
+
+    def required(self, name: str) -> str:
+        value = self.text(name)
+        if not value:
+            raise InputError("is required and was empty or not given", input_name=name)
+        return value
+
+    def identity(self, name: str) -> str:
+        value = self.required(name)
+        if "\\" in value:
+            raise InputError(
+                "contains a backslash, which Qlik Sense does not accept",
+                input_name=name,
+                hint="give the user id and the user directory separately, not DIRECTORY\\user",
+            )
+        return value
+
+    def claim_name(self, name: str) -> str:
+        value = self.required(name)
+        if not _CLAIM_NAME.fullmatch(value):
+            raise InputError(
+                f"{quoted(value)} is not a usable claim name",
+                input_name=name,
+                hint="use letters, digits and _ . : - (starting with a letter or _)",
+            )
+        if value in REGISTERED_CLAIMS:
+            raise InputError(
+                f"{value!r} is a registered JWT claim and would clash with it",
+                input_name=name,
+                hint="use the attribute name configured in the virtual proxy, e.g. userId",
+            )
+        return value
+
+    def issuer(self, value: str) -> str:
+        """Qlik compares the issuer exactly: flag what rarely matches the IdP's setting."""
+        if " " in value:
+            self.warn("issuer", "contains a space; Qlik compares the issuer exactly")
+        if "://" in value and value.endswith("/"):
+            self.warn("issuer", "ends with '/'; Qlik compares the issuer exactly")
+        return value
+
+    def email(self, value: str) -> str:
+        if value and not _EMAIL.fullmatch(value):
+            self.warn("email", f"{quoted(value)} does not look like an e-mail address")
+        return value
+
+    def boolean(self, name: str) -> bool:
+        value = self.text(name).lower()
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+        raise InputError(f"{quoted(value)} is not true or false", input_name=name)
+
+    def lifetime(self, target: Target) -> int:
+        text = self.text("expires-in") or default_lifetime(target)
+        return parse_duration(text, input_name="expires-in")
+
+    def algorithm(self, target: Target) -> str:
+        name, findings = check_algorithm(self.text("algorithm"), target, input_name="algorithm")
+        self.findings.extend(findings)
+        return name
+
+    def items(self, name: str) -> list[str]:
+        """A list input: list items as given, or a string split on newlines and commas."""
+        raw = self._values.get(name)
+        if raw is None:
+            return []
+        if isinstance(raw, str):
+            separators = "\n" if name == "attributes" else "\n,"
+            parts = re.split(f"[{separators}]", raw.replace("\r\n", "\n"))
+        else:
+            parts = list(raw)
+        return [self._checked(name, part.strip()) for part in parts if part.strip()]
+
+    def groups(self) -> tuple[str, ...]:
+        groups = self.items("groups")
+        return tuple(dict.fromkeys(groups))
+
+    def attributes(self, reserved: frozenset[str]) -> tuple[tuple[str, str], ...]:
+        pairs: dict[str, str] = {}
+        for item in self.items("attributes"):
+            key, sep, value = item.partition("=")
+            key = key.strip()
+            if not sep or not key:
+                raise InputError(
+                    f"{quoted(item)} is not KEY=VALUE",
+                    input_name="attributes",
+                    hint="write one attribute per line, e.g. department=Sales",
+                )
+            if not _CLAIM_NAME.fullmatch(key):
+                raise InputError(
+                    f"{quoted(key)} is not a usable claim name",
+                    input_name="attributes",
+                    hint="use letters, digits and _ . : - (starting with a letter or _)",
+                )
+            if key in reserved:
+                raise InputError(
+                    f"{key!r} would overwrite a claim this tool sets",
+                    input_name="attributes",
+                    hint="use the dedicated input for it, or another claim name",
+                )
+            if key in pairs:
+                raise InputError(f"{key!r} is given twice", input_name="attributes")
+            pairs[key] = value.strip()
+        return tuple(pairs.items())
