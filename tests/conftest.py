@@ -1,0 +1,90 @@
+"""Shared test material: keys are generated here, never committed (except tests/keys/)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwcrypto import jwk, jwt
+
+from qsjwt.keys import (
+    certificate_pem,
+    private_pem,
+    public_pem,
+    self_signed_certificate,
+)
+
+NOW = dt.datetime(2026, 11, 28, 12, 0, 0, tzinfo=dt.UTC)
+ENCRYPTED_KEY = Path(__file__).parent / "keys" / "encrypted-rsa-2048.pem"
+ENCRYPTED_KEY_PASSPHRASE = "qs-jwt test passphrase"
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """A generated key with every encoding a test may need."""
+
+    key: Any
+    private_pem: bytes
+    public_pem: bytes
+    certificate_pem: bytes
+
+    def write(self, directory: Path) -> dict[str, Path]:
+        paths = {
+            "private": directory / "private-key.pem",
+            "public": directory / "public-key.pem",
+            "certificate": directory / "certificate.pem",
+        }
+        paths["private"].write_bytes(self.private_pem)
+        paths["public"].write_bytes(self.public_pem)
+        paths["certificate"].write_bytes(self.certificate_pem)
+        return paths
+
+
+def make_pair(key: Any) -> KeyPair:
+    cert = self_signed_certificate(key, common_name="qs-jwt tests", days=30, now=NOW)
+    return KeyPair(key, private_pem(key), public_pem(key), certificate_pem(cert))
+
+
+@pytest.fixture(scope="session")
+def rsa_pair() -> KeyPair:
+    return make_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+
+
+@pytest.fixture(scope="session")
+def rsa3072_pair() -> KeyPair:
+    return make_pair(rsa.generate_private_key(public_exponent=65537, key_size=3072))
+
+
+@pytest.fixture(scope="session")
+def other_rsa_pair() -> KeyPair:
+    return make_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+
+
+@pytest.fixture(scope="session")
+def ec_pair() -> KeyPair:
+    return make_pair(ec.generate_private_key(ec.SECP256R1()))
+
+
+def verify_independently(
+    token: str, verifying_pem: bytes, algorithm: str, *, check_time: bool = True
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Check a token with jwcrypto, a different JOSE implementation than the signer (PyJWT)."""
+    if b"CERTIFICATE" in verifying_pem:
+        key = jwk.JWK.from_pyca(x509.load_pem_x509_certificate(verifying_pem).public_key())
+    else:
+        key = jwk.JWK.from_pem(verifying_pem)
+    checked = jwt.JWT(
+        jwt=token,
+        key=key,
+        algs=[algorithm],
+        check_claims={} if not check_time else None,
+    )
+    header = json.loads(checked.header)
+    claims = json.loads(checked.claims)
+    return header, claims
