@@ -440,7 +440,7 @@ def _read(path: str | Path, spelled_name: str) -> bytes:
 
 
 def _read_token(args: argparse.Namespace) -> str:
-    args.spelled = {"token": "TOKEN"}
+    args.spelled = {}
     if args.token != "-":  # noqa: S105 (stdin marker)
         return str(args.token)
     if sys.stdin is None or sys.stdin.isatty():

@@ -1,0 +1,493 @@
+"""The real ``qs-jwt`` process: stdout, stderr, exit codes, files, and what must never show."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from qsjwt import __version__
+from tests.conftest import ENCRYPTED_KEY, ENCRYPTED_KEY_PASSPHRASE, KeyPair, verify_independently
+
+QSEOW_ARGS = ["qseow", "--user-id", "alice", "--user-directory", "CORP"]
+CLOUD_ARGS = [
+    "cloud",
+    "--issuer",
+    "idp.example.com",
+    "--key-id",
+    "kid-1",
+    "--subject",
+    "svc_ci",
+    "--name",
+    "CI Service",
+    "--email",
+    "ci@example.com",
+]
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def everything(self) -> str:
+        return self.out + self.err
+
+
+def qs_jwt(
+    *args: str | Path,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    cwd: Path | None = None,
+) -> Run:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("QSJWT_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "qsjwt", *map(str, args)],
+        env={**base, **(env or {})},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        timeout=60,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def secret_lines(pair: KeyPair) -> list[str]:
+    """Every line of the key's PEM body: none may ever be printed."""
+    return [line for line in pair.private_pem.decode().splitlines() if "-----" not in line]
+
+
+def assert_no_key(run: Run, pair: KeyPair) -> None:
+    for line in secret_lines(pair):
+        assert line not in run.everything
+
+
+@pytest.fixture
+def keyfiles(tmp_path: Path, rsa_pair: KeyPair) -> dict[str, Path]:
+    return rsa_pair.write(tmp_path)
+
+
+# --- minting --------------------------------------------------------------------------------
+
+
+def test_qseow_prints_only_the_token_and_it_verifies(keyfiles, rsa_pair):
+    run = qs_jwt(*QSEOW_ARGS, "--group", "Sales", "--private-key-file", keyfiles["private"])
+    assert run.code == 0, run.err
+    token = run.out.strip()
+    assert run.out == token + "\n"
+    header, claims = verify_independently(token, rsa_pair.certificate_pem, "RS256")
+    assert header["alg"] == "RS256"
+    assert "kid" not in header
+    assert (claims["userId"], claims["userDirectory"], claims["groups"]) == (
+        "alice",
+        "CORP",
+        ["Sales"],
+    )
+    assert claims["exp"] - claims["iat"] == 3600
+    assert token not in run.err
+    assert_no_key(run, rsa_pair)
+
+
+def test_cloud_token_has_qlik_cloud_claims(keyfiles, rsa_pair):
+    run = qs_jwt(
+        *CLOUD_ARGS,
+        "--group",
+        "A",
+        "--group",
+        "B",
+        env={"QSJWT_PRIVATE_KEY_FILE": str(keyfiles["private"])},
+    )
+    assert run.code == 0, run.err
+    header, claims = verify_independently(run.out.strip(), rsa_pair.public_pem, "RS256")
+    assert header["kid"] == "kid-1"
+    assert claims["aud"] == "qlik.api/login/jwt-session"
+    assert claims["subType"] == "user"
+    assert claims["email_verified"] is True
+    assert claims["groups"] == ["A", "B"]
+    assert claims["exp"] - claims["nbf"] == 300
+    assert len(claims["jti"]) >= 22
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        pytest.param(lambda pem: pem, id="pem"),
+        pytest.param(lambda pem: pem.replace("\n", "\\n"), id="escaped-newlines"),
+        pytest.param(lambda pem: base64.b64encode(pem.encode()).decode(), id="base64"),
+    ],
+)
+def test_key_text_from_environment_in_every_encoding(rsa_pair, encode):
+    run = qs_jwt(*QSEOW_ARGS, env={"QSJWT_PRIVATE_KEY": encode(rsa_pair.private_pem.decode())})
+    assert run.code == 0, run.err
+    verify_independently(run.out.strip(), rsa_pair.public_pem, "RS256")
+    assert_no_key(run, rsa_pair)
+
+
+def test_settings_come_from_environment_and_flags_win(keyfiles, rsa_pair):
+    env = {
+        "QSJWT_PRIVATE_KEY_FILE": str(keyfiles["private"]),
+        "QSJWT_USER_ID": "from-env",
+        "QSJWT_USER_DIRECTORY": "ENVDIR",
+        "QSJWT_GROUPS": "one\ntwo,three",
+        "QSJWT_ATTRIBUTES": "dept=Sales\nregion=EMEA, North",
+        "QSJWT_EXPIRES_IN": "2h",
+    }
+    run = qs_jwt("qseow", "--user-id", "from-flag", env=env)
+    assert run.code == 0, run.err
+    _, claims = verify_independently(run.out.strip(), rsa_pair.public_pem, "RS256")
+    assert claims["userId"] == "from-flag"
+    assert claims["userDirectory"] == "ENVDIR"
+    assert claims["groups"] == ["one", "two", "three"]
+    assert claims["dept"] == "Sales"
+    assert claims["region"] == "EMEA, North"
+    assert claims["exp"] - claims["iat"] == 7200
+
+
+def test_encrypted_key_with_passphrase_file(tmp_path, rsa_pair):
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text(ENCRYPTED_KEY_PASSPHRASE + "\n")
+    run = qs_jwt(*QSEOW_ARGS, "--private-key-file", ENCRYPTED_KEY, "--passphrase-file", passphrase)
+    assert run.code == 0, run.err
+    assert ENCRYPTED_KEY_PASSPHRASE not in run.everything
+
+
+def test_json_format(keyfiles, rsa_pair):
+    run = qs_jwt(*CLOUD_ARGS, "--format", "json", "--private-key-file", keyfiles["private"])
+    assert run.code == 0, run.err
+    document = json.loads(run.out)
+    assert set(document) == {"token", "header", "claims", "expires_at"}
+    _, claims = verify_independently(document["token"], rsa_pair.public_pem, "RS256")
+    assert claims == document["claims"]
+    assert document["expires_at"].endswith("Z")
+
+
+def test_output_file_is_private_and_nothing_secret_is_printed(tmp_path, keyfiles, rsa_pair):
+    target = tmp_path / "token.jwt"
+    run = qs_jwt(*QSEOW_ARGS, "--private-key-file", keyfiles["private"], "--output", target)
+    assert run.code == 0, run.err
+    assert run.out == ""
+    token = target.read_text().strip()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    verify_independently(token, rsa_pair.public_pem, "RS256")
+    assert token not in run.everything
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_dotenv_file(tmp_path, keyfiles, rsa_pair):
+    dotenv = tmp_path / "jwt.env"
+    run = qs_jwt(
+        *CLOUD_ARGS,
+        "--private-key-file",
+        keyfiles["private"],
+        "--dotenv",
+        dotenv,
+        "--dotenv-variable",
+        "QLIK_TOKEN",
+    )
+    assert run.code == 0, run.err
+    assert run.out == ""
+    name, _, token = dotenv.read_text().strip().partition("=")
+    assert name == "QLIK_TOKEN"
+    assert stat.S_IMODE(dotenv.stat().st_mode) == 0o600
+    verify_independently(token, rsa_pair.public_pem, "RS256")
+
+
+def test_certificate_match_is_checked(tmp_path, keyfiles, other_rsa_pair):
+    other = tmp_path / "other.pem"
+    other.write_bytes(other_rsa_pair.certificate_pem)
+    out = tmp_path / "token.jwt"
+    run = qs_jwt(
+        *QSEOW_ARGS,
+        "--private-key-file",
+        keyfiles["private"],
+        "--certificate-file",
+        other,
+        "--output",
+        out,
+    )
+    assert run.code == 2
+    assert "--certificate-file: does not belong to the private key" in run.err
+    assert not out.exists()
+
+
+def test_warnings_go_to_stderr(keyfiles):
+    run = qs_jwt(*CLOUD_ARGS, "--algorithm", "PS256", "--private-key-file", keyfiles["private"])
+    assert run.code == 0
+    assert "qs-jwt: warning: --algorithm: PS256 is not what Qlik's tutorials show" in run.err
+    assert run.out.count(".") == 2
+
+
+# --- bad input: exit 2, one clear line naming the option, nothing written ------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (["qseow", "--user-directory", "D"], {}, "--user-id (or QSJWT_USER_ID): is required"),
+        ([*QSEOW_ARGS, "--expires-in", "0"], {}, "--expires-in: must be longer than zero"),
+        ([*QSEOW_ARGS, "--expires-in=-5m"], {}, "--expires-in: '-5m' is not a duration"),
+        (
+            QSEOW_ARGS,
+            {"QSJWT_EXPIRES_IN": "1 hour"},
+            "QSJWT_EXPIRES_IN: '1 hour' is not a duration",
+        ),
+        ([*CLOUD_ARGS, "--expires-in", "2h"], {}, "--expires-in: 2h is longer than the 1h"),
+        (
+            [*CLOUD_ARGS, "--expires-in", "1h", "--clock-skew", "30s"],
+            {},
+            "plus clock-skew 30s",
+        ),
+        ([*QSEOW_ARGS, "--algorithm", "HS256"], {}, "--algorithm: 'HS256' is refused"),
+        ([*QSEOW_ARGS, "--algorithm", "none"], {}, "--algorithm: 'none' is refused"),
+        ([*QSEOW_ARGS, "--algorithm", "ES256"], {}, "not accepted by a QSEoW virtual proxy"),
+        ([*QSEOW_ARGS, "--user-id-claim", "sub"], {}, "--user-id-claim: 'sub' is a registered"),
+        ([*QSEOW_ARGS, "--attribute", "exp=1"], {}, "--attribute: 'exp' would overwrite"),
+        ([*QSEOW_ARGS, "--attribute", "novalue"], {}, "--attribute: 'novalue' is not KEY=VALUE"),
+        (["qseow", "--user-id", "CORP\\alice", "--user-directory", "CORP"], {}, "backslash"),
+        ([*CLOUD_ARGS, "--email-verified", "maybe"], {}, "--email-verified: 'maybe' is not true"),
+    ],
+)
+def test_bad_settings(keyfiles, rsa_pair, args, env, expected):
+    run = qs_jwt(*args, "--private-key-file", keyfiles["private"], env=env)
+    assert run.code == 2
+    assert run.out == ""
+    assert expected in run.err
+    assert len(run.err.strip().splitlines()) == 1, run.err
+    assert "Traceback" not in run.err
+    assert_no_key(run, rsa_pair)
+
+
+def test_no_key_source():
+    run = qs_jwt(*QSEOW_ARGS)
+    assert run.code == 2
+    assert "no private key: give --private-key-file PATH" in run.err
+
+
+def test_two_key_sources_is_an_error(keyfiles, rsa_pair):
+    run = qs_jwt(
+        *QSEOW_ARGS,
+        env={
+            "QSJWT_PRIVATE_KEY": rsa_pair.private_pem.decode(),
+            "QSJWT_PRIVATE_KEY_FILE": str(keyfiles["private"]),
+        },
+    )
+    assert run.code == 2
+    assert "both QSJWT_PRIVATE_KEY and QSJWT_PRIVATE_KEY_FILE are set" in run.err
+    assert_no_key(run, rsa_pair)
+
+
+def test_missing_key_file(tmp_path):
+    run = qs_jwt(*QSEOW_ARGS, "--private-key-file", tmp_path / "nope.pem")
+    assert run.code == 2
+    assert "--private-key-file: cannot read" in run.err
+    assert "No such file" in run.err
+
+
+def test_certificate_given_as_key(keyfiles):
+    run = qs_jwt(*QSEOW_ARGS, "--private-key-file", keyfiles["certificate"])
+    assert run.code == 2
+    assert "--private-key-file: is a certificate, not a private key" in run.err
+
+
+def test_wrong_passphrase_is_not_echoed(tmp_path):
+    run = qs_jwt(
+        *QSEOW_ARGS,
+        "--private-key-file",
+        ENCRYPTED_KEY,
+        env={"QSJWT_PRIVATE_KEY_PASSPHRASE": "wrong horse battery"},
+    )
+    assert run.code == 2
+    assert "QSJWT_PRIVATE_KEY_PASSPHRASE: does not decrypt the private key" in run.err
+    assert "wrong horse battery" not in run.everything
+
+
+def test_unreadable_output_directory_writes_nothing(tmp_path, keyfiles):
+    run = qs_jwt(
+        *QSEOW_ARGS,
+        "--private-key-file",
+        keyfiles["private"],
+        "--output",
+        tmp_path / "missing" / "token.jwt",
+    )
+    assert run.code == 2
+    assert "--output: directory" in run.err
+    assert run.out == ""
+
+
+def test_symlink_output_is_refused(tmp_path, keyfiles):
+    real = tmp_path / "real.txt"
+    real.write_text("keep me")
+    link = tmp_path / "link.jwt"
+    link.symlink_to(real)
+    run = qs_jwt(*QSEOW_ARGS, "--private-key-file", keyfiles["private"], "--output", link)
+    assert run.code == 2
+    assert "symbolic link" in run.err
+    assert real.read_text() == "keep me"
+
+
+def test_usage_error_is_one_line_exit_2():
+    run = qs_jwt("qseow", "--format", "xml")
+    assert run.code == 2
+    assert len(run.err.strip().splitlines()) == 1
+    assert "--format" in run.err
+
+
+# --- decode, verify, lint -------------------------------------------------------------------
+
+
+@pytest.fixture
+def cloud_token(keyfiles) -> str:
+    run = qs_jwt(*CLOUD_ARGS, "--private-key-file", keyfiles["private"])
+    assert run.code == 0, run.err
+    return run.out.strip()
+
+
+def test_decode_marks_not_verified(cloud_token):
+    run = qs_jwt("decode", "-", stdin=cloud_token)
+    assert run.code == 0
+    document = json.loads(run.out)
+    assert document["verified"] is False
+    assert document["header"]["kid"] == "kid-1"
+    assert document["claims"]["sub"] == "svc_ci"
+    assert "NOT verified" in run.err
+    assert cloud_token not in run.everything
+
+
+def test_decode_garbage():
+    run = qs_jwt("decode", "not-a-token")
+    assert run.code == 1
+    assert "token: is not a JWT" in run.err
+
+
+def test_verify_good_and_bad(cloud_token, keyfiles, other_rsa_pair, tmp_path):
+    good = qs_jwt(
+        "verify",
+        "--certificate-file",
+        keyfiles["certificate"],
+        "--audience",
+        "qlik.api/login/jwt-session",
+        stdin=cloud_token,
+    )
+    assert good.code == 0, good.err
+    assert json.loads(good.out)["verified"] is True
+    other = tmp_path / "other-public.pem"
+    other.write_bytes(other_rsa_pair.public_pem)
+    bad = qs_jwt("verify", "--public-key-file", other, stdin=cloud_token)
+    assert bad.code == 1
+    assert "token: is not valid" in bad.err
+    assert bad.out == ""
+    wrong_aud = qs_jwt(
+        "verify",
+        "--certificate-file",
+        keyfiles["certificate"],
+        "--audience",
+        "x",
+        stdin=cloud_token,
+    )
+    assert wrong_aud.code == 1
+    assert "audience" in wrong_aud.err.lower()
+
+
+def test_verify_needs_a_key():
+    run = qs_jwt("verify", "-", stdin="a.b.c")
+    assert run.code == 2
+    assert "--certificate-file" in run.err
+
+
+def test_lint_clean_token_and_cross_target(cloud_token):
+    clean = qs_jwt("lint", "--target", "cloud", stdin=cloud_token)
+    assert clean.code == 0
+    assert "0 error(s)" in clean.out
+    crossed = qs_jwt("lint", "--target", "qseow", stdin=cloud_token)
+    assert crossed.code == 1
+    assert "error: userId: is missing" in crossed.out
+
+
+def test_lint_reports_every_broken_rule(keyfiles):
+    run = qs_jwt(*QSEOW_ARGS, "--private-key-file", keyfiles["private"])
+    qseow_token = run.out.strip()
+    result = qs_jwt("lint", "-", "--target", "cloud", stdin=qseow_token)
+    assert result.code == 1
+    for claim in ("kid", "iss", "sub", "aud", "subType", "email_verified"):
+        assert f"error: {claim}:" in result.out
+
+
+# --- keygen, help, version ------------------------------------------------------------------
+
+
+def test_keygen_writes_usable_files_and_never_overwrites(tmp_path):
+    out = tmp_path / "keys"
+    run = qs_jwt("keygen", "--out-dir", out, "--bits", "2048", "--common-name", "my-idp")
+    assert run.code == 0, run.err
+    private = out / "private-key.pem"
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    one_line = run.out.strip()
+    assert one_line.startswith("-----BEGIN CERTIFICATE-----")
+    assert "\n" not in one_line
+    key_text = private.read_text()
+    assert "PRIVATE KEY" not in run.everything
+    assert all(line not in run.everything for line in key_text.splitlines()[1:-1])
+    minted = qs_jwt(
+        *QSEOW_ARGS,
+        "--private-key-file",
+        private,
+        "--certificate-file",
+        out / "certificate.pem",
+    )
+    assert minted.code == 0, minted.err
+    verify_independently(minted.out.strip(), (out / "certificate.pem").read_bytes(), "RS256")
+    again = qs_jwt("keygen", "--out-dir", out)
+    assert again.code == 2
+    assert "exists" in again.err
+    assert private.read_text() == key_text
+    forced = qs_jwt("keygen", "--out-dir", out, "--bits", "2048", "--force")
+    assert forced.code == 0
+    assert private.read_text() != key_text
+
+
+def test_keygen_ec_key_signs_es256_for_cloud(tmp_path):
+    out = tmp_path / "ec"
+    assert qs_jwt("keygen", "--out-dir", out, "--key-type", "ec").code == 0
+    run = qs_jwt(*CLOUD_ARGS, "--algorithm", "ES256", "--private-key-file", out / "private-key.pem")
+    assert run.code == 0, run.err
+    verify_independently(run.out.strip(), (out / "certificate.pem").read_bytes(), "ES256")
+    refused = qs_jwt(*QSEOW_ARGS, "--private-key-file", out / "private-key.pem")
+    assert refused.code == 2
+    assert "an EC key cannot sign RS256" in refused.err
+
+
+@pytest.mark.parametrize("command", ["qseow", "cloud", "decode", "verify", "lint", "keygen"])
+def test_every_command_has_help_with_an_example(command):
+    run = qs_jwt(command, "--help")
+    assert run.code == 0
+    assert "example:" in run.out
+    assert "exit codes:" in run.out
+
+
+def test_help_names_the_environment_variables():
+    run = qs_jwt("cloud", "--help")
+    for variable in ("QSJWT_ISSUER", "QSJWT_KEY_ID", "QSJWT_PRIVATE_KEY", "QSJWT_CLOCK_SKEW"):
+        assert variable in run.out
+
+
+def test_version():
+    run = qs_jwt("--version")
+    assert run.code == 0
+    assert run.out.strip() == f"qs-jwt {__version__}"
+
+
+def test_no_command_shows_help_and_fails():
+    run = qs_jwt()
+    assert run.code == 2
+    assert "qseow" in run.err
