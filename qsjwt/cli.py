@@ -10,7 +10,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from qsjwt.claims import new_jti
 from qsjwt.errors import InputError, QsjwtError
 from qsjwt.files import PlannedFile, check_writable, write_all
 from qsjwt.findings import Finding, Severity
+from qsjwt.formats import ENV_NAME, iso_utc
 from qsjwt.inputs import (
     CERTIFICATE,
     PRIVATE_KEY,
@@ -50,7 +50,6 @@ ENV_PASSPHRASE = "QSJWT_PRIVATE_KEY_PASSPHRASE"  # noqa: S105 (a variable name)
 ENV_CERTIFICATE = "QSJWT_CERTIFICATE"
 ENV_CERTIFICATE_FILE = "QSJWT_CERTIFICATE_FILE"
 DOTENV_DEFAULT = "QLIK_JWT"
-_DOTENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 EXAMPLES = {
     "qseow": f"""example:
@@ -339,7 +338,7 @@ def _mint(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     write_all(files)
     for planned in files:
         sys.stderr.write(f"{PROG}: wrote {planned.path} (mode 0600)\n")
-    sys.stderr.write(f"{PROG}: token expires at {_iso(minted.expires_at)}\n")
+    sys.stderr.write(f"{PROG}: token expires at {iso_utc(minted.expires_at)}\n")
     return 0
 
 
@@ -351,7 +350,7 @@ def _planned_outputs(args: argparse.Namespace, spelled: dict[str, str]) -> list[
     if args.output is not None:
         planned.append(PlannedFile(args.output, b"", "output"))
     if args.dotenv is not None:
-        if not _DOTENV_NAME.fullmatch(args.dotenv_variable):
+        if not ENV_NAME.fullmatch(args.dotenv_variable):
             raise InputError(
                 f"{args.dotenv_variable!r} is not a variable name",
                 input_name="dotenv-variable",
@@ -378,7 +377,7 @@ def _render(minted: Minted, output_format: str) -> str:
         "token": minted.token,
         "header": minted.header,
         "claims": minted.claims,
-        "expires_at": _iso(minted.expires_at),
+        "expires_at": iso_utc(minted.expires_at),
     }
     return json.dumps(document, indent=2)
 
@@ -498,16 +497,12 @@ def _lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 def _times(claims: Mapping[str, Any]) -> dict[str, str]:
     return {
-        name: _iso(dt.datetime.fromtimestamp(claims[name], tz=dt.UTC))
+        name: iso_utc(dt.datetime.fromtimestamp(claims[name], tz=dt.UTC))
         for name in ("iat", "nbf", "exp")
         if isinstance(claims.get(name), int)
         and not isinstance(claims.get(name), bool)
         and 0 <= claims[name] < 10**11
     }
-
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 # --- keygen -------------------------------------------------------------------------------
