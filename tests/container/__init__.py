@@ -1,0 +1,1 @@
+"""Tests that build the action image and run it as the GitHub runner and GitLab do."""
