@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from qsjwt import __version__
 from qsjwt.claims import new_jti
-from qsjwt.errors import InputError, QsjwtError
+from qsjwt.errors import InputError, QsjwtError, quoted
 from qsjwt.files import PlannedFile, check_writable, write_all
 from qsjwt.findings import Finding, Severity
 from qsjwt.formats import ENV_NAME, iso_utc
@@ -89,11 +90,60 @@ EXIT_CODES = """exit codes:
 
 
 class _Parser(argparse.ArgumentParser):
-    """One clear line on stderr and exit 2, instead of argparse's usage dump."""
+    """One clear line on stderr and exit 2, instead of argparse's usage dump.
+
+    argparse echoes bad values in full; a key or passphrase pasted in the wrong place (for
+    example ``--private-key "$KEY"``) would land in the job log. Values are shown only when
+    they are short plain words, and abbreviations are off, so ``--private-key`` or
+    ``--passphrase`` is an unknown option, not a path to ``--private-key-file``.
+    """
 
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
         raise SystemExit(2)
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        if action.choices is not None and value not in action.choices:
+            choices = ", ".join(map(str, action.choices))
+            raise argparse.ArgumentError(
+                action, f"invalid choice: {_shown(str(value))} (choose from {choices})"
+            )
+
+    def _get_value(self, action: argparse.Action, arg_string: str) -> object:
+        try:
+            return super()._get_value(action, arg_string)
+        except argparse.ArgumentError:
+            if _plain(arg_string):
+                raise
+            raise argparse.ArgumentError(action, f"invalid value: {_shown(arg_string)}") from None
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.:/@+-]{1,40}")
+_OPTION = re.compile(r"--?[A-Za-z][A-Za-z0-9_-]*")
+
+
+def _plain(value: str) -> bool:
+    return bool(_PLAIN.fullmatch(value)) and not value.startswith("---")
+
+
+def _shown(value: str) -> str:
+    """A command-line value for a message, unless it could be a secret given by mistake."""
+    return quoted(value) if _plain(value) else f"a value of {len(value)} characters (not shown)"
+
+
+def _unrecognized(extras: Sequence[str]) -> str:
+    """Name unknown options, never their values: the value may be a key or a passphrase."""
+    options = [name for name in (e.split("=", 1)[0] for e in extras) if _OPTION.fullmatch(name)]
+    hidden = len(extras) - len(options)
+    text = "unrecognized arguments: " + (", ".join(options) or "")
+    if hidden:
+        text += (" and " if options else "") + f"{hidden} value(s) (not shown)"
+    if any(name in ("--private-key", "--passphrase") for name in options):
+        text += (
+            "; the key and its passphrase are never command-line values: use "
+            f"--private-key-file / --passphrase-file or {ENV_PRIVATE_KEY} / {ENV_PASSPHRASE}"
+        )
+    return text
 
 
 if TYPE_CHECKING:
@@ -103,7 +153,9 @@ if TYPE_CHECKING:
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     environ = os.environ if env is None else env
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        parser.error(_unrecognized(extras))
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
@@ -143,6 +195,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "QSEoW virtual proxies (qseow) and Qlik Cloud JWT identity providers (cloud).",
         epilog=EXIT_CODES + "\nRun 'qs-jwt COMMAND --help' for each command's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -206,6 +259,7 @@ def _command(sub: _Commands, name: str, summary: str) -> argparse.ArgumentParser
         description=summary[0].upper() + summary[1:] + ".",
         epilog=EXAMPLES[name] + "\n" + EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
     )
     return parser
 
@@ -352,7 +406,7 @@ def _planned_outputs(args: argparse.Namespace, spelled: dict[str, str]) -> list[
     if args.dotenv is not None:
         if not ENV_NAME.fullmatch(args.dotenv_variable):
             raise InputError(
-                f"{args.dotenv_variable!r} is not a variable name",
+                f"{quoted(args.dotenv_variable)} is not a variable name",
                 input_name="dotenv-variable",
                 hint="use letters, digits and _, not starting with a digit",
             )
@@ -403,11 +457,14 @@ def _key_material(
             f"(a path) or {ENV_PRIVATE_KEY} (the key text)",
             input_name=None,
         )
-    private_key = _read(key_file, spelled[PRIVATE_KEY]) if key_file else env[ENV_PRIVATE_KEY]
+    private_key = (
+        _read(key_file, spelled[PRIVATE_KEY], show_path=False) if key_file else env[ENV_PRIVATE_KEY]
+    )
     passphrase: str | bytes | None = None
     if args.passphrase_file:
         spelled[PRIVATE_KEY_PASSPHRASE] = "--passphrase-file"
-        passphrase = _read(args.passphrase_file, "--passphrase-file").rstrip(b"\r\n")
+        passphrase = _read(args.passphrase_file, "--passphrase-file", show_path=False)
+        passphrase = passphrase.rstrip(b"\r\n")
     elif env.get(ENV_PASSPHRASE):
         spelled[PRIVATE_KEY_PASSPHRASE] = ENV_PASSPHRASE
         passphrase = env[ENV_PASSPHRASE]
@@ -419,19 +476,31 @@ def _key_material(
         spelled[CERTIFICATE] = (
             "--certificate-file" if args.certificate_file else ENV_CERTIFICATE_FILE
         )
-        certificate = _read(cert_file, spelled[CERTIFICATE])
+        certificate = _read(cert_file, spelled[CERTIFICATE], show_path=False)
     elif env.get(ENV_CERTIFICATE):
         spelled[CERTIFICATE] = ENV_CERTIFICATE
         certificate = env[ENV_CERTIFICATE]
     return private_key, passphrase, certificate
 
 
-def _read(path: str | Path, spelled_name: str) -> bytes:
+def _read(path: str | Path, spelled_name: str, *, show_path: bool = True) -> bytes:
+    """A file's bytes; ``show_path=False`` for key material, whose "path" may be the secret."""
     try:
         return Path(path).read_bytes()
-    except OSError as err:
+    except (OSError, ValueError) as err:  # ValueError: a NUL byte in the path
+        reason = getattr(err, "strerror", None) or "not a usable path"
+        if show_path:
+            raise InputError(
+                f"cannot read {str(path)!r}: {reason}", input_name=spelled_name
+            ) from None
+        text = str(path)
+        looks_like_text = "-----BEGIN" in text or len(text) > 1024 or "\n" in text
         raise InputError(
-            f"cannot read {str(path)!r}: {err.strerror}", input_name=spelled_name
+            f"cannot read the file it names: {reason}",
+            input_name=spelled_name,
+            hint=f"it holds key text, not a path: give the text in {ENV_PRIVATE_KEY} instead"
+            if looks_like_text
+            else "the path is not shown, in case it is the secret itself",
         ) from None
 
 
