@@ -118,12 +118,18 @@ def main(env: Mapping[str, str] | None = None) -> int:
         sys.stderr.write(NOT_GITHUB)
         sys.stderr.flush()
         return 2
-    from actions_toolkit import core  # noqa: PLC0415 (GitHub only: see the module docstring)
-    from actions_toolkit.command import issue_command  # noqa: PLC0415
     from actions_toolkit.file_command import prepare_key_value_message  # noqa: PLC0415
 
-    log = _Log(core.set_secret, core.debug, issue_command, debug=environ.get("RUNNER_DEBUG") == "1")
+    log = _github_log(debug=environ.get("RUNNER_DEBUG") == "1")
     return _Run(environ, log, prepare_key_value_message).run()
+
+
+def _github_log(*, debug: bool) -> _Log:
+    """Imported here, not at the top: only on GitHub (see the module docstring)."""
+    from actions_toolkit import core  # noqa: PLC0415
+    from actions_toolkit.command import issue_command  # noqa: PLC0415
+
+    return _Log(core.set_secret, core.debug, issue_command, debug=debug)
 
 
 class _Log:
