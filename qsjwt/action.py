@@ -70,8 +70,8 @@ ACTION_INPUTS: tuple[ActionInput, ...] = (
     ActionInput(TARGET, "Where the token is used: qseow (client-managed QSEoW) or cloud.", True),
     ActionInput(
         PRIVATE_KEY,
-        "Private key (RSA or EC) that signs the token, from a secret: PEM, PEM with literal \\n "
-        "escapes on one line, or base64 of the PEM. Never pass it through `args`.",
+        "Private key that signs the token, from a secret: PEM, PEM on one line with literal \\n "
+        "escapes, or base64 of the PEM. RSA; Qlik Cloud also accepts EC.",
         True,
     ),
     ActionInput(PRIVATE_KEY_PASSPHRASE, "Passphrase of an encrypted private key, from a secret."),
@@ -336,10 +336,11 @@ class _Run:
             self._append("GITHUB_ENV", self._pair(export_name, minted.token))
         self._write_summary(_summary(target, settings, minted))
         exported = f"; also in ${export_name} for the next steps" if export_name else ""
+        # No user value in a plain line: the runner also reads "##[command]" anywhere in one.
         self.log.info(
-            f"qs-jwt: minted a {_TARGET_LABEL[target]} token for {_who(settings)}, "
-            f"{minted.header['alg']}, expires at {outputs['expires-at']} "
-            f"(in {minted.expires_in} s). Outputs: {', '.join(OUTPUTS)}{exported}."
+            f"qs-jwt: minted a {_TARGET_LABEL[target]} token ({minted.header['alg']}), expires "
+            f"at {outputs['expires-at']} (in {minted.expires_in} s). Outputs: "
+            f"{', '.join(OUTPUTS)}{exported}; details in the step summary."
         )
 
     def _warn(self, finding: Finding) -> None:

@@ -253,17 +253,20 @@ def test_debug_lines_name_inputs_but_hold_no_values(run, rsa_pair: KeyPair):
     assert quiet.annotations("debug") == []
 
 
-def test_summary_escapes_markdown_in_user_values(run, rsa_pair: KeyPair):
+def test_user_values_stay_text_in_the_summary_and_the_log(run, rsa_pair: KeyPair):
     result = run(
         {
             **QSEOW,
-            "user-id": "<img src=x>|[a](http://x)",
+            "user-id": "<img src=x>|[a](http://x)##[error]v1",
             "private-key": rsa_pair.private_pem.decode(),
         }
     )
     assert result.code == 0, result.stdout
     line = next(line for line in result.summary.splitlines() if line.startswith("| User"))
-    assert line == "| User | CORP\\\\\\<img src=x\\>\\|\\[a\\](http://x) |"
+    assert line == "| User | CORP\\\\\\<img src=x\\>\\|\\[a\\](http://x)##\\[error\\]v1 |"
+    # the runner also parses the old "##[command]" form anywhere in a plain line
+    plain = [line for line in result.lines if not line.startswith("::")]
+    assert plain and not any("##[" in line for line in plain)
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -513,3 +516,23 @@ def test_mask_data_unescapes_to_the_exact_secret(run, rsa_pair: KeyPair):
     assert_failed(result, "Unusable private-key-passphrase")
     assert MASK + "pass%250Aword%2525" in result.lines
     assert unescape_data("pass%250Aword%2525") == percent
+
+
+def test_hostile_name_input_is_refused_or_kept_as_text(run, rsa_pair: KeyPair):
+    key = rsa_pair.private_pem.decode()
+    refused = run({**CLOUD, "name": "Eve\n::add-mask::x\r\n::error::y", "private-key": key})
+    message = assert_failed(refused, "Invalid input name", "name: contains a line break")
+    assert "Eve" not in message and "::add-mask::x" not in refused.lines
+    kept = run(
+        {**CLOUD, "name": "::warning::Eve%0A##[error]x", "email": "x%0A::e", "private-key": key}
+    )
+    assert kept.code == 0, kept.stdout
+    assert json.loads(kept.outputs["claims"])["name"] == "::warning::Eve%0A##[error]x"
+    for line in kept.lines:
+        command = parse_command(line)
+        if command is None:
+            assert "Eve" not in line and "##[" not in line
+        else:
+            assert "\n" not in command.data and "\r" not in command.data
+    email = next(w for w in kept.annotations("warning") if w.properties["title"] == "Check email")
+    assert email.data == "email: 'x%0A::e' does not look like an e-mail address"
