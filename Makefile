@@ -4,11 +4,13 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint types unit lock clean
+.PHONY: demo test lint types unit bench lock clean
 
-$(STAMP): requirements/dev.txt pyproject.toml
+LOCKS := requirements/dev.txt requirements/ci-tools.txt
+
+$(STAMP): $(LOCKS) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes $(LOCKS:%=-r %)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
@@ -29,11 +31,17 @@ types: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## bench: what each minting step costs, as a ratio to a bare PyJWT signature
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_mint.py
+
 ## lock: refresh the hash-locked requirement files from requirements/*.in
 lock:
 	$(PYTHON) -m venv .venv-lock && .venv-lock/bin/pip install --quiet uv
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.11 --generate-hashes --no-header -q runtime.in -o runtime.txt
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.11 --generate-hashes --no-header -q dev.in -o dev.txt
+	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.11 --generate-hashes --no-header -q -c dev.txt ci-tools.in -o ci-tools.txt
+	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.13 --generate-hashes --no-header --no-deps -q -c dev.txt action.in -o action.txt
 
 clean:
 	rm -rf $(VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache build *.egg-info
