@@ -90,7 +90,7 @@ def load_signing_key(
             hint=f"set {passphrase_name}",
         )
     try:
-        key = serialization.load_pem_private_key(pem, password=secret if encrypted else None)
+        key = serialization.load_pem_private_key(pem, password=secret or None)
     except TypeError:
         raise KeyMaterialError(
             "is not encrypted, but a passphrase was given",

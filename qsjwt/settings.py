@@ -99,6 +99,13 @@ def _qseow(r: _Reader) -> QseowSettings:
     user_directory = r.identity("user-directory")
     claim_names = {name: r.claim_name(name) for name in _QSEOW_CLAIM_INPUTS}
     _distinct(claim_names)
+    for input_name, claim in claim_names.items():
+        if claim in ("name", "email") and r.text(claim):
+            raise InputError(
+                f"{claim!r} is also the claim of the {claim} input; one would overwrite the other",
+                input_name=input_name,
+                hint=f"choose another claim name, or leave {claim} empty",
+            )
     lifetime = r.lifetime(Target.QSEOW)
     if lifetime > QSEOW_MAX_LIFETIME:
         raise InputError(

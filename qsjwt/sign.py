@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from qsjwt.algorithms import ALLOWED, SigningKey
 from qsjwt.claims import Claims
@@ -50,6 +51,12 @@ def verify_token(
     if algorithm not in EVERY_ALLOWED:
         raise TokenError(
             f"uses algorithm {json.dumps(algorithm)}, which is never accepted", input_name="token"
+        )
+    if str(algorithm).startswith("ES") != isinstance(key, ec.EllipticCurvePublicKey):
+        raise TokenError(
+            f"is signed with {algorithm}, which the given key's type cannot verify",
+            input_name="token",
+            hint="give the certificate or public key of the key that signed it",
         )
     try:
         claims = jwt.decode(
