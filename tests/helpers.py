@@ -1,0 +1,87 @@
+"""Plain builders shared by the core's unit tests (the fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+
+from qsjwt.errors import InputError, QsjwtError
+from qsjwt.findings import Finding, Severity
+from qsjwt.inputs import PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
+from qsjwt.keys import LoadedKey, load_signing_key
+from qsjwt.settings import Settings, parse_settings
+
+BOTH_TARGETS = pytest.mark.parametrize("target", list(Target), ids=[t.value for t in Target])
+
+FIXED_JTI = "fixed-jti-for-golden-tests-0123456789"
+"""37 characters: over the 22 (128 bits) lint asks for, and stable for exact comparisons."""
+
+QSEOW_REQUIRED = {"user-id": "alice", "user-directory": "CORP"}
+CLOUD_REQUIRED = {
+    "issuer": "idp.example.com",
+    "key-id": "kid-1",
+    "subject": "svc_ci",
+    "name": "CI Service",
+    "email": "ci@example.com",
+}
+REQUIRED = {Target.QSEOW: QSEOW_REQUIRED, Target.CLOUD: CLOUD_REQUIRED}
+
+
+def values_for(target: Target, **overrides: Any) -> dict[str, Any]:
+    """A valid input mapping for ``target``; ``user_id="x"`` sets ``user-id``, None removes it."""
+    values: dict[str, Any] = dict(REQUIRED[target])
+    values.update({name.replace("_", "-"): value for name, value in overrides.items()})
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def qseow_values(**overrides: Any) -> dict[str, Any]:
+    return values_for(Target.QSEOW, **overrides)
+
+
+def cloud_values(**overrides: Any) -> dict[str, Any]:
+    return values_for(Target.CLOUD, **overrides)
+
+
+def parse(target: Target, **overrides: Any) -> Settings:
+    return parse_settings(target, values_for(target, **overrides))
+
+
+def refused(target: Target, input_name: str, *fragments: str, **overrides: Any) -> InputError:
+    """Parse and expect an InputError about ``input_name`` whose message holds ``fragments``."""
+    with pytest.raises(InputError) as info:
+        parse(target, **overrides)
+    assert_error(info.value, input_name, *fragments)
+    return info.value
+
+
+def assert_error(err: QsjwtError, input_name: str | None, *fragments: str) -> None:
+    assert err.input_name == input_name, err.render()
+    text = err.message + " " + (err.hint or "")
+    for fragment in fragments:
+        assert fragment in text, f"{fragment!r} not in {err.render()!r}"
+
+
+def warnings_about(findings: Iterable[Finding], subject: str) -> list[str]:
+    found = [f for f in findings if f.subject == subject]
+    assert all(f.severity is Severity.WARNING for f in found)
+    return [f.message for f in found]
+
+
+def signing_key(pem: str | bytes, passphrase: str | bytes | None = None) -> LoadedKey:
+    return load_signing_key(
+        pem, passphrase, input_name=PRIVATE_KEY, passphrase_name=PRIVATE_KEY_PASSPHRASE
+    )
+
+
+def b64url(data: bytes | dict[str, Any]) -> str:
+    raw = data if isinstance(data, bytes) else json.dumps(data).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def craft_token(header: dict[str, Any], claims: dict[str, Any], signature: bytes = b"") -> str:
+    """A compact JWS made by hand, so no library gets to refuse what we want to test."""
+    return f"{b64url(header)}.{b64url(claims)}.{b64url(signature) if signature else ''}"

@@ -1,0 +1,178 @@
+"""Claims and header, exactly as each Qlik target reads them (golden dicts at a fixed NOW)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+
+import pytest
+
+from qsjwt.claims import build_claims, build_header, new_jti
+from qsjwt.inputs import Target
+from tests.conftest import NOW
+from tests.helpers import BOTH_TARGETS, FIXED_JTI, parse
+
+T = 1_795_867_200
+"""NOW (2026-11-28 12:00:00 UTC) as a NumericDate."""
+
+
+def test_now_is_what_the_goldens_assume():
+    assert int(NOW.timestamp()) == T
+
+
+def test_qseow_minimal():
+    claims = build_claims(parse(Target.QSEOW), now=NOW, jti=FIXED_JTI)
+    assert claims == {
+        "userId": "alice",
+        "userDirectory": "CORP",
+        "jti": FIXED_JTI,
+        "iat": T,
+        "nbf": T,
+        "exp": T + 3600,
+    }
+
+
+def test_qseow_everything():
+    settings = parse(
+        Target.QSEOW,
+        user_id="alice",
+        user_directory="CORP",
+        user_id_claim="uid",
+        user_directory_claim="dir",
+        groups_claim="roles",
+        name="Alice Example",
+        email="alice@example.com",
+        groups="Sales\nOps",
+        attributes="dept=Sales\nlevel=3",
+        audience="qlik.example.com",
+        issuer="ci.example.com",
+        expires_in="2h",
+        algorithm="RS512",
+    )
+    claims = build_claims(settings, now=NOW, jti=FIXED_JTI)
+    assert claims == {
+        "uid": "alice",
+        "dir": "CORP",
+        "name": "Alice Example",
+        "email": "alice@example.com",
+        "roles": ["Sales", "Ops"],
+        "dept": "Sales",
+        "level": "3",
+        "iss": "ci.example.com",
+        "aud": "qlik.example.com",
+        "jti": FIXED_JTI,
+        "iat": T,
+        "nbf": T,
+        "exp": T + 7200,
+    }
+    assert "userId" not in claims and "groups" not in claims
+    assert build_header(settings) == {"alg": "RS512", "typ": "JWT"}
+
+
+def test_cloud_minimal():
+    claims = build_claims(parse(Target.CLOUD), now=NOW, jti=FIXED_JTI)
+    assert claims == {
+        "iss": "idp.example.com",
+        "aud": "qlik.api/login/jwt-session",
+        "sub": "svc_ci",
+        "subType": "user",
+        "name": "CI Service",
+        "email": "ci@example.com",
+        "email_verified": True,
+        "jti": FIXED_JTI,
+        "iat": T,
+        "nbf": T,
+        "exp": T + 300,
+    }
+    assert claims["email_verified"] is True  # a JSON boolean, not the string "true"
+
+
+def test_cloud_everything():
+    settings = parse(
+        Target.CLOUD,
+        issuer="https://idp.example.com",
+        key_id="kid-2026",
+        subject="auth0|123",
+        name="Alice Example",
+        email="alice@example.com",
+        email_verified="false",
+        groups="Sales, Ops",
+        expires_in="10m",
+        clock_skew="30s",
+        algorithm="PS256",
+    )
+    claims = build_claims(settings, now=NOW, jti=FIXED_JTI)
+    assert claims == {
+        "iss": "https://idp.example.com",
+        "aud": "qlik.api/login/jwt-session",
+        "sub": "auth0|123",
+        "subType": "user",
+        "name": "Alice Example",
+        "email": "alice@example.com",
+        "email_verified": False,
+        "groups": ["Sales", "Ops"],
+        "jti": FIXED_JTI,
+        "iat": T,
+        "nbf": T - 30,  # back-dated by the clock skew
+        "exp": T + 600,  # lifetime counts from iat
+    }
+    assert claims["email_verified"] is False
+    assert build_header(settings) == {"alg": "PS256", "typ": "JWT", "kid": "kid-2026"}
+
+
+def test_cloud_header_has_kid():
+    assert build_header(parse(Target.CLOUD)) == {"alg": "RS256", "typ": "JWT", "kid": "kid-1"}
+
+
+def test_qseow_header_has_no_kid_even_if_given():
+    settings = parse(Target.QSEOW, key_id="kid-1")  # ignored with a warning
+    assert build_header(settings) == {"alg": "RS256", "typ": "JWT"}
+
+
+@BOTH_TARGETS
+def test_groups_are_a_json_array(target):
+    claims = build_claims(parse(target, groups="A"), now=NOW, jti=FIXED_JTI)
+    assert claims["groups"] == ["A"]
+
+
+@BOTH_TARGETS
+def test_no_groups_no_claim(target):
+    assert "groups" not in build_claims(parse(target), now=NOW, jti=FIXED_JTI)
+
+
+@BOTH_TARGETS
+@pytest.mark.parametrize("microsecond", [1, 500_000, 999_999])
+def test_times_are_whole_seconds(target, microsecond):
+    claims = build_claims(parse(target), now=NOW.replace(microsecond=microsecond), jti=FIXED_JTI)
+    for name in ("iat", "nbf", "exp"):
+        assert type(claims[name]) is int
+    assert claims["iat"] == T
+
+
+@BOTH_TARGETS
+def test_other_time_zone_same_instant(target):
+    plus_two = NOW.astimezone(dt.timezone(dt.timedelta(hours=2)))
+    assert build_claims(parse(target), now=plus_two, jti=FIXED_JTI) == build_claims(
+        parse(target), now=NOW, jti=FIXED_JTI
+    )
+
+
+@BOTH_TARGETS
+def test_same_input_same_claims(target):
+    settings = parse(target, groups="A,B")
+    first = build_claims(settings, now=NOW, jti=FIXED_JTI)
+    assert first == build_claims(settings, now=NOW, jti=FIXED_JTI)
+    assert first["jti"] == FIXED_JTI  # the caller's jti, nothing made up inside
+
+
+def test_new_jti_has_at_least_128_random_bits():
+    jtis = [new_jti() for _ in range(2000)]
+    assert len(set(jtis)) == len(jtis)
+    for jti in jtis[:50]:
+        assert re.fullmatch(r"[A-Za-z0-9_-]+", jti)
+        assert len(jti) >= 22  # 22 base64url characters carry 128 bits
+        assert len(base64.urlsafe_b64decode(jti + "=" * (-len(jti) % 4))) >= 16
+    # every position varies: not a counter or a timestamp with a random tail
+    for position in range(22):
+        assert len({jti[position] for jti in jtis}) > 20

@@ -1,0 +1,101 @@
+"""Lifetimes: units s m h d w, a bare number is seconds, zero and junk are errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from qsjwt.durations import format_duration, parse_duration
+from qsjwt.errors import InputError
+from tests.helpers import assert_error
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("30s", 30),
+        ("5m", 300),
+        ("1h", 3600),
+        ("7d", 7 * 86400),
+        ("2w", 14 * 86400),
+        ("90", 90),  # a bare number is seconds, never milliseconds
+        ("3600", 3600),
+        ("1", 1),
+        (" 5m\n", 300),  # surrounding whitespace, as read from a file or a variable
+        ("1H", 3600),
+        ("007s", 7),
+        ("999999999999", 999_999_999_999),  # 12 digits: the most accepted
+    ],
+)
+def test_parses(text, seconds):
+    assert parse_duration(text, input_name="expires-in") == seconds
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "-5",
+        "-5m",
+        "+5m",
+        "1 hour",
+        "5 m",
+        "5x",
+        "5mm",
+        "m",
+        "1.5h",
+        "1h30m",
+        "1e3",
+        "0x10",
+        "5ms",
+        "9999999999999",  # 13 digits: refused before any arithmetic
+    ],
+)
+def test_unparseable_is_an_error_naming_the_input(text):
+    with pytest.raises(InputError) as info:
+        parse_duration(text, input_name="clock-skew")
+    assert_error(info.value, "clock-skew", "is not a duration", "30s, 5m, 1h")
+    assert repr(text) in info.value.message  # the user sees what was read
+
+
+@pytest.mark.parametrize("text", ["0", "0s", "0m", "0h", "0d", "0w", "000"])
+def test_zero_is_an_error(text):
+    with pytest.raises(InputError) as info:
+        parse_duration(text, input_name="expires-in")
+    assert_error(info.value, "expires-in", "longer than zero")
+
+
+@pytest.mark.parametrize("text", ["0", "0s", "0w"])
+def test_zero_allowed_where_asked(text):
+    assert parse_duration(text, input_name="clock-skew", allow_zero=True) == 0
+
+
+def test_huge_text_is_cut_short_in_the_message():
+    text = "9" * 5000 + "x"
+    with pytest.raises(InputError) as info:
+        parse_duration(text, input_name="expires-in")
+    assert len(info.value.render()) < 200
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0s"),
+        (1, "1s"),
+        (59, "59s"),
+        (60, "1m"),
+        (90, "90s"),
+        (300, "5m"),
+        (3600, "1h"),
+        (3660, "61m"),
+        (7200, "2h"),
+        (86400, "1d"),
+        (90000, "25h"),
+        (604800, "1w"),
+        (365 * 86400, "365d"),
+        (1209600, "2w"),
+    ],
+)
+def test_format_is_shortest_exact(seconds, text):
+    assert format_duration(seconds) == text
+    assert parse_duration(text, input_name="x", allow_zero=True) == seconds

@@ -1,0 +1,220 @@
+"""mint / mint_from_text: settings + key material -> a token a different verifier accepts."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from qsjwt.claims import build_claims, build_header
+from qsjwt.errors import InputError, KeyMaterialError, QsjwtError
+from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
+from qsjwt.keys import certificate_pem, load_certificate, self_signed_certificate
+from qsjwt.mint import mint, mint_from_text
+from tests.conftest import (
+    ENCRYPTED_KEY,
+    ENCRYPTED_KEY_PASSPHRASE,
+    NOW,
+    make_pair,
+    verify_independently,
+)
+from tests.helpers import BOTH_TARGETS, FIXED_JTI, assert_error, parse, signing_key
+
+
+@pytest.fixture(scope="module")
+def p384_pair():
+    return make_pair(ec.generate_private_key(ec.SECP384R1()))
+
+
+@BOTH_TARGETS
+def test_mint_at_a_fixed_now(rsa3072_pair, target):
+    settings = parse(target, groups="Sales")
+    minted = mint(settings, signing_key(rsa3072_pair.private_pem), now=NOW, jti=FIXED_JTI)
+    header, claims = verify_independently(
+        minted.token, rsa3072_pair.certificate_pem, "RS256", check_time=False
+    )
+    assert claims == minted.claims == build_claims(settings, now=NOW, jti=FIXED_JTI)
+    assert header == minted.header == build_header(settings)
+    assert minted.expires_in == settings.lifetime
+    assert minted.expires_at == NOW + dt.timedelta(seconds=settings.lifetime)
+    assert minted.expires_at.tzinfo is dt.UTC
+    assert minted.warnings == settings.warnings  # a 3072-bit key adds none
+
+
+@BOTH_TARGETS
+def test_mint_now_verifies_with_time_checks(rsa_pair, target):
+    now = dt.datetime.now(dt.UTC)
+    minted = mint(parse(target), signing_key(rsa_pair.private_pem), now=now, jti=FIXED_JTI)
+    _, claims = verify_independently(minted.token, rsa_pair.certificate_pem, "RS256")
+    assert claims["iat"] == int(now.timestamp())
+
+
+def test_warnings_of_settings_and_key_are_both_returned(rsa_pair):
+    settings = parse(Target.CLOUD, algorithm="RS512", user_id="ignored")
+    minted = mint(settings, signing_key(rsa_pair.private_pem), now=NOW, jti=FIXED_JTI)
+    assert [f.subject for f in minted.warnings] == ["user-id", "algorithm", PRIVATE_KEY]
+
+
+@pytest.mark.parametrize(("pair_name", "alg"), [("ec_pair", "ES256"), ("p384_pair", "ES384")])
+def test_cloud_with_an_ec_key(request, pair_name, alg):
+    pair = request.getfixturevalue(pair_name)
+    settings = parse(Target.CLOUD, algorithm=alg)
+    minted = mint(settings, signing_key(pair.private_pem), now=NOW, jti=FIXED_JTI)
+    header, claims = verify_independently(minted.token, pair.certificate_pem, alg, check_time=False)
+    assert header["alg"] == alg and header["kid"] == "kid-1"
+    assert claims == minted.claims
+
+
+@BOTH_TARGETS
+@pytest.mark.parametrize("alg", ["RS256", "RS512"])
+def test_ec_key_with_an_rs_algorithm_refused(ec_pair, target, alg):
+    with pytest.raises(KeyMaterialError) as info:
+        mint(parse(target, algorithm=alg), signing_key(ec_pair.private_pem), now=NOW, jti=FIXED_JTI)
+    assert_error(info.value, PRIVATE_KEY, f"an EC key cannot sign {alg}")
+
+
+def test_rsa_key_with_an_es_algorithm_refused(rsa_pair):
+    settings = parse(Target.CLOUD, algorithm="ES256")
+    with pytest.raises(KeyMaterialError) as info:
+        mint(settings, signing_key(rsa_pair.private_pem), now=NOW, jti=FIXED_JTI)
+    assert_error(info.value, PRIVATE_KEY, "an RSA key cannot sign ES256")
+
+
+def test_es256_with_a_p384_key_refused(p384_pair):
+    settings = parse(Target.CLOUD, algorithm="ES256")
+    with pytest.raises(KeyMaterialError) as info:
+        mint(settings, signing_key(p384_pair.private_pem), now=NOW, jti=FIXED_JTI)
+    assert_error(info.value, PRIVATE_KEY, "ES256 needs an EC key on curve secp256r1")
+
+
+# --- certificate check (rule 5: an error, as the issue decides) ------------------------------
+
+
+@BOTH_TARGETS
+def test_matching_certificate_passes(rsa_pair, target):
+    cert = load_certificate(rsa_pair.certificate_pem, input_name=CERTIFICATE)
+    key = signing_key(rsa_pair.private_pem)
+    minted = mint(parse(target), key, now=NOW, jti=FIXED_JTI, certificate=cert)
+    verify_independently(minted.token, rsa_pair.certificate_pem, "RS256", check_time=False)
+
+
+@BOTH_TARGETS
+def test_certificate_of_another_key_is_an_error(rsa_pair, other_rsa_pair, target):
+    cert = load_certificate(other_rsa_pair.certificate_pem, input_name=CERTIFICATE)
+    with pytest.raises(KeyMaterialError) as info:
+        mint(
+            parse(target),
+            signing_key(rsa_pair.private_pem),
+            now=NOW,
+            jti=FIXED_JTI,
+            certificate=cert,
+        )
+    assert_error(info.value, CERTIFICATE, "does not belong to the private key")
+
+
+# --- mint_from_text --------------------------------------------------------------------------
+
+
+@BOTH_TARGETS
+def test_mint_from_text_with_encrypted_key_and_certificate(target):
+    key = serialization.load_pem_private_key(
+        ENCRYPTED_KEY.read_bytes(), ENCRYPTED_KEY_PASSPHRASE.encode()
+    )
+    cert = certificate_pem(self_signed_certificate(key, common_name="t", days=1, now=NOW))
+    minted = mint_from_text(
+        parse(target),
+        private_key=ENCRYPTED_KEY.read_text().replace("\n", "\\n"),
+        passphrase=ENCRYPTED_KEY_PASSPHRASE,
+        certificate=cert.decode(),
+        now=NOW,
+        jti=FIXED_JTI,
+    )
+    verify_independently(minted.token, cert, "RS256", check_time=False)
+
+
+@pytest.mark.parametrize("certificate", [None, "", b""])
+def test_mint_from_text_without_certificate(rsa_pair, certificate):
+    minted = mint_from_text(
+        parse(Target.QSEOW),
+        private_key=rsa_pair.private_pem,
+        passphrase=None,
+        certificate=certificate,
+        now=NOW,
+        jti=FIXED_JTI,
+    )
+    verify_independently(minted.token, rsa_pair.public_pem, "RS256", check_time=False)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "input_name", "fragment"),
+    [
+        ({"passphrase": "wrong"}, PRIVATE_KEY_PASSPHRASE, "does not decrypt"),
+        ({"passphrase": None}, PRIVATE_KEY, "is encrypted"),
+        ({"certificate": "junk"}, CERTIFICATE, "neither PEM"),
+        ({"private_key": "junk"}, PRIVATE_KEY, "neither PEM"),
+    ],
+)
+def test_mint_from_text_errors_name_the_input(rsa_pair, kwargs, input_name, fragment):
+    arguments = {
+        "private_key": ENCRYPTED_KEY.read_bytes(),
+        "passphrase": ENCRYPTED_KEY_PASSPHRASE,
+        "certificate": None,
+        "now": NOW,
+        "jti": FIXED_JTI,
+    }
+    arguments.update(kwargs)
+    with pytest.raises(KeyMaterialError) as info:
+        mint_from_text(parse(Target.CLOUD), **arguments)
+    assert_error(info.value, input_name, fragment)
+    assert isinstance(info.value, InputError) and info.value.exit_code == 2
+
+
+def test_mint_from_text_mismatch_message_carries_no_key_text(rsa_pair, other_rsa_pair):
+    with pytest.raises(KeyMaterialError) as info:
+        mint_from_text(
+            parse(Target.QSEOW),
+            private_key=rsa_pair.private_pem,
+            passphrase=None,
+            certificate=other_rsa_pair.certificate_pem,
+            now=NOW,
+            jti=FIXED_JTI,
+        )
+    message = info.value.render()
+    pems = (rsa_pair.private_pem, other_rsa_pair.certificate_pem)
+    for line in (line for pem in pems for line in pem.decode().splitlines()):
+        assert line not in message
+
+
+# --- the last guard: lint runs on every token before it is signed ----------------------------
+
+
+def test_guard_catches_qseow_settings_that_bypassed_validation(rsa_pair):
+    settings = dataclasses.replace(parse(Target.QSEOW), user_id="CORP\\alice")
+    with pytest.raises(QsjwtError) as info:
+        mint(settings, signing_key(rsa_pair.private_pem), now=NOW, jti=FIXED_JTI)
+    assert not isinstance(info.value, InputError)  # our bug, not the user's input
+    assert "internal check failed, no token made" in info.value.message
+    assert "userId: contains a backslash" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"lifetime": 7200}, "exp - iat is 7200 s"),
+        ({"clock_skew": 3400}, "exp - nbf is 3700 s"),
+        ({"key_id": ""}, "kid: header must name"),
+    ],
+)
+def test_guard_catches_cloud_settings_that_bypassed_validation(rsa_pair, change, fragment):
+    settings = dataclasses.replace(parse(Target.CLOUD), **change)
+    with pytest.raises(QsjwtError) as info:
+        mint(settings, signing_key(rsa_pair.private_pem), now=NOW, jti=FIXED_JTI)
+    assert "internal check failed" in info.value.message and fragment in info.value.message
+
+
+def test_guard_catches_an_empty_jti(rsa_pair):
+    with pytest.raises(QsjwtError, match="jti: is required"):
+        mint(parse(Target.CLOUD), signing_key(rsa_pair.private_pem), now=NOW, jti="")

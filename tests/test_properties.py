@@ -1,0 +1,203 @@
+"""Property tests: settings never fail any other way than InputError; sign -> verify keeps
+every claim; a formatted duration parses back to the same seconds."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qsjwt.durations import format_duration, parse_duration
+from qsjwt.errors import InputError
+from qsjwt.inputs import INPUTS, Target
+from qsjwt.lint import lint_token
+from qsjwt.mint import mint
+from qsjwt.settings import (
+    CLOUD_MAX_LIFETIME,
+    MAX_VALUE_LENGTH,
+    QSEOW_MAX_LIFETIME,
+    REGISTERED_CLAIMS,
+    CloudSettings,
+    QseowSettings,
+    parse_settings,
+)
+from tests.conftest import NOW, verify_independently
+from tests.helpers import FIXED_JTI, signing_key, values_for
+
+FAST = settings(max_examples=50, deadline=None)
+
+INPUT_NAMES = [spec.name for spec in INPUTS] + ["private-key", "unknown-input"]
+NEAR_MISSES = [
+    "1h", "0", "-1", "3601", "366d", "5m", "RS256", "none", "HS256", "ES256", "PS384", "yes",
+    "maybe", "userId", "iss", "name", "email", "a=b", "iss=x", "=x", "a\\b", "a\nb", "a,b",
+    "https://idp.example.com/", "x" * (MAX_VALUE_LENGTH + 1), " ", "",
+]  # fmt: skip
+"""Values near the edges of the rules, mixed with arbitrary text to reach every branch."""
+
+any_value = st.one_of(
+    st.text(),  # every code point but surrogates: control characters, unicode digits, RTL...
+    st.sampled_from(NEAR_MISSES),
+    st.lists(st.one_of(st.text(max_size=20), st.sampled_from(NEAR_MISSES)), max_size=4),
+)
+
+
+@FAST
+@given(
+    target=st.sampled_from(list(Target)),
+    overrides=st.dictionaries(st.sampled_from(INPUT_NAMES), any_value, max_size=6),
+    start_valid=st.booleans(),
+)
+def test_settings_parse_or_refuse_cleanly(target, overrides, start_valid):
+    values = {**(values_for(target) if start_valid else {}), **overrides}
+    try:
+        result = parse_settings(target, values)
+    except InputError as err:
+        assert err.input_name, "every refusal names an input"
+        assert err.message
+        return
+    # whatever got through obeys the rules the settings promise
+    assert result.target is target
+    if isinstance(result, QseowSettings):
+        for value in (result.user_id, result.user_directory):
+            assert value and value == value.strip() and "\\" not in value
+            assert len(value) <= MAX_VALUE_LENGTH
+            assert not any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+        claim_names = {result.user_id_claim, result.user_directory_claim, result.groups_claim}
+        assert len(claim_names) == 3 and not claim_names & REGISTERED_CLAIMS
+        assert not {key for key, _ in result.attributes} & (claim_names | REGISTERED_CLAIMS)
+        assert 0 < result.lifetime <= QSEOW_MAX_LIFETIME
+        assert result.algorithm in ("RS256", "RS384", "RS512")
+    else:
+        assert isinstance(result, CloudSettings)
+        assert all((result.issuer, result.key_id, result.subject, result.name, result.email))
+        assert result.lifetime > 0 and result.lifetime + result.clock_skew <= CLOUD_MAX_LIFETIME
+        assert isinstance(result.email_verified, bool)
+        assert not (result.algorithm.startswith("HS") or result.algorithm == "NONE")
+    assert all(group and group == group.strip() for group in result.groups)
+    assert len(set(result.groups)) == len(result.groups)
+
+
+# --- sign -> verify (jwcrypto) -> same claims ------------------------------------------------
+
+printable = st.text(
+    alphabet=st.characters(exclude_categories=("Cc", "Cs"), exclude_characters="\\"),
+    min_size=1,
+    max_size=40,
+).filter(lambda s: s.strip() != "")
+
+
+@pytest.fixture(scope="module")
+def loaded_key(rsa3072_pair):
+    """Loaded once: parsing an RSA key checks it, which costs more than signing with it."""
+    return signing_key(rsa3072_pair.private_pem)
+
+
+def _clean(text: str) -> str:
+    return text.strip()
+
+
+@FAST
+@given(
+    user_id=printable,
+    user_directory=printable,
+    name=printable,
+    groups=st.lists(printable, max_size=5),
+    lifetime=st.integers(min_value=1, max_value=24 * 3600),
+)
+def test_qseow_sign_verify_round_trip(
+    rsa3072_pair, loaded_key, *, user_id, user_directory, name, groups, lifetime
+):
+    config = values_for(
+        Target.QSEOW,
+        user_id=user_id,
+        user_directory=user_directory,
+        name=name,
+        groups=groups,
+        expires_in=str(lifetime),
+    )
+    parsed = parse_settings(Target.QSEOW, config)
+    minted = mint(parsed, loaded_key, now=NOW, jti=FIXED_JTI)
+    header, claims = verify_independently(
+        minted.token, rsa3072_pair.certificate_pem, "RS256", check_time=False
+    )
+    assert header == {"alg": "RS256", "typ": "JWT"}
+    assert claims == minted.claims
+    assert claims["userId"] == _clean(user_id)
+    assert claims["userDirectory"] == _clean(user_directory)
+    assert claims["name"] == _clean(name)
+    expected_groups = list(dict.fromkeys(_clean(g) for g in groups))
+    assert claims.get("groups", []) == expected_groups
+    assert claims["exp"] - claims["iat"] == lifetime
+    assert not [
+        f for f in lint_token(header, claims, Target.QSEOW, now=NOW) if f.severity == "error"
+    ]
+
+
+@FAST
+@given(
+    subject=printable,
+    name=printable,
+    issuer=printable,
+    key_id=printable,
+    groups=st.lists(printable, max_size=5),
+    verified=st.booleans(),
+    lifetime=st.integers(min_value=1, max_value=1800),
+    skew=st.integers(min_value=0, max_value=1800),
+)
+def test_cloud_sign_verify_round_trip(
+    rsa3072_pair, loaded_key, *, subject, name, issuer, key_id, groups, verified, lifetime, skew
+):
+    config = values_for(
+        Target.CLOUD,
+        subject=subject,
+        name=name,
+        issuer=issuer,
+        key_id=key_id,
+        groups=groups,
+        email_verified=str(verified).lower(),
+        expires_in=f"{lifetime}s",
+        clock_skew=str(skew),
+    )
+    parsed = parse_settings(Target.CLOUD, config)
+    minted = mint(parsed, loaded_key, now=NOW, jti=FIXED_JTI)
+    header, claims = verify_independently(
+        minted.token, rsa3072_pair.certificate_pem, "RS256", check_time=False
+    )
+    assert header == {"alg": "RS256", "typ": "JWT", "kid": _clean(key_id)}
+    assert claims == minted.claims
+    assert (claims["sub"], claims["name"], claims["iss"]) == tuple(
+        map(_clean, (subject, name, issuer))
+    )
+    assert claims["email_verified"] is verified
+    assert claims.get("groups", []) == list(dict.fromkeys(_clean(g) for g in groups))
+    assert claims["exp"] - claims["nbf"] == lifetime + skew <= 3600
+    assert claims["iat"] - claims["nbf"] == skew
+
+
+# --- durations -------------------------------------------------------------------------------
+
+duration_text = st.builds(
+    lambda number, unit: f"{number}{unit}",
+    st.integers(min_value=0, max_value=10**12 - 1),
+    st.sampled_from(["", "s", "m", "h", "d", "w", "S", "M", "H", "D", "W"]),
+)
+
+
+@FAST
+@given(text=duration_text)
+def test_duration_round_trip(text):
+    seconds = parse_duration(text, input_name="expires-in", allow_zero=True)
+    spelled = format_duration(seconds)
+    assert parse_duration(spelled, input_name="expires-in", allow_zero=True) == seconds
+    assert len(spelled) <= len(text.lstrip("0")) + 1 or spelled == "0s"
+
+
+@FAST
+@given(text=st.text())
+def test_duration_parses_or_refuses_cleanly(text):
+    try:
+        seconds = parse_duration(text, input_name="expires-in")
+    except InputError as err:
+        assert err.input_name == "expires-in"
+    else:
+        assert isinstance(seconds, int) and seconds > 0

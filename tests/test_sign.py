@@ -1,0 +1,226 @@
+"""Signing, decoding and verifying; every signed token is checked by jwcrypto, not PyJWT."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from qsjwt.claims import build_claims, build_header
+from qsjwt.errors import QsjwtError, TokenError
+from qsjwt.inputs import Target
+from qsjwt.keys import load_verifying_key
+from qsjwt.settings import CLOUD_AUDIENCE
+from qsjwt.sign import decode_unverified, sign_token, verify_token
+from tests.conftest import make_pair, verify_independently
+from tests.helpers import FIXED_JTI, assert_error, b64url, craft_token, parse
+
+
+@pytest.fixture(scope="module")
+def p384_pair():
+    return make_pair(ec.generate_private_key(ec.SECP384R1()))
+
+
+def _now() -> dt.datetime:
+    # Signing tests check expiry with jwcrypto against the real clock, so they sign "now".
+    return dt.datetime.now(dt.UTC)
+
+
+def _signed(target: Target, key, *, now: dt.datetime | None = None, **overrides):
+    settings = parse(target, **overrides)
+    header = build_header(settings)
+    claims = build_claims(settings, now=now or _now(), jti=FIXED_JTI)
+    return sign_token(claims, key, header=header), header, claims
+
+
+SIGNING_CASES = [
+    (Target.QSEOW, "rsa_pair", "RS256"),
+    (Target.QSEOW, "rsa_pair", "RS384"),
+    (Target.QSEOW, "rsa_pair", "RS512"),
+    (Target.CLOUD, "rsa_pair", "RS256"),
+    (Target.CLOUD, "rsa3072_pair", "RS512"),
+    (Target.CLOUD, "rsa_pair", "PS256"),
+    (Target.CLOUD, "rsa_pair", "PS384"),
+    (Target.CLOUD, "rsa_pair", "PS512"),
+    (Target.CLOUD, "ec_pair", "ES256"),
+    (Target.CLOUD, "p384_pair", "ES384"),
+]
+
+
+@pytest.mark.parametrize(("target", "pair_name", "alg"), SIGNING_CASES)
+@pytest.mark.parametrize("verifier", ["certificate_pem", "public_pem"])
+def test_signed_token_verifies_independently(request, target, pair_name, alg, verifier):
+    pair = request.getfixturevalue(pair_name)
+    token, header, claims = _signed(target, pair.key, algorithm=alg)
+    seen_header, seen_claims = verify_independently(token, getattr(pair, verifier), alg)
+    assert seen_claims == claims
+    assert seen_header == header
+    assert seen_header["alg"] == alg and seen_header["typ"] == "JWT"
+    assert ("kid" in seen_header) is (target is Target.CLOUD)
+    assert token.count(".") == 2
+
+
+@pytest.mark.parametrize(("target", "pair_name", "alg"), SIGNING_CASES)
+def test_own_verify_agrees(request, target, pair_name, alg):
+    pair = request.getfixturevalue(pair_name)
+    token, header, claims = _signed(target, pair.key, algorithm=alg)
+    audience = CLOUD_AUDIENCE if target is Target.CLOUD else None
+    key = load_verifying_key(pair.certificate_pem, input_name="certificate")
+    assert verify_token(token, key, audience=audience) == (header, claims)
+    assert decode_unverified(f"\n {token}\n") == (header, claims)
+
+
+@pytest.mark.parametrize("alg", ["none", "NONE", "HS256", "HS512", "ES256K", "EdDSA", ""])
+def test_sign_token_refuses_what_is_not_allowed(rsa_pair, alg):
+    with pytest.raises(QsjwtError) as info:
+        sign_token({"sub": "x"}, rsa_pair.key, header={"alg": alg, "typ": "JWT"})
+    assert f"refusing to sign with algorithm {alg!r}" in info.value.message
+
+
+# --- decode_unverified -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("token", "parts"),
+    [("", 1), ("garbage", 1), ("a.b", 2), ("a.b.c.d", 4), ("....", 5), ("a.b.c.d.e.f", 6)],
+)
+def test_decode_wrong_number_of_parts(token, parts):
+    with pytest.raises(TokenError) as info:
+        decode_unverified(token)
+    assert_error(info.value, "token", f"expected 3 dot-separated parts, found {parts}")
+    assert (info.value.hint is not None) is (parts == 5)
+
+
+def test_decode_jwe_says_so():
+    jwe = ".".join(b64url(part) for part in [{"alg": "RSA-OAEP", "enc": "A256GCM"}] + [b"x"] * 4)
+    with pytest.raises(TokenError) as info:
+        decode_unverified(jwe)
+    assert_error(info.value, "token", "found 5", "a JWE (5 parts) is not a signed JWT")
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "a.b.c",
+        "!!!.???.***",
+        f"{b64url(b'not json')}.{b64url({'a': 1})}.",
+        f"{b64url([1, 2])}.{b64url({'a': 1})}.",
+        f"{b64url({'alg': 'RS256'})}.{b64url(b'[1]')}.",
+        f"{b64url({'alg': 'RS256'})}.{b64url(bytes([0xFF, 0xFE]))}.",
+        f"{b64url({'alg': 'RS256'})}.{b64url({'a': 1})}.***",
+    ],
+)
+def test_decode_garbage_in_three_parts(token):
+    with pytest.raises(TokenError) as info:
+        decode_unverified(token)
+    assert_error(info.value, "token", "cannot be decoded")
+
+
+def test_decode_does_not_judge(rsa_pair):
+    expired, header, claims = _signed(Target.CLOUD, rsa_pair.key, now=_now() - dt.timedelta(days=9))
+    assert decode_unverified(expired) == (header, claims)
+    unsigned = craft_token({"alg": "none"}, {"iat": "yesterday"})
+    assert decode_unverified(unsigned) == ({"alg": "none"}, {"iat": "yesterday"})
+
+
+# --- verify_token ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rsa_verifier(rsa_pair):
+    return load_verifying_key(rsa_pair.certificate_pem, input_name="certificate")
+
+
+def test_verify_rejects_another_key(rsa_pair, other_rsa_pair):
+    token, _, _ = _signed(Target.QSEOW, rsa_pair.key)
+    key = load_verifying_key(other_rsa_pair.certificate_pem, input_name="certificate")
+    with pytest.raises(TokenError) as info:
+        verify_token(token, key, audience=None)
+    assert_error(info.value, "token", "is not valid", "Signature verification failed")
+
+
+@pytest.mark.parametrize(("signer", "verifier"), [("rsa_pair", "ec_pair"), ("ec_pair", "rsa_pair")])
+def test_verify_rejects_a_key_of_the_other_type(request, signer, verifier):
+    # Found by these tests: PyJWT raised a bare TypeError here, which the CLI reported as an
+    # internal error instead of an invalid token.
+    alg = "ES256" if signer == "ec_pair" else "RS256"
+    token, _, _ = _signed(Target.CLOUD, request.getfixturevalue(signer).key, algorithm=alg)
+    pem = request.getfixturevalue(verifier).certificate_pem
+    with pytest.raises(TokenError) as info:
+        verify_token(token, load_verifying_key(pem, input_name="c"), audience=None)
+    assert_error(info.value, "token", f"is signed with {alg}, which the given key")
+
+
+def test_verify_rejects_a_curve_mismatch(ec_pair, p384_pair):
+    token, _, _ = _signed(Target.CLOUD, ec_pair.key, algorithm="ES256")
+    key = load_verifying_key(p384_pair.public_pem, input_name="c")
+    with pytest.raises(TokenError) as info:
+        verify_token(token, key, audience=None)
+    assert_error(info.value, "token", "is not valid")
+
+
+def test_verify_rejects_expired(rsa_pair, rsa_verifier):
+    token, _, _ = _signed(Target.QSEOW, rsa_pair.key, now=_now() - dt.timedelta(hours=2))
+    with pytest.raises(TokenError) as info:
+        verify_token(token, rsa_verifier, audience=None)
+    assert_error(info.value, "token", "is not valid", "expired")
+    _, claims = verify_token(token, rsa_verifier, audience=None, leeway=2 * 3600)
+    assert claims["userId"] == "alice"
+
+
+def test_verify_rejects_not_yet_valid(rsa_pair, rsa_verifier):
+    token, _, _ = _signed(Target.QSEOW, rsa_pair.key, now=_now() + dt.timedelta(minutes=10))
+    with pytest.raises(TokenError) as info:
+        verify_token(token, rsa_verifier, audience=None)
+    assert_error(info.value, "token", "is not valid", "not yet valid")
+
+
+def test_verify_checks_audience_only_when_asked(rsa_pair, rsa_verifier):
+    token, _, _ = _signed(Target.CLOUD, rsa_pair.key)
+    with pytest.raises(TokenError) as info:
+        verify_token(token, rsa_verifier, audience="qlik.example.com")
+    assert_error(info.value, "token", "is not valid", "Audience doesn't match")
+    assert verify_token(token, rsa_verifier, audience=None)[1]["aud"] == CLOUD_AUDIENCE
+
+
+def test_verify_requires_an_audience_when_one_is_asked(rsa_pair, rsa_verifier):
+    token, _, _ = _signed(Target.QSEOW, rsa_pair.key)  # no aud claim
+    with pytest.raises(TokenError):
+        verify_token(token, rsa_verifier, audience="qlik.example.com")
+
+
+def test_verify_requires_exp(rsa_pair, rsa_verifier):
+    token = sign_token({"userId": "a"}, rsa_pair.key, header={"alg": "RS256", "typ": "JWT"})
+    with pytest.raises(TokenError) as info:
+        verify_token(token, rsa_verifier, audience=None)
+    assert_error(info.value, "token", "is not valid", "exp")
+
+
+@pytest.mark.parametrize("alg", ["none", "None", None, "", 5])
+def test_verify_refuses_unsigned_token(rsa_verifier, alg):
+    exp = int(_now().timestamp()) + 600
+    token = craft_token({"alg": alg, "typ": "JWT"}, {"userId": "a", "exp": exp})
+    with pytest.raises(TokenError) as info:
+        verify_token(token, rsa_verifier, audience=None)
+    assert_error(info.value, "token", "which is never accepted")
+
+
+def test_verify_refuses_hmac_with_the_public_key_as_secret(rsa_pair, rsa_verifier):
+    """The classic algorithm confusion: HS256 keyed with the public PEM everyone has."""
+    header = b64url({"alg": "HS256", "typ": "JWT"})
+    claims = b64url({"userId": "mallory", "exp": int(_now().timestamp()) + 600})
+    mac = hmac.new(rsa_pair.public_pem, f"{header}.{claims}".encode(), hashlib.sha256).digest()
+    with pytest.raises(TokenError) as info:
+        verify_token(f"{header}.{claims}.{b64url(mac)}", rsa_verifier, audience=None)
+    assert_error(info.value, "token", '"HS256", which is never accepted')
+
+
+def test_verify_rejects_tampered_claims(rsa_pair, rsa_verifier):
+    token, _, claims = _signed(Target.QSEOW, rsa_pair.key)
+    header, _, signature = token.split(".")
+    forged = f"{header}.{b64url({**claims, 'userId': 'admin'})}.{signature}"
+    with pytest.raises(TokenError):
+        verify_token(forged, rsa_verifier, audience=None)
