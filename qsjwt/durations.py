@@ -7,7 +7,7 @@ import re
 from qsjwt.errors import InputError, quoted
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_PATTERN = re.compile(r"(\d{1,12})([smhdw]?)")
+_PATTERN = re.compile(r"([0-9]{1,12})([smhdw]?)")
 
 
 def parse_duration(text: str, *, input_name: str, allow_zero: bool = False) -> int:

@@ -139,8 +139,8 @@ def _key_policy(key: object, input_name: str) -> tuple[SigningKey, list[Finding]
     if isinstance(key, ec.EllipticCurvePrivateKey):
         return key, []
     raise KeyMaterialError(
-        f"is a {type(key).__name__.removeprefix('_')} key; Qlik verifies RSA keys "
-        "(and Qlik Cloud also EC keys)",
+        f"is an {type(key).__name__.removesuffix('PrivateKey').lstrip('_')} key; Qlik verifies "
+        "RSA keys (and Qlik Cloud also EC keys)",
         input_name=input_name,
         hint="use an RSA key: qs-jwt keygen",
     )

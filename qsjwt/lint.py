@@ -18,6 +18,7 @@ from qsjwt.settings import (
     CLOUD_MAX_LIFETIME,
     QSEOW_LONG_LIFETIME,
     QSEOW_MAX_LIFETIME,
+    url_with_slash,
 )
 
 CLOUD_CLAIMS = frozenset(
@@ -131,7 +132,11 @@ def _cloud(
         if not _non_empty(claims.get(name)):
             report.error(name, "is required by Qlik Cloud and must be a non-empty string")
     iss = claims.get("iss")
-    if isinstance(iss, str) and (iss != iss.strip() or " " in iss or iss.endswith("/")):
+    if (
+        isinstance(iss, str)
+        and iss.strip()
+        and (iss != iss.strip() or " " in iss or url_with_slash(iss))
+    ):
         report.warn("iss", "has spaces or a trailing '/'; Qlik compares the issuer exactly")
     if claims.get("aud") != CLOUD_AUDIENCE:
         report.error("aud", f"must be exactly {CLOUD_AUDIENCE!r}")
@@ -143,8 +148,10 @@ def _cloud(
     if isinstance(email, str) and email and not _EMAIL.fullmatch(email):
         report.warn("email", "does not look like an e-mail address")
     jti = claims.get("jti")
-    if not _non_empty(jti):
+    if jti is None:
         report.error("jti", "is required: Qlik Cloud rejects a token without a unique jti")
+    elif not _non_empty(jti):
+        report.error("jti", "must be a non-empty string")
     elif len(str(jti)) < MIN_JTI_LENGTH:
         report.warn("jti", "is short; use at least 128 random bits so it is never reused")
     exp, nbf, iat = times.get("exp"), times.get("nbf"), times.get("iat")

@@ -26,9 +26,17 @@ QSEOW_MAX_LIFETIME = 365 * 86400
 MAX_VALUE_LENGTH = 1024
 """A JWT travels in an HTTP header; proxies refuse headers much larger than a few KB."""
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""C0 and C1 controls and Unicode line separators: a claim value is one line of text."""
 _CLAIM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]*")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def url_with_slash(issuer: str) -> bool:
+    """An issuer URL ending in "/" rarely equals the IdP's setting, which is compared exactly."""
+    return "://" in issuer and issuer.endswith("/")
+
+
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 
@@ -274,7 +282,7 @@ class _Reader:
         """Qlik compares the issuer exactly: flag what rarely matches the IdP's setting."""
         if " " in value:
             self.warn("issuer", "contains a space; Qlik compares the issuer exactly")
-        if "://" in value and value.endswith("/"):
+        if url_with_slash(value):
             self.warn("issuer", "ends with '/'; Qlik compares the issuer exactly")
         return value
 
