@@ -118,7 +118,7 @@ class _Parser(argparse.ArgumentParser):
             raise argparse.ArgumentError(action, f"invalid value: {_shown(arg_string)}") from None
 
 
-_PLAIN = re.compile(r"[A-Za-z0-9_.:/@+-]{1,40}")
+_PLAIN = re.compile(r"[A-Za-z0-9_.:/@+-]{0,40}")
 _OPTION = re.compile(r"--?[A-Za-z][A-Za-z0-9_-]*")
 
 
@@ -154,11 +154,11 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     environ = os.environ if env is None else env
     parser = _build_parser()
     args, extras = parser.parse_known_args(argv)
-    if extras:
-        parser.error(_unrecognized(extras))
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    if extras:
+        parser.error(_unrecognized(extras))
     handler: Callable[[argparse.Namespace, Mapping[str, str]], int] = args.handler
     try:
         return handler(args, environ)
@@ -467,7 +467,7 @@ def _key_material(
         passphrase = passphrase.rstrip(b"\r\n")
     elif env.get(ENV_PASSPHRASE):
         spelled[PRIVATE_KEY_PASSPHRASE] = ENV_PASSPHRASE
-        passphrase = env[ENV_PASSPHRASE]
+        passphrase = env[ENV_PASSPHRASE].strip("\r\n")  # as the action and --passphrase-file
     else:
         spelled[PRIVATE_KEY_PASSPHRASE] = f"--passphrase-file (or {ENV_PASSPHRASE})"
     certificate: str | bytes | None = None

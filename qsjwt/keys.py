@@ -37,10 +37,24 @@ class LoadedKey:
     warnings: tuple[Finding, ...] = ()
 
 
+def as_bytes(text: str | bytes) -> bytes:
+    """Text as the bytes it was read from.
+
+    Environment values that are not UTF-8 reach Python as lone surrogates, which a plain
+    ``encode()`` refuses with an exception: give such bytes back as they were, so a bad key or
+    passphrase is reported as bad, not as a crash.
+    """
+    if isinstance(text, bytes):
+        return text
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
 def pem_from_text(text: str | bytes, *, input_name: str) -> bytes:
     """PEM bytes from any accepted encoding of key or certificate text."""
-    raw = text.encode() if isinstance(text, str) else text
-    raw = raw.strip()
+    raw = as_bytes(text).strip()
     if not raw:
         raise KeyMaterialError("is empty", input_name=input_name)
     if b"-----BEGIN" not in raw:
@@ -81,7 +95,7 @@ def load_signing_key(
             input_name=input_name,
             hint="sign with the private key; the certificate goes into Qlik's configuration",
         )
-    secret = passphrase.encode() if isinstance(passphrase, str) else passphrase
+    secret = None if passphrase is None else as_bytes(passphrase)
     encrypted = "ENCRYPTED" in label or b"Proc-Type: 4,ENCRYPTED" in pem
     if encrypted and not secret:
         raise KeyMaterialError(

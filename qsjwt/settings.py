@@ -28,6 +28,8 @@ MAX_VALUE_LENGTH = 1024
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """C0 and C1 controls and Unicode line separators: a claim value is one line of text."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""What bytes that are not UTF-8 become in an environment value (surrogate escapes)."""
 _CLAIM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]*")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -229,6 +231,12 @@ class _Reader:
         return self._checked(name, value)
 
     def _checked(self, name: str, value: str) -> str:
+        if _SURROGATE.search(value):
+            raise InputError(
+                "is not valid UTF-8 text",
+                input_name=name,
+                hint="the value holds bytes that are not UTF-8; save it as UTF-8",
+            )
         if _CONTROL.search(value):
             raise InputError(
                 "contains a line break or another control character",
