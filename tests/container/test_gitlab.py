@@ -344,6 +344,9 @@ def _answers(command: str) -> bool:
     return proc.returncode == 0 and proc.stdout.strip() == GITLAB_CI_LOCAL_VERSION
 
 
+NPM_PIN = Path(__file__).parent / "gitlab-ci-local"
+
+
 @pytest.fixture(scope="session")
 def gitlab_ci_local(docker: Docker, action_image: str, base_image: str) -> Iterator[str]:
     """The gitlab-ci-local command, installed with npm into the build work directory if needed,
@@ -359,11 +362,11 @@ def gitlab_ci_local(docker: Docker, action_image: str, base_image: str) -> Itera
         # once per work directory) when no prebuilt binary can be downloaded.
         started = time.monotonic()
         shutil.rmtree(prefix, ignore_errors=True)
+        prefix.mkdir(parents=True)
+        for name in ("package.json", "package-lock.json"):  # the pinned, integrity-locked tree
+            shutil.copy(NPM_PIN / name, prefix / name)
         proc = subprocess.run(
-            [
-                *(npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund"),
-                *("--no-save", f"gitlab-ci-local@{GITLAB_CI_LOCAL_VERSION}"),
-            ],
+            [npm, "ci", "--prefix", str(prefix), "--no-audit", "--no-fund"],
             capture_output=True,
             text=True,
             timeout=1200,
