@@ -33,7 +33,7 @@ from qsjwt.inputs import (
     InputSpec,
     Target,
 )
-from qsjwt.keys import pem_from_text
+from qsjwt.keys import as_bytes, pem_from_text
 from qsjwt.mint import Minted, mint_from_text
 from qsjwt.settings import QseowSettings, Settings, parse_settings, parse_target
 
@@ -155,7 +155,8 @@ class _Log:
 
     def mask(self, value: str) -> None:
         if value.strip():
-            self._set_secret(value)
+            # Bytes that are not UTF-8 arrive as surrogate escapes, which stdout cannot write.
+            self._set_secret(as_bytes(value).decode("utf-8", "replace"))
             sys.stdout.flush()
 
     def release(self) -> None:
