@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.exceptions import InternalError, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
@@ -111,7 +111,7 @@ def load_signing_key(
             input_name=passphrase_name,
             hint="remove the passphrase, or use the encrypted key it belongs to",
         ) from None
-    except ValueError:
+    except (ValueError, InternalError):  # InternalError: OpenSSL refused a malformed key
         if encrypted:
             raise KeyMaterialError(
                 "does not decrypt the private key",
@@ -163,16 +163,22 @@ def _key_policy(key: object, input_name: str) -> tuple[SigningKey, list[Finding]
 def load_certificate(text: str | bytes, *, input_name: str) -> x509.Certificate:
     pem = pem_from_text(text, input_name=input_name)
     try:
-        return x509.load_pem_x509_certificate(pem)
-    except ValueError:
+        certificate = x509.load_pem_x509_certificate(pem)
+        certificate.public_key()  # parsed on first use: a damaged key must fail here, not later
+    except (ValueError, x509.InvalidVersion, UnsupportedAlgorithm):
         label = pem_label(pem) or "unknown"
+        if label == "CERTIFICATE":
+            problem = "is not a readable PEM certificate (damaged, or a key type not supported)"
+        elif "PRIVATE" in label:
+            problem = "is a private key, not a certificate"
+        else:
+            problem = f"is not a PEM certificate (found {label!r})"
         raise KeyMaterialError(
-            f"is not a PEM certificate (found {label!r})"
-            if "PRIVATE" not in label
-            else "is a private key, not a certificate",
+            problem,
             input_name=input_name,
             hint="give the -----BEGIN CERTIFICATE----- file configured in Qlik",
         ) from None
+    return certificate
 
 
 def check_certificate_matches(
@@ -196,7 +202,7 @@ def load_verifying_key(text: str | bytes, *, input_name: str) -> VerifyingKey:
     else:
         try:
             public = serialization.load_pem_public_key(pem)
-        except ValueError:
+        except (ValueError, UnsupportedAlgorithm):
             raise KeyMaterialError(
                 "is not a PEM certificate or public key", input_name=input_name
             ) from None
