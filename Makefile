@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint types unit bench lock clean
+.PHONY: demo test lint types unit security bench lock clean
 
 LOCKS := requirements/dev.txt requirements/ci-tools.txt
 
@@ -18,8 +18,8 @@ $(STAMP): $(LOCKS) pyproject.toml
 demo: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" sh scripts/demo.sh
 
-## test: lint, format check, strict types, then the whole test suite
-test: lint types unit
+## test: lint, format check, strict types, bandit, then the whole test suite
+test: lint types security unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -27,6 +27,10 @@ lint: $(STAMP)
 
 types: $(STAMP)
 	$(BIN)/mypy --strict qsjwt
+
+## security: bandit over the shipped code, from its own hash-locked venv (.venv-security)
+security:
+	PYTHON=$(PYTHON) bash scripts/security-scan.sh
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -41,7 +45,8 @@ lock:
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.11 --generate-hashes --no-header -q runtime.in -o runtime.txt
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.11 --generate-hashes --no-header -q dev.in -o dev.txt
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.11 --generate-hashes --no-header -q -c dev.txt ci-tools.in -o ci-tools.txt
+	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.11 --generate-hashes --no-header -q -c dev.txt security.in -o security.txt
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.13 --generate-hashes --no-header --no-deps -q -c dev.txt action.in -o action.txt
 
 clean:
-	rm -rf $(VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .venv-lock .venv-security .pytest_cache .mypy_cache .ruff_cache build *.egg-info
