@@ -225,7 +225,7 @@ def test_expected_failures_fail_the_action_step_with_the_right_error(
 
 
 def test_no_secret_ever_shows_in_clear(act_run: ActRun):
-    public = SELFTEST.read_text(encoding="utf-8")  # e.g. the bad-key case's "not a key"
+    public = SELFTEST.read_text(encoding="utf-8")  # e.g. the bad-key case
     secrets = {
         str(e["arg"]).strip()
         for e in act_run.entries
