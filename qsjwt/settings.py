@@ -26,6 +26,10 @@ QSEOW_MAX_LIFETIME = 365 * 86400
 MAX_VALUE_LENGTH = 1024
 """A JWT travels in an HTTP header; proxies refuse headers much larger than a few KB."""
 
+REQUIRED = {
+    Target.QSEOW: ("user-id", "user-directory"),
+    Target.CLOUD: ("issuer", "key-id", "subject", "name", "email"),
+}
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """C0 and C1 controls and Unicode line separators: a claim value is one line of text."""
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -99,6 +103,13 @@ def parse_settings(target: Target, values: Mapping[str, RawValue]) -> Settings:
         spec = BY_NAME.get(name)
         if spec is not None and target not in spec.targets and reader.given(name):
             reader.warn(name, f"is ignored for target {target.value}")
+    missing = [name for name in REQUIRED[target] if not reader.given(name)]
+    if len(missing) > 1:  # one run should tell a new user everything that is missing
+        raise InputError(
+            "is required and was empty or not given",
+            input_name=missing[0],
+            hint="also missing: " + ", ".join(missing[1:]),
+        )
     if target is Target.QSEOW:
         return _qseow(reader)
     return _cloud(reader)

@@ -486,3 +486,17 @@ def test_parse_target_refuses(text, fragment):
     with pytest.raises(InputError) as info:
         parse_target(text)
     assert_error(info.value, "target", fragment, "qseow")
+
+
+@pytest.mark.parametrize(
+    ("target", "given", "first", "others"),
+    [
+        (Target.QSEOW, {}, "user-id", "user-directory"),
+        (Target.CLOUD, {"issuer": "idp"}, "key-id", "subject, name, email"),
+    ],
+)
+def test_every_missing_required_input_is_named_at_once(target, given, first, others):
+    with pytest.raises(InputError) as info:
+        parse_settings(target, given)
+    assert info.value.input_name == first
+    assert info.value.hint == f"also missing: {others}"
