@@ -516,7 +516,10 @@ def _read_token(args: argparse.Namespace) -> str:
             "no token: pass it on standard input (qs-jwt ... - < token.txt) or as an argument",
             input_name="token",
         )
-    text = sys.stdin.read().strip()
+    try:
+        text = sys.stdin.read().strip()
+    except UnicodeDecodeError:
+        raise InputError("standard input is not UTF-8 text", input_name="token") from None
     if not text:
         raise InputError("standard input was empty", input_name="token")
     return text

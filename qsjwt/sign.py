@@ -27,6 +27,10 @@ def sign_token(claims: Claims, key: SigningKey, *, header: dict[str, str]) -> st
 def decode_unverified(token: str) -> tuple[dict[str, Any], Claims]:
     """Header and claims of a token, without checking anything: for decode and lint."""
     token = token.strip()
+    if not token.isascii():  # a JWT is base64url and dots; PyJWT crashes on surrogate escapes
+        raise TokenError(
+            "is not a JWT: it holds characters outside base64url (not ASCII)", input_name="token"
+        )
     if token.count(".") != 2:
         hint = "a JWE (5 parts) is not a signed JWT" if token.count(".") == 4 else None
         raise TokenError(

@@ -370,6 +370,22 @@ def test_decode_garbage():
     assert "token: is not a JWT" in run.err
 
 
+@pytest.mark.parametrize("stdin_errors", ["strict", "surrogateescape"])
+def test_decode_bytes_that_are_not_utf8_are_bad_input(stdin_errors):
+    """Whatever the locale makes of stdin, bytes that are not UTF-8 are an error, not a crash."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "qsjwt", "decode", "-"],
+        env={**os.environ, "PYTHONIOENCODING": f"utf-8:{stdin_errors}"},
+        input=b"eyJ\xff.eyJ.c2ln",
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    err = proc.stderr.decode()
+    assert proc.returncode in (1, 2), err
+    assert "error: token:" in err and "internal error" not in err
+
+
 def test_verify_good_and_bad(cloud_token, keyfiles, other_rsa_pair, tmp_path):
     good = qs_jwt(
         "verify",

@@ -119,6 +119,14 @@ def test_decode_garbage_in_three_parts(token):
     assert_error(info.value, "token", "cannot be decoded")
 
 
+@pytest.mark.parametrize("token", ["a\udcff.b.c", "\u00e9.b.c", "a.\u0431.c"])
+def test_decode_refuses_text_that_is_not_ascii(token):
+    """Bytes that are not UTF-8 reach us as surrogate escapes, which PyJWT cannot encode."""
+    with pytest.raises(TokenError) as info:
+        decode_unverified(token)
+    assert_error(info.value, "token", "not ASCII")
+
+
 def test_decode_does_not_judge(rsa_pair):
     expired, header, claims = _signed(Target.CLOUD, rsa_pair.key, now=_now() - dt.timedelta(days=9))
     assert decode_unverified(expired) == (header, claims)
