@@ -402,14 +402,7 @@ def _check_action_token(
     if token_mask is None:
         verdict.fail("the token is not masked")
         return
-    first_plain = next(
-        (
-            n
-            for n, line in enumerate(lines)
-            if not line.startswith(MASK) and not line.startswith("::debug::")
-        ),
-        len(lines),
-    )
+    first_plain = next((n for n, line in enumerate(lines) if not line.startswith(MASK)), len(lines))
     if token_mask > first_plain:
         verdict.fail("a line was printed before the token's mask")
     header, claims = _verify(verdict, case, material)
