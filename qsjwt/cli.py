@@ -458,12 +458,14 @@ def _key_material(
             input_name=None,
         )
     private_key = (
-        _read(key_file, spelled[PRIVATE_KEY], show_path=False) if key_file else env[ENV_PRIVATE_KEY]
+        _read(key_file, spelled[PRIVATE_KEY], text_variable=ENV_PRIVATE_KEY)
+        if key_file
+        else env[ENV_PRIVATE_KEY]
     )
     passphrase: str | bytes | None = None
     if args.passphrase_file:
         spelled[PRIVATE_KEY_PASSPHRASE] = "--passphrase-file"
-        passphrase = _read(args.passphrase_file, "--passphrase-file", show_path=False)
+        passphrase = _read(args.passphrase_file, "--passphrase-file", text_variable=ENV_PASSPHRASE)
         passphrase = passphrase.rstrip(b"\r\n")
     elif env.get(ENV_PASSPHRASE):
         spelled[PRIVATE_KEY_PASSPHRASE] = ENV_PASSPHRASE
@@ -476,20 +478,24 @@ def _key_material(
         spelled[CERTIFICATE] = (
             "--certificate-file" if args.certificate_file else ENV_CERTIFICATE_FILE
         )
-        certificate = _read(cert_file, spelled[CERTIFICATE], show_path=False)
+        certificate = _read(cert_file, spelled[CERTIFICATE], text_variable=ENV_CERTIFICATE)
     elif env.get(ENV_CERTIFICATE):
         spelled[CERTIFICATE] = ENV_CERTIFICATE
         certificate = env[ENV_CERTIFICATE]
     return private_key, passphrase, certificate
 
 
-def _read(path: str | Path, spelled_name: str, *, show_path: bool = True) -> bytes:
-    """A file's bytes; ``show_path=False`` for key material, whose "path" may be the secret."""
+def _read(path: str | Path, spelled_name: str, *, text_variable: str | None = None) -> bytes:
+    """A file's bytes.
+
+    ``text_variable`` (the variable that takes the text itself) marks key material, whose
+    "path" is not shown: it may be the secret, pasted into the wrong variable.
+    """
     try:
         return Path(path).read_bytes()
     except (OSError, ValueError) as err:  # ValueError: a NUL byte in the path
         reason = getattr(err, "strerror", None) or "not a usable path"
-        if show_path:
+        if text_variable is None:
             raise InputError(
                 f"cannot read {str(path)!r}: {reason}", input_name=spelled_name
             ) from None
@@ -498,7 +504,7 @@ def _read(path: str | Path, spelled_name: str, *, show_path: bool = True) -> byt
         raise InputError(
             f"cannot read the file it names: {reason}",
             input_name=spelled_name,
-            hint=f"it holds key text, not a path: give the text in {ENV_PRIVATE_KEY} instead"
+            hint=f"it looks like the text itself, not a path: give that in {text_variable}"
             if looks_like_text
             else "the path is not shown, in case it is the secret itself",
         ) from None

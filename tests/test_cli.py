@@ -294,6 +294,26 @@ def test_missing_key_file(tmp_path):
     assert "No such file" in run.err
 
 
+@pytest.mark.parametrize(
+    ("variable", "pem", "text_variable"),
+    [
+        ("QSJWT_PRIVATE_KEY_FILE", "private", "QSJWT_PRIVATE_KEY"),
+        ("QSJWT_CERTIFICATE_FILE", "certificate", "QSJWT_CERTIFICATE"),
+    ],
+)
+def test_pem_text_in_a_file_variable_points_to_the_text_variable(
+    keyfiles, rsa_pair, variable, pem, text_variable
+):
+    env = {"QSJWT_PRIVATE_KEY_FILE": str(keyfiles["private"])}
+    env[variable] = keyfiles[pem].read_text()
+    run = qs_jwt(*QSEOW_ARGS, env=env)
+    assert run.code == 2
+    assert f"{variable}: cannot read the file it names" in run.err
+    assert f"give that in {text_variable})" in run.err
+    assert "-----BEGIN" not in run.everything
+    assert_no_key(run, rsa_pair)
+
+
 def test_certificate_given_as_key(keyfiles):
     run = qs_jwt(*QSEOW_ARGS, "--private-key-file", keyfiles["certificate"])
     assert run.code == 2
