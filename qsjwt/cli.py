@@ -586,21 +586,43 @@ def _times(claims: Mapping[str, Any]) -> dict[str, str]:
 # --- keygen -------------------------------------------------------------------------------
 
 
+MAX_COMMON_NAME = 64
+"""RFC 5280's upper bound for a common name; cryptography refuses a longer one."""
+
+
+def _check_certificate_args(common_name: str, days: int, now: dt.datetime) -> None:
+    """What cryptography would refuse with a bare exception, as errors naming the option."""
+    if not 1 <= len(common_name) <= MAX_COMMON_NAME or not common_name.isprintable():
+        raise InputError(
+            f"must be 1 to {MAX_COMMON_NAME} printable characters (UTF-8)",
+            input_name="common-name",
+            hint="e.g. the host or identity provider name",
+        )
+    try:
+        now + dt.timedelta(days=days)
+    except OverflowError:
+        raise InputError(
+            "puts the certificate's end after the year 9999", input_name="days", hint="e.g. 365"
+        ) from None
+
+
 def _keygen(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    args.spelled = {"out-dir": "--out-dir"}
+    args.spelled = {"out-dir": "--out-dir", "common-name": "--common-name", "days": "--days"}
+    now = dt.datetime.now(dt.UTC)
+    _check_certificate_args(args.common_name, args.days, now)
+    key = generate_key(args.key_type, args.bits)
+    certificate = self_signed_certificate(
+        key, common_name=args.common_name, days=args.days, now=now
+    )
+    cert_pem = certificate_pem(certificate)
     out_dir: Path = args.out_dir
-    if not out_dir.is_dir():
+    if not out_dir.is_dir():  # only now: a refused argument leaves no empty directory behind
         try:
             out_dir.mkdir(parents=True, mode=0o700)
         except OSError as err:
             raise InputError(
                 f"cannot create {str(out_dir)!r}: {err.strerror}", input_name="out-dir"
             ) from None
-    key = generate_key(args.key_type, args.bits)
-    certificate = self_signed_certificate(
-        key, common_name=args.common_name, days=args.days, now=dt.datetime.now(dt.UTC)
-    )
-    cert_pem = certificate_pem(certificate)
     files = [
         PlannedFile(out_dir / "private-key.pem", private_pem(key), "out-dir", 0o600),
         PlannedFile(out_dir / "certificate.pem", cert_pem, "out-dir", 0o644),

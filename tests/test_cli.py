@@ -492,6 +492,24 @@ def test_keygen_writes_usable_files_and_never_overwrites(tmp_path):
     assert private.read_text() != key_text
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--common-name", "x" * 65], "--common-name: must be 1 to 64 printable characters"),
+        (["--common-name", ""], "--common-name: must be 1 to 64 printable characters"),
+        (["--common-name", "a\udcff"], "--common-name: must be 1 to 64 printable characters"),
+        (["--days", "3000000"], "--days: puts the certificate's end after the year 9999"),
+        (["--days", "9" * 20], "--days: puts the certificate's end after the year 9999"),
+    ],
+)
+def test_keygen_bad_certificate_arguments_leave_nothing(tmp_path, args, expected):
+    out = tmp_path / "new" / "keys"
+    run = qs_jwt("keygen", "--out-dir", out, *args)
+    assert (run.code, run.out) == (2, "")
+    assert expected in run.err and "internal error" not in run.err
+    assert not (tmp_path / "new").exists()
+
+
 def test_keygen_ec_key_signs_es256_for_cloud(tmp_path):
     out = tmp_path / "ec"
     assert qs_jwt("keygen", "--out-dir", out, "--key-type", "ec").code == 0
