@@ -43,6 +43,11 @@ def url_with_slash(issuer: str) -> bool:
     return "://" in issuer and issuer.endswith("/")
 
 
+def looks_like_email(text: str) -> bool:
+    """Loose on purpose: only an obvious typo in an address is worth a warning."""
+    return bool(_EMAIL.fullmatch(text))
+
+
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 
@@ -306,7 +311,7 @@ class _Reader:
         return value
 
     def email(self, value: str) -> str:
-        if value and not _EMAIL.fullmatch(value):
+        if value and not looks_like_email(value):
             self.warn("email", f"{quoted(value)} does not look like an e-mail address")
         return value
 
