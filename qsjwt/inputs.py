@@ -32,7 +32,6 @@ class InputSpec:
     default: str | None = None
     is_list: bool = False
     """several values: newline- or comma-separated in a variable, a repeated flag on the CLI"""
-    secret: bool = False
     flag: str | None = None
     """CLI flag when it differs from ``--<name>`` (a repeated flag is singular)"""
     metavar: str = "VALUE"
@@ -166,8 +165,6 @@ INPUTS: tuple[InputSpec, ...] = (
 PRIVATE_KEY = "private-key"
 PRIVATE_KEY_PASSPHRASE = "private-key-passphrase"  # noqa: S105 (an input name)
 CERTIFICATE = "certificate"
-
-SECRET_INPUTS = frozenset({PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE})
 
 BY_NAME = {spec.name: spec for spec in INPUTS}
 
