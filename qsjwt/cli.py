@@ -39,7 +39,7 @@ from qsjwt.keys import (
     public_pem,
     self_signed_certificate,
 )
-from qsjwt.lint import lint_token
+from qsjwt.lint import MILLISECONDS, lint_token
 from qsjwt.mint import Minted, mint_from_text
 from qsjwt.settings import parse_settings
 from qsjwt.sign import decode_unverified, verify_token
@@ -168,6 +168,11 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")
         return 130
+    except OSError as err:  # stdout closed or full: the result did not reach its reader
+        if isinstance(err, BrokenPipeError):  # keep Python's own exit quiet too
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.stderr.write(f"{PROG}: error: output failed ({err.strerror or type(err).__name__})\n")
+        return 1
     except Exception as err:  # an unexpected bug: no traceback, which could carry secrets
         sys.stderr.write(
             f"{PROG}: internal error ({type(err).__name__}); no token was made. "
@@ -579,7 +584,7 @@ def _times(claims: Mapping[str, Any]) -> dict[str, str]:
         for name in ("iat", "nbf", "exp")
         if isinstance(claims.get(name), int)
         and not isinstance(claims.get(name), bool)
-        and 0 <= claims[name] < 10**11
+        and 0 <= claims[name] < MILLISECONDS
     }
 
 

@@ -14,21 +14,32 @@ class QsjwtError(Exception):
     exit_code = 1
 
     def __init__(
-        self, message: str, *, input_name: str | None = None, hint: str | None = None
+        self,
+        message: str,
+        *,
+        input_name: str | None = None,
+        hint: str | None = None,
+        also_missing: tuple[str, ...] = (),
     ) -> None:
         self.message = message
         self.input_name = input_name
         self.hint = hint
+        self.also_missing = also_missing
+        """other required inputs that were not given, named in the same message"""
         super().__init__(self.render())
 
     def render(self, name_of: dict[str, str] | None = None) -> str:
         """The one-line text for a user; ``name_of`` maps input names to how a shell spells them."""
+        names = name_of or {}
         subject = ""
         if self.input_name:
-            subject = (name_of or {}).get(self.input_name, self.input_name) + ": "
+            subject = names.get(self.input_name, self.input_name) + ": "
         text = subject + self.message
-        if self.hint:
-            text += f" ({self.hint})"
+        hint = self.hint
+        if self.also_missing:
+            hint = "also missing: " + ", ".join(names.get(n, n) for n in self.also_missing)
+        if hint:
+            text += f" ({hint})"
         return text
 
 

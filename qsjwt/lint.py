@@ -40,7 +40,8 @@ CLOUD_CLAIMS = frozenset(
 MIN_JTI_LENGTH = 22
 """22 base64url characters carry 128 bits."""
 NOT_BEFORE_SLACK = 5
-_MILLISECONDS = 10**11
+MILLISECONDS = 10**11
+"""NumericDates above this are milliseconds: seconds would be past the year 5000."""
 
 
 class _Report:
@@ -102,7 +103,7 @@ def _times(report: _Report, claims: dict[str, Any], *, required: bool) -> dict[s
         value = claims[name]
         if isinstance(value, bool) or not isinstance(value, int):
             report.error(name, f"must be an integer NumericDate (seconds), not {value!r}")
-        elif value > _MILLISECONDS:
+        elif value > MILLISECONDS:
             report.error(name, "looks like milliseconds; JWT times are in seconds")
         else:
             times[name] = value

@@ -113,7 +113,7 @@ def parse_settings(target: Target, values: Mapping[str, RawValue]) -> Settings:
         raise InputError(
             "is required and was empty or not given",
             input_name=missing[0],
-            hint="also missing: " + ", ".join(missing[1:]),
+            also_missing=tuple(missing[1:]),
         )
     if target is Target.QSEOW:
         return _qseow(reader)

@@ -545,3 +545,28 @@ def test_no_command_shows_help_and_fails():
     run = qs_jwt()
     assert run.code == 2
     assert "qseow" in run.err
+
+
+def test_every_missing_required_setting_is_named_in_one_line(keyfiles):
+    run = qs_jwt("cloud", "--issuer", "idp", "--private-key-file", keyfiles["private"])
+    assert run.code == 2
+    assert run.err.strip() == (
+        "qs-jwt: error: --key-id (or QSJWT_KEY_ID): is required and was empty or not given "
+        "(also missing: --subject (or QSJWT_SUBJECT), --name (or QSJWT_NAME), "
+        "--email (or QSJWT_EMAIL))"
+    )
+
+
+def test_an_output_that_cannot_be_written_is_a_failure_not_a_crash(keyfiles):
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "qsjwt", *QSEOW_ARGS, "--private-key-file", keyfiles["private"]],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[-1] == "qs-jwt: error: output failed (No space left on device)"
+    assert "Traceback" not in proc.stderr

@@ -499,4 +499,5 @@ def test_every_missing_required_input_is_named_at_once(target, given, first, oth
     with pytest.raises(InputError) as info:
         parse_settings(target, given)
     assert info.value.input_name == first
-    assert info.value.hint == f"also missing: {others}"
+    assert info.value.also_missing == tuple(others.split(", "))
+    assert info.value.render().endswith(f"(also missing: {others})")
