@@ -474,7 +474,7 @@ def _key_material(
         passphrase = passphrase.rstrip(b"\r\n")
     elif env.get(ENV_PASSPHRASE):
         spelled[PRIVATE_KEY_PASSPHRASE] = ENV_PASSPHRASE
-        passphrase = env[ENV_PASSPHRASE].strip("\r\n")  # as the action and --passphrase-file
+        passphrase = env[ENV_PASSPHRASE].strip("\r\n")  # a pasted line break is never meant
     else:
         spelled[PRIVATE_KEY_PASSPHRASE] = f"--passphrase-file (or {ENV_PASSPHRASE})"
     certificate: str | bytes | None = None
