@@ -318,9 +318,11 @@ claim_sets = st.dictionaries(
 @st.composite
 def tokens(draw: st.DrawFn) -> str:
     """Arbitrary text, JSON segments that are not JWTs, and real tokens cut or recombined."""
-    kind = draw(st.sampled_from(["text", "segments", "json"]))
+    kind = draw(st.sampled_from(["text", "surrogates", "segments", "json"]))
     if kind == "text":
         return draw(st.text(max_size=200))
+    if kind == "surrogates":  # what a shell hands over for bytes that are not UTF-8
+        return draw(st.builds(lambda a, b: a + b, st.text(max_size=40), surrogates))
     if kind == "segments":
         parts = draw(st.lists(st.text(alphabet="AZaz09-_.=", max_size=40), min_size=1, max_size=6))
         return ".".join(parts)
