@@ -84,7 +84,8 @@ EXAMPLES = {
 
 EXIT_CODES = """exit codes:
   0  success
-  1  failure: an invalid token (verify), a broken rule (lint), an internal error
+  1  failure: a token that cannot be decoded or is invalid (decode, verify, lint),
+     a broken rule (lint), an output that cannot be written, an internal error
   2  bad input or usage: the message names the option or variable to fix
 """
 
@@ -386,7 +387,8 @@ def _mint(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         now=dt.datetime.now(dt.UTC),
         jti=new_jti(),
     )
-    _print_findings(minted.warnings[len(settings.warnings) :], spelled, sys.stderr)
+    key_findings = [f for f in minted.warnings if f not in settings.warnings]
+    _print_findings(key_findings, spelled, sys.stderr)
     rendered = _render(minted, args.format)
     if not outputs:
         sys.stdout.write(rendered + "\n")
