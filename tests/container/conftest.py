@@ -36,6 +36,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 ENGINE_SCRIPT = REPO / "scripts" / "docker-engine.sh"
+HOST_TOOLS_SCRIPT = REPO / "scripts" / "host-tools.sh"
 BUILD_SCRIPT = REPO / "scripts" / "build-image.sh"
 WORK = Path(os.environ.get("QSJWT_BUILD_WORK", "/tmp/qsjwt-build"))
 IMAGE_TAG = os.environ.get("QSJWT_IMAGE_TAG", "qs-jwt-action:test")
@@ -151,6 +152,18 @@ def _log(message: str) -> None:
     print(f"[container-tests] {message}", file=sys.stderr)
 
 
+def _missing_host_tools() -> list[str]:
+    """The host programs these tests call that are not on PATH (scripts/host-tools.sh)."""
+    proc = subprocess.run(
+        ["bash", str(HOST_TOOLS_SCRIPT), "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return proc.stdout.split() if proc.returncode != 0 else []
+
+
 def _engine_from_script(action: str, workdir: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", str(ENGINE_SCRIPT), action, str(workdir)],
@@ -165,6 +178,12 @@ def _engine_from_script(action: str, workdir: Path) -> subprocess.CompletedProce
 def docker() -> Iterator[Docker]:
     """A docker client bound to a reachable engine (see the module docstring)."""
     required = os.environ.get("QSJWT_CONTAINER_TESTS") == "1"
+    if required and (missing := _missing_host_tools()):
+        pytest.fail(
+            "the container tests need these host programs, which are not on PATH: "
+            + ", ".join(missing)
+            + " (bash scripts/host-tools.sh install, as root, installs them; .ci/run does)"
+        )
     explicit = os.environ.get("QSJWT_DOCKER_HOST")
     if explicit:
         client = Docker(explicit)
