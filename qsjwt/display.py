@@ -1,0 +1,39 @@
+"""Outside text made safe to print: it can neither start a log line nor steer a terminal.
+
+Every path, value or token text a shell prints goes through here. A value that could be a
+secret typed in the wrong place is shown only when it is a path that exists (then it is a
+path, not a secret); otherwise it is described, never echoed.
+"""
+
+from __future__ import annotations
+
+import os
+
+_LIMIT = 200
+
+
+def one_line(text: str, limit: int = _LIMIT) -> str:
+    """``text`` quoted, with every control, format or line-breaking character escaped.
+
+    ``repr`` escapes what Python does not consider printable (C0 and C1 controls, ESC, DEL,
+    U+2028/2029, bidi overrides), so the result cannot break the line it is printed on: a
+    ``::error::`` or ``##[`` inside stays mid-line, where no runner reads it as a command.
+    """
+    cut = text[:limit] + ("..." if len(text) > limit else "")
+    return repr(cut)
+
+
+def path_for_message(path: str | os.PathLike[str]) -> str:
+    """A path for a message: quoted when it exists, described when it does not.
+
+    A path that does not exist may be a key, passphrase or token given where a path belongs.
+    """
+    text = os.fspath(path)
+    try:
+        exists = os.path.lexists(text)
+    except (OSError, ValueError):  # ValueError: an embedded NUL byte
+        exists = False
+    if exists:
+        return one_line(text)
+    return f"the path given ({len(text)} characters, not shown: nothing exists there)"
+
