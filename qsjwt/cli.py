@@ -1,27 +1,33 @@
 """The ``qs-jwt`` command line: read flags and ``QSJWT_*`` variables, call the core, print.
 
 Exit codes: 0 success; 2 bad input or usage; 1 any other failure (an invalid token for
-``verify``, a broken error-level rule for ``lint``).
+``verify``, a broken error-level rule for ``lint``, an output that cannot be written).
+
+Whatever the user typed may be a secret typed in the wrong place, so no message repeats a
+value: it names a known option, or a path that exists, and otherwise describes what it got.
+Every printed line starts with ``qs-jwt:`` and has its control characters escaped.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import difflib
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from qsjwt import __version__
 from qsjwt.claims import new_jti
-from qsjwt.errors import InputError, QsjwtError, quoted
+from qsjwt.display import escape_controls, path_for_message
+from qsjwt.errors import InputError, QsjwtError
 from qsjwt.files import PlannedFile, check_writable, write_all
 from qsjwt.findings import Finding, Severity
-from qsjwt.formats import ENV_NAME, iso_utc
+from qsjwt.formats import ENV_NAME, is_reserved_env_name, iso_utc
 from qsjwt.inputs import (
     CERTIFICATE,
     PRIVATE_KEY,
@@ -43,6 +49,13 @@ from qsjwt.lint import MILLISECONDS, lint_token
 from qsjwt.mint import Minted, mint_from_text
 from qsjwt.settings import parse_settings
 from qsjwt.sign import decode_unverified, verify_token
+from qsjwt.sources import (
+    KEY_LIMIT,
+    PASSPHRASE_LIMIT,
+    TOKEN_LIMIT,
+    check_length,
+    read_bounded,
+)
 
 PROG = "qs-jwt"
 ENV_PRIVATE_KEY = "QSJWT_PRIVATE_KEY"
@@ -51,20 +64,27 @@ ENV_PASSPHRASE = "QSJWT_PRIVATE_KEY_PASSPHRASE"  # noqa: S105 (a variable name)
 ENV_CERTIFICATE = "QSJWT_CERTIFICATE"
 ENV_CERTIFICATE_FILE = "QSJWT_CERTIFICATE_FILE"
 DOTENV_DEFAULT = "QLIK_JWT"
+STDOUT = "-"
+"""``--output -``: the token goes to standard output, as without ``--output``."""
+
+# Options people reach for that are never accepted: a key or passphrase on a command line
+# shows in `ps` and in shell history.
+_FORBIDDEN = ("--private-key", "--passphrase", "--private-key-passphrase", "--key", "--password")
 
 EXAMPLES = {
     "qseow": f"""example:
   {PROG} qseow --user-id svc_ci --user-directory CORP --group Deployers \\
-      --audience qlik --private-key-file key.pem > token.txt
-  curl -H "Authorization: Bearer $(cat token.txt)" -H "X-Qlik-Xrfkey: 0123456789abcdef" \\
+      --audience qlik --private-key-file key.pem --output token.txt
+  printf 'Authorization: Bearer %s\\n' "$(cat token.txt)" > auth.header   # off the command line
+  curl -H @auth.header -H "X-Qlik-Xrfkey: 0123456789abcdef" \\
       "https://qlik.example.com/jwt/qrs/about?Xrfkey=0123456789abcdef"
 """,
     "cloud": f"""example:
   export QSJWT_PRIVATE_KEY_FILE=key.pem
-  TOKEN=$({PROG} cloud --issuer my-idp.example.com --key-id my-key-2026 \\
-      --subject svc_ci --name "CI Service" --email ci@example.com)
-  curl -X POST -H "Authorization: Bearer $TOKEN" -c cookies.txt \\
-      https://tenant.eu.qlikcloud.com/login/jwt-session
+  {PROG} cloud --issuer my-idp.example.com --key-id my-key-2026 \\
+      --subject svc_ci --name "CI Service" --email ci@example.com --output token.txt
+  printf 'Authorization: Bearer %s\\n' "$(cat token.txt)" > auth.header   # off the command line
+  curl -X POST -H @auth.header -c cookies.txt https://tenant.eu.qlikcloud.com/login/jwt-session
 """,
     "decode": f"""example:
   {PROG} decode - < token.txt
@@ -89,112 +109,197 @@ EXIT_CODES = """exit codes:
   2  bad input or usage: the message names the option or variable to fix
 """
 
+FORMATS = ("token", "json")
+KEY_TYPES = ("rsa", "ec")
+RSA_BITS = ("2048", "3072", "4096")
+
+
+def _say(out: TextIO, text: str) -> None:
+    """One line of ours: prefixed, control characters escaped, so it cannot forge another."""
+    out.write(f"{PROG}: {escape_controls(text)}\n")
+
 
 class _Parser(argparse.ArgumentParser):
     """One clear line on stderr and exit 2, instead of argparse's usage dump.
 
-    argparse echoes bad values in full; a key or passphrase pasted in the wrong place (for
-    example ``--private-key "$KEY"``) would land in the job log. Values are shown only when
-    they are short plain words, and abbreviations are off, so ``--private-key`` or
-    ``--passphrase`` is an unknown option, not a path to ``--private-key-file``.
+    The options take plain strings (no ``type`` or ``choices``), so argparse's own messages
+    only ever name options; values are checked by the commands, which never repeat them.
+    Abbreviations are off, so ``--private-key`` is an unknown option, not a prefix of
+    ``--private-key-file``.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401 (argparse's own)
+        super().__init__(*args, **kwargs)
+        self.known_flags: set[str] = {"-h", "--help"}
+
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        _say(sys.stderr, f"error: {message} (see {self.prog} --help)")
         raise SystemExit(2)
 
-    def _check_value(self, action: argparse.Action, value: object) -> None:
-        if action.choices is not None and value not in action.choices:
-            choices = ", ".join(map(str, action.choices))
-            raise argparse.ArgumentError(
-                action, f"invalid choice: {_shown(str(value))} (choose from {choices})"
-            )
-
-    def _get_value(self, action: argparse.Action, arg_string: str) -> object:
-        try:
-            return super()._get_value(action, arg_string)
-        except argparse.ArgumentError:
-            if _plain(arg_string):
-                raise
-            raise argparse.ArgumentError(action, f"invalid value: {_shown(arg_string)}") from None
-
-
-_PLAIN = re.compile(r"[A-Za-z0-9_.:/@+-]{0,40}")
-_OPTION = re.compile(r"--?[A-Za-z][A-Za-z0-9_-]*")
-
-
-def _plain(value: str) -> bool:
-    return bool(_PLAIN.fullmatch(value)) and not value.startswith("---")
-
-
-def _shown(value: str) -> str:
-    """A command-line value for a message, unless it could be a secret given by mistake."""
-    return quoted(value) if _plain(value) else f"a value of {len(value)} characters (not shown)"
-
-
-def _unrecognized(extras: Sequence[str]) -> str:
-    """Name unknown options, never their values: the value may be a key or a passphrase."""
-    options = [name for name in (e.split("=", 1)[0] for e in extras) if _OPTION.fullmatch(name)]
-    hidden = len(extras) - len(options)
-    text = "unrecognized arguments: " + (", ".join(options) or "")
-    if hidden:
-        text += (" and " if options else "") + f"{hidden} value(s) (not shown)"
-    if any(name in ("--private-key", "--passphrase") for name in options):
-        text += (
-            "; the key and its passphrase are never command-line values: use "
-            f"--private-key-file / --passphrase-file or {ENV_PRIVATE_KEY} / {ENV_PASSPHRASE}"
-        )
-    return text
+    def option(self, container: _Container, *names: str, **kwargs: Any) -> None:  # noqa: ANN401
+        """``container.add_argument``, remembering the option strings it declared."""
+        self.known_flags.update(container.add_argument(*names, **kwargs).option_strings)
 
 
 if TYPE_CHECKING:
     _Commands = argparse._SubParsersAction[_Parser]
+    _Container = argparse._ActionsContainer
+
+
+@dataclass
+class _Spelling:
+    """How the user spelled each input (a flag or a variable), for messages.
+
+    Filled only by the functions that read flags and variables (``_gather_*``), read only by
+    the error report.
+    """
+
+    names: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[argparse.Namespace, Mapping[str, str], _Spelling], int]
+
+
+@dataclass(frozen=True)
+class _Cli:
+    parser: argparse.ArgumentParser
+    flags: dict[str, frozenset[str]]
+    """every command's option strings, to name only options that exist"""
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Run one command; returns the exit code. Never raises, never prints a traceback."""
+    _tolerant_streams()
+    try:
+        code = _run(list(sys.argv[1:] if argv is None else argv), env)
+    except SystemExit as done:  # argparse: --help, --version, a usage error
+        code = done.code if isinstance(done.code, int) else 2
+    return _flushed(code)
+
+
+def _tolerant_streams() -> None:
+    """An encoding that cannot show a character escapes it instead of failing the run."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
+def _flushed(code: int) -> int:
+    """Flush stdout now, so a closed pipe or a full disk is exit 1, not Python's exit 120."""
+    if sys.stdout is None:
+        return code
+    try:
+        sys.stdout.flush()
+    except OSError as err:
+        _silence_stdout()
+        _stderr_line(f"error: output failed ({err.strerror or type(err).__name__})")
+        return 1
+    return code
+
+
+def _silence_stdout() -> None:
+    """What is left in stdout's buffer goes nowhere, so the interpreter's exit is quiet."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        sys.stdout = None
+
+
+def _stderr_line(text: str) -> None:
+    if sys.stderr is None:
+        return
+    try:
+        _say(sys.stderr, text)
+        sys.stderr.flush()
+    except OSError:
+        pass
+
+
+def _run(argv: list[str], env: Mapping[str, str] | None) -> int:
     environ = os.environ if env is None else env
-    parser = _build_parser()
-    args, extras = parser.parse_known_args(argv)
+    cli = _build_parser()
+    _check_command(cli, argv)
+    args, extras = cli.parser.parse_known_args(argv)
     if args.command is None:
-        parser.print_help(sys.stderr)
+        if sys.stderr is not None:
+            cli.parser.print_help(sys.stderr)
         return 2
     if extras:
-        parser.error(_unrecognized(extras))
-    handler: Callable[[argparse.Namespace, Mapping[str, str]], int] = args.handler
+        cli.parser.error(_unrecognized(extras, args.command, cli.flags))
+    handler: Handler = args.handler
+    spelling = _Spelling()
     try:
-        return handler(args, environ)
+        return handler(args, environ, spelling)
     except QsjwtError as err:
-        _report_error(err, getattr(args, "spelled", {}))
+        _stderr_line(f"error: {err.render(spelling.names)}")
         return err.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write(f"{PROG}: interrupted\n")
+        _stderr_line("interrupted")
         return 130
     except OSError as err:  # stdout closed or full: the result did not reach its reader
-        if isinstance(err, BrokenPipeError):  # keep Python's own exit quiet too
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.stderr.write(f"{PROG}: error: output failed ({err.strerror or type(err).__name__})\n")
+        if isinstance(err, BrokenPipeError):
+            _silence_stdout()
+        _stderr_line(f"error: output failed ({err.strerror or type(err).__name__})")
         return 1
     except Exception as err:  # an unexpected bug: no traceback, which could carry secrets
-        sys.stderr.write(
-            f"{PROG}: internal error ({type(err).__name__}); no token was made. "
-            "Please report it at the project's issue tracker.\n"
+        _stderr_line(
+            f"internal error ({type(err).__name__}). Please report it at the project's issue "
+            "tracker."
         )
         return 1
 
 
-def _report_error(err: QsjwtError, spelled: dict[str, str]) -> None:
-    sys.stderr.write(f"{PROG}: error: {err.render(spelled)}\n")
+def _check_command(cli: _Cli, argv: list[str]) -> None:
+    """Refuse an unknown command without repeating it: it may be a key pasted too early."""
+    if not argv or argv[0].startswith("-") or argv[0] in cli.flags:
+        return
+    commands = ", ".join(cli.flags)
+    close = difflib.get_close_matches(argv[0], list(cli.flags), n=1)
+    guess = f"; did you mean {close[0]}?" if close else ""
+    cli.parser.error(
+        f"argument COMMAND: invalid choice: a value of {len(argv[0])} characters (not shown)"
+        f"{guess} (choose from {commands})"
+    )
 
 
-def _print_findings(findings: Sequence[Finding], spelled: dict[str, str], out: TextIO) -> None:
-    for finding in findings:
-        out.write(f"{PROG}: {finding.severity.value}: {finding.render(spelled)}\n")
+def _unrecognized(extras: Sequence[str], command: str, flags: dict[str, frozenset[str]]) -> str:
+    """Name an unknown argument only when it is a known option of some command.
+
+    Anything else (``-pS3cret``, a key, a passphrase after an unknown option) is counted,
+    never shown.
+    """
+    named: list[str] = []
+    notes: list[str] = []
+    hidden = 0
+    for extra in extras:
+        option = extra.split("=", 1)[0]
+        owners = [name for name, known in flags.items() if option in known]
+        if option in _FORBIDDEN:
+            named.append(option)
+            notes.append(
+                "the key and its passphrase are never command-line values: use "
+                f"--private-key-file / --passphrase-file or {ENV_PRIVATE_KEY} / {ENV_PASSPHRASE}"
+            )
+        elif owners and command not in owners:
+            named.append(option)
+            notes.append(f"{option} belongs to {PROG} {' / '.join(owners)}, not {command}")
+        elif owners:
+            named.append(option)
+        else:
+            hidden += 1
+    text = "unrecognized arguments: " + ", ".join(dict.fromkeys(named))
+    if hidden:
+        text += (" and " if named else "") + f"{hidden} other value(s) (not shown)"
+    for note in dict.fromkeys(notes):
+        text += f"; {note}"
+    return text
 
 
 # --- parser -------------------------------------------------------------------------------
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _build_parser() -> _Cli:
     parser = _Parser(
         prog=PROG,
         description="Mint, inspect and check JSON Web Tokens for Qlik Sense: client-managed "
@@ -205,61 +310,80 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    _add_mint_command(sub, Target.QSEOW, "mint a token for a QSEoW virtual proxy (JWT)")
-    _add_mint_command(sub, Target.CLOUD, "mint a token for a Qlik Cloud JWT identity provider")
+    commands = [
+        _add_mint_command(sub, Target.QSEOW, "mint a token for a QSEoW virtual proxy (JWT)"),
+        _add_mint_command(sub, Target.CLOUD, "mint a token for a Qlik Cloud JWT identity provider"),
+    ]
 
     decode = _command(sub, "decode", "show a token's header and claims, NOT verified")
     _token_argument(decode)
     decode.set_defaults(handler=_decode)
+    commands.append(decode)
 
     verify = _command(sub, "verify", "check a token's signature, expiry and audience")
     _token_argument(verify)
-    source = verify.add_mutually_exclusive_group(required=True)
-    source.add_argument("--certificate-file", metavar="PATH", help="X.509 certificate (PEM)")
-    source.add_argument("--public-key-file", metavar="PATH", help="public key (PEM)")
-    verify.add_argument("--audience", metavar="AUD", help="require this aud claim")
+    source = verify.add_mutually_exclusive_group()
+    verify.option(
+        source,
+        "--certificate-file",
+        metavar="PATH",
+        help=f"X.509 certificate (PEM) (env {ENV_CERTIFICATE_FILE}, or the PEM text in "
+        f"{ENV_CERTIFICATE})",
+    )
+    verify.option(source, "--public-key-file", metavar="PATH", help="public key (PEM)")
+    verify.option(verify, "--audience", metavar="AUD", help="require this aud claim")
     verify.set_defaults(handler=_verify)
+    commands.append(verify)
 
     lint = _command(sub, "lint", "list every Qlik rule a token breaks (exit 1 on any error)")
     _token_argument(lint)
-    lint.add_argument("--target", required=True, choices=[t.value for t in Target])
-    lint.add_argument("--user-id-claim", metavar="CLAIM", help="QSEoW (default userId)")
-    lint.add_argument(
-        "--user-directory-claim", metavar="CLAIM", help="QSEoW (default userDirectory)"
+    lint.option(lint, "--target", required=True, metavar="{qseow,cloud}", help="the target")
+    lint.option(lint, "--user-id-claim", metavar="CLAIM", help="QSEoW (default userId)")
+    lint.option(
+        lint, "--user-directory-claim", metavar="CLAIM", help="QSEoW (default userDirectory)"
     )
     lint.set_defaults(handler=_lint)
+    commands.append(lint)
 
     keygen = _command(sub, "keygen", "create a key pair and a self-signed certificate for Qlik")
-    keygen.add_argument("--out-dir", required=True, metavar="DIR", type=Path)
-    keygen.add_argument(
+    keygen.option(keygen, "--out-dir", required=True, metavar="DIR")
+    keygen.option(
+        keygen,
         "--key-type",
-        choices=["rsa", "ec"],
+        metavar="{rsa,ec}",
         default="rsa",
         help="rsa (default; the only type QSEoW accepts) or ec (P-256, ES256)",
     )
-    keygen.add_argument(
+    keygen.option(
+        keygen,
         "--bits",
-        type=int,
-        choices=[2048, 3072, 4096],
-        default=3072,
+        metavar="{2048,3072,4096}",
+        default="3072",
         help="RSA key size (default 3072)",
     )
-    keygen.add_argument(
-        "--days", type=_positive_int, default=365, help="certificate validity in days (default 365)"
+    keygen.option(
+        keygen,
+        "--days",
+        metavar="N",
+        default="365",
+        help="certificate validity in days (default 365)",
     )
-    keygen.add_argument(
+    keygen.option(
+        keygen,
         "--common-name",
         metavar="CN",
         default="qs-jwt",
         help="certificate subject CN (default qs-jwt)",
     )
-    keygen.add_argument("--force", action="store_true", help="replace existing files")
+    keygen.option(keygen, "--force", action="store_true", help="replace existing files")
     keygen.set_defaults(handler=_keygen)
-    return parser
+    commands.append(keygen)
+    flags = {command.prog.split()[-1]: frozenset(command.known_flags) for command in commands}
+    return _Cli(parser, flags)
 
 
-def _command(sub: _Commands, name: str, summary: str) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = sub.add_parser(
+def _command(sub: _Commands, name: str, summary: str) -> _Parser:
+    parser: _Parser = sub.add_parser(
         name,
         help=summary,
         description=summary[0].upper() + summary[1:] + ".",
@@ -270,8 +394,9 @@ def _command(sub: _Commands, name: str, summary: str) -> argparse.ArgumentParser
     return parser
 
 
-def _token_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+def _token_argument(parser: _Parser) -> None:
+    parser.option(
+        parser,
         "token",
         nargs="?",
         default="-",
@@ -281,17 +406,7 @@ def _token_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _add_mint_command(sub: _Commands, target: Target, summary: str) -> None:
+def _add_mint_command(sub: _Commands, target: Target, summary: str) -> _Parser:
     parser = _command(sub, target.value, summary)
     claims = parser.add_argument_group(
         "token settings", "each can also come from the QSJWT_* variable shown; a flag wins"
@@ -299,7 +414,8 @@ def _add_mint_command(sub: _Commands, target: Target, summary: str) -> None:
     for spec in inputs_for(target):
         default = spec.default if spec.name != "expires-in" else default_lifetime(target)
         extra = f" [default {default}]" if default else ""
-        claims.add_argument(
+        parser.option(
+            claims,
             spec.cli_flag,
             dest=spec.name,
             metavar=spec.metavar,
@@ -309,126 +425,170 @@ def _add_mint_command(sub: _Commands, target: Target, summary: str) -> None:
     key = parser.add_argument_group(
         "key", "the private key is never a command-line value: it would show in ps and history"
     )
-    key.add_argument(
+    parser.option(
+        key,
         "--private-key-file",
         metavar="PATH",
         help=f"PEM private key (PKCS#1 or PKCS#8) (env {ENV_PRIVATE_KEY_FILE}, or the key "
         f"text itself in {ENV_PRIVATE_KEY}: PEM, \\n-escaped PEM or base64)",
     )
-    key.add_argument(
+    parser.option(
+        key,
         "--passphrase-file",
         metavar="PATH",
         help=f"passphrase of an encrypted key (env {ENV_PASSPHRASE} holds the passphrase)",
     )
-    key.add_argument(
+    parser.option(
+        key,
         "--certificate-file",
         metavar="PATH",
         help="certificate configured in Qlik; checked to match the key before signing "
         f"(env {ENV_CERTIFICATE_FILE}, or the PEM text in {ENV_CERTIFICATE})",
     )
     out = parser.add_argument_group("output", "by default the token alone goes to stdout")
-    out.add_argument(
+    parser.option(
+        out,
         "--format",
-        choices=["token", "json"],
+        metavar="{token,json}",
         default="token",
         help="token (default) or json: {token, header, claims, expires_at}",
     )
-    out.add_argument(
+    parser.option(
+        out,
         "--output",
         metavar="FILE",
-        type=Path,
-        help="write to FILE (mode 0600, atomically) instead of stdout",
+        help="write to FILE (mode 0600, atomically) instead of stdout; - is stdout",
     )
-    out.add_argument(
+    parser.option(
+        out,
         "--dotenv",
         metavar="FILE",
-        type=Path,
         help="also write NAME=TOKEN to FILE (0600), e.g. for GitLab "
         "artifacts:reports:dotenv; nothing goes to stdout",
     )
-    out.add_argument(
+    parser.option(
+        out,
         "--dotenv-variable",
         metavar="NAME",
-        default=DOTENV_DEFAULT,
-        help=f"variable name in the dotenv file (default {DOTENV_DEFAULT})",
+        help=f"variable name in the dotenv file (default {DOTENV_DEFAULT}); needs --dotenv",
     )
     parser.set_defaults(handler=_mint, target=target)
+    return parser
+
+
+def _choice(value: str, allowed: Sequence[str], input_name: str) -> str:
+    """A value from a fixed list, or an error that lists the list (never the value)."""
+    if value in allowed:
+        return value
+    raise InputError(f"must be one of {', '.join(allowed)}", input_name=input_name)
 
 
 # --- mint ---------------------------------------------------------------------------------
 
 
-def _mint(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+@dataclass(frozen=True)
+class _KeyMaterial:
+    private_key: str | bytes
+    passphrase: str | bytes | None
+    certificate: str | bytes | None
+
+
+def _mint(args: argparse.Namespace, env: Mapping[str, str], spelling: _Spelling) -> int:
     target: Target = args.target
-    values: dict[str, str | list[str]] = {}
-    spelled: dict[str, str] = {}
-    args.spelled = spelled
-    for spec in inputs_for(target):
-        flag_value = getattr(args, spec.name)
-        if flag_value is not None:
-            values[spec.name] = flag_value
-            spelled[spec.name] = spec.cli_flag
-        elif env.get(spec.env_var):
-            values[spec.name] = env[spec.env_var]
-            spelled[spec.name] = spec.env_var
-        else:
-            spelled[spec.name] = f"{spec.cli_flag} (or {spec.env_var})"
-    outputs = _planned_outputs(args, spelled)
+    values = _gather_settings(args, env, target, spelling)
+    output_format = _choice(args.format, FORMATS, "format")
+    outputs = _planned_outputs(args, spelling)
     for planned in outputs:
         check_writable(planned)
+    if not outputs and sys.stdout is None:
+        raise QsjwtError("standard output is closed; no token was made", hint="use --output FILE")
     settings = parse_settings(target, values)
-    _print_findings(settings.warnings, spelled, sys.stderr)
-    private_key, passphrase, certificate = _key_material(args, env, spelled)
+    _print_findings(settings.warnings, spelling, sys.stderr)
+    material = _gather_key_material(args, env, spelling)
     minted = mint_from_text(
         settings,
-        private_key=private_key,
-        passphrase=passphrase,
-        certificate=certificate,
+        private_key=material.private_key,
+        passphrase=material.passphrase,
+        certificate=material.certificate,
         now=dt.datetime.now(dt.UTC),
         jti=new_jti(),
     )
     key_findings = [f for f in minted.warnings if f not in settings.warnings]
-    _print_findings(key_findings, spelled, sys.stderr)
-    rendered = _render(minted, args.format)
+    _print_findings(key_findings, spelling, sys.stderr)
+    rendered = _render(minted, output_format)
     if not outputs:
         sys.stdout.write(rendered + "\n")
         return 0
+    variable = args.dotenv_variable or DOTENV_DEFAULT
     files = [
-        PlannedFile(p.path, _file_content(p, rendered, minted, args), p.input_name) for p in outputs
+        PlannedFile(
+            p.path,
+            f"{variable}={minted.token}\n".encode()
+            if p.input_name == "dotenv"
+            else (rendered + "\n").encode(),
+            p.input_name,
+        )
+        for p in outputs
     ]
     write_all(files)
     for planned in files:
-        sys.stderr.write(f"{PROG}: wrote {planned.path} (mode 0600)\n")
-    sys.stderr.write(f"{PROG}: token expires at {iso_utc(minted.expires_at)}\n")
+        _say(sys.stderr, f"wrote {path_for_message(planned.path)} (mode 0600)")
+    _say(sys.stderr, f"token expires at {iso_utc(minted.expires_at)}")
     return 0
 
 
-def _planned_outputs(args: argparse.Namespace, spelled: dict[str, str]) -> list[PlannedFile]:
-    spelled.update(
-        {"output": "--output", "dotenv": "--dotenv", "dotenv-variable": "--dotenv-variable"}
+def _gather_settings(
+    args: argparse.Namespace, env: Mapping[str, str], target: Target, spelling: _Spelling
+) -> dict[str, str | list[str]]:
+    """Each setting from its flag, else its variable; records how each was spelled."""
+    values: dict[str, str | list[str]] = {}
+    for spec in inputs_for(target):
+        flag_value = getattr(args, spec.name)
+        if flag_value is not None:
+            values[spec.name] = flag_value
+            spelling.names[spec.name] = spec.cli_flag
+        elif env.get(spec.env_var):
+            values[spec.name] = env[spec.env_var]
+            spelling.names[spec.name] = spec.env_var
+        else:
+            spelling.names[spec.name] = f"{spec.cli_flag} (or {spec.env_var})"
+    spelling.names.update(
+        {
+            "format": "--format",
+            "output": "--output",
+            "dotenv": "--dotenv",
+            "dotenv-variable": "--dotenv-variable",
+        }
     )
+    return values
+
+
+def _planned_outputs(args: argparse.Namespace, spelling: _Spelling) -> list[PlannedFile]:
     planned = []
-    if args.output is not None:
-        planned.append(PlannedFile(args.output, b"", "output"))
+    if args.output is not None and args.output != STDOUT:
+        planned.append(PlannedFile(Path(args.output), b"", "output"))
+    if args.dotenv_variable is not None and args.dotenv is None:
+        raise InputError("only applies with --dotenv FILE", input_name="dotenv-variable")
     if args.dotenv is not None:
-        if not ENV_NAME.fullmatch(args.dotenv_variable):
+        variable = args.dotenv_variable or DOTENV_DEFAULT
+        if not ENV_NAME.fullmatch(variable):
             raise InputError(
-                f"{quoted(args.dotenv_variable)} is not a variable name",
+                "is not a variable name",
                 input_name="dotenv-variable",
                 hint="use letters, digits and _, not starting with a digit",
             )
-        planned.append(PlannedFile(args.dotenv, b"", "dotenv"))
+        if is_reserved_env_name(variable):
+            raise InputError(
+                "names a variable that changes how later jobs run (PATH, LD_*, CI_*, ...)",
+                input_name="dotenv-variable",
+                hint=f"use a name of your own, e.g. {DOTENV_DEFAULT}",
+            )
+        if args.dotenv == STDOUT:
+            raise InputError("must be a file, not standard output", input_name="dotenv")
+        planned.append(PlannedFile(Path(args.dotenv), b"", "dotenv"))
     if len(planned) == 2 and planned[0].path.resolve() == planned[1].path.resolve():
         raise InputError("names the same file as --output", input_name="dotenv")
     return planned
-
-
-def _file_content(
-    planned: PlannedFile, rendered: str, minted: Minted, args: argparse.Namespace
-) -> bytes:
-    if planned.input_name == "dotenv":
-        return f"{args.dotenv_variable}={minted.token}\n".encode()
-    return (rendered + "\n").encode()
 
 
 def _render(minted: Minted, output_format: str) -> str:
@@ -443,11 +603,13 @@ def _render(minted: Minted, output_format: str) -> str:
     return json.dumps(document, indent=2)
 
 
-def _key_material(
-    args: argparse.Namespace, env: Mapping[str, str], spelled: dict[str, str]
-) -> tuple[str | bytes, str | bytes | None, str | bytes | None]:
+def _gather_key_material(
+    args: argparse.Namespace, env: Mapping[str, str], spelling: _Spelling
+) -> _KeyMaterial:
+    """The key, its passphrase and the certificate, from files or variables, each bounded."""
+    names = spelling.names
     if args.private_key_file:
-        key_file, spelled[PRIVATE_KEY] = args.private_key_file, "--private-key-file"
+        key_file, names[PRIVATE_KEY] = args.private_key_file, "--private-key-file"
     elif env.get(ENV_PRIVATE_KEY) and env.get(ENV_PRIVATE_KEY_FILE):
         raise InputError(
             f"both {ENV_PRIVATE_KEY} and {ENV_PRIVATE_KEY_FILE} are set",
@@ -455,82 +617,93 @@ def _key_material(
             hint="keep one key source",
         )
     elif env.get(ENV_PRIVATE_KEY_FILE):
-        key_file, spelled[PRIVATE_KEY] = env[ENV_PRIVATE_KEY_FILE], ENV_PRIVATE_KEY_FILE
+        key_file, names[PRIVATE_KEY] = env[ENV_PRIVATE_KEY_FILE], ENV_PRIVATE_KEY_FILE
     elif env.get(ENV_PRIVATE_KEY):
-        key_file, spelled[PRIVATE_KEY] = None, ENV_PRIVATE_KEY
+        key_file, names[PRIVATE_KEY] = None, ENV_PRIVATE_KEY
     else:
         raise InputError(
             f"no private key: give --private-key-file PATH, or set {ENV_PRIVATE_KEY_FILE} "
             f"(a path) or {ENV_PRIVATE_KEY} (the key text)",
             input_name=None,
         )
-    private_key = (
-        _read(key_file, spelled[PRIVATE_KEY], text_variable=ENV_PRIVATE_KEY)
-        if key_file
-        else env[ENV_PRIVATE_KEY]
+    private_key = _text_or_file(
+        key_file, env.get(ENV_PRIVATE_KEY, ""), PRIVATE_KEY, KEY_LIMIT, ENV_PRIVATE_KEY
     )
     passphrase: str | bytes | None = None
     if args.passphrase_file:
-        spelled[PRIVATE_KEY_PASSPHRASE] = "--passphrase-file"
-        passphrase = _read(args.passphrase_file, "--passphrase-file", text_variable=ENV_PASSPHRASE)
-        passphrase = passphrase.rstrip(b"\r\n")
+        names[PRIVATE_KEY_PASSPHRASE] = "--passphrase-file"
+        raw = read_bounded(
+            args.passphrase_file,
+            PASSPHRASE_LIMIT,
+            input_name=PRIVATE_KEY_PASSPHRASE,
+            secret_hint=ENV_PASSPHRASE,
+        )
+        passphrase = raw.rstrip(b"\r\n")
     elif env.get(ENV_PASSPHRASE):
-        spelled[PRIVATE_KEY_PASSPHRASE] = ENV_PASSPHRASE
+        names[PRIVATE_KEY_PASSPHRASE] = ENV_PASSPHRASE
+        check_length(env[ENV_PASSPHRASE], PASSPHRASE_LIMIT, input_name=PRIVATE_KEY_PASSPHRASE)
         passphrase = env[ENV_PASSPHRASE].strip("\r\n")  # a pasted line break is never meant
     else:
-        spelled[PRIVATE_KEY_PASSPHRASE] = f"--passphrase-file (or {ENV_PASSPHRASE})"
-    certificate: str | bytes | None = None
-    cert_file = args.certificate_file or env.get(ENV_CERTIFICATE_FILE)
-    if cert_file:
-        spelled[CERTIFICATE] = (
-            "--certificate-file" if args.certificate_file else ENV_CERTIFICATE_FILE
-        )
-        certificate = _read(cert_file, spelled[CERTIFICATE], text_variable=ENV_CERTIFICATE)
+        names[PRIVATE_KEY_PASSPHRASE] = f"--passphrase-file (or {ENV_PASSPHRASE})"
+    certificate = _gather_certificate(args.certificate_file, env, spelling)
+    return _KeyMaterial(private_key, passphrase, certificate)
+
+
+def _gather_certificate(
+    flag_path: str | None, env: Mapping[str, str], spelling: _Spelling
+) -> bytes | str | None:
+    """The certificate from ``--certificate-file``, else its variables; None if none given."""
+    if flag_path:
+        spelling.names[CERTIFICATE] = "--certificate-file"
+        path: str | None = flag_path
+    elif env.get(ENV_CERTIFICATE_FILE):
+        spelling.names[CERTIFICATE] = ENV_CERTIFICATE_FILE
+        path = env[ENV_CERTIFICATE_FILE]
     elif env.get(ENV_CERTIFICATE):
-        spelled[CERTIFICATE] = ENV_CERTIFICATE
-        certificate = env[ENV_CERTIFICATE]
-    return private_key, passphrase, certificate
+        spelling.names[CERTIFICATE] = ENV_CERTIFICATE
+        path = None
+    else:
+        return None
+    return _text_or_file(
+        path, env.get(ENV_CERTIFICATE, ""), CERTIFICATE, KEY_LIMIT, ENV_CERTIFICATE
+    )
 
 
-def _read(path: str | Path, spelled_name: str, *, text_variable: str | None = None) -> bytes:
-    """A file's bytes.
+def _text_or_file(
+    path: str | None,
+    text: str,
+    input_name: str,
+    limit: int,
+    text_variable: str,
+) -> str | bytes:
+    """The file at ``path`` when one is given, else the variable's text; both bounded."""
+    if path is not None:
+        return read_bounded(path, limit, input_name=input_name, secret_hint=text_variable)
+    check_length(text, limit, input_name=input_name)
+    return text
 
-    ``text_variable`` (the variable that takes the text itself) marks key material, whose
-    "path" is not shown: it may be the secret, pasted into the wrong variable.
-    """
-    try:
-        return Path(path).read_bytes()
-    except (OSError, ValueError) as err:  # ValueError: a NUL byte in the path
-        reason = getattr(err, "strerror", None) or "not a usable path"
-        if text_variable is None:
-            raise InputError(
-                f"cannot read {str(path)!r}: {reason}", input_name=spelled_name
-            ) from None
-        text = str(path)
-        looks_like_text = "-----BEGIN" in text or len(text) > 1024 or "\n" in text
-        raise InputError(
-            f"cannot read the file it names: {reason}",
-            input_name=spelled_name,
-            hint=f"it looks like the text itself, not a path: give that in {text_variable}"
-            if looks_like_text
-            else "the path is not shown, in case it is the secret itself",
-        ) from None
+
+def _print_findings(findings: Sequence[Finding], spelling: _Spelling, out: TextIO) -> None:
+    for finding in findings:
+        _say(out, f"{finding.severity.value}: {finding.render(spelling.names)}")
 
 
 # --- decode, verify, lint -----------------------------------------------------------------
 
 
-def _read_token(args: argparse.Namespace) -> str:
-    args.spelled = {}
-    if args.token != "-":  # noqa: S105 (stdin marker)
+def _read_token(args: argparse.Namespace, spelling: _Spelling) -> str:
+    if args.token != STDOUT:
+        check_length(args.token, TOKEN_LIMIT, input_name="token")
         return str(args.token)
     if sys.stdin is None or sys.stdin.isatty():
         raise InputError(
             "no token: pass it on standard input (qs-jwt ... - < token.txt) or as an argument",
             input_name="token",
         )
+    data = sys.stdin.buffer.read(TOKEN_LIMIT + 1)
+    check_length(data, TOKEN_LIMIT, input_name="token")
     try:
-        text = sys.stdin.read().strip()
+        text = data.decode("utf-8").strip()
     except UnicodeDecodeError:
         raise InputError("standard input is not UTF-8 text", input_name="token") from None
     if not text:
@@ -538,45 +711,66 @@ def _read_token(args: argparse.Namespace) -> str:
     return text
 
 
-def _decode(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    header, claims = decode_unverified(_read_token(args))
-    sys.stderr.write(f"{PROG}: NOT verified: the signature was not checked (use verify)\n")
+def _stdout(text: str) -> None:
+    if sys.stdout is None:
+        raise QsjwtError("standard output is closed")
+    sys.stdout.write(text)
+
+
+def _decode(args: argparse.Namespace, env: Mapping[str, str], spelling: _Spelling) -> int:
+    header, claims = decode_unverified(_read_token(args, spelling))
+    _say(sys.stderr, "NOT verified: the signature was not checked (use verify)")
     document = {"verified": False, "header": header, "claims": claims, "times": _times(claims)}
-    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    _stdout(json.dumps(document, indent=2) + "\n")
     return 0
 
 
-def _verify(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    token = _read_token(args)
-    option = "--certificate-file" if args.certificate_file else "--public-key-file"
-    path = args.certificate_file or args.public_key_file
-    args.spelled[CERTIFICATE] = option
-    key = load_verifying_key(_read(path, option), input_name=CERTIFICATE)
+def _verify(args: argparse.Namespace, env: Mapping[str, str], spelling: _Spelling) -> int:
+    token = _read_token(args, spelling)
+    if args.public_key_file:
+        spelling.names[CERTIFICATE] = "--public-key-file"
+        key_text: str | bytes | None = read_bounded(
+            args.public_key_file, KEY_LIMIT, input_name=CERTIFICATE, secret_hint=None
+        )
+    else:
+        key_text = _gather_certificate(args.certificate_file, env, spelling)
+    if key_text is None:
+        raise InputError(
+            "give --certificate-file PATH or --public-key-file PATH (or set "
+            f"{ENV_CERTIFICATE_FILE} / {ENV_CERTIFICATE})",
+            input_name=None,
+        )
+    key = load_verifying_key(key_text, input_name=CERTIFICATE)
     header, claims = verify_token(token, key, audience=args.audience)
     document = {"verified": True, "header": header, "claims": claims, "times": _times(claims)}
-    sys.stdout.write(json.dumps(document, indent=2) + "\n")
-    sys.stderr.write(
-        f"{PROG}: valid: signature ({header.get('alg')}), expiry and not-before"
+    _stdout(json.dumps(document, indent=2) + "\n")
+    _say(
+        sys.stderr,
+        f"valid: signature ({header.get('alg')}), expiry and not-before"
         + (" and audience" if args.audience else "")
-        + " checked\n"
+        + " checked",
     )
     return 0
 
 
-def _lint(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    header, claims = decode_unverified(_read_token(args))
+def _lint(args: argparse.Namespace, env: Mapping[str, str], spelling: _Spelling) -> int:
+    spelling.names["target"] = "--target"
+    target = Target(_choice(args.target, [t.value for t in Target], "target"))
+    header, claims = decode_unverified(_read_token(args, spelling))
     findings = lint_token(
         header,
         claims,
-        Target(args.target),
+        target,
         now=dt.datetime.now(dt.UTC),
         user_id_claim=args.user_id_claim,
         user_directory_claim=args.user_directory_claim,
     )
-    _print_findings(findings, {}, sys.stdout)
+    if sys.stdout is None:
+        raise QsjwtError("standard output is closed")
+    _print_findings(findings, _Spelling(), sys.stdout)
     errors = sum(f.severity is Severity.ERROR for f in findings)
     warnings = len(findings) - errors
-    sys.stdout.write(f"{errors} error(s), {warnings} warning(s) for target {args.target}\n")
+    _stdout(f"{errors} error(s), {warnings} warning(s) for target {target.value}\n")
     return 1 if errors else 0
 
 
@@ -597,38 +791,49 @@ MAX_COMMON_NAME = 64
 """RFC 5280's upper bound for a common name; cryptography refuses a longer one."""
 
 
-def _check_certificate_args(common_name: str, days: int, now: dt.datetime) -> None:
-    """What cryptography would refuse with a bare exception, as errors naming the option."""
+def _days(text: str, now: dt.datetime) -> int:
+    """``--days``: a whole number of days that keeps the certificate's end before 10000."""
+    if not text.isdigit() or int(text) < 1:
+        raise InputError("must be a whole number of at least 1", input_name="days", hint="e.g. 365")
+    try:
+        now + dt.timedelta(days=int(text))
+    except OverflowError:
+        raise InputError(
+            "puts the certificate's end after the year 9999", input_name="days", hint="e.g. 365"
+        ) from None
+    return int(text)
+
+
+def _check_common_name(common_name: str) -> None:
+    """What cryptography would refuse with a bare exception, as an error naming the option."""
     if not 1 <= len(common_name) <= MAX_COMMON_NAME or not common_name.isprintable():
         raise InputError(
             f"must be 1 to {MAX_COMMON_NAME} printable characters (UTF-8)",
             input_name="common-name",
             hint="e.g. the host or identity provider name",
         )
-    try:
-        now + dt.timedelta(days=days)
-    except OverflowError:
-        raise InputError(
-            "puts the certificate's end after the year 9999", input_name="days", hint="e.g. 365"
-        ) from None
 
 
-def _keygen(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    args.spelled = {"out-dir": "--out-dir", "common-name": "--common-name", "days": "--days"}
-    now = dt.datetime.now(dt.UTC)
-    _check_certificate_args(args.common_name, args.days, now)
-    key = generate_key(args.key_type, args.bits)
-    certificate = self_signed_certificate(
-        key, common_name=args.common_name, days=args.days, now=now
+def _keygen(args: argparse.Namespace, env: Mapping[str, str], spelling: _Spelling) -> int:
+    spelling.names.update(
+        {name: "--" + name for name in ("out-dir", "common-name", "days", "key-type", "bits")}
     )
+    key_type = _choice(args.key_type, KEY_TYPES, "key-type")
+    bits = int(_choice(args.bits, RSA_BITS, "bits"))
+    now = dt.datetime.now(dt.UTC)
+    days = _days(args.days, now)
+    _check_common_name(args.common_name)
+    key = generate_key(key_type, bits)
+    certificate = self_signed_certificate(key, common_name=args.common_name, days=days, now=now)
     cert_pem = certificate_pem(certificate)
-    out_dir: Path = args.out_dir
+    out_dir = Path(args.out_dir)
     if not out_dir.is_dir():  # only now: a refused argument leaves no empty directory behind
         try:
             out_dir.mkdir(parents=True, mode=0o700)
         except OSError as err:
             raise InputError(
-                f"cannot create {str(out_dir)!r}: {err.strerror}", input_name="out-dir"
+                f"cannot create {path_for_message(out_dir)}: {err.strerror}",
+                input_name="out-dir",
             ) from None
     files = [
         PlannedFile(out_dir / "private-key.pem", private_pem(key), "out-dir", 0o600),
@@ -637,10 +842,11 @@ def _keygen(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     ]
     write_all(files, overwrite=args.force)
     for planned in files:
-        sys.stderr.write(f"{PROG}: wrote {planned.path} (mode {planned.mode:o})\n")
-    sys.stderr.write(
-        f"{PROG}: certificate valid for {args.days} days; the one-line PEM for Qlik Cloud's "
-        "identity-provider API follows on stdout\n"
+        _say(sys.stderr, f"wrote {path_for_message(planned.path)} (mode {planned.mode:o})")
+    _say(
+        sys.stderr,
+        f"certificate valid for {days} days; the one-line PEM for Qlik Cloud's "
+        "identity-provider API follows on stdout",
     )
-    sys.stdout.write(one_line_pem(cert_pem) + "\n")
+    _stdout(one_line_pem(cert_pem) + "\n")
     return 0

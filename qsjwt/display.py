@@ -23,17 +23,31 @@ def one_line(text: str, limit: int = _LIMIT) -> str:
     return repr(cut)
 
 
+def path_exists(path: str | os.PathLike[str]) -> bool:
+    """Whether anything (a symlink included) is at ``path``; False for an unusable path."""
+    try:
+        return os.path.lexists(path)
+    except (OSError, ValueError):  # ValueError: an embedded NUL byte
+        return False
+
+
 def path_for_message(path: str | os.PathLike[str]) -> str:
     """A path for a message: quoted when it exists, described when it does not.
 
     A path that does not exist may be a key, passphrase or token given where a path belongs.
     """
     text = os.fspath(path)
-    try:
-        exists = os.path.lexists(text)
-    except (OSError, ValueError):  # ValueError: an embedded NUL byte
-        exists = False
-    if exists:
+    if path_exists(text):
         return one_line(text)
     return f"the path given ({len(text)} characters, not shown: nothing exists there)"
 
+
+def escape_controls(text: str) -> str:
+    """``text`` with every character that is not printable written as its escape.
+
+    For whole lines a shell composes (a finding, a lint result): each one starts with the
+    shell's own prefix, and no part of it can end the line or start an escape sequence.
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
