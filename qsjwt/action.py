@@ -24,7 +24,7 @@ from typing import Any
 from qsjwt.claims import new_jti
 from qsjwt.errors import InputError, KeyMaterialError, QsjwtError, quoted
 from qsjwt.findings import Finding
-from qsjwt.formats import ENV_NAME, iso_utc
+from qsjwt.formats import ENV_NAME, is_reserved_env_name, iso_utc
 from qsjwt.inputs import (
     CERTIFICATE,
     INPUTS,
@@ -99,7 +99,6 @@ OUTPUTS: dict[str, str] = {
 
 _BY_VARIABLE = {"INPUT_" + item.name.upper(): item.name for item in ACTION_INPUTS}
 _PEM_ARMOR = re.compile(r"-----(BEGIN|END) [A-Z0-9 ]+-----")
-_RESERVED_ENV = re.compile(r"(GITHUB_|RUNNER_).*|NODE_OPTIONS", re.IGNORECASE)
 _TARGET_LABEL = {Target.QSEOW: "QSEoW virtual proxy", Target.CLOUD: "Qlik Cloud"}
 
 
@@ -286,11 +285,13 @@ class _Run:
                 input_name=EXPORT_ENV,
                 hint="use letters, digits and _, not starting with a digit, e.g. QLIK_JWT",
             )
-        if _RESERVED_ENV.fullmatch(name):
+        if is_reserved_env_name(name):
             raise InputError(
-                f"{name!r} is reserved by the runner",
+                f"{name!r} changes how later steps run (the runner's, the loader's, a shell's "
+                "or an interpreter's own variable)",
                 input_name=EXPORT_ENV,
-                hint="GITHUB_*, RUNNER_* and NODE_OPTIONS cannot be set; use e.g. QLIK_JWT",
+                hint="PATH, BASH_ENV, LD_*, GITHUB_*, RUNNER_*, ACTIONS_*, NODE_OPTIONS and "
+                "the like cannot be set; use e.g. QLIK_JWT",
             )
         self._check_appendable("GITHUB_ENV", f"the {EXPORT_ENV} variable")
         return name
