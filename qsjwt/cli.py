@@ -250,11 +250,19 @@ def _run(argv: list[str], env: Mapping[str, str] | None) -> int:
         return 1
 
 
+_TOP_LEVEL_FLAGS = ("-h", "--help", "--version")
+
+
 def _check_command(cli: _Cli, argv: list[str]) -> None:
-    """Refuse an unknown command without repeating it: it may be a key pasted too early."""
-    if not argv or argv[0].startswith("-") or argv[0] in cli.flags:
+    """Refuse anything but a command first, without repeating it: it may be a key pasted too
+    early (a PEM text starts with ``-`` and holds spaces, so argparse would take it for the
+    command and echo it)."""
+    if not argv or argv[0] in cli.flags or argv[0] in _TOP_LEVEL_FLAGS:
         return
     commands = ", ".join(cli.flags)
+    option = argv[0].split("=", 1)[0]
+    if any(option in known for known in cli.flags.values()):
+        cli.parser.error(f"{option} goes after the command: {PROG} COMMAND [options] ({commands})")
     close = difflib.get_close_matches(argv[0], list(cli.flags), n=1)
     guess = f"; did you mean {close[0]}?" if close else ""
     cli.parser.error(
@@ -275,6 +283,10 @@ def _unrecognized(extras: Sequence[str], command: str, flags: dict[str, frozense
     for extra in extras:
         option = extra.split("=", 1)[0]
         owners = [name for name, known in flags.items() if option in known]
+        if not owners and option.startswith("--"):
+            # a known option close to a misspelt one: names only what exists, never the value
+            close = difflib.get_close_matches(option, sorted(flags[command]), n=1, cutoff=0.8)
+            notes.extend(f"did you mean {known}?" for known in close)
         if option in _FORBIDDEN:
             named.append(option)
             notes.append(

@@ -132,7 +132,7 @@ def test_cloud_job_with_a_file_variable_writes_token_and_dotenv(
     assert claims["aud"] == "qlik.api/login/jwt-session"
     assert claims["exp"] - claims["nbf"] == 600
     assert result.stdout == ""  # the CLI's notes go to stderr; the token goes nowhere
-    assert f"wrote {PROJECT_DIR}/{TOKEN_FILE} (mode 0600)" in result.stderr
+    assert f"wrote '{PROJECT_DIR}/{TOKEN_FILE}' (mode 0600)" in result.stderr
     _assert_clean_log(log, rsa_pair, token)
 
     # after_script, in a new shell as GitLab runs it: the token file goes, the report stays.
@@ -451,7 +451,7 @@ def test_gitlab_ci_local_runs_the_component_and_passes_the_token_by_dotenv(
     assert result.returncode == 0, result.output[-6000:]
     assert "PASS  qs-jwt" in result.output and "PASS  use-token" in result.output
     mint_log = result.job_log("qs-jwt")
-    assert "qs-jwt: wrote .qs-jwt/qs-jwt.env (mode 0600)" in mint_log
+    assert "qs-jwt: wrote '.qs-jwt/qs-jwt.env' (mode 0600)" in mint_log
     assert '$ rm -f "$QLIK_JWT_FILE"' in mint_log  # after_script ran
     assert "qs-jwt: valid: signature (RS256)" in result.job_log("use-token")
     reports = list((result.state / "artifacts" / "qs-jwt").rglob("qs-jwt.env"))
