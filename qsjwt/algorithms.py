@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from qsjwt.errors import InputError, KeyMaterialError, quoted
+from qsjwt.errors import InputError, KeyMaterialError
 from qsjwt.findings import Finding, warning
 from qsjwt.inputs import Target
 
@@ -20,6 +20,11 @@ ALLOWED: dict[Target, tuple[str, ...]] = {
 }
 DEFAULT = "RS256"
 EC_CURVES = {"ES256": ec.SECP256R1, "ES384": ec.SECP384R1, "ES512": ec.SECP521R1}
+JWS_NAMES = frozenset(
+    (*RSA_PKCS1, *RSA_PSS, *ECDSA, "HS256", "HS384", "HS512", "NONE", "EDDSA", "ES256K")
+)
+"""Registered JWS algorithm names (RFC 7518, RFC 8037, RFC 8812): safe to repeat in a
+message. Anything else may be a secret typed in the wrong place, and is not shown."""
 
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -28,16 +33,17 @@ def check_algorithm(text: str, target: Target, *, input_name: str) -> tuple[str,
     """The canonical name for ``text``, or an error saying what the target accepts."""
     name = text.strip().upper()
     accepted = ", ".join(ALLOWED[target])
+    label = repr(text.strip()) if name in JWS_NAMES else "the value given"
     if name == "NONE" or name.startswith("HS"):
         raise InputError(
-            f"{quoted(text)} is refused: unsigned and HMAC (shared-secret) tokens are unsafe",
+            f"{label} is refused: unsigned and HMAC (shared-secret) tokens are unsafe",
             input_name=input_name,
             hint=f"use one of {accepted}",
         )
     if name not in ALLOWED[target]:
         where = "a QSEoW virtual proxy" if target is Target.QSEOW else "Qlik Cloud"
         raise InputError(
-            f"{quoted(text)} is not accepted by {where}",
+            f"{label} is not accepted by {where}",
             input_name=input_name,
             hint=f"use one of {accepted}",
         )

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import difflib
-import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from qsjwt import __version__
 from qsjwt.claims import new_jti
-from qsjwt.display import escape_controls, path_for_message
+from qsjwt.display import escape_controls, json_document, path_for_message
 from qsjwt.errors import InputError, QsjwtError
 from qsjwt.files import PlannedFile, check_writable, write_all
 from qsjwt.findings import Finding, Severity
@@ -612,7 +611,7 @@ def _render(minted: Minted, output_format: str) -> str:
         "claims": minted.claims,
         "expires_at": iso_utc(minted.expires_at),
     }
-    return json.dumps(document, indent=2)
+    return json_document(document)
 
 
 def _gather_key_material(
@@ -733,7 +732,7 @@ def _decode(args: argparse.Namespace, env: Mapping[str, str], spelling: _Spellin
     header, claims = decode_unverified(_read_token(args, spelling))
     _say(sys.stderr, "NOT verified: the signature was not checked (use verify)")
     document = {"verified": False, "header": header, "claims": claims, "times": _times(claims)}
-    _stdout(json.dumps(document, indent=2) + "\n")
+    _stdout(json_document(document) + "\n")
     return 0
 
 
@@ -755,7 +754,7 @@ def _verify(args: argparse.Namespace, env: Mapping[str, str], spelling: _Spellin
     key = load_verifying_key(key_text, input_name=CERTIFICATE)
     header, claims = verify_token(token, key, audience=args.audience)
     document = {"verified": True, "header": header, "claims": claims, "times": _times(claims)}
-    _stdout(json.dumps(document, indent=2) + "\n")
+    _stdout(json_document(document) + "\n")
     _say(
         sys.stderr,
         f"valid: signature ({header.get('alg')}), expiry and not-before"
@@ -779,7 +778,8 @@ def _lint(args: argparse.Namespace, env: Mapping[str, str], spelling: _Spelling)
     )
     if sys.stdout is None:
         raise QsjwtError("standard output is closed")
-    _print_findings(findings, _Spelling(), sys.stdout)
+    claim_flags = {name: "--" + name for name in ("user-id-claim", "user-directory-claim")}
+    _print_findings(findings, _Spelling(claim_flags), sys.stdout)
     errors = sum(f.severity is Severity.ERROR for f in findings)
     warnings = len(findings) - errors
     _stdout(f"{errors} error(s), {warnings} warning(s) for target {target.value}\n")

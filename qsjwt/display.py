@@ -7,9 +7,24 @@ path, not a secret); otherwise it is described, never echoed.
 
 from __future__ import annotations
 
+import json
 import os
+from typing import Any
 
 _LIMIT = 200
+_LEGACY_COMMAND = "##["
+"""The GitHub runner reads ``##[command]`` anywhere in a line, not only at its start."""
+_LEGACY_ESCAPED = "\\x23#["
+
+
+def _defused(text: str) -> str:
+    return text.replace(_LEGACY_COMMAND, _LEGACY_ESCAPED)
+
+
+def json_document(document: Any) -> str:  # noqa: ANN401 (any JSON value)
+    """Indented JSON whose strings cannot forge a runner command: ``#`` appears only inside
+    strings, where ``\\u0023`` is the same character to every JSON reader."""
+    return json.dumps(document, indent=2).replace(_LEGACY_COMMAND, "\\u0023#[")
 
 
 def one_line(text: str, limit: int = _LIMIT) -> str:
@@ -17,10 +32,11 @@ def one_line(text: str, limit: int = _LIMIT) -> str:
 
     ``repr`` escapes what Python does not consider printable (C0 and C1 controls, ESC, DEL,
     U+2028/2029, bidi overrides), so the result cannot break the line it is printed on: a
-    ``::error::`` or ``##[`` inside stays mid-line, where no runner reads it as a command.
+    ``::error::`` inside stays mid-line, where no runner reads it as a command, and ``##[``
+    (read anywhere) is written ``\\x23#[``.
     """
     cut = text[:limit] + ("..." if len(text) > limit else "")
-    return repr(cut)
+    return _defused(repr(cut))
 
 
 def path_exists(path: str | os.PathLike[str]) -> bool:
@@ -48,6 +64,6 @@ def escape_controls(text: str) -> str:
     For whole lines a shell composes (a finding, a lint result): each one starts with the
     shell's own prefix, and no part of it can end the line or start an escape sequence.
     """
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+    if not text.isprintable():
+        text = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+    return _defused(text)

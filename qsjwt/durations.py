@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from qsjwt.errors import InputError, quoted
+from qsjwt.errors import InputError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PATTERN = re.compile(r"([0-9]{1,12})([smhdw]?)")
@@ -15,7 +15,7 @@ def parse_duration(text: str, *, input_name: str, allow_zero: bool = False) -> i
     match = _PATTERN.fullmatch(text.strip().lower())
     if match is None:
         raise InputError(
-            f"{quoted(text)} is not a duration",
+            "is not a duration",
             input_name=input_name,
             hint="use a whole number with an optional unit s, m, h, d or w, e.g. 30s, 5m, 1h",
         )

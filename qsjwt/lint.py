@@ -175,9 +175,16 @@ def _qseow(
     user_id_claim: str,
     user_directory_claim: str,
 ) -> None:
-    for claim in (user_id_claim, user_directory_claim):
+    for input_name, claim in (
+        ("user-id-claim", user_id_claim),
+        ("user-directory-claim", user_directory_claim),
+    ):
         value = claims.get(claim)
-        if not isinstance(value, str) or not value.strip():
+        if claim not in claims and claim != _default(input_name):
+            # a claim name the user typed that the token lacks may be a secret in the wrong
+            # place: the finding names the input, not the value
+            report.error(input_name, "names a claim the token lacks; the virtual proxy needs it")
+        elif not isinstance(value, str) or not value.strip():
             report.error(claim, "is missing or empty; the virtual proxy needs it to find the user")
         elif "\\" in value:
             report.error(claim, "contains a backslash, which Qlik Sense does not accept")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from qsjwt.algorithms import check_algorithm
 from qsjwt.durations import format_duration, parse_duration
-from qsjwt.errors import InputError, quoted
+from qsjwt.errors import InputError
 from qsjwt.findings import Finding, warning
 from qsjwt.inputs import BY_NAME, Target, default_lifetime
 
@@ -95,7 +95,7 @@ def parse_target(text: str, *, input_name: str = "target") -> Target:
         return Target(text.strip().lower())
     except ValueError:
         raise InputError(
-            f"{quoted(text)} is not a target" if text.strip() else "is required",
+            "is not a target" if text.strip() else "is required",
             input_name=input_name,
             hint="use qseow (client-managed Qlik Sense) or cloud (Qlik Cloud)",
         ) from None
@@ -209,7 +209,7 @@ def _distinct(claim_names: dict[str, str]) -> None:
     for input_name, claim in claim_names.items():
         if claim in seen:
             raise InputError(
-                f"{claim!r} is already the claim name of {seen[claim]}",
+                f"is the same claim name as {seen[claim]}",
                 input_name=input_name,
                 hint="each value needs its own claim",
             )
@@ -290,13 +290,13 @@ class _Reader:
         value = self.required(name)
         if not _CLAIM_NAME.fullmatch(value):
             raise InputError(
-                f"{quoted(value)} is not a usable claim name",
+                "is not a usable claim name",
                 input_name=name,
                 hint="use letters, digits and _ . : - (starting with a letter or _)",
             )
         if value in REGISTERED_CLAIMS:
             raise InputError(
-                f"{value!r} is a registered JWT claim and would clash with it",
+                f"names the registered JWT claim {value!r}, which this tool sets",
                 input_name=name,
                 hint="use the attribute name configured in the virtual proxy, e.g. userId",
             )
@@ -312,7 +312,7 @@ class _Reader:
 
     def email(self, value: str) -> str:
         if value and not looks_like_email(value):
-            self.warn("email", f"{quoted(value)} does not look like an e-mail address")
+            self.warn("email", "does not look like an e-mail address")
         return value
 
     def boolean(self, name: str) -> bool:
@@ -321,7 +321,7 @@ class _Reader:
             return True
         if value in _FALSE:
             return False
-        raise InputError(f"{quoted(value)} is not true or false", input_name=name)
+        raise InputError("is not true or false", input_name=name)
 
     def lifetime(self, target: Target) -> int:
         text = self.text("expires-in") or default_lifetime(target)
@@ -350,18 +350,18 @@ class _Reader:
 
     def attributes(self, reserved: frozenset[str]) -> tuple[tuple[str, str], ...]:
         pairs: dict[str, str] = {}
-        for item in self.items("attributes"):
+        for line, item in enumerate(self.items("attributes"), start=1):
             key, sep, value = item.partition("=")
             key = key.strip()
             if not sep or not key:
                 raise InputError(
-                    f"{quoted(item)} is not KEY=VALUE",
+                    f"item {line} is not KEY=VALUE",
                     input_name="attributes",
                     hint="write one attribute per line, e.g. department=Sales",
                 )
             if not _CLAIM_NAME.fullmatch(key):
                 raise InputError(
-                    f"{quoted(key)} is not a usable claim name",
+                    f"item {line}: the name before = is not a usable claim name",
                     input_name="attributes",
                     hint="use letters, digits and _ . : - (starting with a letter or _)",
                 )
@@ -372,6 +372,6 @@ class _Reader:
                     hint="use the dedicated input for it, or another claim name",
                 )
             if key in pairs:
-                raise InputError(f"{key!r} is given twice", input_name="attributes")
+                raise InputError(f"item {line}: the name is given twice", input_name="attributes")
             pairs[key] = value.strip()
         return tuple(pairs.items())

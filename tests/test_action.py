@@ -283,7 +283,7 @@ def test_user_values_stay_text_in_the_summary_and_the_log(run, rsa_pair: KeyPair
             {"target": ""}, "Invalid input target", ["target: is required"], id="no-target"
         ),
         pytest.param(
-            {"target": "qlik"}, "Invalid input target", ["'qlik' is not a target"], id="bad-target"
+            {"target": "qlik"}, "Invalid input target", ["target: is not a target"], id="bad-target"
         ),
         pytest.param(
             {**QSEOW, "user-id": ""},
@@ -294,7 +294,7 @@ def test_user_values_stay_text_in_the_summary_and_the_log(run, rsa_pair: KeyPair
         pytest.param(
             {**QSEOW, "expires-in": "2 hours"},
             "Invalid input expires-in",
-            ["expires-in: '2 hours' is not a duration", "e.g. 30s, 5m, 1h"],
+            ["expires-in: is not a duration", "e.g. 30s, 5m, 1h"],
             id="bad-expires-in",
         ),
         pytest.param(
@@ -315,7 +315,7 @@ def test_user_values_stay_text_in_the_summary_and_the_log(run, rsa_pair: KeyPair
         pytest.param(
             {**QSEOW, "export-env": "GITHUB_PATH"},
             "Invalid input export-env",
-            ["reserved"],
+            ["changes how later steps run"],
             id="reserved-export-name",
         ),
     ],
@@ -405,7 +405,7 @@ def test_hostile_values_cannot_inject_workflow_commands(run, rsa_pair: KeyPair):
         assert command is not None, f"plain line: {line!r}"
         assert command.name in {"add-mask", "warning", "error"}
         assert "\n" not in command.data and "\r" not in command.data
-    assert "x%0A::set-output" in message  # shown as text, after the runner's unescaping
+    assert "set-output" not in message  # a value that is not a target is never repeated
     assert "'evil%0a::error::x'" in result.annotations("warning")[0].data
 
 
@@ -539,4 +539,4 @@ def test_hostile_name_input_is_refused_or_kept_as_text(run, rsa_pair: KeyPair):
         else:
             assert "\n" not in command.data and "\r" not in command.data
     email = next(w for w in kept.annotations("warning") if w.properties["title"] == "Check email")
-    assert email.data == "email: 'x%0A::e' does not look like an e-mail address"
+    assert email.data == "email: does not look like an e-mail address"

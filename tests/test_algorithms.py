@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from qsjwt.algorithms import ALLOWED, ECDSA, RSA_PKCS1, RSA_PSS, check_algorithm, check_key_fits
+from qsjwt.algorithms import (
+    ALLOWED,
+    ECDSA,
+    JWS_NAMES,
+    RSA_PKCS1,
+    RSA_PSS,
+    check_algorithm,
+    check_key_fits,
+)
 from qsjwt.errors import InputError, KeyMaterialError
 from qsjwt.inputs import Target
 from tests.helpers import BOTH_TARGETS, assert_error
@@ -42,7 +50,11 @@ def test_unknown_refused(target, text):
     with pytest.raises(InputError) as info:
         check_algorithm(text, target, input_name="algorithm")
     where = "a QSEoW virtual proxy" if target is Target.QSEOW else "Qlik Cloud"
-    assert_error(info.value, "algorithm", f"{text!r} is not accepted by {where}")
+    if text.strip().upper() in JWS_NAMES:
+        assert_error(info.value, "algorithm", f"{text.strip()!r} is not accepted by {where}")
+    else:  # not a name we know: it may be a secret in the wrong place, so it is not shown
+        assert_error(info.value, "algorithm", f"the value given is not accepted by {where}")
+        assert len(text.strip()) < 3 or text.strip() not in info.value.render()
     assert info.value.hint == "use one of " + ", ".join(ALLOWED[target])
 
 

@@ -55,7 +55,8 @@ def test_unparseable_is_an_error_naming_the_input(text):
     with pytest.raises(InputError) as info:
         parse_duration(text, input_name="clock-skew")
     assert_error(info.value, "clock-skew", "is not a duration", "30s, 5m, 1h")
-    assert repr(text) in info.value.message  # the user sees what was read
+    # what was read may be a secret typed in the wrong place: never repeated
+    assert len(text.strip()) < 3 or text.strip() not in info.value.render()
 
 
 @pytest.mark.parametrize("text", ["0", "0s", "0m", "0h", "0d", "0w", "000"])
