@@ -1,7 +1,8 @@
 """The ``qs-jwt`` command line: read flags and ``QSJWT_*`` variables, call the core, print.
 
 Exit codes: 0 success; 2 bad input or usage; 1 any other failure (an invalid token for
-``verify``, a broken error-level rule for ``lint``, an output that cannot be written).
+``verify``, a broken error-level rule for ``lint``, an output that cannot be written);
+128 + N a signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP) that stopped a write cleanly.
 
 Whatever the user typed may be a secret typed in the wrong place, so no message repeats a
 value: it names a known option, or a path that exists, and otherwise describes what it got.
@@ -16,7 +17,7 @@ import difflib
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
@@ -24,7 +25,7 @@ from qsjwt import __version__
 from qsjwt.claims import new_jti
 from qsjwt.display import escape_controls, json_document, path_for_message
 from qsjwt.errors import InputError, QsjwtError
-from qsjwt.files import PlannedFile, check_writable, write_all
+from qsjwt.files import Interrupted, PlannedFile, check_writable, write_all
 from qsjwt.findings import Finding, Severity
 from qsjwt.formats import ENV_NAME, is_reserved_env_name, iso_utc
 from qsjwt.inputs import (
@@ -106,6 +107,9 @@ EXIT_CODES = """exit codes:
   1  failure: a token that cannot be decoded or is invalid (decode, verify, lint),
      a broken rule (lint), an output that cannot be written, an internal error
   2  bad input or usage: the message names the option or variable to fix
+  130  interrupted: SIGINT (143 for SIGTERM, 129 for SIGHUP); during a write no temporary
+     file is left, and each file keeps its old content (or, if the signal came during the
+     final renames, holds its new one)
 """
 
 FORMATS = ("token", "json")
@@ -468,14 +472,17 @@ def _add_mint_command(sub: _Commands, target: Target, summary: str) -> _Parser:
         out,
         "--output",
         metavar="FILE",
-        help="write to FILE (mode 0600, atomically) instead of stdout; - is stdout",
+        help="write to FILE (mode 0600, atomically) instead of stdout; - is stdout. An "
+        "existing FILE is replaced; it must be a regular file, not an input file, and no "
+        "part of the path may be a symbolic link",
     )
     parser.option(
         out,
         "--dotenv",
         metavar="FILE",
         help="also write NAME=TOKEN to FILE (0600), e.g. for GitLab "
-        "artifacts:reports:dotenv; nothing goes to stdout",
+        "artifacts:reports:dotenv; nothing goes to stdout. In an existing FILE only the "
+        "NAME= line is replaced (or added): its other lines are kept as they are",
     )
     parser.option(
         out,
@@ -508,9 +515,7 @@ def _mint(args: argparse.Namespace, env: Mapping[str, str], spelling: _Spelling)
     target: Target = args.target
     values = _gather_settings(args, env, target, spelling)
     output_format = _choice(args.format, FORMATS, "format")
-    outputs = _planned_outputs(args, spelling)
-    for planned in outputs:
-        check_writable(planned)
+    outputs = _planned_outputs(args, env)
     if not outputs and sys.stdout is None:
         raise QsjwtError("standard output is closed; no token was made", hint="use --output FILE")
     settings = parse_settings(target, values)
@@ -532,20 +537,26 @@ def _mint(args: argparse.Namespace, env: Mapping[str, str], spelling: _Spelling)
         return 0
     variable = args.dotenv_variable or DOTENV_DEFAULT
     files = [
-        PlannedFile(
-            p.path,
-            f"{variable}={minted.token}\n".encode()
-            if p.input_name == "dotenv"
-            else (rendered + "\n").encode(),
-            p.input_name,
-        )
+        replace(p, content=f"{variable}={minted.token}\n".encode())
+        if p.replaces_lines
+        else replace(p, content=(rendered + "\n").encode())
         for p in outputs
     ]
-    write_all(files)
+    try:
+        write_all(files)
+    except Interrupted as stop:
+        return _interrupted(stop)
     for planned in files:
         _say(sys.stderr, f"wrote {path_for_message(planned.path)} (mode 0600)")
     _say(sys.stderr, f"token expires at {iso_utc(minted.expires_at)}")
     return 0
+
+
+def _interrupted(stop: Interrupted) -> int:
+    """A signal during a write: one line, and the exit code a shell expects (128 + N)."""
+    done = "every file was written" if stop.written else "no file was written or changed"
+    _say(sys.stderr, f"interrupted by {stop.signal_name}; {done}")
+    return stop.exit_code
 
 
 def _gather_settings(
@@ -574,7 +585,8 @@ def _gather_settings(
     return values
 
 
-def _planned_outputs(args: argparse.Namespace, spelling: _Spelling) -> list[PlannedFile]:
+def _planned_outputs(args: argparse.Namespace, env: Mapping[str, str]) -> list[PlannedFile]:
+    """The output files, each checked before the token is made: never over an input file."""
     planned = []
     if args.output is not None and args.output != STDOUT:
         planned.append(PlannedFile(Path(args.output), b"", "output"))
@@ -596,9 +608,20 @@ def _planned_outputs(args: argparse.Namespace, spelling: _Spelling) -> list[Plan
             )
         if args.dotenv == STDOUT:
             raise InputError("must be a file, not standard output", input_name="dotenv")
-        planned.append(PlannedFile(Path(args.dotenv), b"", "dotenv"))
-    if len(planned) == 2 and planned[0].path.resolve() == planned[1].path.resolve():
-        raise InputError("names the same file as --output", input_name="dotenv")
+        planned.append(
+            PlannedFile(Path(args.dotenv), b"", "dotenv", replaces_lines=f"{variable}=".encode())
+        )
+    inputs = (
+        ("--private-key-file", args.private_key_file),
+        ("--passphrase-file", args.passphrase_file),
+        ("--certificate-file", args.certificate_file),
+        (ENV_PRIVATE_KEY_FILE, env.get(ENV_PRIVATE_KEY_FILE)),
+        (ENV_CERTIFICATE_FILE, env.get(ENV_CERTIFICATE_FILE)),
+    )
+    reads = [(spelled, path) for spelled, path in inputs if path]
+    for index, file in enumerate(planned):
+        earlier = [(f"--{p.input_name}", os.fspath(p.path)) for p in planned[:index]]
+        check_writable(file, reads=reads + earlier)
     return planned
 
 
@@ -852,7 +875,10 @@ def _keygen(args: argparse.Namespace, env: Mapping[str, str], spelling: _Spellin
         PlannedFile(out_dir / "certificate.pem", cert_pem, "out-dir", 0o644),
         PlannedFile(out_dir / "public-key.pem", public_pem(key), "out-dir", 0o644),
     ]
-    write_all(files, overwrite=args.force)
+    try:
+        write_all(files, overwrite=args.force)
+    except Interrupted as stop:
+        return _interrupted(stop)
     for planned in files:
         _say(sys.stderr, f"wrote {path_for_message(planned.path)} (mode {planned.mode:o})")
     _say(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -13,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from qsjwt import __version__
+from qsjwt import __version__, files
+from qsjwt.cli import main
 from tests.conftest import ENCRYPTED_KEY, ENCRYPTED_KEY_PASSPHRASE, KeyPair, verify_independently
 
 QSEOW_ARGS = ["qseow", "--user-id", "alice", "--user-directory", "CORP"]
@@ -574,3 +577,251 @@ def test_an_output_that_cannot_be_written_is_a_failure_not_a_crash(keyfiles):
     assert proc.returncode == 1
     assert proc.stderr.splitlines()[-1] == "qs-jwt: error: output failed (No space left on device)"
     assert "Traceback" not in proc.stderr
+
+
+# --- files: what an output may replace, and interruptions (qsjwt/files.py) ------------------
+
+STAGES = ["opened", "written", "chmodded", "synced", "linked", "replaced"]
+SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+EXIT_BY_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+
+
+def _mint_in_process(capsys, *args: str | Path, env: dict[str, str] | None = None) -> Run:
+    code = main([*map(str, args)], env or {})
+    captured = capsys.readouterr()
+    return Run(code, captured.out, captured.err)
+
+
+@pytest.mark.parametrize("place", ["/dev/null", "fifo", "key", "key-by-variable", "hard-link"])
+def test_output_never_replaces_a_device_a_fifo_or_an_input(tmp_path, keyfiles, capsys, place):
+    key = keyfiles["private"]
+    env = {}
+    if place == "fifo":
+        target = tmp_path / "pipe"
+        os.mkfifo(target)
+    elif place == "hard-link":
+        target = tmp_path / "same-key.pem"
+        os.link(key, target)
+    else:
+        target = key if place.startswith("key") else Path(place)
+    key_args = ["--private-key-file", key]
+    if place == "key-by-variable":
+        key_args, env = [], {"QSJWT_PRIVATE_KEY_FILE": str(key)}
+    before = os.lstat(target)
+    key_text = key.read_bytes()
+    run = _mint_in_process(capsys, *QSEOW_ARGS, *key_args, "--output", target, env=env)
+    assert (run.code, run.out) == (2, "")
+    expected = {
+        "/dev/null": "--output: '/dev/null' is a character device, not a regular file",
+        "fifo": "is a FIFO (named pipe), not a regular file",
+        "key": "--output: names the same file as --private-key-file",
+        "key-by-variable": "--output: names the same file as QSJWT_PRIVATE_KEY_FILE",
+        "hard-link": "--output: names the same file as --private-key-file",
+    }[place]
+    assert expected in run.err and len(run.err.splitlines()) == 1
+    after = os.lstat(target)
+    assert (after.st_ino, after.st_mode, after.st_size) == (
+        before.st_ino,
+        before.st_mode,
+        before.st_size,
+    )
+    assert key.read_bytes() == key_text
+
+
+def test_dotenv_may_not_be_the_certificate_or_the_passphrase(tmp_path, keyfiles, capsys):
+    passphrase = tmp_path / "pass.txt"
+    passphrase.write_text("not used")
+    for flag, path in [
+        ("--certificate-file", keyfiles["certificate"]),
+        ("--passphrase-file", passphrase),
+    ]:
+        run = _mint_in_process(
+            capsys,
+            *QSEOW_ARGS,
+            "--private-key-file",
+            keyfiles["private"],
+            flag,
+            path,
+            "--dotenv",
+            path,
+        )
+        assert run.code == 2
+        assert f"--dotenv: names the same file as {flag}" in run.err
+
+
+def test_output_through_a_symlinked_directory_is_refused(tmp_path, keyfiles, capsys):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "alias").symlink_to(tmp_path / "real")
+    run = _mint_in_process(
+        capsys,
+        *QSEOW_ARGS,
+        "--private-key-file",
+        keyfiles["private"],
+        "--output",
+        tmp_path / "alias" / "token.jwt",
+    )
+    assert run.code == 2
+    assert "--output: directory" in run.err and "goes through a symbolic link" in run.err
+    assert list((tmp_path / "real").iterdir()) == []
+
+
+def test_dotenv_keeps_the_other_variables_of_the_file(tmp_path, keyfiles, rsa_pair):
+    """GitLab jobs often build one dotenv report from several steps."""
+    dotenv = tmp_path / "build.env"
+    dotenv.write_text("VERSION=1.2.3\nQLIK_JWT=eyJ.stale.token\nDEPLOY_ENV=prod\n")
+    run = qs_jwt(*QSEOW_ARGS, "--private-key-file", keyfiles["private"], "--dotenv", dotenv)
+    assert run.code == 0, run.err
+    lines = dotenv.read_text().splitlines()
+    assert lines[0] == "VERSION=1.2.3" and lines[2] == "DEPLOY_ENV=prod" and len(lines) == 3
+    name, _, token = lines[1].partition("=")
+    assert name == "QLIK_JWT"
+    verify_independently(token, rsa_pair.public_pem, "RS256")
+    assert stat.S_IMODE(dotenv.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_keygen_refuses_a_fifo_and_existing_files_without_force(tmp_path, capsys):
+    out = tmp_path / "keys"
+    out.mkdir()
+    os.mkfifo(out / "certificate.pem")
+    run = _mint_in_process(capsys, "keygen", "--out-dir", out, "--key-type", "ec", "--force")
+    assert run.code == 2
+    assert "--out-dir:" in run.err and "is a FIFO (named pipe)" in run.err
+    assert sorted(p.name for p in out.iterdir()) == ["certificate.pem"]
+    (out / "certificate.pem").unlink()
+    (out / "public-key.pem").write_text("old")
+    run = _mint_in_process(capsys, "keygen", "--out-dir", out, "--key-type", "ec")
+    assert run.code == 2 and "exists (use --force to replace it)" in run.err
+    assert sorted(p.name for p in out.iterdir()) == ["public-key.pem"]
+
+
+def _assert_clean(run: Run, pair: KeyPair | None = None) -> None:
+    assert "Traceback" not in run.everything
+    assert "eyJ" not in run.everything  # no token, nor a piece of one
+    assert "PRIVATE KEY" not in run.everything
+    if pair is not None:
+        assert_no_key(run, pair)
+
+
+def _signal_at(monkeypatch, stage: str, signum: int) -> None:
+    sent: list[str] = []
+
+    def hook(reached: str) -> None:
+        if reached == stage and not sent:
+            sent.append(reached)
+            os.kill(os.getpid(), signum)
+
+    monkeypatch.setattr(files, "stage_hook", hook)
+
+
+@pytest.mark.parametrize(
+    "at",
+    list(itertools.product(STAGES, SIGNALS)),
+    ids=lambda at: f"{at[0]}-{signal.Signals(at[1]).name}",
+)
+def test_mint_interrupted_at_any_stage_exits_128_plus_n_and_leaves_nothing(
+    tmp_path, rsa_pair, capsys, monkeypatch, at
+):
+    stage, signum = at
+    keyfiles = rsa_pair.write(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "build.env").write_text("VERSION=1\n")
+    _signal_at(monkeypatch, stage, signum)
+    args = ["--private-key-file", keyfiles["private"], "--output", out / "token.jwt"]
+    run = _mint_in_process(capsys, *QSEOW_ARGS, *args, "--dotenv", out / "build.env")
+    assert run.code == EXIT_BY_SIGNAL[signum]
+    name = signal.Signals(signum).name
+    names = sorted(p.name for p in out.iterdir())
+    if stage == "replaced":
+        assert run.err.endswith(f"\nqs-jwt: interrupted by {name}; every file was written\n")
+        assert names == ["build.env", "token.jwt"]
+        verify_independently((out / "token.jwt").read_text().strip(), rsa_pair.public_pem, "RS256")
+        assert (out / "build.env").read_text().startswith("VERSION=1\nQLIK_JWT=eyJ")
+    else:
+        assert run.err.endswith(
+            f"\nqs-jwt: interrupted by {name}; no file was written or changed\n"
+        )
+        assert names == ["build.env"]
+        assert (out / "build.env").read_text() == "VERSION=1\n"
+    assert run.out == ""
+    _assert_clean(run, rsa_pair)
+
+
+@pytest.mark.parametrize(
+    "at",
+    list(itertools.product(STAGES, SIGNALS)),
+    ids=lambda at: f"{at[0]}-{signal.Signals(at[1]).name}",
+)
+def test_keygen_interrupted_at_any_stage_leaves_no_key(tmp_path, capsys, monkeypatch, at):
+    stage, signum = at
+    out = tmp_path / "keys"
+    _signal_at(monkeypatch, stage, signum)
+    run = _mint_in_process(capsys, "keygen", "--out-dir", out, "--key-type", "ec")
+    assert (run.code, run.out) == (EXIT_BY_SIGNAL[signum], "")
+    names = sorted(p.name for p in out.iterdir())
+    if stage == "replaced":
+        assert names == ["certificate.pem", "private-key.pem", "public-key.pem"]
+        assert stat.S_IMODE((out / "private-key.pem").stat().st_mode) == 0o600
+    else:
+        assert names == []
+    _assert_clean(run)
+
+
+CHILD = """
+import sys
+from qsjwt import cli, files
+
+def pause(stage, paused=[]):
+    # test only: stop once at the stage named by the test, until the test says go on
+    if stage == sys.argv[1] and not paused:
+        paused.append(stage)
+        sys.stderr.write("PAUSED\\n")
+        sys.stderr.flush()
+        sys.stdin.readline()
+
+files.stage_hook = pause
+sys.exit(cli.main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("stage", "signum"),
+    [
+        ("opened", signal.SIGTERM),
+        ("synced", signal.SIGINT),
+        ("linked", signal.SIGHUP),
+        ("written", signal.SIGPIPE),
+        ("replaced", signal.SIGTERM),
+    ],
+    ids=lambda v: v if isinstance(v, str) else signal.Signals(v).name,
+)
+def test_a_real_signal_from_outside_during_a_write(tmp_path, keyfiles, rsa_pair, stage, signum):
+    """The real process, signalled by another one while it is paused inside a write."""
+    out = tmp_path / "out"
+    out.mkdir()
+    args = [*QSEOW_ARGS, "--private-key-file", str(keyfiles["private"])]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, stage, *args, "--output", str(out / "token.jwt")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("QSJWT_")},
+    )
+    assert proc.stdin is not None and proc.stderr is not None
+    before = [proc.stderr.readline() for _ in range(1)]
+    while before[-1] not in ("PAUSED\n", ""):
+        before.append(proc.stderr.readline())
+    assert before[-1] == "PAUSED\n", before
+    proc.send_signal(signum)
+    out_text, err_text = proc.communicate("go\n", timeout=60)
+    run = Run(proc.returncode, out_text, "".join(before) + err_text)
+    _assert_clean(run, rsa_pair)
+    names = [p.name for p in out.iterdir()]
+    if signum == signal.SIGPIPE:  # ignored by Python: the write completes
+        assert (run.code, names) == (0, ["token.jwt"])
+        return
+    assert run.code == 128 + signum
+    assert err_text.startswith(f"qs-jwt: interrupted by {signal.Signals(signum).name}")
+    assert names == (["token.jwt"] if stage == "replaced" else [])

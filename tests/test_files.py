@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import errno
+import itertools
 import os
+import signal
+import socket
 import stat
+import threading
 from pathlib import Path
 
 import pytest
 
 from qsjwt import files
-from qsjwt.errors import InputError
-from qsjwt.files import PlannedFile, check_writable, write_all
+from qsjwt.errors import InputError, QsjwtError
+from qsjwt.files import PlannedFile, check_writable, replace_lines, write_all
 from tests.helpers import assert_error
 
 
@@ -125,11 +130,11 @@ def test_refuses_a_parent_that_is_a_file(tmp_path):
 
 
 def test_refuses_an_unwritable_directory():
-    """The tests run as root, for whom mode bits do not stop writing; /proc/self does.
+    """The tests run as root, for whom mode bits do not stop writing; /proc/sys does.
 
     access(2) reports procfs directories as not writable even for root, and they are not.
     """
-    target = Path("/proc/self/qs-jwt-token")
+    target = Path("/proc/sys/qs-jwt-token")
     with pytest.raises(InputError) as info:
         write_all([_planned(target)])
     assert_error(info.value, "output", "is not writable")
@@ -184,8 +189,9 @@ def test_rename_failure_on_the_second_file_leaves_neither(tmp_path, monkeypatch)
         real_replace(src, dst)
 
     monkeypatch.setattr(files.os, "replace", failing_replace)
-    with pytest.raises(InputError) as info:
+    with pytest.raises(QsjwtError) as info:
         write_all([_planned(first, name="one"), _planned(second, name="two")])
+    assert (type(info.value), info.value.exit_code) == (QsjwtError, 1)
     assert_error(info.value, "two", "cannot write", "No space left on device")
     assert calls == [first, second]
     assert list(tmp_path.iterdir()) == []  # neither file, and no temporary file
@@ -203,8 +209,9 @@ def test_staging_failure_on_the_second_file_leaves_neither(tmp_path, monkeypatch
         real_fchmod(fd, mode)
 
     monkeypatch.setattr(files.os, "fchmod", failing_fchmod)
-    with pytest.raises(InputError) as info:
+    with pytest.raises(QsjwtError) as info:
         write_all([_planned(first, name="one"), _planned(second, name="two")])
+    assert (type(info.value), info.value.exit_code) == (QsjwtError, 1)
     assert_error(info.value, "two", "cannot write", "Input/output error")
     assert list(tmp_path.iterdir()) == []
 
@@ -214,3 +221,360 @@ def test_error_message_does_not_carry_the_content(tmp_path):
     with pytest.raises(InputError) as info:
         write_all([_planned(tmp_path / "nope" / "t", secret)])
     assert secret.decode() not in info.value.render()
+
+
+# --- class 1: an interruption leaves no secret behind ------------------------------------------
+
+UNNAMED_STAGES = ["opened", "written", "chmodded", "synced", "linked", "replaced"]
+NAMED_STAGES = ["opened", "written", "chmodded", "synced", "replaced"]
+HELD = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+
+
+@pytest.fixture(params=["unnamed", "named"])
+def staging(request, monkeypatch):
+    """Both ways of staging: Linux's O_TMPFILE, and mkstemp (other systems, other file systems)."""
+    if request.param == "named":
+        monkeypatch.delattr(files.os, "O_TMPFILE", raising=False)
+    return request.param
+
+
+def _stages_seen(monkeypatch) -> list[str]:
+    seen: list[str] = []
+    monkeypatch.setattr(files, "stage_hook", seen.append)
+    return seen
+
+
+def test_every_stage_is_reached_in_order(tmp_path, monkeypatch, staging):
+    seen = _stages_seen(monkeypatch)
+    write_all([_planned(tmp_path / "a"), _planned(tmp_path / "b")])
+    stages = UNNAMED_STAGES if staging == "unnamed" else NAMED_STAGES
+    staged, committed = stages[:4], stages[4:]
+    assert seen == staged + staged + committed + committed
+
+
+def test_on_linux_the_file_has_no_name_until_it_is_complete(tmp_path, monkeypatch):
+    """O_TMPFILE: while the secret is written, synced and chmodded, the directory is unchanged."""
+    listings: dict[str, list[str]] = {}
+
+    def look(stage: str) -> None:
+        listings[stage] = sorted(p.name for p in tmp_path.iterdir())
+
+    monkeypatch.setattr(files, "stage_hook", look)
+    write_all([_planned(tmp_path / "token.jwt")])
+    assert listings["opened"] == listings["written"] == listings["synced"] == []
+    assert len(listings["linked"]) == 1 and listings["linked"][0].startswith(".token.jwt.")
+    assert listings["replaced"] == ["token.jwt"]
+
+
+def test_without_unnamed_files_the_temporary_name_is_private(tmp_path, monkeypatch, open_umask):
+    """The mkstemp fallback, e.g. a file system answering O_TMPFILE with EOPNOTSUPP."""
+    real_open = os.open
+
+    def no_tmpfile(path, flags, *args, **kwargs):
+        if flags & os.O_TMPFILE == os.O_TMPFILE:
+            raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(files.os, "open", no_tmpfile)
+    modes: list[int] = []
+
+    def look(stage: str) -> None:
+        if stage == "opened":
+            (temp,) = tmp_path.iterdir()
+            assert temp.name.startswith(".token.jwt.")
+            modes.append(_mode(temp))
+
+    monkeypatch.setattr(files, "stage_hook", look)
+    write_all([_planned(tmp_path / "token.jwt", b"tok")])
+    assert modes == [0o600]
+    assert [p.name for p in tmp_path.iterdir()] == ["token.jwt"]
+
+
+def _signal_at(monkeypatch, stage: str, signum: int) -> None:
+    """Send ``signum`` to this process the first time a write reaches ``stage``."""
+    sent: list[str] = []
+
+    def hook(reached: str) -> None:
+        if reached == stage and not sent:
+            sent.append(reached)
+            os.kill(os.getpid(), signum)
+
+    monkeypatch.setattr(files, "stage_hook", hook)
+
+
+@pytest.fixture(params=[False, True], ids=["new", "replacing"])
+def existing(request) -> bool:
+    return request.param
+
+
+@pytest.mark.parametrize(
+    "at",
+    list(itertools.product(UNNAMED_STAGES, HELD)),
+    ids=lambda at: f"{at[0]}-{signal.Signals(at[1]).name}",
+)
+def test_a_signal_at_any_stage_leaves_old_or_new_files_and_nothing_else(
+    tmp_path, monkeypatch, staging, existing, at
+):
+    stage, signum = at
+    if staging == "named" and stage == "linked":
+        pytest.skip("mkstemp files have their name from the start")
+    first, second = tmp_path / "private-key.pem", tmp_path / "certificate.pem"
+    if existing:
+        first.write_bytes(b"old key")
+        second.write_bytes(b"old cert")
+    before = {signal.getsignal(s) for s in HELD}
+    _signal_at(monkeypatch, stage, signum)
+    with pytest.raises(files.Interrupted) as info:
+        write_all([_planned(first, b"new key"), _planned(second, b"new cert", mode=0o644)])
+    stopped = info.value
+    assert (stopped.signum, stopped.exit_code) == (signum, 128 + signum)
+    assert stopped.written == (stage == "replaced")
+    contents = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    if stopped.written:  # the signal came during the renames: they all finish first
+        assert contents == {first.name: b"new key", second.name: b"new cert"}
+    elif existing:
+        assert contents == {first.name: b"old key", second.name: b"old cert"}
+    else:
+        assert contents == {}
+    assert {signal.getsignal(s) for s in HELD} == before  # handlers restored
+
+
+def test_an_ignored_signal_stays_ignored(tmp_path, monkeypatch):
+    """Python ignores SIGPIPE (a closed pipe is an OSError instead), so it stops nothing."""
+    assert signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN
+    _signal_at(monkeypatch, "written", signal.SIGPIPE)
+    write_all([_planned(tmp_path / "token.jwt", b"tok")])
+    assert [p.read_bytes() for p in tmp_path.iterdir()] == [b"tok"]
+    assert signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN
+
+
+def test_a_custom_handler_is_left_alone(tmp_path, monkeypatch):
+    calls: list[int] = []
+    old = signal.signal(signal.SIGHUP, lambda signum, frame: calls.append(signum))
+    try:
+        _signal_at(monkeypatch, "written", signal.SIGHUP)
+        write_all([_planned(tmp_path / "token.jwt")])
+        assert calls == [signal.SIGHUP]
+    finally:
+        signal.signal(signal.SIGHUP, old)
+    assert [p.name for p in tmp_path.iterdir()] == ["token.jwt"]
+
+
+def test_outside_the_main_thread_signals_are_not_touched(tmp_path):
+    """signal.signal works only in the main thread: elsewhere the write goes on without it."""
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            write_all([_planned(tmp_path / "token.jwt")])
+        except BaseException as err:
+            errors.append(err)
+
+    worker = threading.Thread(target=write)
+    worker.start()
+    worker.join()
+    assert errors == []
+    assert (tmp_path / "token.jwt").read_bytes() == b"secret\n"
+
+
+def test_a_write_error_after_staging_leaves_no_temporary_file(tmp_path, monkeypatch, staging):
+    def failing_fsync(fd):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(files.os, "fsync", failing_fsync)
+    with pytest.raises(QsjwtError):
+        write_all([_planned(tmp_path / "token.jwt")])
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- class 2: nothing but a regular file is replaced ------------------------------------------
+
+
+@pytest.fixture
+def fifo(tmp_path) -> Path:
+    path = tmp_path / "pipe"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.fixture
+def unix_socket(tmp_path):
+    path = tmp_path / "sock"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+        yield path
+
+
+@pytest.mark.parametrize(
+    ("place", "kind"),
+    [
+        ("/dev/null", "is a character device, not a regular file"),
+        ("fifo", "is a FIFO (named pipe), not a regular file"),
+        ("unix_socket", "is a socket, not a regular file"),
+    ],
+)
+def test_refuses_what_is_not_a_regular_file(request, place, kind):
+    path = Path(place) if place.startswith("/") else request.getfixturevalue(place)
+    before = os.lstat(path)
+    with pytest.raises(InputError) as info:
+        write_all([_planned(path)])
+    assert_error(info.value, "output", repr(str(path)), kind, "regular file")
+    after = os.lstat(path)
+    assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+
+
+def test_refuses_the_same_file_as_an_input(tmp_path):
+    key = tmp_path / "key.pem"
+    key.write_bytes(b"the only key")
+    hard = tmp_path / "hard.pem"
+    os.link(key, hard)
+    link = tmp_path / "link-to-key.pem"
+    link.symlink_to(key)
+    for output, given in [
+        (key, key),
+        (hard, key),
+        (key, link),
+        (Path(f"{tmp_path}/./key.pem"), key),
+    ]:
+        with pytest.raises(InputError) as info:
+            check_writable(_planned(output), reads=[("--private-key-file", str(given))])
+        assert_error(info.value, "output", "names the same file as --private-key-file")
+    assert key.read_bytes() == b"the only key"
+
+
+def test_two_outputs_not_yet_there_are_the_same_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as info:
+        check_writable(
+            _planned(Path("t.jwt"), name="dotenv"), reads=[("--output", f"{tmp_path}/t.jwt")]
+        )
+    assert_error(info.value, "dotenv", "names the same file as --output")
+    check_writable(_planned(Path("u.jwt")), reads=[("--output", "t.jwt"), ("--x", "missing.pem")])
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_refuses_a_path_through_a_symlinked_directory(tmp_path, depth):
+    real = tmp_path / "real"
+    (real / "sub").mkdir(parents=True)
+    (tmp_path / "alias").symlink_to(real)
+    parent = tmp_path / "alias" if depth == 1 else tmp_path / "alias" / "sub"
+    with pytest.raises(InputError) as info:
+        write_all([_planned(parent / "token.jwt")])
+    shown_real = repr(str(real if depth == 1 else real / "sub"))
+    assert_error(
+        info.value, "output", "goes through a symbolic link", f"without links: {shown_real}"
+    )
+    assert sorted(p.name for p in real.rglob("*")) == ["sub"]
+
+
+def test_a_relative_path_is_measured_from_the_real_working_directory(tmp_path, monkeypatch):
+    """getcwd() has no links, so only links written in the path itself are refused."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "alias").symlink_to(tmp_path / "real")
+    monkeypatch.chdir(tmp_path / "alias")
+    write_all([_planned(Path("token.jwt"))])
+    assert (tmp_path / "real" / "token.jwt").read_bytes() == b"secret\n"
+
+
+def _dotenv(path: Path) -> PlannedFile:
+    return PlannedFile(path, b"QLIK_JWT=eyJ.new\n", "dotenv", replaces_lines=b"QLIK_JWT=")
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b"", b"QLIK_JWT=eyJ.new\n"),
+        (b"A=1\nB=2\n", b"A=1\nB=2\nQLIK_JWT=eyJ.new\n"),
+        (b"A=1", b"A=1\nQLIK_JWT=eyJ.new\n"),
+        (b"A=1\nQLIK_JWT=eyJ.old\nB=2\n", b"A=1\nQLIK_JWT=eyJ.new\nB=2\n"),
+        (b"QLIK_JWT=a\r\nX=\xff\r\nQLIK_JWT=b\r\n", b"QLIK_JWT=eyJ.new\nX=\xff\r\n"),
+        (b"QLIK_JWT_OLD=1\n#QLIK_JWT=2\n", b"QLIK_JWT_OLD=1\n#QLIK_JWT=2\nQLIK_JWT=eyJ.new\n"),
+    ],
+    ids=["empty", "append", "no-final-newline", "replace-in-place", "duplicates-crlf", "prefixes"],
+)
+def test_dotenv_keeps_every_other_line(tmp_path, open_umask, old, new):
+    path = tmp_path / "build.env"
+    path.write_bytes(old)
+    path.chmod(0o644)
+    write_all([_dotenv(path)])
+    assert path.read_bytes() == new
+    assert _mode(path) == 0o600
+    assert replace_lines(old, b"QLIK_JWT=", b"QLIK_JWT=eyJ.new\n") == new
+
+
+def test_dotenv_new_file(tmp_path):
+    path = tmp_path / "build.env"
+    write_all([_dotenv(path)])
+    assert path.read_bytes() == b"QLIK_JWT=eyJ.new\n"
+
+
+def test_dotenv_too_large_to_be_a_dotenv_file_is_refused(tmp_path):
+    path = tmp_path / "big.env"
+    path.write_bytes(b"A=" + b"x" * files.DOTENV_LIMIT)
+    with pytest.raises(InputError) as info:
+        write_all([_dotenv(path)])
+    assert_error(info.value, "dotenv", "is over 1024 KiB")
+    assert path.stat().st_size == files.DOTENV_LIMIT + 2
+    assert [p.name for p in tmp_path.iterdir()] == ["big.env"]
+
+
+# --- class 3: a path that does not exist is never echoed -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        lambda tmp, secret: tmp / secret / "token.jwt",
+        lambda tmp, secret: tmp / "file" / secret,
+    ],
+    ids=["missing-directory", "below-a-file"],
+)
+def test_a_missing_path_is_described_not_shown(tmp_path, where):
+    (tmp_path / "file").write_bytes(b"")
+    secret = "hunter2-passphrase-typed-here"
+    with pytest.raises(InputError) as info:
+        write_all([_planned(where(tmp_path, secret))])
+    assert secret not in info.value.render()
+
+
+def test_a_write_error_does_not_show_a_path_that_vanished(tmp_path, monkeypatch):
+    secret = "hunter2-passphrase-typed-here"
+
+    def failing_replace(src, dst):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(files.os, "replace", failing_replace)
+    with pytest.raises(QsjwtError) as info:
+        write_all([_planned(tmp_path / secret)])
+    assert_error(info.value, "output", "cannot write", "Read-only file system")
+    assert secret not in info.value.render()
+
+
+def test_messages_show_a_path_that_exists(tmp_path):
+    with pytest.raises(InputError) as info:
+        write_all([_planned(tmp_path)])
+    assert repr(str(tmp_path)) in info.value.render()
+
+
+# --- class 4: Windows and other systems ------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o644])
+def test_without_fchmod_the_mode_is_still_set(tmp_path, monkeypatch, open_umask, staging, mode):
+    """Windows before Python 3.13 has no os.fchmod: os.chmod on the path does the same."""
+    monkeypatch.delattr(files.os, "fchmod")
+    target = tmp_path / "certificate.pem"
+    target.write_bytes(b"old")
+    target.chmod(0o666)
+    write_all([_planned(target, b"new", mode=mode)])
+    assert (target.read_bytes(), _mode(target)) == (b"new", mode)
+    assert [p.name for p in tmp_path.iterdir()] == ["certificate.pem"]
+
+
+def test_without_proc_the_named_path_is_taken(tmp_path, monkeypatch, open_umask):
+    """O_TMPFILE needs /proc/self/fd to link the file: without it, mkstemp is used."""
+    monkeypatch.setattr(files, "_FD_DIR", str(tmp_path / "no-proc"))
+    seen = _stages_seen(monkeypatch)
+    write_all([_planned(tmp_path / "token.jwt")])
+    assert seen == NAMED_STAGES
+    assert _mode(tmp_path / "token.jwt") == 0o600
