@@ -1,4 +1,4 @@
-"""Writing secrets to disk: all files or none, never world-readable, never through a symlink.
+"""Writing secrets to disk: checked before any write, never world-readable, never through a symlink.
 
 Each file is written complete before it gets a name: on Linux as an unnamed file (O_TMPFILE)
 in the destination's directory, linked to a temporary name only to be renamed over the
