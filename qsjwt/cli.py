@@ -863,8 +863,11 @@ def _keygen(args: argparse.Namespace, env: Mapping[str, str], spelling: _Spellin
     cert_pem = certificate_pem(certificate)
     out_dir = Path(args.out_dir)
     if not out_dir.is_dir():  # only now: a refused argument leaves no empty directory behind
+        # one new level in a real, writable directory: a key or passphrase given here by
+        # mistake (a key's base64 holds '/') makes no tree of directories named after it
+        check_writable(PlannedFile(out_dir, b"", "out-dir"))
         try:
-            out_dir.mkdir(parents=True, mode=0o700)
+            out_dir.mkdir(mode=0o700)
         except OSError as err:
             raise InputError(
                 f"cannot create {path_for_message(out_dir)}: {err.strerror}",
@@ -880,7 +883,7 @@ def _keygen(args: argparse.Namespace, env: Mapping[str, str], spelling: _Spellin
     except Interrupted as stop:
         return _interrupted(stop)
     for planned in files:
-        _say(sys.stderr, f"wrote {path_for_message(planned.path)} (mode {planned.mode:o})")
+        _say(sys.stderr, f"wrote {path_for_message(planned.path)} (mode {planned.mode:04o})")
     _say(
         sys.stderr,
         f"certificate valid for {days} days; the one-line PEM for Qlik Cloud's "
