@@ -23,7 +23,10 @@ def new_jti() -> str:
 
 
 def build_claims(settings: Settings, *, now: dt.datetime, jti: str) -> Claims:
-    iat = int(now.timestamp())
+    """``iat`` and ``nbf`` are both ``now`` back-dated by the clock skew (Qlik's rule 15: a
+    Qlik clock a little behind ours must not see a token from the future), and ``exp`` is
+    ``nbf`` + lifetime, so exp - nbf is exactly the lifetime the settings checked."""
+    iat = int(now.timestamp()) - settings.clock_skew
     if isinstance(settings, QseowSettings):
         return _qseow(settings, iat, jti)
     return _cloud(settings, iat, jti)
@@ -65,5 +68,5 @@ def _cloud(s: CloudSettings, iat: int, jti: str) -> Claims:
     }
     if s.groups:
         claims["groups"] = list(s.groups)
-    claims.update(jti=jti, iat=iat, nbf=iat - s.clock_skew, exp=iat + s.lifetime)
+    claims.update(jti=jti, iat=iat, nbf=iat, exp=iat + s.lifetime)
     return claims

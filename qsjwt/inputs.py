@@ -18,6 +18,11 @@ class Target(StrEnum):
     CLOUD = "cloud"
 
 
+DEFAULT_CLOCK_SKEW = "10s"
+"""Qlik's rule 15 (iat = nbf = now - 10 s). A token whose ``nbf`` is even a second ahead of
+Qlik's clock is "not valid yet" and refused; hosts kept by NTP differ by far less than 10 s, and
+10 s is a small part of the shortest useful lifetime (Qlik's tutorial uses 30 s)."""
+
 BOTH = frozenset(Target)
 QSEOW_ONLY = frozenset({Target.QSEOW})
 CLOUD_ONLY = frozenset({Target.CLOUD})
@@ -31,7 +36,8 @@ class InputSpec:
     targets: frozenset[Target]
     default: str | None = None
     is_list: bool = False
-    """several values: newline- or comma-separated in a variable, a repeated flag on the CLI"""
+    """several values: one per line in a variable or action input, a repeated flag on the CLI
+    (``settings.split_lines`` is the one rule; a comma never splits)"""
     flag: str | None = None
     """CLI flag when it differs from ``--<name>`` (a repeated flag is singular)"""
     metavar: str = "VALUE"
@@ -98,7 +104,8 @@ INPUTS: tuple[InputSpec, ...] = (
     ),
     InputSpec(
         "groups",
-        "Group names; one per line or comma-separated (a repeated --group on the CLI).",
+        "Group names, one per line; a comma never splits, so CN=Admins,OU=Groups,DC=corp is one "
+        "group (a repeated --group on the CLI).",
         BOTH,
         is_list=True,
         flag="--group",
@@ -106,7 +113,7 @@ INPUTS: tuple[InputSpec, ...] = (
     ),
     InputSpec(
         "attributes",
-        "Extra QSEoW claims as KEY=VALUE; one per line (a repeated --attribute on the CLI).",
+        "Extra QSEoW claims as KEY=VALUE, one per line (a repeated --attribute on the CLI).",
         QSEOW_ONLY,
         is_list=True,
         flag="--attribute",
@@ -147,9 +154,10 @@ INPUTS: tuple[InputSpec, ...] = (
     ),
     InputSpec(
         "clock-skew",
-        "Qlik Cloud: back-date `nbf` by this much to absorb clock differences.",
-        CLOUD_ONLY,
-        default="0s",
+        "Back-date `iat` and `nbf` by this much, for a Qlik clock that runs behind; the token "
+        f"still lasts expires-in from `nbf` to `exp` (default {DEFAULT_CLOCK_SKEW}).",
+        BOTH,
+        default=DEFAULT_CLOCK_SKEW,
         metavar="DURATION",
     ),
     InputSpec(

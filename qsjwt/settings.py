@@ -38,6 +38,14 @@ _CLAIM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]*")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
+def split_lines(text: str) -> list[str]:
+    """The one rule for a list in a variable or an action input: one value per line, blank lines
+    and surrounding spaces ignored. A comma never splits: LDAP group names such as
+    ``CN=Admins,OU=Groups,DC=corp`` hold commas, and a line break is the one character no
+    claim value may hold, so every group name can be written."""
+    return [line.strip() for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
+
+
 def url_with_slash(issuer: str) -> bool:
     """An issuer URL ending in "/" rarely equals the IdP's setting, which is compared exactly."""
     return "://" in issuer and issuer.endswith("/")
@@ -60,6 +68,7 @@ class QseowSettings:
     user_directory_claim: str
     groups_claim: str
     lifetime: int
+    clock_skew: int
     algorithm: str
     name: str | None = None
     email: str | None = None
@@ -158,6 +167,7 @@ def _qseow(r: _Reader) -> QseowSettings:
         user_directory_claim=claim_names["user-directory-claim"],
         groups_claim=claim_names["groups-claim"],
         lifetime=lifetime,
+        clock_skew=r.clock_skew(lifetime),
         algorithm=r.algorithm(Target.QSEOW),
         name=r.optional("name"),
         email=r.email(r.text("email")) or None,
@@ -172,19 +182,11 @@ def _qseow(r: _Reader) -> QseowSettings:
 def _cloud(r: _Reader) -> CloudSettings:
     issuer = r.issuer(r.required("issuer"))
     lifetime = r.lifetime(Target.CLOUD)
-    skew = parse_duration(r.text("clock-skew"), input_name="clock-skew", allow_zero=True)
     if lifetime > CLOUD_MAX_LIFETIME:
         raise InputError(
             f"{format_duration(lifetime)} is longer than the 1h (3600 s) Qlik Cloud accepts",
             input_name="expires-in",
             hint="use at most 1h; 5m is the default",
-        )
-    if lifetime + skew > CLOUD_MAX_LIFETIME:
-        raise InputError(
-            f"{format_duration(lifetime)} plus clock-skew {format_duration(skew)} makes "
-            f"exp - nbf {lifetime + skew} s, over the 3600 s Qlik Cloud accepts",
-            input_name="expires-in",
-            hint="shorten expires-in or clock-skew so that together they are at most 1h",
         )
     return CloudSettings(
         issuer=issuer,
@@ -194,7 +196,7 @@ def _cloud(r: _Reader) -> CloudSettings:
         email=r.email(r.required("email")),
         email_verified=r.boolean("email-verified"),
         lifetime=lifetime,
-        clock_skew=skew,
+        clock_skew=r.clock_skew(lifetime),
         algorithm=r.algorithm(Target.CLOUD),
         groups=r.groups(),
         warnings=tuple(r.findings),
@@ -327,26 +329,46 @@ class _Reader:
         text = self.text("expires-in") or default_lifetime(target)
         return parse_duration(text, input_name="expires-in")
 
+    def clock_skew(self, lifetime: int) -> int:
+        """Back-dating moves the whole token earlier (iat = nbf = now - skew, exp = nbf +
+        lifetime), so exp - nbf stays the lifetime checked above: a valid expires-in stays valid
+        under the default skew. The token ends skew seconds before now + expires-in."""
+        skew = parse_duration(self.text("clock-skew"), input_name="clock-skew", allow_zero=True)
+        if skew >= lifetime:
+            raise InputError(
+                f"{format_duration(skew)} is not shorter than expires-in "
+                f"{format_duration(lifetime)}: the token would have expired when it is made",
+                input_name="clock-skew",
+                hint="use a longer expires-in or a shorter clock-skew (0s turns it off)",
+            )
+        return skew
+
     def algorithm(self, target: Target) -> str:
         name, findings = check_algorithm(self.text("algorithm"), target, input_name="algorithm")
         self.findings.extend(findings)
         return name
 
     def items(self, name: str) -> list[str]:
-        """A list input: list items as given, or a string split on newlines and commas."""
+        """A list input: repeated flags as given, or a text split by ``split_lines``."""
         raw = self._values.get(name)
         if raw is None:
             return []
-        if isinstance(raw, str):
-            separators = "\n" if name == "attributes" else "\n,"
-            parts = re.split(f"[{separators}]", raw.replace("\r\n", "\n"))
-        else:
-            parts = list(raw)
-        return [self._checked(name, part.strip()) for part in parts if part.strip()]
+        parts = split_lines(raw) if isinstance(raw, str) else [p.strip() for p in raw]
+        return [self._checked(name, part) for part in parts if part]
 
     def groups(self) -> tuple[str, ...]:
-        groups = self.items("groups")
-        return tuple(dict.fromkeys(groups))
+        groups = tuple(dict.fromkeys(self.items("groups")))
+        if isinstance(self._values.get("groups"), str):
+            # Commas used to separate groups in a variable: say so where the old habit shows
+            # (a comma but no "=", so not an LDAP distinguished name).
+            for number, group in enumerate(groups, start=1):
+                if "," in group and "=" not in group:
+                    self.warn(
+                        "groups",
+                        f"group {number} holds a comma and stays one group; "
+                        "to give several groups, write one per line",
+                    )
+        return groups
 
     def attributes(self, reserved: frozenset[str]) -> tuple[tuple[str, str], ...]:
         pairs: dict[str, str] = {}

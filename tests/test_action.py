@@ -131,7 +131,7 @@ def test_qseow_in_a_real_process_masks_first_and_sets_outputs(runner: Runner, rs
 
 
 def test_cloud_token_claims_header_and_summary(run, rsa_pair: KeyPair):
-    result = run({**CLOUD, "groups": "A, B", "private-key": rsa_pair.private_pem.decode()})
+    result = run({**CLOUD, "groups": "A\nB\n", "private-key": rsa_pair.private_pem.decode()})
     assert result.code == 0, result.stdout
     token = result.outputs["token"]
     assert_masks_first(result, token)

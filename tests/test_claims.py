@@ -10,15 +10,19 @@ import pytest
 
 from qsjwt.claims import build_claims, build_header, new_jti
 from qsjwt.inputs import Target
-from tests.conftest import NOW
-from tests.helpers import BOTH_TARGETS, FIXED_JTI, parse
+from qsjwt.mint import mint
+from tests.conftest import NOW, verify_independently
+from tests.helpers import BOTH_TARGETS, FIXED_JTI, parse, signing_key
 
 T = 1_795_867_200
 """NOW (2026-11-28 12:00:00 UTC) as a NumericDate."""
+SKEW = 10
+"""The default clock-skew: iat and nbf are NOW - 10 s, exp is nbf + the lifetime."""
 
 
 def test_now_is_what_the_goldens_assume():
     assert int(NOW.timestamp()) == T
+    assert parse(Target.QSEOW).clock_skew == parse(Target.CLOUD).clock_skew == SKEW
 
 
 def test_qseow_minimal():
@@ -27,9 +31,9 @@ def test_qseow_minimal():
         "userId": "alice",
         "userDirectory": "CORP",
         "jti": FIXED_JTI,
-        "iat": T,
-        "nbf": T,
-        "exp": T + 3600,
+        "iat": T - SKEW,
+        "nbf": T - SKEW,
+        "exp": T - SKEW + 3600,
     }
 
 
@@ -62,9 +66,9 @@ def test_qseow_everything():
         "iss": "ci.example.com",
         "aud": "qlik.example.com",
         "jti": FIXED_JTI,
-        "iat": T,
-        "nbf": T,
-        "exp": T + 7200,
+        "iat": T - SKEW,
+        "nbf": T - SKEW,
+        "exp": T - SKEW + 7200,
     }
     assert "userId" not in claims and "groups" not in claims
     assert build_header(settings) == {"alg": "RS512", "typ": "JWT"}
@@ -81,9 +85,9 @@ def test_cloud_minimal():
         "email": "ci@example.com",
         "email_verified": True,
         "jti": FIXED_JTI,
-        "iat": T,
-        "nbf": T,
-        "exp": T + 300,
+        "iat": T - SKEW,
+        "nbf": T - SKEW,
+        "exp": T - SKEW + 300,
     }
     assert claims["email_verified"] is True  # a JSON boolean, not the string "true"
 
@@ -97,7 +101,7 @@ def test_cloud_everything():
         name="Alice Example",
         email="alice@example.com",
         email_verified="false",
-        groups="Sales, Ops",
+        groups="Sales\nCN=Ops,OU=Groups,DC=corp",
         expires_in="10m",
         clock_skew="30s",
         algorithm="PS256",
@@ -111,11 +115,11 @@ def test_cloud_everything():
         "name": "Alice Example",
         "email": "alice@example.com",
         "email_verified": False,
-        "groups": ["Sales", "Ops"],
+        "groups": ["Sales", "CN=Ops,OU=Groups,DC=corp"],
         "jti": FIXED_JTI,
-        "iat": T,
-        "nbf": T - 30,  # back-dated by the clock skew
-        "exp": T + 600,  # lifetime counts from iat
+        "iat": T - 30,  # iat and nbf back-dated together by the clock skew
+        "nbf": T - 30,
+        "exp": T - 30 + 600,  # exp - nbf is exactly expires-in
     }
     assert claims["email_verified"] is False
     assert build_header(settings) == {"alg": "PS256", "typ": "JWT", "kid": "kid-2026"}
@@ -147,7 +151,7 @@ def test_times_are_whole_seconds(target, microsecond):
     claims = build_claims(parse(target), now=NOW.replace(microsecond=microsecond), jti=FIXED_JTI)
     for name in ("iat", "nbf", "exp"):
         assert type(claims[name]) is int
-    assert claims["iat"] == T
+    assert claims["iat"] == T - SKEW
 
 
 @BOTH_TARGETS
@@ -176,3 +180,29 @@ def test_new_jti_has_at_least_128_random_bits():
     # every position varies: not a counter or a timestamp with a random tail
     for position in range(22):
         assert len({jti[position] for jti in jtis}) > 20
+
+
+# --- clock skew: iat and nbf move back together (rule 15) -------------------------------------
+
+
+@BOTH_TARGETS
+@pytest.mark.parametrize(("skew", "seconds"), [("0s", 0), ("", SKEW), ("45s", 45), ("59m", 3540)])
+def test_clock_skew_moves_the_whole_window_back(rsa_pair, target, skew, seconds):
+    settings = parse(target, expires_in="1h", clock_skew=skew)
+    minted = mint(settings, signing_key(rsa_pair.private_pem), now=NOW, jti=FIXED_JTI)
+    _, claims = verify_independently(
+        minted.token, rsa_pair.certificate_pem, "RS256", check_time=False
+    )
+    assert claims["iat"] == claims["nbf"] == T - seconds
+    assert claims["exp"] - claims["nbf"] == 3600  # Qlik Cloud's limit holds at any skew
+    assert claims["exp"] == T - seconds + 3600
+    assert minted.expires_at == NOW + dt.timedelta(seconds=3600 - seconds)
+
+
+@BOTH_TARGETS
+def test_a_token_with_the_default_skew_is_valid_now_for_another_verifier(rsa_pair, target):
+    now = dt.datetime.now(dt.UTC)
+    minted = mint(parse(target), signing_key(rsa_pair.private_pem), now=now, jti=FIXED_JTI)
+    # jwcrypto checks nbf and exp against its own clock.
+    _, claims = verify_independently(minted.token, rsa_pair.certificate_pem, "RS256")
+    assert claims["iat"] == claims["nbf"] == int(now.timestamp()) - SKEW

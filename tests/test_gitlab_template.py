@@ -4,9 +4,10 @@ GitLab is not available here, so this module carries a small model of what GitLa
 component: it validates the inputs against ``spec:inputs`` (mandatory, unknown, ``options``,
 ``regex``, ``type: boolean``), interpolates ``$[[ inputs.NAME ]]`` in keys and values of the
 parsed YAML (a whole-value reference keeps the input's type, a reference inside a longer string
-becomes text), resolves ``extends``, and expands ``$VAR`` / ``${VAR}`` in job variables as the
-runner does. The container tests (tests/container/test_gitlab.py) use the same model to run the
-rendered job's script in the image, so what is tested is the real template.
+becomes text), resolves ``extends``, and expands ``$VAR`` / ``${VAR}`` / ``$$`` in job variables
+as the runner does, except in a variable written ``{value: ..., expand: false}``. The container
+tests (tests/container/test_gitlab.py) use the same model to run the rendered job's script in
+the image, so what is tested is the real template.
 """
 
 from __future__ import annotations
@@ -185,11 +186,15 @@ def expand(value: str, env: Mapping[str, str]) -> str:
 
 
 def job_environment(job: Mapping[str, Any], predefined: Mapping[str, str]) -> dict[str, str]:
-    """The environment the runner gives the job: predefined variables, then job variables."""
+    """The environment the runner gives the job: predefined variables, then job variables;
+    a variable with ``expand: false`` (GitLab 15.8+) is passed as written."""
     env = dict(predefined)
     for name, value in job.get("variables", {}).items():
-        raw = value["value"] if isinstance(value, dict) else value
-        env[name] = expand(_as_text(raw), env)
+        if isinstance(value, dict):
+            text = _as_text(value["value"])
+            env[name] = text if value.get("expand") is False else expand(text, env)
+        else:
+            env[name] = expand(_as_text(value), env)
     return env
 
 
@@ -210,7 +215,7 @@ CLOUD_INPUTS: dict[str, Any] = {
     "subject": "svc_gitlab",
     "name": "GitLab CI",
     "email": "ci@example.com",
-    "groups": "Deployers, Readers",
+    "groups": "Deployers\nReaders\n",  # as YAML's `groups: |` block gives it
 }
 QSEOW_INPUTS: dict[str, Any] = {
     "image": "registry.example.com/qs-jwt:1.0.0",
@@ -300,7 +305,8 @@ def test_the_claim_inputs_reach_the_job_as_the_variables_the_cli_reads():
     qsjwt_names = {name for name in variables if name.startswith("QSJWT_")}
     assert qsjwt_names == set(env_vars), "every QSJWT_* variable is one the CLI reads"
     for name, input_name in env_vars.items():
-        assert variables[name] == f"$[[ inputs.{input_name} ]]"
+        # Raw: GitLab must not expand $NAME in a claim value (R&D $TEAM would become "R&D ").
+        assert variables[name] == {"value": f"$[[ inputs.{input_name} ]]", "expand": False}
     assert not KEY_VARIABLES & set(variables)
     assert set(variables) - qsjwt_names == JOB_VARIABLES - {"QLIK_JWT_DOTENV_FILE"}
 
@@ -450,6 +456,74 @@ def test_input_values_are_data_not_shell(tmp_path: Path, rsa_pair: KeyPair):
     token = (tmp_path / TOKEN_FILE).read_text(encoding="ascii").strip()
     _, claims = verify_independently(token, rsa_pair.certificate_pem, "RS256")
     assert claims["name"] == hostile
+
+
+# Values as a user writes them in `inputs:`; each must reach the token exactly.
+DOLLARS = {
+    "name": "R&D $TEAM",
+    "email": "ops$$@example.com",
+    "subject": "svc_${X}_ci",
+}
+GROUPS = [
+    "CN=Admins,OU=Groups,DC=corp",  # an LDAP DN: commas stay inside the group
+    "R&D $TEAM",
+    "cost $$ center ${X}",
+    """it's "quoted", with spaces""",
+    "[not json]",
+]
+
+
+def test_expand_false_is_what_keeps_the_dollars():
+    # The model is honest: the same values as plain job variables lose their $ parts.
+    job = resolve_job(render({**CLOUD_INPUTS, **DOLLARS}), "qs-jwt")
+    env = job_environment(job, {"TEAM": "", "X": "x"})
+    assert [env[BY_NAME[k].env_var] for k in DOLLARS] == list(DOLLARS.values())
+    plain = {
+        "variables": {
+            k: v["value"] if isinstance(v, dict) else v for k, v in job["variables"].items()
+        }
+    }
+    mangled = job_environment(plain, {"TEAM": "", "X": "x"})
+    assert mangled["QSJWT_NAME"] == "R&D "
+    assert mangled["QSJWT_EMAIL"] == "ops$@example.com"
+    assert mangled["QSJWT_SUBJECT"] == "svc_x_ci"
+
+
+def test_dollars_and_any_group_name_reach_the_token_as_written(tmp_path: Path, rsa_pair: KeyPair):
+    key_file = tmp_path / "key.pem"
+    key_file.write_bytes(rsa_pair.private_pem)
+    # `groups: |` in the including pipeline: one group per line, a final newline.
+    given = {**CLOUD_INPUTS, **DOLLARS, "groups": "\n".join(GROUPS) + "\n"}
+    # TEAM and X exist in the job, as CI/CD variables would: they must not leak into claims.
+    proc = _run_rendered(
+        tmp_path, given, {ENV_PRIVATE_KEY_FILE: str(key_file), "TEAM": "ops", "X": "1"}
+    )
+    assert proc.returncode == 0, proc.stderr
+    token = (tmp_path / TOKEN_FILE).read_text(encoding="ascii").strip()
+    _, claims = verify_independently(token, rsa_pair.certificate_pem, "RS256")
+    assert (claims["name"], claims["email"], claims["sub"]) == (
+        "R&D $TEAM",
+        "ops$$@example.com",
+        "svc_${X}_ci",
+    )
+    assert claims["groups"] == GROUPS
+    assert claims["iat"] == claims["nbf"] and claims["exp"] - claims["nbf"] == 300
+
+
+def test_a_qseow_ldap_group_and_attribute_reach_the_token_whole(tmp_path: Path, rsa_pair: KeyPair):
+    key_file = tmp_path / "key.pem"
+    key_file.write_bytes(rsa_pair.private_pem)
+    given = {
+        **QSEOW_INPUTS,
+        "groups": "CN=Qlik Admins,OU=Groups,DC=corp,DC=example\n  Readers  \n\n",
+        "attributes": "dn=CN=svc,OU=Service Accounts,DC=corp\ncost=$$100\n",
+    }
+    proc = _run_rendered(tmp_path, given, {ENV_PRIVATE_KEY_FILE: str(key_file)})
+    assert proc.returncode == 0, proc.stderr
+    token = (tmp_path / TOKEN_FILE).read_text(encoding="ascii").strip()
+    _, claims = verify_independently(token, rsa_pair.certificate_pem, "RS256")
+    assert claims["groups"] == ["CN=Qlik Admins,OU=Groups,DC=corp,DC=example", "Readers"]
+    assert (claims["dn"], claims["cost"]) == ("CN=svc,OU=Service Accounts,DC=corp", "$$100")
 
 
 def test_a_failed_mint_writes_nothing(tmp_path: Path, rsa_pair: KeyPair):

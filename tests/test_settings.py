@@ -45,6 +45,7 @@ def test_qseow_defaults():
         user_directory_claim="userDirectory",
         groups_claim="groups",
         lifetime=3600,
+        clock_skew=10,
         algorithm="RS256",
     )
 
@@ -59,7 +60,7 @@ def test_cloud_defaults():
         email="ci@example.com",
         email_verified=True,
         lifetime=300,
-        clock_skew=0,
+        clock_skew=10,
         algorithm="RS256",
     )
 
@@ -261,27 +262,35 @@ def test_cloud_lifetime_over_an_hour(text):
     refused(Target.CLOUD, "expires-in", "longer than the 1h (3600 s)", expires_in=text)
 
 
-def test_cloud_lifetime_plus_skew_at_the_limit():
-    settings = parse(Target.CLOUD, expires_in="55m", clock_skew="5m")
-    assert (settings.lifetime, settings.clock_skew) == (3300, 300)
+@pytest.mark.parametrize(("lifetime", "skew"), [("1h", "10s"), ("1h", "59m"), ("55m", "6m")])
+def test_cloud_skew_does_not_count_against_the_hour(lifetime, skew):
+    # The whole window moves back, so exp - nbf stays expires-in: 1h is valid with any skew.
+    settings = parse(Target.CLOUD, expires_in=lifetime, clock_skew=skew)
+    assert settings.lifetime <= 3600 and settings.clock_skew > 0
 
 
-@pytest.mark.parametrize(("lifetime", "skew"), [("55m", "6m"), ("1h", "1s"), ("5m", "2h")])
-def test_cloud_lifetime_plus_skew_over_an_hour_names_both(lifetime, skew):
+@BOTH_TARGETS
+@pytest.mark.parametrize(
+    ("skew", "seconds"), [("", 10), (None, 10), ("0", 0), ("0s", 0), ("30s", 30), ("2m", 120)]
+)
+def test_clock_skew_default_and_values(target, skew, seconds):
+    assert parse(target, clock_skew=skew).clock_skew == seconds
+
+
+@BOTH_TARGETS
+@pytest.mark.parametrize(("lifetime", "skew"), [("10s", ""), ("30s", "30s"), ("5m", "1h")])
+def test_clock_skew_not_shorter_than_the_lifetime_names_both(target, lifetime, skew):
+    # The token would have expired before anyone could use it.
     err = refused(
-        Target.CLOUD, "expires-in", "clock-skew", "3600", expires_in=lifetime, clock_skew=skew
+        target, "clock-skew", "is not shorter than expires-in", expires_in=lifetime, clock_skew=skew
     )
-    assert "expires-in" in err.render() and "clock-skew" in err.render()
+    assert "expires-in" in err.render() and "0s turns it off" in err.render()
 
 
-@pytest.mark.parametrize("skew", ["0", "0s", "", "10s"])
-def test_cloud_clock_skew_zero_or_small(skew):
-    assert parse(Target.CLOUD, clock_skew=skew).clock_skew == (10 if skew == "10s" else 0)
-
-
+@BOTH_TARGETS
 @pytest.mark.parametrize("skew", ["-10s", "ten", "1 m"])
-def test_cloud_clock_skew_unparseable(skew):
-    refused(Target.CLOUD, "clock-skew", "is not a duration", clock_skew=skew)
+def test_clock_skew_unparseable(target, skew):
+    refused(target, "clock-skew", "is not a duration", clock_skew=skew)
 
 
 # --- QSEoW lifetime (rule 23) ----------------------------------------------------------------
@@ -387,18 +396,57 @@ def test_list_for_a_single_value_input(target, name):
         ("Sales", ("Sales",)),
         ("Sales\nMarketing", ("Sales", "Marketing")),
         ("Sales\r\nMarketing\r\n", ("Sales", "Marketing")),
-        ("Sales,Marketing", ("Sales", "Marketing")),
-        (" Sales , Marketing\n\n Ops ,", ("Sales", "Marketing", "Ops")),
-        ("Sales,Sales,Ops,Sales", ("Sales", "Ops")),  # duplicates dropped, order kept
-        (["Sales, EMEA", "Ops"], ("Sales, EMEA", "Ops")),  # a list item keeps its comma
+        # A comma never splits: an LDAP distinguished name is one group, as with --group.
+        ("CN=Admins,OU=Groups,DC=corp", ("CN=Admins,OU=Groups,DC=corp",)),
+        (
+            " CN=Admins,OU=Groups,DC=corp \n\n  CN=R&D $TEAM,OU=Groups \n",
+            ("CN=Admins,OU=Groups,DC=corp", "CN=R&D $TEAM,OU=Groups"),
+        ),
+        ("Sales\nOps\nSales\nOps", ("Sales", "Ops")),  # duplicates dropped, order kept
+        (["CN=Admins,OU=Groups,DC=corp", "Ops"], ("CN=Admins,OU=Groups,DC=corp", "Ops")),
         ([" Sales ", "", "  "], ("Sales",)),
         ("", ()),
         ([], ()),
-        (" , \n ", ()),
+        (" \n\r\n  \n", ()),
     ],
 )
 def test_groups(target, raw, expected):
-    assert parse(target, groups=raw).groups == expected
+    settings = parse(target, groups=raw)
+    assert settings.groups == expected
+    assert not comma_warnings(settings)
+
+
+def comma_warnings(settings: QseowSettings | CloudSettings) -> list[str]:
+    return [m for m in warnings_about(settings.warnings, "groups") if "holds a comma" in m]
+
+
+@BOTH_TARGETS
+@pytest.mark.parametrize("line", ["Sales, Ops", '["Sales", "Ops"]'])  # no JSON form either
+def test_comma_list_in_a_variable_is_one_group_with_a_warning(target, line):
+    # The old habit (A, B) now makes one group: say so, without repeating the value.
+    settings = parse(target, groups=f"Dev\n{line}")
+    assert settings.groups == ("Dev", line)
+    [message] = comma_warnings(settings)
+    assert "group 2" in message and "one per line" in message and "Sales" not in message
+
+
+@BOTH_TARGETS
+def test_repeated_flags_are_never_warned_about_commas(target):
+    settings = parse(target, groups=["Sales, Ops"])
+    assert settings.groups == ("Sales, Ops",)
+    assert not comma_warnings(settings)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("dept=R&D, North\nregion=EMEA", (("dept", "R&D, North"), ("region", "EMEA"))),
+        ("\r\n dn=CN=x,OU=y \r\n\n", (("dn", "CN=x,OU=y"),)),
+        (["dept=a,b", " region=c "], (("dept", "a,b"), ("region", "c"))),
+    ],
+)
+def test_attributes_follow_the_same_list_rule(raw, expected):
+    assert parse(Target.QSEOW, attributes=raw).attributes == expected
 
 
 @BOTH_TARGETS
