@@ -155,7 +155,7 @@ INPUTS: tuple[InputSpec, ...] = (
     InputSpec(
         "clock-skew",
         "Back-date `iat` and `nbf` by this much, for a Qlik clock that runs behind; the token "
-        f"still lasts expires-in from `nbf` to `exp` (default {DEFAULT_CLOCK_SKEW}).",
+        "still lasts expires-in from `nbf` to `exp`.",
         BOTH,
         default=DEFAULT_CLOCK_SKEW,
         metavar="DURATION",

@@ -339,7 +339,7 @@ class _Reader:
                 f"{format_duration(skew)} is not shorter than expires-in "
                 f"{format_duration(lifetime)}: the token would have expired when it is made",
                 input_name="clock-skew",
-                hint="use a longer expires-in or a shorter clock-skew (0s turns it off)",
+                hint="use a longer expires-in, or a shorter clock-skew; 0s turns it off",
             )
         return skew
 
