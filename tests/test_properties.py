@@ -4,7 +4,7 @@ every claim; a formatted duration parses back to the same seconds."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from qsjwt.durations import format_duration, parse_duration
@@ -65,12 +65,12 @@ def test_settings_parse_or_refuse_cleanly(target, overrides, start_valid):
         claim_names = {result.user_id_claim, result.user_directory_claim, result.groups_claim}
         assert len(claim_names) == 3 and not claim_names & REGISTERED_CLAIMS
         assert not {key for key, _ in result.attributes} & (claim_names | REGISTERED_CLAIMS)
-        assert 0 < result.lifetime <= QSEOW_MAX_LIFETIME
+        assert 0 <= result.clock_skew < result.lifetime <= QSEOW_MAX_LIFETIME
         assert result.algorithm in ("RS256", "RS384", "RS512")
     else:
         assert isinstance(result, CloudSettings)
         assert all((result.issuer, result.key_id, result.subject, result.name, result.email))
-        assert result.lifetime > 0 and result.lifetime + result.clock_skew <= CLOUD_MAX_LIFETIME
+        assert 0 <= result.clock_skew < result.lifetime <= CLOUD_MAX_LIFETIME
         assert isinstance(result.email_verified, bool)
         assert not (result.algorithm.startswith("HS") or result.algorithm == "NONE")
     assert all(group and group == group.strip() for group in result.groups)
@@ -102,7 +102,7 @@ def _clean(text: str) -> str:
     user_directory=printable,
     name=printable,
     groups=st.lists(printable, max_size=5),
-    lifetime=st.integers(min_value=1, max_value=24 * 3600),
+    lifetime=st.integers(min_value=11, max_value=24 * 3600),  # above the 10 s default skew
 )
 def test_qseow_sign_verify_round_trip(
     rsa3072_pair, loaded_key, *, user_id, user_directory, name, groups, lifetime
@@ -141,12 +141,13 @@ def test_qseow_sign_verify_round_trip(
     key_id=printable,
     groups=st.lists(printable, max_size=5),
     verified=st.booleans(),
-    lifetime=st.integers(min_value=1, max_value=1800),
-    skew=st.integers(min_value=0, max_value=1800),
+    lifetime=st.integers(min_value=1, max_value=3600),
+    skew=st.integers(min_value=0, max_value=3599),
 )
 def test_cloud_sign_verify_round_trip(
     rsa3072_pair, loaded_key, *, subject, name, issuer, key_id, groups, verified, lifetime, skew
 ):
+    assume(skew < lifetime)  # a skew as long as the lifetime is refused (test_settings)
     config = values_for(
         Target.CLOUD,
         subject=subject,
@@ -170,8 +171,9 @@ def test_cloud_sign_verify_round_trip(
     )
     assert claims["email_verified"] is verified
     assert claims.get("groups", []) == list(dict.fromkeys(_clean(g) for g in groups))
-    assert claims["exp"] - claims["nbf"] == lifetime + skew <= 3600
-    assert claims["iat"] - claims["nbf"] == skew
+    # the whole window moves back by the skew: iat = nbf = now - skew, exp = nbf + lifetime
+    assert claims["exp"] - claims["nbf"] == lifetime <= 3600
+    assert claims["iat"] == claims["nbf"] == int(NOW.timestamp()) - skew
 
 
 # --- durations -------------------------------------------------------------------------------
