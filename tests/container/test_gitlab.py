@@ -317,7 +317,7 @@ def test_default_entrypoint_outside_github_points_to_the_cli_and_mints_nothing(
 # --- whole pipelines with gitlab-ci-local -------------------------------------------------
 
 # The newest releases need Node.js 22 (Set.prototype.union); this one runs on Node.js 18 and 20.
-GITLAB_CI_LOCAL_VERSION = "4.56.2"
+GITLAB_CI_LOCAL_VERSION = "4.64.1"
 # gitlab-ci-local copies files in and out of job volumes with this image (sh, chown, rsync).
 GITLAB_CI_LOCAL_UTIL = "docker.io/firecow/gitlab-ci-local-util:latest"
 
@@ -467,8 +467,20 @@ def test_gitlab_ci_local_runs_the_component_and_passes_the_token_by_dotenv(
     # gitlab-ci-local's reading of the template agrees with the model the other tests use.
     expanded = yaml.safe_load((result.state / "expanded-gitlab-ci.yml").read_text("utf-8"))
     ours = resolve_job(render(inputs), "qs-jwt")
-    for key in ("stage", "image", "variables", "script", "after_script", "artifacts"):
+    for key in ("stage", "image", "script", "after_script", "artifacts"):
         assert expanded["qs-jwt"][key] == ours[key], key
+    assert expanded["qs-jwt"]["variables"] == {
+        name: _as_gitlab_ci_local_writes(value) for name, value in ours["variables"].items()
+    }
+
+
+def _as_gitlab_ci_local_writes(value: Any) -> str:
+    """gitlab-ci-local flattens ``{value, expand: false}`` to the value with each ``$`` doubled,
+    which its own expansion then turns back into the value as written."""
+    if isinstance(value, dict):
+        text = str(value["value"])
+        return text.replace("$", "$$") if value.get("expand") is False else text
+    return str(value)
 
 
 def test_gitlab_ci_local_failed_mint_fails_the_pipeline_and_passes_nothing_on(
