@@ -7,6 +7,8 @@ input's *name*, never its content, and key errors describe the problem, not the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class QsjwtError(Exception):
     """Root of every error qs-jwt raises on purpose."""
@@ -28,7 +30,7 @@ class QsjwtError(Exception):
         """other required inputs that were not given, named in the same message"""
         super().__init__(self.render())
 
-    def render(self, name_of: dict[str, str] | None = None) -> str:
+    def render(self, name_of: Mapping[str, str] | None = None) -> str:
         """The one-line text for a user; ``name_of`` maps input names to how a shell spells them."""
         names = name_of or {}
         subject = ""

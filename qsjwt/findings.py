@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -18,7 +19,7 @@ class Finding:
     subject: str | None = None
     """the input (for settings) or claim (for lint) the finding is about"""
 
-    def render(self, name_of: dict[str, str] | None = None) -> str:
+    def render(self, name_of: Mapping[str, str] | None = None) -> str:
         if not self.subject:
             return self.message
         return f"{(name_of or {}).get(self.subject, self.subject)}: {self.message}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from qsjwt.errors import InputError
+
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 """A name every shell accepts for an environment variable (dotenv files, GITHUB_ENV)."""
 
@@ -27,3 +29,22 @@ def is_reserved_env_name(name: str) -> bool:
     """A variable that changes how later steps or jobs run (the runner's own, the loader's,
     an interpreter's start-up options, the shell's): a token must never be exported to it."""
     return bool(_RESERVED_ENV.fullmatch(name))
+
+
+def check_variable_name(name: str, *, input_name: str, example: str) -> None:
+    """A variable a token may be exported to: a plain name that no runner, loader, shell or
+    interpreter reads for itself. Raises InputError naming ``input_name``."""
+    if not ENV_NAME.fullmatch(name):
+        raise InputError(
+            "is not an environment variable name",
+            input_name=input_name,
+            hint=f"use letters, digits and _, not starting with a digit, e.g. {example}",
+        )
+    if is_reserved_env_name(name):
+        raise InputError(
+            f"{name!r} changes how later steps or jobs run (the runner's, the loader's, a "
+            "shell's or an interpreter's own variable)",
+            input_name=input_name,
+            hint="PATH, BASH_ENV, LD_*, CI_*, GITHUB_*, RUNNER_*, ACTIONS_*, NODE_OPTIONS and "
+            f"the like cannot be set; use a name of your own, e.g. {example}",
+        )

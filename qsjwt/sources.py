@@ -82,3 +82,9 @@ def _unreadable(
     return InputError(
         f"cannot read the file it names{where}: {reason}", input_name=input_name, hint=hint
     )
+
+
+def passphrase_from(value: str | bytes) -> str | bytes:
+    """A passphrase less the line breaks around it: a file or a pasted secret ends with one,
+    and no passphrase anyone types holds one."""
+    return value.strip("\r\n") if isinstance(value, str) else value.strip(b"\r\n")

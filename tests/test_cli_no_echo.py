@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from qsjwt.cli import _build_parser, main
+from qsjwt.cli import build_parser, main
 from tests.conftest import KeyPair
 
 PASSPHRASE = "S3cret-Passphrase-0042"
@@ -44,8 +44,9 @@ PATH_OPTIONS = {"--output", "--dotenv", "--out-dir"}
 
 
 def _options() -> Iterator[tuple[str, str]]:
-    for command, flags in _build_parser().flags.items():
-        for flag in sorted(flags - NO_VALUE):
+    cli = build_parser()
+    for command in cli.commands:
+        for flag in sorted(cli.flags(command) - NO_VALUE):
             yield command, flag
 
 

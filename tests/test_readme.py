@@ -13,7 +13,7 @@ from qsjwt.cli import (
     ENV_PASSPHRASE,
     ENV_PRIVATE_KEY,
     ENV_PRIVATE_KEY_FILE,
-    _build_parser,
+    build_parser,
 )
 from qsjwt.inputs import INPUTS
 
@@ -36,9 +36,10 @@ def test_key_variables_are_documented(variable):
 
 
 def test_every_command_and_option_is_documented():
-    for name, flags in _build_parser().flags.items():
+    cli = build_parser()
+    for name in cli.commands:
         assert f"qs-jwt {name}" in README
-        for flag in flags:
+        for flag in cli.flags(name):
             if flag.startswith("--") and flag != "--help":
                 documented = re.search(re.escape(flag) + r"(?![\w-])", README)
                 assert documented, f"{name} {flag} missing from README"

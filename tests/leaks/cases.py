@@ -1001,7 +1001,7 @@ _HOSTILE: list[Case] = [
         "hostile-dotenv-variable",
         "hostile: a dotenv variable name that would inject a line",
         qseow(dotenv_variable="X=1\nQLIK_JWT", dotenv="jwt.env"),
-        bad("dotenv-variable", "is not a variable name"),
+        bad("dotenv-variable", "is not an environment variable name"),
         action=None,
         gitlab=False,
         why_not="the action has no dotenv file (export-env covers it); the GitLab template "

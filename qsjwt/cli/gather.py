@@ -1,0 +1,207 @@
+"""Where each value comes from on the command line: a flag, else its ``QSJWT_*`` variable.
+
+``spelled`` says, before anything is read, how the user gave each input, so that every
+message names it the way it was typed (``--user-id``, ``QSJWT_USER_ID``...). The readers
+after it bound every value and never show one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from qsjwt.errors import InputError
+from qsjwt.files import PlannedFile, check_writable
+from qsjwt.formats import check_variable_name
+from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target, inputs_for
+from qsjwt.settings import RawValue
+from qsjwt.sources import (
+    KEY_LIMIT,
+    PASSPHRASE_LIMIT,
+    TOKEN_LIMIT,
+    check_length,
+    passphrase_from,
+    read_bounded,
+)
+
+ENV_PRIVATE_KEY = "QSJWT_PRIVATE_KEY"
+ENV_PRIVATE_KEY_FILE = "QSJWT_PRIVATE_KEY_FILE"
+ENV_PASSPHRASE = "QSJWT_PRIVATE_KEY_PASSPHRASE"  # noqa: S105 (a variable name)
+ENV_CERTIFICATE = "QSJWT_CERTIFICATE"
+ENV_CERTIFICATE_FILE = "QSJWT_CERTIFICATE_FILE"
+DOTENV_DEFAULT = "QLIK_JWT"
+STDIO = "-"
+"""``--output -`` is standard output, as without ``--output``; ``TOKEN`` ``-`` is stdin."""
+
+
+@dataclass(frozen=True)
+class KeyMaterial:
+    private_key: str | bytes
+    passphrase: str | bytes | None
+    certificate: str | bytes | None
+
+
+def spelled(
+    args: argparse.Namespace, env: Mapping[str, str], options: Mapping[str, str]
+) -> dict[str, str]:
+    """How each input of this command was given, for messages: ``options`` maps an input
+    name to its flag; a value from a variable is named by the variable."""
+    names = dict(options)
+    target: Target | None = getattr(args, "target", None)
+    if isinstance(target, Target):
+        for spec in inputs_for(target):
+            if getattr(args, spec.name) is None and env.get(spec.env_var):
+                names[spec.name] = spec.env_var
+            elif getattr(args, spec.name) is None:
+                names[spec.name] = f"{spec.cli_flag} (or {spec.env_var})"
+    if hasattr(args, "private_key_file"):
+        names[PRIVATE_KEY] = (
+            _first(
+                ("--private-key-file", args.private_key_file),
+                (ENV_PRIVATE_KEY_FILE, env.get(ENV_PRIVATE_KEY_FILE)),
+                (ENV_PRIVATE_KEY, env.get(ENV_PRIVATE_KEY)),
+            )
+            or "--private-key-file (or QSJWT_PRIVATE_KEY_FILE, QSJWT_PRIVATE_KEY)"
+        )
+        names[PRIVATE_KEY_PASSPHRASE] = (
+            _first(
+                ("--passphrase-file", args.passphrase_file),
+                (ENV_PASSPHRASE, env.get(ENV_PASSPHRASE)),
+            )
+            or f"--passphrase-file (or {ENV_PASSPHRASE})"
+        )
+    if hasattr(args, "certificate_file"):
+        names[CERTIFICATE] = (
+            _first(
+                ("--public-key-file", getattr(args, "public_key_file", None)),
+                ("--certificate-file", args.certificate_file),
+                (ENV_CERTIFICATE_FILE, env.get(ENV_CERTIFICATE_FILE)),
+                (ENV_CERTIFICATE, env.get(ENV_CERTIFICATE)),
+            )
+            or "--certificate-file"
+        )
+    return names
+
+
+def _first(*candidates: tuple[str, str | None]) -> str | None:
+    return next((name for name, value in candidates if value), None)
+
+
+def settings_values(
+    args: argparse.Namespace, env: Mapping[str, str], target: Target
+) -> dict[str, RawValue]:
+    """Each setting from its flag, else its variable; an empty variable is not given."""
+    values: dict[str, RawValue] = {}
+    for spec in inputs_for(target):
+        flag_value = getattr(args, spec.name)
+        if flag_value is not None:
+            values[spec.name] = flag_value
+        elif env.get(spec.env_var):
+            values[spec.name] = env[spec.env_var]
+    return values
+
+
+def key_material(args: argparse.Namespace, env: Mapping[str, str]) -> KeyMaterial:
+    """The key, its passphrase and the certificate, from files or variables, each bounded."""
+    if not args.private_key_file and env.get(ENV_PRIVATE_KEY) and env.get(ENV_PRIVATE_KEY_FILE):
+        raise InputError(
+            f"both {ENV_PRIVATE_KEY} and {ENV_PRIVATE_KEY_FILE} are set",
+            input_name=PRIVATE_KEY,
+            hint="keep one key source",
+        )
+    key_file = args.private_key_file or env.get(ENV_PRIVATE_KEY_FILE)
+    if not key_file and not env.get(ENV_PRIVATE_KEY):
+        raise InputError(
+            f"no private key: give --private-key-file PATH, or set {ENV_PRIVATE_KEY_FILE} "
+            f"(a path) or {ENV_PRIVATE_KEY} (the key text)",
+            input_name=None,
+        )
+    private_key = _text_or_file(key_file, env.get(ENV_PRIVATE_KEY, ""), PRIVATE_KEY, KEY_LIMIT)
+    passphrase: str | bytes | None = None
+    if args.passphrase_file:
+        raw = read_bounded(
+            args.passphrase_file,
+            PASSPHRASE_LIMIT,
+            input_name=PRIVATE_KEY_PASSPHRASE,
+            secret_hint=ENV_PASSPHRASE,
+        )
+        passphrase = passphrase_from(raw)
+    elif env.get(ENV_PASSPHRASE):
+        check_length(env[ENV_PASSPHRASE], PASSPHRASE_LIMIT, input_name=PRIVATE_KEY_PASSPHRASE)
+        passphrase = passphrase_from(env[ENV_PASSPHRASE])
+    return KeyMaterial(private_key, passphrase, certificate(args.certificate_file, env))
+
+
+def certificate(flag_path: str | None, env: Mapping[str, str]) -> bytes | str | None:
+    """The certificate from ``--certificate-file``, else its variables; None if none given."""
+    path = flag_path or env.get(ENV_CERTIFICATE_FILE)
+    if not path and not env.get(ENV_CERTIFICATE):
+        return None
+    return _text_or_file(path or None, env.get(ENV_CERTIFICATE, ""), CERTIFICATE, KEY_LIMIT)
+
+
+_TEXT_VARIABLE = {PRIVATE_KEY: ENV_PRIVATE_KEY, CERTIFICATE: ENV_CERTIFICATE}
+
+
+def _text_or_file(path: str | None, text: str, input_name: str, limit: int) -> str | bytes:
+    """The file at ``path`` when one is given, else the variable's text; both bounded."""
+    if path is not None:
+        return read_bounded(
+            path, limit, input_name=input_name, secret_hint=_TEXT_VARIABLE[input_name]
+        )
+    check_length(text, limit, input_name=input_name)
+    return text
+
+
+def planned_outputs(args: argparse.Namespace, env: Mapping[str, str]) -> list[PlannedFile]:
+    """The output files, each checked before the token is made: never over an input file."""
+    planned = []
+    if args.output is not None and args.output != STDIO:
+        planned.append(PlannedFile(Path(args.output), b"", "output"))
+    if args.dotenv_variable is not None and args.dotenv is None:
+        raise InputError("only applies with --dotenv FILE", input_name="dotenv-variable")
+    if args.dotenv is not None:
+        variable = args.dotenv_variable or DOTENV_DEFAULT
+        check_variable_name(variable, input_name="dotenv-variable", example=DOTENV_DEFAULT)
+        if args.dotenv == STDIO:
+            raise InputError("must be a file, not standard output", input_name="dotenv")
+        planned.append(
+            PlannedFile(Path(args.dotenv), b"", "dotenv", replaces_lines=f"{variable}=".encode())
+        )
+    inputs = (
+        ("--private-key-file", args.private_key_file),
+        ("--passphrase-file", args.passphrase_file),
+        ("--certificate-file", args.certificate_file),
+        (ENV_PRIVATE_KEY_FILE, env.get(ENV_PRIVATE_KEY_FILE)),
+        (ENV_CERTIFICATE_FILE, env.get(ENV_CERTIFICATE_FILE)),
+    )
+    reads = [(name, path) for name, path in inputs if path]
+    for index, file in enumerate(planned):
+        earlier = [(f"--{p.input_name}", os.fspath(p.path)) for p in planned[:index]]
+        check_writable(file, reads=reads + earlier)
+    return planned
+
+
+def token(args: argparse.Namespace) -> str:
+    """The token argument, or standard input for ``-``: bounded, UTF-8, not empty."""
+    if args.token != STDIO:
+        check_length(args.token, TOKEN_LIMIT, input_name="token")
+        return str(args.token)
+    if sys.stdin is None or sys.stdin.isatty():
+        raise InputError(
+            "no token: pass it on standard input (qs-jwt ... - < token.txt) or as an argument",
+            input_name="token",
+        )
+    data = sys.stdin.buffer.read(TOKEN_LIMIT + 1)
+    check_length(data, TOKEN_LIMIT, input_name="token")
+    try:
+        text = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise InputError("standard input is not UTF-8 text", input_name="token") from None
+    if not text:
+        raise InputError("standard input was empty", input_name="token")
+    return text

@@ -1,0 +1,353 @@
+"""The command line's grammar: commands, options, help texts, and usage errors that never
+repeat what was typed (it may be a key or passphrase given in the wrong place)."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn, Protocol
+
+from qsjwt import __version__
+from qsjwt.cli.gather import (
+    DOTENV_DEFAULT,
+    ENV_CERTIFICATE,
+    ENV_CERTIFICATE_FILE,
+    ENV_PASSPHRASE,
+    ENV_PRIVATE_KEY,
+    ENV_PRIVATE_KEY_FILE,
+)
+from qsjwt.cli.out import PROG, note
+from qsjwt.inputs import Target, default_lifetime, inputs_for
+from qsjwt.keygen import DEFAULTS as KEYGEN_DEFAULTS
+
+FORBIDDEN = ("--private-key", "--passphrase", "--private-key-passphrase", "--key", "--password")
+"""Options people reach for that are never accepted: a key or passphrase on a command line
+shows in ``ps`` and in shell history."""
+TOP_LEVEL_FLAGS = ("-h", "--help", "--version")
+
+EXAMPLES = {
+    "qseow": f"""example:
+  {PROG} qseow --user-id svc_ci --user-directory CORP --group Deployers \\
+      --audience qlik --private-key-file key.pem --output token.txt
+  printf 'Authorization: Bearer %s\\n' "$(cat token.txt)" > auth.header   # off the command line
+  curl -H @auth.header -H "X-Qlik-Xrfkey: 0123456789abcdef" \\
+      "https://qlik.example.com/jwt/qrs/about?Xrfkey=0123456789abcdef"
+""",
+    "cloud": f"""example:
+  export QSJWT_PRIVATE_KEY_FILE=key.pem
+  {PROG} cloud --issuer my-idp.example.com --key-id my-key-2026 \\
+      --subject svc_ci --name "CI Service" --email ci@example.com --output token.txt
+  printf 'Authorization: Bearer %s\\n' "$(cat token.txt)" > auth.header   # off the command line
+  curl -X POST -H @auth.header -c cookies.txt https://tenant.eu.qlikcloud.com/login/jwt-session
+""",
+    "decode": f"""example:
+  {PROG} decode - < token.txt
+""",
+    "verify": f"""example:
+  {PROG} verify - --certificate-file certificate.pem < token.txt
+""",
+    "lint": f"""example:
+  {PROG} lint - --target cloud < token.txt
+""",
+    "keygen": f"""example:
+  {PROG} keygen --out-dir ./qlik-jwt-key
+  # paste certificate.pem into the virtual proxy's "JWT certificate" field (QSEoW)
+  # or the identity provider's "Certificate" field (Qlik Cloud); keep private-key.pem secret
+""",
+}
+
+EXIT_CODES = """exit codes:
+  0  success
+  1  failure: a token that cannot be decoded or is invalid (decode, verify, lint),
+     a broken rule (lint), an output that cannot be written, an internal error
+  2  bad input or usage: the message names the option or variable to fix
+  130  interrupted: SIGINT (143 for SIGTERM, 129 for SIGHUP); during a write no temporary
+     file is left, and each file keeps its old content (or, if the signal came during the
+     final renames, holds its new one)
+"""
+
+
+class _Options(Protocol):
+    """What argparse's parsers and argument groups share: adding an option."""
+
+    def add_argument(self, *names: str, **kwargs: Any) -> argparse.Action: ...  # noqa: ANN401
+
+
+class _Commands(Protocol):
+    def add_parser(self, name: str, **kwargs: Any) -> _Parser: ...  # noqa: ANN401
+
+
+class _Parser(argparse.ArgumentParser):
+    """One clear line on stderr and exit 2, instead of argparse's usage dump.
+
+    The options take plain strings (no ``type`` or ``choices``), so argparse's own messages
+    only ever name options; values are checked by the commands, which never repeat them.
+    Abbreviations are off, so ``--private-key`` is an unknown option, not a prefix of
+    ``--private-key-file``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401 (argparse's own)
+        super().__init__(*args, **kwargs)
+        self.option_of: dict[str, str] = {}
+        """each option's input name (its ``dest``), to its flag: how messages spell it"""
+
+    def error(self, message: str) -> NoReturn:
+        note(f"error: {message} (see {self.prog} --help)")
+        raise SystemExit(2)
+
+    def option(self, where: _Options, *names: str, **kwargs: Any) -> None:  # noqa: ANN401
+        """``where.add_argument``, remembering the option strings it declared."""
+        action = where.add_argument(*names, **kwargs)
+        for flag in action.option_strings:
+            self.option_of.setdefault(action.dest.replace("_", "-"), flag)
+        self.option_of.update({flag: flag for flag in action.option_strings})
+
+
+@dataclass(frozen=True)
+class Cli:
+    parser: _Parser
+    commands: dict[str, _Parser]
+
+    def flags(self, command: str) -> frozenset[str]:
+        """Every option string of one command, to name only options that exist."""
+        return frozenset(f for f in self.commands[command].option_of if f.startswith("-"))
+
+    def parse(self, argv: list[str]) -> argparse.Namespace:
+        """The namespace for a known command, or exit 2 with a message that shows no value."""
+        self._check_command(argv)
+        args, extras = self.parser.parse_known_args(argv)
+        if args.command is None:
+            if sys.stderr is not None:
+                self.parser.print_help(sys.stderr)
+            raise SystemExit(2)
+        if extras:
+            self.parser.error(self._unrecognized(extras, args.command))
+        return args
+
+    def _check_command(self, argv: list[str]) -> None:
+        """Refuse anything but a command first, without repeating it: it may be a key pasted
+        too early (a PEM text starts with ``-`` and holds spaces, so argparse would take it
+        for the command and echo it)."""
+        if not argv or argv[0] in self.commands or argv[0] in TOP_LEVEL_FLAGS:
+            return
+        names = ", ".join(self.commands)
+        option = argv[0].split("=", 1)[0]
+        if any(option in self.flags(command) for command in self.commands):
+            self.parser.error(
+                f"{option} goes after the command: {PROG} COMMAND [options] ({names})"
+            )
+        close = difflib.get_close_matches(argv[0], list(self.commands), n=1)
+        guess = f"; did you mean {close[0]}?" if close else ""
+        self.parser.error(
+            f"argument COMMAND: invalid choice: a value of {len(argv[0])} characters (not shown)"
+            f"{guess} (choose from {names})"
+        )
+
+    def _unrecognized(self, extras: Sequence[str], command: str) -> str:
+        """Name an unknown argument only when it is a known option of some command.
+
+        Anything else (``-pS3cret``, a key, a passphrase after an unknown option) is counted,
+        never shown; a misspelt ``--option`` gets the known one close to it.
+        """
+        named: list[str] = []
+        notes: list[str] = []
+        hidden = 0
+        for extra in extras:
+            option = extra.split("=", 1)[0]
+            owners = [name for name in self.commands if option in self.flags(name)]
+            if option in FORBIDDEN:
+                named.append(option)
+                notes.append(
+                    "the key and its passphrase are never command-line values: use "
+                    "--private-key-file / --passphrase-file or "
+                    f"{ENV_PRIVATE_KEY} / {ENV_PASSPHRASE}"
+                )
+            elif owners and command not in owners:
+                named.append(option)
+                notes.append(f"{option} belongs to {PROG} {' / '.join(owners)}, not {command}")
+            elif owners:
+                named.append(option)
+            else:
+                hidden += 1
+                if option.startswith("--"):
+                    known = sorted(self.flags(command))
+                    close = difflib.get_close_matches(option, known, n=1, cutoff=0.8)
+                    notes.extend(f"did you mean {flag}?" for flag in close)
+        text = "unrecognized arguments: " + ", ".join(dict.fromkeys(named))
+        if hidden:
+            text += (" and " if named else "") + f"{hidden} other value(s) (not shown)"
+        for extra_note in dict.fromkeys(notes):
+            text += f"; {extra_note}"
+        return text
+
+
+def build_parser() -> Cli:
+    parser = _Parser(
+        prog=PROG,
+        description="Mint, inspect and check JSON Web Tokens for Qlik Sense: client-managed "
+        "QSEoW virtual proxies (qseow) and Qlik Cloud JWT identity providers (cloud).",
+        epilog=EXIT_CODES + "\nRun 'qs-jwt COMMAND --help' for each command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub: _Commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = {
+        "qseow": _mint_command(sub, Target.QSEOW, "mint a token for a QSEoW virtual proxy (JWT)"),
+        "cloud": _mint_command(
+            sub, Target.CLOUD, "mint a token for a Qlik Cloud JWT identity provider"
+        ),
+        "decode": _decode_command(sub),
+        "verify": _verify_command(sub),
+        "lint": _lint_command(sub),
+        "keygen": _keygen_command(sub),
+    }
+    return Cli(parser, commands)
+
+
+def _command(sub: _Commands, name: str, summary: str) -> _Parser:
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=summary[0].upper() + summary[1:] + ".",
+        epilog=EXAMPLES[name] + "\n" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+
+
+def _token_argument(parser: _Parser) -> None:
+    parser.option(
+        parser,
+        "token",
+        nargs="?",
+        default="-",
+        metavar="TOKEN",
+        help="the token, or - (default) to read it from standard input; prefer - so the token "
+        "stays out of shell history and the process list",
+    )
+
+
+def _certificate_option(parser: _Parser, where: _Options, help_text: str) -> None:
+    parser.option(
+        where,
+        "--certificate-file",
+        metavar="PATH",
+        help=f"{help_text} (env {ENV_CERTIFICATE_FILE}, or the PEM text in {ENV_CERTIFICATE})",
+    )
+
+
+def _mint_command(sub: _Commands, target: Target, summary: str) -> _Parser:
+    parser = _command(sub, target.value, summary)
+    claims = parser.add_argument_group(
+        "token settings", "each can also come from the QSJWT_* variable shown; a flag wins"
+    )
+    for spec in inputs_for(target):
+        default = spec.default if spec.name != "expires-in" else default_lifetime(target)
+        extra = f" [default {default}]" if default else ""
+        parser.option(
+            claims,
+            spec.cli_flag,
+            dest=spec.name,
+            metavar=spec.metavar,
+            action="append" if spec.is_list else "store",
+            help=f"{spec.description}{extra} (env {spec.env_var})",
+        )
+    key = parser.add_argument_group(
+        "key", "the private key is never a command-line value: it would show in ps and history"
+    )
+    parser.option(
+        key,
+        "--private-key-file",
+        metavar="PATH",
+        help=f"PEM private key (PKCS#1 or PKCS#8) (env {ENV_PRIVATE_KEY_FILE}, or the key "
+        f"text itself in {ENV_PRIVATE_KEY}: PEM, \\n-escaped PEM or base64)",
+    )
+    parser.option(
+        key,
+        "--passphrase-file",
+        metavar="PATH",
+        help=f"passphrase of an encrypted key (env {ENV_PASSPHRASE} holds the passphrase)",
+    )
+    _certificate_option(
+        parser, key, "certificate configured in Qlik; checked to match the key before signing"
+    )
+    out = parser.add_argument_group("output", "by default the token alone goes to stdout")
+    parser.option(
+        out,
+        "--format",
+        metavar="{token,json}",
+        default="token",
+        help="token (default) or json: {token, header, claims, expires_at}",
+    )
+    parser.option(
+        out,
+        "--output",
+        metavar="FILE",
+        help="write to FILE (mode 0600, atomically) instead of stdout; - is stdout. An "
+        "existing FILE is replaced; it must be a regular file, not an input file, and no "
+        "part of the path may be a symbolic link",
+    )
+    parser.option(
+        out,
+        "--dotenv",
+        metavar="FILE",
+        help="also write NAME=TOKEN to FILE (0600), e.g. for GitLab "
+        "artifacts:reports:dotenv; nothing goes to stdout. In an existing FILE only the "
+        "NAME= line is replaced (or added): its other lines are kept as they are",
+    )
+    parser.option(
+        out,
+        "--dotenv-variable",
+        metavar="NAME",
+        help=f"variable name in the dotenv file (default {DOTENV_DEFAULT}); needs --dotenv",
+    )
+    parser.set_defaults(target=target)
+    return parser
+
+
+def _decode_command(sub: _Commands) -> _Parser:
+    decode = _command(sub, "decode", "show a token's header and claims, NOT verified")
+    _token_argument(decode)
+    return decode
+
+
+def _verify_command(sub: _Commands) -> _Parser:
+    verify = _command(sub, "verify", "check a token's signature, expiry and audience")
+    _token_argument(verify)
+    source = verify.add_mutually_exclusive_group()
+    _certificate_option(verify, source, "X.509 certificate (PEM)")
+    verify.option(source, "--public-key-file", metavar="PATH", help="public key (PEM)")
+    verify.option(verify, "--audience", metavar="AUD", help="require this aud claim")
+    return verify
+
+
+def _lint_command(sub: _Commands) -> _Parser:
+    lint = _command(sub, "lint", "list every Qlik rule a token breaks (exit 1 on any error)")
+    _token_argument(lint)
+    lint.option(lint, "--target", required=True, metavar="{qseow,cloud}", help="the target")
+    lint.option(lint, "--user-id-claim", metavar="CLAIM", help="QSEoW (default userId)")
+    lint.option(
+        lint, "--user-directory-claim", metavar="CLAIM", help="QSEoW (default userDirectory)"
+    )
+    return lint
+
+
+def _keygen_command(sub: _Commands) -> _Parser:
+    keygen = _command(sub, "keygen", "create a key pair and a self-signed certificate for Qlik")
+    keygen.option(keygen, "--out-dir", required=True, metavar="DIR")
+    helps = {
+        "key-type": ("{rsa,ec}", "rsa (default; the only type QSEoW accepts) or ec (P-256, ES256)"),
+        "bits": ("{2048,3072,4096}", "RSA key size (default 3072)"),
+        "days": ("N", "certificate validity in days (default 365)"),
+        "common-name": ("CN", "certificate subject CN (default qs-jwt)"),
+    }
+    for name, (metavar, help_text) in helps.items():
+        keygen.option(
+            keygen, f"--{name}", metavar=metavar, default=KEYGEN_DEFAULTS[name], help=help_text
+        )
+    keygen.option(keygen, "--force", action="store_true", help="replace existing files")
+    return keygen

@@ -1,0 +1,95 @@
+"""What ``keygen`` makes: a signing key and the self-signed certificate Qlik is given for it.
+
+The checks live here, not in a shell, so the command line and any later shell refuse the same
+values with the same messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from qsjwt.errors import InputError
+from qsjwt.keys import (
+    certificate_pem,
+    generate_key,
+    private_pem,
+    public_pem,
+    self_signed_certificate,
+)
+
+KEY_TYPES = ("rsa", "ec")
+RSA_BITS = ("2048", "3072", "4096")
+DEFAULTS = {"key-type": "rsa", "bits": "3072", "days": "365", "common-name": "qs-jwt"}
+"""3072-bit RSA: QSEoW takes only RSA, and NIST's guidance puts 3072 bits past 2030."""
+MAX_COMMON_NAME = 64
+"""RFC 5280's upper bound for a common name; cryptography refuses a longer one."""
+
+
+@dataclass(frozen=True)
+class KeygenSettings:
+    key_type: str
+    bits: int
+    days: int
+    common_name: str
+
+
+@dataclass(frozen=True)
+class KeyPairFiles:
+    """The PEM texts ``keygen`` writes: only ``private`` is secret."""
+
+    private: bytes
+    certificate: bytes
+    public: bytes
+
+
+def parse_keygen(values: Mapping[str, str], *, now: dt.datetime) -> KeygenSettings:
+    """Checked settings from text values named as the inputs are (``key-type``, ``bits``...);
+    a missing value takes its default. Raises InputError naming the input; never repeats it."""
+    given = {**DEFAULTS, **values}
+    return KeygenSettings(
+        key_type=_choice(given["key-type"], KEY_TYPES, "key-type"),
+        bits=int(_choice(given["bits"], RSA_BITS, "bits")),
+        days=_days(given["days"], now),
+        common_name=_common_name(given["common-name"]),
+    )
+
+
+def make_key_pair(settings: KeygenSettings, *, now: dt.datetime) -> KeyPairFiles:
+    """A new key and a certificate valid from ``now`` for ``settings.days`` days."""
+    key = generate_key(settings.key_type, settings.bits)
+    certificate = self_signed_certificate(
+        key, common_name=settings.common_name, days=settings.days, now=now
+    )
+    return KeyPairFiles(private_pem(key), certificate_pem(certificate), public_pem(key))
+
+
+def _choice(value: str, allowed: tuple[str, ...], input_name: str) -> str:
+    if value in allowed:
+        return value
+    raise InputError(f"must be one of {', '.join(allowed)}", input_name=input_name)
+
+
+def _days(text: str, now: dt.datetime) -> int:
+    """A whole number of days that keeps the certificate's end before the year 10000."""
+    if not text.isdigit() or int(text) < 1:
+        raise InputError("must be a whole number of at least 1", input_name="days", hint="e.g. 365")
+    try:
+        now + dt.timedelta(days=int(text))
+    except OverflowError:
+        raise InputError(
+            "puts the certificate's end after the year 9999", input_name="days", hint="e.g. 365"
+        ) from None
+    return int(text)
+
+
+def _common_name(text: str) -> str:
+    """What cryptography would refuse with a bare exception, as an error naming the input."""
+    if not 1 <= len(text) <= MAX_COMMON_NAME or not text.isprintable():
+        raise InputError(
+            f"must be 1 to {MAX_COMMON_NAME} printable characters (UTF-8)",
+            input_name="common-name",
+            hint="e.g. the host or identity provider name",
+        )
+    return text
