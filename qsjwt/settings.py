@@ -153,11 +153,12 @@ def _qseow(r: _Reader) -> QseowSettings:
             "expires-in", f"{format_duration(lifetime)} is over 24h: a leaked token stays usable"
         )
     groups = r.groups()
-    if groups:
+    if groups and not r.given("groups-claim"):  # naming the claim says the proxy maps it
         r.warn(
             "groups",
             f"QSEoW reads the {claim_names['groups-claim']!r} claim only if the virtual proxy "
-            "maps it (JWT attribute mapping) or a security rule uses it",
+            "maps it (JWT attribute mapping) or a security rule uses it; give groups-claim "
+            "to say it does",
         )
     reserved = REGISTERED_CLAIMS | set(claim_names.values()) | {"name", "email"}
     return QseowSettings(

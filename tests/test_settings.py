@@ -456,9 +456,17 @@ def test_group_items_are_checked(target, raw):
 
 
 def test_qseow_groups_remind_to_map_the_claim():
-    settings = parse(Target.QSEOW, groups="Sales", groups_claim="roles")
+    settings = parse(Target.QSEOW, groups="Sales")
     [message] = warnings_about(settings.warnings, "groups")
-    assert "'roles'" in message and "JWT attribute mapping" in message
+    assert "'groups'" in message and "JWT attribute mapping" in message
+    assert "give groups-claim" in message  # how to silence it
+
+
+def test_naming_the_groups_claim_silences_the_reminder():
+    """An expected warning on every run is noise: a groups-claim given says the proxy maps it."""
+    for claim in ("roles", "groups"):
+        settings = parse(Target.QSEOW, groups="Sales", groups_claim=claim)
+        assert warnings_about(settings.warnings, "groups") == []
 
 
 def test_cloud_groups_do_not_warn():

@@ -243,7 +243,7 @@ _GOOD: list[Case] = [
             user_directory_claim="udir",
             groups_claim="roles",
         ),
-        ok(warning="reads the 'roles' claim only if"),
+        ok(),  # groups-claim given: no reminder to map the groups claim
     ),
     Case(
         "good-ldap-dn-groups",
