@@ -19,13 +19,19 @@ JTI_BYTES = 32
 
 
 def new_jti() -> str:
+    """A fresh token id: Qlik Cloud refuses a ``jti`` it has seen."""
     return secrets.token_urlsafe(JTI_BYTES)
 
 
 def build_claims(settings: Settings, *, now: dt.datetime, jti: str) -> Claims:
     """``iat`` and ``nbf`` are both ``now`` back-dated by the clock skew (Qlik's rule 15: a
     Qlik clock a little behind ours must not see a token from the future), and ``exp`` is
-    ``nbf`` + lifetime, so exp - nbf is exactly the lifetime the settings checked."""
+    ``nbf`` + lifetime, so exp - nbf is exactly the lifetime the settings checked.
+
+    Raises ValueError for a naive ``now``, which Python would read as local time.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be a timezone-aware datetime")
     iat = int(now.timestamp()) - settings.clock_skew
     if isinstance(settings, QseowSettings):
         return _qseow(settings, iat, jti)
@@ -33,6 +39,7 @@ def build_claims(settings: Settings, *, now: dt.datetime, jti: str) -> Claims:
 
 
 def build_header(settings: Settings) -> dict[str, str]:
+    """``alg`` and ``typ``; Qlik Cloud also needs ``kid``, the identity provider's key id."""
     header = {"alg": settings.algorithm, "typ": "JWT"}
     if isinstance(settings, CloudSettings):
         header["kid"] = settings.key_id

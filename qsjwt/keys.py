@@ -133,6 +133,13 @@ def load_signing_key(
     return LoadedKey(fit, tuple(findings))
 
 
+def signing_key_from(key: object, *, input_name: str) -> LoadedKey:
+    """A key object (from ``cryptography``, or one whose ``sign()`` calls a key service) held
+    to the same rules as a key read from PEM."""
+    fit, findings = _key_policy(key, input_name)
+    return LoadedKey(fit, tuple(findings))
+
+
 def _key_policy(key: object, input_name: str) -> tuple[SigningKey, list[Finding]]:
     if isinstance(key, rsa.RSAPrivateKey):
         if key.key_size < MIN_RSA_BITS:

@@ -206,3 +206,18 @@ def test_a_token_with_the_default_skew_is_valid_now_for_another_verifier(rsa_pai
     # jwcrypto checks nbf and exp against its own clock.
     _, claims = verify_independently(minted.token, rsa_pair.certificate_pem, "RS256")
     assert claims["iat"] == claims["nbf"] == int(now.timestamp()) - SKEW
+
+
+@BOTH_TARGETS
+def test_a_naive_now_is_refused(target):
+    """A datetime without a timezone would be read as the machine's local time."""
+    with pytest.raises(ValueError, match="timezone-aware"):
+        build_claims(parse(target), now=NOW.replace(tzinfo=None), jti=FIXED_JTI)
+
+
+def test_an_aware_now_in_any_zone_gives_the_same_claims():
+    eastern = NOW.astimezone(dt.timezone(dt.timedelta(hours=-5)))
+    settings = parse(Target.QSEOW)
+    assert build_claims(settings, now=eastern, jti=FIXED_JTI) == build_claims(
+        settings, now=NOW, jti=FIXED_JTI
+    )
