@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from qsjwt.errors import InputError, KeyMaterialError
 from qsjwt.findings import Finding, warning
 from qsjwt.inputs import Target
+from qsjwt.rules import cloud_algorithm_note
 
 RSA_PKCS1 = ("RS256", "RS384", "RS512")
 RSA_PSS = ("PS256", "PS384", "PS512")
@@ -48,13 +49,7 @@ def check_algorithm(text: str, target: Target, *, input_name: str) -> tuple[str,
             hint=f"use one of {accepted}",
         )
     if target is Target.CLOUD and name != DEFAULT:
-        return name, [
-            warning(
-                f"{name} is not what Qlik's tutorials show (RS256); "
-                "check that your Qlik Cloud identity provider accepts it",
-                input_name,
-            )
-        ]
+        return name, [warning(cloud_algorithm_note(name), input_name)]
     return name, []
 
 

@@ -10,7 +10,8 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from qsjwt.settings import CLOUD_AUDIENCE, CloudSettings, QseowSettings, Settings
+from qsjwt.rules import CLOUD_AUDIENCE
+from qsjwt.settings import CloudSettings, QseowSettings, Settings
 
 Claims = dict[str, Any]
 

@@ -41,6 +41,8 @@ class InputSpec:
     flag: str | None = None
     """CLI flag when it differs from ``--<name>`` (a repeated flag is singular)"""
     metavar: str = "VALUE"
+    required: frozenset[Target] = frozenset()
+    """the targets that cannot mint without it"""
 
     @property
     def env_var(self) -> str:
@@ -58,42 +60,49 @@ INPUTS: tuple[InputSpec, ...] = (
         "User id (QSEoW, required); no backslash.",
         QSEOW_ONLY,
         metavar="ID",
+        required=QSEOW_ONLY,
     ),
     InputSpec(
         "user-directory",
         "User directory (QSEoW, required); no backslash.",
         QSEOW_ONLY,
         metavar="DIR",
+        required=QSEOW_ONLY,
     ),
     InputSpec(
         "issuer",
         "Issuer `iss`: for Qlik Cloud (required) the IdP's issuer, exactly; optional for QSEoW.",
         BOTH,
         metavar="ISS",
+        required=CLOUD_ONLY,
     ),
     InputSpec(
         "key-id",
         "Key id `kid` of the Qlik Cloud JWT identity provider (Qlik Cloud, required).",
         CLOUD_ONLY,
         metavar="KID",
+        required=CLOUD_ONLY,
     ),
     InputSpec(
         "subject",
         "Subject `sub`: a stable id of the user (Qlik Cloud, required).",
         CLOUD_ONLY,
         metavar="SUB",
+        required=CLOUD_ONLY,
     ),
     InputSpec(
         "name",
         "Display name of the user (Qlik Cloud: required; QSEoW: optional).",
         BOTH,
         metavar="NAME",
+        required=CLOUD_ONLY,
     ),
     InputSpec(
         "email",
         "E-mail address of the user (Qlik Cloud: required; QSEoW: optional).",
         BOTH,
         metavar="EMAIL",
+        required=CLOUD_ONLY,
     ),
     InputSpec(
         "email-verified",
@@ -178,8 +187,15 @@ BY_NAME = {spec.name: spec for spec in INPUTS}
 
 
 def default_lifetime(target: Target) -> str:
+    """Short by default: a token cannot be revoked (Qlik Cloud allows at most an hour)."""
     return "1h" if target is Target.QSEOW else "5m"
 
 
 def inputs_for(target: Target) -> tuple[InputSpec, ...]:
+    """The inputs a target reads, in the table's order."""
     return tuple(spec for spec in INPUTS if target in spec.targets)
+
+
+def required_for(target: Target) -> tuple[str, ...]:
+    """The inputs a target cannot mint without, in the table's order."""
+    return tuple(spec.name for spec in INPUTS if target in spec.required)

@@ -10,38 +10,27 @@ import datetime as dt
 from typing import Any
 
 from qsjwt.algorithms import ALLOWED, DEFAULT
+from qsjwt.durations import format_duration
 from qsjwt.findings import Finding, Severity
 from qsjwt.inputs import BY_NAME, Target
-from qsjwt.settings import (
+from qsjwt.rules import (
+    BACKSLASH,
     CLOUD_AUDIENCE,
+    CLOUD_CLAIMS,
     CLOUD_MAX_LIFETIME,
+    CLOUD_TOO_LONG,
+    MILLISECONDS,
+    MIN_JTI_LENGTH,
+    NOT_AN_EMAIL,
+    NOT_BEFORE_SLACK,
+    QSEOW_LONG,
     QSEOW_LONG_LIFETIME,
     QSEOW_MAX_LIFETIME,
+    QSEOW_TOO_LONG,
+    cloud_algorithm_note,
+    issuer_mismatch,
     looks_like_email,
-    url_with_slash,
 )
-
-CLOUD_CLAIMS = frozenset(
-    {
-        "iss",
-        "aud",
-        "sub",
-        "subType",
-        "name",
-        "email",
-        "email_verified",
-        "groups",
-        "jti",
-        "iat",
-        "nbf",
-        "exp",
-    }
-)
-MIN_JTI_LENGTH = 22
-"""22 base64url characters carry 128 bits."""
-NOT_BEFORE_SLACK = 5
-MILLISECONDS = 10**11
-"""NumericDates above this are milliseconds: seconds would be past the year 5000."""
 
 
 class _Report:
@@ -90,7 +79,7 @@ def _algorithm(report: _Report, header: dict[str, Any], target: Target) -> None:
     if alg not in ALLOWED[target]:
         report.error("alg", f"{alg!r} is not accepted; use one of {', '.join(ALLOWED[target])}")
     elif target is Target.CLOUD and alg != DEFAULT:
-        report.warn("alg", f"{alg} is not what Qlik's tutorials show (RS256)")
+        report.warn("alg", cloud_algorithm_note(alg))
 
 
 def _times(report: _Report, claims: dict[str, Any], *, required: bool) -> dict[str, int]:
@@ -132,12 +121,9 @@ def _cloud(
         if not _non_empty(claims.get(name)):
             report.error(name, "is required by Qlik Cloud and must be a non-empty string")
     iss = claims.get("iss")
-    if (
-        isinstance(iss, str)
-        and iss.strip()
-        and (iss != iss.strip() or " " in iss or url_with_slash(iss))
-    ):
-        report.warn("iss", "has spaces or a trailing '/'; Qlik compares the issuer exactly")
+    problem = issuer_mismatch(iss) if isinstance(iss, str) and iss.strip() else None
+    if problem:
+        report.warn("iss", problem)
     if claims.get("aud") != CLOUD_AUDIENCE:
         report.error("aud", f"must be exactly {CLOUD_AUDIENCE!r}")
     if claims.get("subType") != "user":
@@ -146,7 +132,7 @@ def _cloud(
         report.error("email_verified", "must be a JSON boolean (true or false), not a string")
     email = claims.get("email")
     if isinstance(email, str) and email and not looks_like_email(email):
-        report.warn("email", "does not look like an e-mail address")
+        report.warn("email", NOT_AN_EMAIL)
     jti = claims.get("jti")
     if jti is None:
         report.error("jti", "is required: Qlik Cloud rejects a token without a unique jti")
@@ -156,9 +142,9 @@ def _cloud(
         report.warn("jti", "is short; use at least 128 random bits so it is never reused")
     exp, nbf, iat = times.get("exp"), times.get("nbf"), times.get("iat")
     if exp is not None and nbf is not None and exp - nbf > CLOUD_MAX_LIFETIME:
-        report.error("exp", f"exp - nbf is {exp - nbf} s; Qlik Cloud accepts at most 3600")
+        report.error("exp", f"exp - nbf is {exp - nbf} s, {CLOUD_TOO_LONG}")
     if exp is not None and iat is not None and exp - iat > CLOUD_MAX_LIFETIME:
-        report.error("exp", f"exp - iat is {exp - iat} s; Qlik Cloud accepts at most 3600")
+        report.error("exp", f"exp - iat is {exp - iat} s, {CLOUD_TOO_LONG}")
     if "groups" in claims and not _string_list(claims["groups"]):
         report.error("groups", "must be an array of non-empty strings")
     if "group" in claims:
@@ -187,14 +173,14 @@ def _qseow(
         elif not isinstance(value, str) or not value.strip():
             report.error(claim, "is missing or empty; the virtual proxy needs it to find the user")
         elif "\\" in value:
-            report.error(claim, "contains a backslash, which Qlik Sense does not accept")
+            report.error(claim, BACKSLASH)
     exp, iat = times.get("exp"), times.get("iat")
     if exp is None:
         report.warn("exp", "is missing: the token never expires, so a leak is forever")
     elif iat is not None and exp - iat > QSEOW_MAX_LIFETIME:
-        report.error("exp", "the token lives more than 365 days")
+        report.error("exp", f"exp - iat is {format_duration(exp - iat)}, {QSEOW_TOO_LONG}")
     elif iat is not None and exp - iat > QSEOW_LONG_LIFETIME:
-        report.warn("exp", "the token lives more than 24 hours")
+        report.warn("exp", f"exp - iat is {format_duration(exp - iat)}, {QSEOW_LONG}")
 
 
 def _non_empty(value: object) -> bool:

@@ -14,28 +14,29 @@ from qsjwt.algorithms import check_algorithm
 from qsjwt.durations import format_duration, parse_duration
 from qsjwt.errors import InputError
 from qsjwt.findings import Finding, warning
-from qsjwt.inputs import BY_NAME, Target, default_lifetime
+from qsjwt.inputs import BY_NAME, Target, default_lifetime, required_for
+from qsjwt.rules import (
+    BACKSLASH,
+    CLOUD_MAX_LIFETIME,
+    CLOUD_TOO_LONG,
+    MAX_VALUE_LENGTH,
+    NOT_AN_EMAIL,
+    QSEOW_LONG,
+    QSEOW_LONG_LIFETIME,
+    QSEOW_MAX_LIFETIME,
+    QSEOW_TOO_LONG,
+    REGISTERED_CLAIMS,
+    is_claim_name,
+    issuer_mismatch,
+    looks_like_email,
+)
 
 RawValue = str | Sequence[str]
 
-REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
-CLOUD_AUDIENCE = "qlik.api/login/jwt-session"
-CLOUD_MAX_LIFETIME = 3600
-QSEOW_LONG_LIFETIME = 24 * 3600
-QSEOW_MAX_LIFETIME = 365 * 86400
-MAX_VALUE_LENGTH = 1024
-"""A JWT travels in an HTTP header; proxies refuse headers much larger than a few KB."""
-
-REQUIRED = {
-    Target.QSEOW: ("user-id", "user-directory"),
-    Target.CLOUD: ("issuer", "key-id", "subject", "name", "email"),
-}
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """C0 and C1 controls and Unicode line separators: a claim value is one line of text."""
 _SURROGATE = re.compile("[\ud800-\udfff]")
 """What bytes that are not UTF-8 become in an environment value (surrogate escapes)."""
-_CLAIM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]*")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def split_lines(text: str) -> list[str]:
@@ -44,16 +45,6 @@ def split_lines(text: str) -> list[str]:
     ``CN=Admins,OU=Groups,DC=corp`` hold commas, and a line break is the one character no
     claim value may hold, so every group name can be written."""
     return [line.strip() for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
-
-
-def url_with_slash(issuer: str) -> bool:
-    """An issuer URL ending in "/" rarely equals the IdP's setting, which is compared exactly."""
-    return "://" in issuer and issuer.endswith("/")
-
-
-def looks_like_email(text: str) -> bool:
-    """Loose on purpose: only an obvious typo in an address is worth a warning."""
-    return bool(_EMAIL.fullmatch(text))
 
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
@@ -117,7 +108,7 @@ def parse_settings(target: Target, values: Mapping[str, RawValue]) -> Settings:
         spec = BY_NAME.get(name)
         if spec is not None and target not in spec.targets and reader.given(name):
             reader.warn(name, f"is ignored for target {target.value}")
-    missing = [name for name in REQUIRED[target] if not reader.given(name)]
+    missing = [name for name in required_for(target) if not reader.given(name)]
     if len(missing) > 1:  # one run should tell a new user everything that is missing
         raise InputError(
             "is required and was empty or not given",
@@ -144,14 +135,12 @@ def _qseow(r: _Reader) -> QseowSettings:
     lifetime = r.lifetime(Target.QSEOW)
     if lifetime > QSEOW_MAX_LIFETIME:
         raise InputError(
-            f"{format_duration(lifetime)} is longer than the 365d this tool allows",
+            f"{format_duration(lifetime)} is {QSEOW_TOO_LONG}",
             input_name="expires-in",
             hint="a leaked token works until it expires: keep it short and mint one per job",
         )
     if lifetime > QSEOW_LONG_LIFETIME:
-        r.warn(
-            "expires-in", f"{format_duration(lifetime)} is over 24h: a leaked token stays usable"
-        )
+        r.warn("expires-in", f"{format_duration(lifetime)} is {QSEOW_LONG}")
     groups = r.groups()
     if groups and not r.given("groups-claim"):  # naming the claim says the proxy maps it
         r.warn(
@@ -185,7 +174,7 @@ def _cloud(r: _Reader) -> CloudSettings:
     lifetime = r.lifetime(Target.CLOUD)
     if lifetime > CLOUD_MAX_LIFETIME:
         raise InputError(
-            f"{format_duration(lifetime)} is longer than the 1h (3600 s) Qlik Cloud accepts",
+            f"{format_duration(lifetime)} is {CLOUD_TOO_LONG}",
             input_name="expires-in",
             hint="use at most 1h; 5m is the default",
         )
@@ -283,7 +272,7 @@ class _Reader:
         value = self.required(name)
         if "\\" in value:
             raise InputError(
-                "contains a backslash, which Qlik Sense does not accept",
+                BACKSLASH,
                 input_name=name,
                 hint="give the user id and the user directory separately, not DIRECTORY\\user",
             )
@@ -291,7 +280,7 @@ class _Reader:
 
     def claim_name(self, name: str) -> str:
         value = self.required(name)
-        if not _CLAIM_NAME.fullmatch(value):
+        if not is_claim_name(value):
             raise InputError(
                 "is not a usable claim name",
                 input_name=name,
@@ -307,15 +296,14 @@ class _Reader:
 
     def issuer(self, value: str) -> str:
         """Qlik compares the issuer exactly: flag what rarely matches the IdP's setting."""
-        if " " in value:
-            self.warn("issuer", "contains a space; Qlik compares the issuer exactly")
-        if url_with_slash(value):
-            self.warn("issuer", "ends with '/'; Qlik compares the issuer exactly")
+        problem = issuer_mismatch(value)
+        if problem:
+            self.warn("issuer", problem)
         return value
 
     def email(self, value: str) -> str:
         if value and not looks_like_email(value):
-            self.warn("email", "does not look like an e-mail address")
+            self.warn("email", NOT_AN_EMAIL)
         return value
 
     def boolean(self, name: str) -> bool:
@@ -382,7 +370,7 @@ class _Reader:
                     input_name="attributes",
                     hint="write one attribute per line, e.g. department=Sales",
                 )
-            if not _CLAIM_NAME.fullmatch(key):
+            if not is_claim_name(key):
                 raise InputError(
                     f"item {line}: the name before = is not a usable claim name",
                     input_name="attributes",

@@ -39,7 +39,8 @@ def test_mint_at_a_fixed_now(rsa3072_pair, target):
     assert claims == minted.claims == build_claims(settings, now=NOW, jti=FIXED_JTI)
     assert header == minted.header == build_header(settings)
     assert minted.expires_in == settings.lifetime
-    assert minted.expires_at == NOW + dt.timedelta(seconds=settings.lifetime)
+    # the window is back-dated by the clock skew: exp = now - skew + lifetime
+    assert minted.expires_at == NOW + dt.timedelta(seconds=settings.lifetime - settings.clock_skew)
     assert minted.expires_at.tzinfo is dt.UTC
     assert minted.warnings == settings.warnings  # a 3072-bit key adds none
 
@@ -49,7 +50,7 @@ def test_mint_now_verifies_with_time_checks(rsa_pair, target):
     now = dt.datetime.now(dt.UTC)
     minted = mint(parse(target), signing_key(rsa_pair.private_pem), now=now, jti=FIXED_JTI)
     _, claims = verify_independently(minted.token, rsa_pair.certificate_pem, "RS256")
-    assert claims["iat"] == int(now.timestamp())
+    assert claims["iat"] == claims["nbf"] == int(now.timestamp()) - parse(target).clock_skew
 
 
 def test_warnings_of_settings_and_key_are_both_returned(rsa_pair):
@@ -204,7 +205,7 @@ def test_guard_catches_qseow_settings_that_bypassed_validation(rsa_pair):
     ("change", "fragment"),
     [
         ({"lifetime": 7200}, "exp - iat is 7200 s"),
-        ({"clock_skew": 3400}, "exp - nbf is 3700 s"),
+        ({"lifetime": 3700, "clock_skew": 0}, "exp - nbf is 3700 s"),
         ({"key_id": ""}, "kid: header must name"),
     ],
 )

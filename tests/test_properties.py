@@ -12,15 +12,13 @@ from qsjwt.errors import InputError
 from qsjwt.inputs import INPUTS, Target
 from qsjwt.lint import lint_token
 from qsjwt.mint import mint
-from qsjwt.settings import (
+from qsjwt.rules import (
     CLOUD_MAX_LIFETIME,
     MAX_VALUE_LENGTH,
     QSEOW_MAX_LIFETIME,
     REGISTERED_CLAIMS,
-    CloudSettings,
-    QseowSettings,
-    parse_settings,
 )
+from qsjwt.settings import CloudSettings, QseowSettings, parse_settings
 from tests.conftest import NOW, verify_independently
 from tests.helpers import FIXED_JTI, signing_key, values_for
 

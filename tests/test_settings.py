@@ -8,9 +8,8 @@ import pytest
 
 from qsjwt.errors import InputError
 from qsjwt.inputs import INPUTS, Target
+from qsjwt.rules import MAX_VALUE_LENGTH, REGISTERED_CLAIMS
 from qsjwt.settings import (
-    MAX_VALUE_LENGTH,
-    REGISTERED_CLAIMS,
     CloudSettings,
     QseowSettings,
     parse_settings,

@@ -13,7 +13,7 @@ from qsjwt.claims import build_claims, build_header
 from qsjwt.errors import QsjwtError, TokenError
 from qsjwt.inputs import Target
 from qsjwt.keys import load_verifying_key
-from qsjwt.settings import CLOUD_AUDIENCE
+from qsjwt.rules import CLOUD_AUDIENCE
 from qsjwt.sign import decode_unverified, sign_token, verify_token
 from tests.conftest import make_pair, verify_independently
 from tests.helpers import FIXED_JTI, assert_error, b64url, craft_token, parse

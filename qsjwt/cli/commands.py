@@ -20,8 +20,9 @@ from qsjwt.formats import iso_utc
 from qsjwt.inputs import CERTIFICATE, Target
 from qsjwt.keygen import make_key_pair, parse_keygen
 from qsjwt.keys import load_verifying_key, one_line_pem
-from qsjwt.lint import MILLISECONDS, lint_token
+from qsjwt.lint import lint_token
 from qsjwt.mint import Minted, mint_from_text
+from qsjwt.rules import MILLISECONDS
 from qsjwt.settings import parse_settings, parse_target
 from qsjwt.sign import decode_unverified, verify_token
 from qsjwt.sources import KEY_LIMIT, read_bounded

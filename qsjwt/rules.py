@@ -1,0 +1,92 @@
+"""Qlik's rules for tokens, each stated once: the limits, the tests and the words.
+
+``settings`` applies them to inputs before signing, ``claims`` builds tokens that keep them,
+and ``lint`` checks them on any token; all three read them from here, so a limit or a message
+cannot drift between the checks. Sources: shared/reference/qlik-jwt-spec.md (rule numbers).
+"""
+
+from __future__ import annotations
+
+import re
+
+# --- claims -----------------------------------------------------------------------------------
+
+REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
+"""RFC 7519's registered claims: this tool sets them; an attribute may not take their names."""
+CLOUD_AUDIENCE = "qlik.api/login/jwt-session"
+"""Qlik Cloud's JWT identity provider accepts only this audience (rule 10)."""
+CLOUD_CLAIMS = frozenset(
+    {
+        "iss",
+        "aud",
+        "sub",
+        "subType",
+        "name",
+        "email",
+        "email_verified",
+        "groups",
+        "jti",
+        "iat",
+        "nbf",
+        "exp",
+    }
+)
+"""What Qlik Cloud documents and reads; anything else is ignored (rule 12)."""
+MAX_VALUE_LENGTH = 1024
+"""A JWT travels in an HTTP header; proxies refuse headers much larger than a few KB."""
+MIN_JTI_LENGTH = 22
+"""22 base64url characters carry 128 bits, what replay protection needs (rule 13)."""
+
+_CLAIM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]*")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def is_claim_name(name: str) -> bool:
+    """A name QSEoW's attribute mapping and every JSON reader take as is."""
+    return bool(_CLAIM_NAME.fullmatch(name))
+
+
+def looks_like_email(text: str) -> bool:
+    """Loose on purpose: only an obvious typo in an address is worth a warning."""
+    return bool(_EMAIL.fullmatch(text))
+
+
+def issuer_mismatch(issuer: str) -> str | None:
+    """What in an issuer rarely equals the identity provider's setting, compared exactly."""
+    if " " in issuer or issuer != issuer.strip():
+        return "contains a space; Qlik compares the issuer exactly"
+    if "://" in issuer and issuer.endswith("/"):
+        return "ends with '/'; Qlik compares the issuer exactly"
+    return None
+
+
+NOT_AN_EMAIL = "does not look like an e-mail address"
+BACKSLASH = "contains a backslash, which Qlik Sense does not accept"
+"""QSEoW reads DIRECTORY\\user itself: a backslash in either part is refused (rule 5)."""
+
+# --- times ------------------------------------------------------------------------------------
+
+CLOUD_MAX_LIFETIME = 3600
+"""Qlik Cloud refuses a token whose exp - nbf (and exp - iat) is over an hour (rule 14)."""
+QSEOW_LONG_LIFETIME = 24 * 3600
+"""Over a day, a leaked QSEoW token is usable for long: a warning (rule 23)."""
+QSEOW_MAX_LIFETIME = 365 * 86400
+"""This tool's own ceiling for QSEoW, which sets none: a year (rule 23)."""
+NOT_BEFORE_SLACK = 5
+"""Seconds of ``nbf`` in the future that lint lets pass before warning."""
+MILLISECONDS = 10**11
+"""NumericDates above this are milliseconds: seconds would be past the year 5000."""
+
+CLOUD_TOO_LONG = "longer than the 1h (3600 s) Qlik Cloud accepts"
+QSEOW_TOO_LONG = "longer than the 365d this tool allows for QSEoW"
+QSEOW_LONG = "over 24h: a leaked token stays usable that long"
+
+# --- algorithms -------------------------------------------------------------------------------
+
+
+def cloud_algorithm_note(algorithm: str) -> str:
+    """Qlik Cloud documents any algorithm but HS, yet its tutorials only show RS256."""
+    return (
+        f"{algorithm} is not what Qlik's tutorials show (RS256); check that your Qlik Cloud "
+        "identity provider accepts it"
+    )
