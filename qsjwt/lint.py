@@ -128,8 +128,11 @@ def _cloud(
         report.error("aud", f"must be exactly {CLOUD_AUDIENCE!r}")
     if claims.get("subType") != "user":
         report.error("subType", 'must be "user"')
-    if not isinstance(claims.get("email_verified"), bool):
-        report.error("email_verified", "must be a JSON boolean (true or false), not a string")
+    if "email_verified" not in claims:
+        report.error("email_verified", "is missing; Qlik Cloud requires it as true or false")
+    elif not isinstance(claims["email_verified"], bool):
+        kind = _JSON_TYPES.get(type(claims["email_verified"]), "another type")
+        report.error("email_verified", f"must be a JSON boolean (true or false), not {kind}")
     email = claims.get("email")
     if isinstance(email, str) and email and not looks_like_email(email):
         report.warn("email", NOT_AN_EMAIL)
@@ -181,6 +184,16 @@ def _qseow(
         report.error("exp", f"exp - iat is {format_duration(exp - iat)}, {QSEOW_TOO_LONG}")
     elif iat is not None and exp - iat > QSEOW_LONG_LIFETIME:
         report.warn("exp", f"exp - iat is {format_duration(exp - iat)}, {QSEOW_LONG}")
+
+
+_JSON_TYPES = {
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    list: "an array",
+    dict: "an object",
+}
+_JSON_TYPES[type(None)] = "null"
 
 
 def _non_empty(value: object) -> bool:
