@@ -14,6 +14,8 @@ class Severity(StrEnum):
 
 @dataclass(frozen=True)
 class Finding:
+    """Something a check found: an error stops a token, a warning is reported beside it."""
+
     severity: Severity
     message: str
     subject: str | None = None

@@ -29,6 +29,8 @@ MAX_COMMON_NAME = 64
 
 @dataclass(frozen=True)
 class KeygenSettings:
+    """Checked ``keygen`` settings."""
+
     key_type: str
     bits: int
     days: int

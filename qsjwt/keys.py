@@ -33,6 +33,8 @@ VerifyingKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
 @dataclass(frozen=True)
 class LoadedKey:
+    """A key fit to sign Qlik tokens, and what is allowed but unwise about it."""
+
     key: SigningKey
     warnings: tuple[Finding, ...] = ()
 
@@ -168,6 +170,7 @@ def _key_policy(key: object, input_name: str) -> tuple[SigningKey, list[Finding]
 
 
 def load_certificate(text: str | bytes, *, input_name: str) -> x509.Certificate:
+    """An X.509 certificate from PEM text (or base64 of it); raises KeyMaterialError."""
     pem = pem_from_text(text, input_name=input_name)
     try:
         certificate = x509.load_pem_x509_certificate(pem)

@@ -53,6 +53,8 @@ def lint_token(
     user_id_claim: str | None = None,
     user_directory_claim: str | None = None,
 ) -> list[Finding]:
+    """Every Qlik rule ``target`` applies that the token breaks, as errors and warnings
+    (empty: the token is fine). Reads the token alone; the signature is not checked."""
     report = _Report()
     _algorithm(report, header, target)
     times = _times(report, claims, required=target is Target.CLOUD)

@@ -21,6 +21,8 @@ from qsjwt.sign import sign_token
 
 @dataclass(frozen=True)
 class Minted:
+    """A new token and what a shell reports about it; ``token`` is the credential."""
+
     token: str
     header: dict[str, Any]
     claims: Claims
@@ -37,6 +39,12 @@ def mint(
     jti: str,
     certificate: x509.Certificate | None = None,
 ) -> Minted:
+    """Sign a token for checked ``settings`` at ``now`` (timezone-aware) with ``jti``.
+
+    Raises KeyMaterialError when the key does not fit the algorithm or the certificate is not
+    the key's, and QsjwtError if the token breaks a Qlik rule after all (lint runs on every
+    new token as a last guard: that would be a bug here, never a token out).
+    """
     check_key_fits(key.key, settings.algorithm, input_name=PRIVATE_KEY)
     if certificate is not None:
         check_certificate_matches(key.key, certificate, input_name=CERTIFICATE)

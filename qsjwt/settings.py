@@ -53,6 +53,8 @@ _FALSE = frozenset({"false", "no", "off", "0"})
 
 @dataclass(frozen=True)
 class QseowSettings:
+    """Checked settings for a QSEoW virtual proxy token."""
+
     user_id: str
     user_directory: str
     user_id_claim: str
@@ -73,6 +75,8 @@ class QseowSettings:
 
 @dataclass(frozen=True)
 class CloudSettings:
+    """Checked settings for a Qlik Cloud JWT identity provider token."""
+
     issuer: str
     key_id: str
     subject: str
@@ -91,6 +95,7 @@ Settings = QseowSettings | CloudSettings
 
 
 def parse_target(text: str, *, input_name: str = "target") -> Target:
+    """``qseow`` or ``cloud`` (any case); raises InputError naming ``input_name``."""
     try:
         return Target(text.strip().lower())
     except ValueError:

@@ -17,6 +17,10 @@ EVERY_ALLOWED = tuple(dict.fromkeys(alg for algs in ALLOWED.values() for alg in 
 
 
 def sign_token(claims: Claims, key: SigningKey, *, header: dict[str, str]) -> str:
+    """The compact JWT for ``claims``; only the allow-listed algorithms, never none or HS*.
+
+    ``key.sign()`` makes the signature, so a key held by a key service works too.
+    """
     algorithm = header["alg"]
     if algorithm not in EVERY_ALLOWED:  # settings refuse these first; this is the last guard
         raise QsjwtError(f"refusing to sign with algorithm {algorithm!r}")
