@@ -3,10 +3,12 @@
 The only module that imports actions-toolkit, and only when ``GITHUB_ACTIONS`` is ``true``:
 outside GitHub the toolkit prints outputs as ``::set-output`` lines, a token in clear text.
 
-Order is the point of this module. Values derived from secrets are masked before anything else
-is printed, the token as soon as it exists (each mask flushed at once), and only then come
-warnings, debug detail, outputs, ``GITHUB_ENV`` and the step summary. Every failure is one
-``::error`` naming the input as ``action.yml`` spells it, exit code 1, no traceback.
+``run`` reads top to bottom, and its order is the point: mask the key material, mint, mask the
+token, and only then print warnings and debug detail and write the outputs, ``GITHUB_ENV`` and
+the step summary. Nothing but masks is printed before the token's mask, so no line can show a
+value that is only masked later; if stdout cannot take a mask, no token is passed on. Every
+failure is one ``::error`` naming the input as ``action.yml`` spells it, the ``error-code`` and
+``error-input`` outputs, exit code 1, and no traceback.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from qsjwt.claims import new_jti
-from qsjwt.errors import InputError, KeyMaterialError, QsjwtError, quoted
+from qsjwt.display import one_line
+from qsjwt.errors import InputError, MissingInputError, OutputError, QsjwtError
 from qsjwt.findings import Finding
-from qsjwt.formats import ENV_NAME, is_reserved_env_name, iso_utc
+from qsjwt.formats import check_variable_name, iso_utc
 from qsjwt.inputs import (
     CERTIFICATE,
     INPUTS,
@@ -36,6 +39,7 @@ from qsjwt.inputs import (
 from qsjwt.keys import as_bytes, pem_from_text
 from qsjwt.mint import Minted, mint_from_text
 from qsjwt.settings import QseowSettings, Settings, parse_settings, parse_target
+from qsjwt.sources import KEY_LIMIT, PASSPHRASE_LIMIT, check_length, passphrase_from
 
 TARGET = "target"
 EXPORT_ENV = "export-env"
@@ -88,6 +92,9 @@ ACTION_INPUTS: tuple[ActionInput, ...] = (
     ),
 )
 
+ERROR_CODES = ("missing-input", "invalid-input", "invalid-key", "output-failed", "internal")
+"""What ``error-code`` can say: the classes of ``qsjwt.errors``, plus a bug of ours."""
+
 OUTPUTS: dict[str, str] = {
     "token": "The signed JWT. Masked in logs. Use it in later steps of the same job: GitHub drops "
     "job outputs that contain a secret.",
@@ -95,233 +102,85 @@ OUTPUTS: dict[str, str] = {
     "expires-in": "Lifetime of the token in seconds (exp - iat).",
     "header": "The token's header as compact JSON.",
     "claims": "The token's claims as compact JSON (no signature).",
+    "error-code": "Set only when the step fails: " + ", ".join(ERROR_CODES) + ". Never a value; "
+    "read it with continue-on-error: true and steps.<id>.outputs.error-code.",
+    "error-input": "Set only when the step fails because of one input: its name, as spelled here "
+    "(e.g. expires-in). Never its value.",
 }
 
 _BY_VARIABLE = {"INPUT_" + item.name.upper(): item.name for item in ACTION_INPUTS}
 _PEM_ARMOR = re.compile(r"-----(BEGIN|END) [A-Z0-9 ]+-----")
 _TARGET_LABEL = {Target.QSEOW: "QSEoW virtual proxy", Target.CLOUD: "Qlik Cloud"}
 
-
 Command = Callable[[str, dict[str, str], str], None]
 """``actions_toolkit.command.issue_command``: ``::kind key=value::message``, escaped"""
 
 
-class _RunnerFileError(QsjwtError):
-    """A file command the runner should have provided cannot be used."""
+class _LogGoneError(Exception):
+    """stdout cannot take a line: a mask may not have reached the runner."""
+
+
+@dataclass(frozen=True)
+class Runner:
+    """The GitHub runner's side: log commands through actions-toolkit, and its file format."""
+
+    set_secret: Callable[[str], None]
+    command: Command
+    heredoc: Callable[[str, str], str]
+    """``name<<DELIM`` / value / ``DELIM`` with a random delimiter"""
+    debugging: bool
 
 
 def main(env: Mapping[str, str] | None = None) -> int:
     """Run the action; returns the exit code (0 made a token, 1 did not, 2 not on GitHub)."""
     environ = os.environ if env is None else env
     if environ.get("GITHUB_ACTIONS") != "true":
-        sys.stderr.write(NOT_GITHUB)
-        sys.stderr.flush()
+        with contextlib.suppress(OSError, AttributeError):
+            sys.stderr.write(NOT_GITHUB)
+            sys.stderr.flush()
         return 2
-    from actions_toolkit.file_command import prepare_key_value_message  # noqa: PLC0415
-
-    log = _github_log(debug=environ.get("RUNNER_DEBUG") == "1")
-    return _Run(environ, log, prepare_key_value_message).run()
-
-
-def _github_log(*, debug: bool) -> _Log:
-    """Imported here, not at the top: only on GitHub (see the module docstring)."""
+    # Imported here, not at the top: only on GitHub (see the module docstring).
     from actions_toolkit import core  # noqa: PLC0415
     from actions_toolkit.command import issue_command  # noqa: PLC0415
+    from actions_toolkit.file_command import prepare_key_value_message  # noqa: PLC0415
 
-    return _Log(core.set_secret, core.debug, issue_command, debug=debug)
-
-
-class _Log:
-    """Workflow commands through actions-toolkit (which escapes them), each flushed at once.
-
-    Until ``release()``, everything but masks is held back: on success no line may come
-    before the token's mask, and a warning may quote a value that is only masked later.
-    """
-
-    def __init__(
-        self,
-        set_secret: Callable[[str], None],
-        debug_command: Callable[[str], None],
-        command: Command,
-        *,
-        debug: bool,
-    ) -> None:
-        self._set_secret = set_secret
-        self._debug = debug_command
-        self._command = command
-        self.debugging = debug
-        self._held: list[Callable[[], None]] | None = []
-
-    def mask(self, value: str) -> None:
-        if value.strip():
-            # Bytes that are not UTF-8 arrive as surrogate escapes, which stdout cannot write.
-            self._set_secret(as_bytes(value).decode("utf-8", "replace"))
-            sys.stdout.flush()
-
-    def release(self) -> None:
-        held, self._held = self._held or [], None
-        for emit in held:
-            emit()
-
-    def annotate(self, kind: str, title: str, message: str) -> None:
-        self._emit(lambda: self._command(kind, {"title": title}, message))
-
-    def debug(self, message: str) -> None:
-        if self.debugging:
-            self._emit(lambda: self._debug(message))
-
-    def info(self, message: str) -> None:
-        self._emit(lambda: sys.stdout.write(message + "\n"))
-
-    def _emit(self, emit: Callable[[], object]) -> None:
-        if self._held is not None:
-            self._held.append(lambda: self._emit_now(emit))
-        else:
-            self._emit_now(emit)
-
-    @staticmethod
-    def _emit_now(emit: Callable[[], object]) -> None:
-        emit()
-        sys.stdout.flush()
+    runner = Runner(
+        core.set_secret,
+        issue_command,
+        prepare_key_value_message,
+        debugging=environ.get("RUNNER_DEBUG") == "1",
+    )
+    return run(environ, runner)
 
 
-class _Run:
-    def __init__(
-        self, env: Mapping[str, str], log: _Log, heredoc: Callable[[str, str], str]
-    ) -> None:
-        self.env = env
-        self.log = log
-        self._heredoc = heredoc
-        self.values = {name: env.get(var, "") for var, name in _BY_VARIABLE.items()}
-        self.settings: Settings | None = None
-
-    def run(self) -> int:
+def run(env: Mapping[str, str], runner: Runner) -> int:
+    """The action, top to bottom; returns the exit code."""
+    _utf8_stdout()
+    values = {name: env.get(var, "") for var, name in _BY_VARIABLE.items()}
+    step = _Step(env, runner)
+    try:
+        for fragment in _secret_fragments(values[PRIVATE_KEY], values[PRIVATE_KEY_PASSPHRASE]):
+            step.mask(fragment)
+        parsed: Settings | None = None
         try:
-            for secret in _secret_fragments(
-                self.values[PRIVATE_KEY], self.values[PRIVATE_KEY_PASSPHRASE]
-            ):
-                self.log.mask(secret)
-            self._note_unknown_inputs()
-            target, settings, minted, export_name = self._mint()
-            self.log.mask(minted.token)
-            self.log.release()
-            self._after_mint(target, settings, minted, export_name)
+            target = parse_target(values[TARGET], input_name=TARGET)
+            settings = parse_settings(target, {spec.name: values[spec.name] for spec in INPUTS})
+            parsed = settings
+            export_name = _export_name(values[EXPORT_ENV])
+            step.check_writable("GITHUB_OUTPUT", "the outputs")
+            if export_name:
+                step.check_writable("GITHUB_ENV", f"the {EXPORT_ENV} variable")
+            minted = _mint(settings, values)
         except QsjwtError as err:
-            self.log.release()
-            for finding in self.settings.warnings if self.settings else ():
-                self._warn(finding)
-            self.log.annotate("error", _title(err), err.render())
-            return 1
-        except Exception as err:  # a bug of ours: no traceback, which could carry a secret
-            self.log.release()
-            self.log.annotate(
-                "error",
-                "Internal error",
-                f"qs-jwt failed unexpectedly ({type(err).__name__}); the step failed and its "
-                "outputs are not set. Please report it at the project's issue tracker.",
-            )
-            return 1
-        return 0
-
-    # --- before the token exists: only masks are printed, the rest is held back ----------
-
-    def _note_unknown_inputs(self) -> None:
-        unknown = sorted(
-            var for var in self.env if var.startswith("INPUT_") and var not in _BY_VARIABLE
-        )
-        if not unknown:
-            return
-        described = []
-        for var in unknown:
-            name = var.removeprefix("INPUT_").lower()
-            guess = name.replace("_", "-")
-            hint = f" (did you mean {guess}?)" if "INPUT_" + guess.upper() in _BY_VARIABLE else ""
-            described.append(quoted(name) + hint)
-        valid = ", ".join(item.name for item in ACTION_INPUTS)
-        self.log.annotate(
-            "warning",
-            "Unknown input",
-            f"Unexpected input(s) {', '.join(described)} are ignored; valid inputs are: {valid}",
-        )
-
-    def _mint(self) -> tuple[Target, Settings, Minted, str | None]:
-        self.log.debug("inputs given: " + (", ".join(self._given()) or "none"))
-        target = parse_target(self.values[TARGET], input_name=TARGET)
-        settings = parse_settings(target, {spec.name: self.values[spec.name] for spec in INPUTS})
-        self.settings = settings
-        export_name = self._export_name()
-        self._check_appendable("GITHUB_OUTPUT", "the outputs")
-        raw_key = self.values[PRIVATE_KEY]
-        if not raw_key.strip():
-            raise InputError(
-                "is required and was empty or not given",
-                input_name=PRIVATE_KEY,
-                hint="pass it from a secret, e.g. "
-                "private-key: ${{ secrets.QLIK_JWT_PRIVATE_KEY }}; secrets are empty in "
-                "workflows run from forks and by Dependabot",
-            )
-        self.log.debug(f"private-key given as {_key_format(raw_key)}")
-        passphrase = self.values[PRIVATE_KEY_PASSPHRASE].strip("\r\n")
-        minted = mint_from_text(
-            settings,
-            private_key=raw_key,
-            passphrase=passphrase or None,
-            certificate=self.values[CERTIFICATE].strip() or None,
-            now=dt.datetime.now(dt.UTC),
-            jti=new_jti(),
-        )
-        return target, settings, minted, export_name
-
-    def _given(self) -> list[str]:
-        return [item.name for item in ACTION_INPUTS if self.values[item.name].strip()]
-
-    def _export_name(self) -> str | None:
-        name = self.values[EXPORT_ENV].strip()
-        if not name:
-            return None
-        if not ENV_NAME.fullmatch(name):
-            raise InputError(
-                f"{quoted(name)} is not an environment variable name",
-                input_name=EXPORT_ENV,
-                hint="use letters, digits and _, not starting with a digit, e.g. QLIK_JWT",
-            )
-        if is_reserved_env_name(name):
-            raise InputError(
-                f"{name!r} changes how later steps run (the runner's, the loader's, a shell's "
-                "or an interpreter's own variable)",
-                input_name=EXPORT_ENV,
-                hint="PATH, BASH_ENV, LD_*, GITHUB_*, RUNNER_*, ACTIONS_*, NODE_OPTIONS and "
-                "the like cannot be set; use e.g. QLIK_JWT",
-            )
-        self._check_appendable("GITHUB_ENV", f"the {EXPORT_ENV} variable")
-        return name
-
-    def _check_appendable(self, variable: str, what: str) -> None:
-        """Fail before signing when a file command cannot be written, so no token is wasted."""
-        path = self.env.get(variable, "")
-        if not path:
-            raise _RunnerFileError(
-                f"{variable} is not set, so {what} cannot be written",
-                hint="run this action as a step of a GitHub Actions job; "
-                "elsewhere use the qs-jwt CLI",
-            )
-        try:
-            with open(path, "a", encoding="utf-8"):
-                pass
-        except OSError as err:
-            raise _RunnerFileError(
-                f"{variable} ({path!r}) cannot be written: {err.strerror}",
-                hint="the runner provides this file; check the job's container and mounts",
-            ) from None
-
-    # --- after the token is masked ---------------------------------------------------------
-
-    def _after_mint(
-        self, target: Target, settings: Settings, minted: Minted, export_name: str | None
-    ) -> None:
+            step.notes(values)
+            for finding in parsed.warnings if parsed else ():
+                step.warn(finding)
+            return step.failed(err.code, err.input_name, _title(err), err.render())
+        step.mask(minted.token)
+        step.notes(values)
         for finding in minted.warnings:
-            self._warn(finding)
-        self.log.debug(
+            step.warn(finding)
+        step.debug(
             f"target {target.value}, algorithm {minted.header['alg']}, lifetime "
             f"{minted.expires_in} s, header fields {', '.join(minted.header)}, "
             f"claims {', '.join(minted.claims)}"
@@ -333,48 +192,202 @@ class _Run:
             "header": _compact(minted.header),
             "claims": _compact(minted.claims),
         }
-        self._append("GITHUB_OUTPUT", "".join(self._pair(k, v) for k, v in outputs.items()))
+        step.append("GITHUB_OUTPUT", outputs)
         if export_name:
-            self._append("GITHUB_ENV", self._pair(export_name, minted.token))
-        self._write_summary(_summary(target, settings, minted))
+            step.append("GITHUB_ENV", {export_name: minted.token})
+        step.summary(_summary(target, settings, minted))
         exported = f"; also in ${export_name} for the next steps" if export_name else ""
-        # No user value in a plain line: the runner also reads "##[command]" anywhere in one.
-        self.log.info(
+        # No user value in a plain line: the runner reads "##[command]" anywhere in one.
+        step.info(
             f"qs-jwt: minted a {_TARGET_LABEL[target]} token ({minted.header['alg']}), expires "
-            f"at {outputs['expires-at']} (in {minted.expires_in} s). Outputs: "
-            f"{', '.join(OUTPUTS)}{exported}; details in the step summary."
+            f"at {outputs['expires-at']} (in {minted.expires_in} s). Outputs: token, "
+            f"expires-at, expires-in, header, claims{exported}; details in the step summary."
         )
+    except _LogGoneError:
+        return step.log_gone()
+    except OutputError as err:
+        return step.failed(err.code, err.input_name, "Cannot write step outputs", err.render())
+    except Exception as err:  # a bug of ours: no traceback, which could carry a secret
+        return step.failed(
+            "internal",
+            None,
+            "Internal error",
+            f"qs-jwt failed unexpectedly ({type(err).__name__}); the step failed and its "
+            "outputs are not set. Please report it at the project's issue tracker.",
+        )
+    return 0
 
-    def _warn(self, finding: Finding) -> None:
+
+def _utf8_stdout() -> None:
+    """The runner reads UTF-8 whatever PYTHONIOENCODING says; what UTF-8 cannot hold (bytes
+    that were not UTF-8) is escaped, never a crash."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(OSError, ValueError):
+            reconfigure(encoding="utf-8", errors="backslashreplace")
+
+
+def _export_name(text: str) -> str | None:
+    name = text.strip()
+    if name:
+        check_variable_name(name, input_name=EXPORT_ENV, example="QLIK_JWT")
+    return name or None
+
+
+def _mint(settings: Settings, values: Mapping[str, str]) -> Minted:
+    raw_key = values[PRIVATE_KEY]
+    if not raw_key.strip():
+        raise MissingInputError(
+            "is required and was empty or not given",
+            input_name=PRIVATE_KEY,
+            hint="pass it from a secret, e.g. "
+            "private-key: ${{ secrets.QLIK_JWT_PRIVATE_KEY }}; secrets are empty in "
+            "workflows run from forks and by Dependabot",
+        )
+    check_length(raw_key, KEY_LIMIT, input_name=PRIVATE_KEY)
+    check_length(values[CERTIFICATE], KEY_LIMIT, input_name=CERTIFICATE)
+    check_length(
+        values[PRIVATE_KEY_PASSPHRASE], PASSPHRASE_LIMIT, input_name=PRIVATE_KEY_PASSPHRASE
+    )
+    passphrase = passphrase_from(values[PRIVATE_KEY_PASSPHRASE])
+    return mint_from_text(
+        settings,
+        private_key=raw_key,
+        passphrase=passphrase or None,
+        certificate=values[CERTIFICATE].strip() or None,
+        now=dt.datetime.now(dt.UTC),
+        jti=new_jti(),
+    )
+
+
+class _Step:
+    """What one run prints and writes, each line flushed at once."""
+
+    def __init__(self, env: Mapping[str, str], runner: Runner) -> None:
+        self.env = env
+        self.runner = runner
+
+    def _print(self, emit: Callable[[], object]) -> None:
+        try:
+            emit()
+            sys.stdout.flush()
+        except (OSError, ValueError, AttributeError) as err:  # closed, full, or no stdout
+            raise _LogGoneError from err
+
+    def mask(self, value: str) -> None:
+        if value.strip():
+            # Bytes that are not UTF-8 arrive as surrogate escapes, which stdout cannot write.
+            secret = as_bytes(value).decode("utf-8", "replace")
+            self._print(lambda: self.runner.set_secret(secret))
+
+    def annotate(self, kind: str, title: str, message: str) -> None:
+        self._print(lambda: self.runner.command(kind, {"title": title}, message))
+
+    def warn(self, finding: Finding) -> None:
         title = f"Check {finding.subject}" if finding.subject else "qs-jwt warning"
-        self.log.annotate("warning", title, finding.render())
+        self.annotate("warning", title, finding.render())
 
-    def _pair(self, name: str, value: str) -> str:
-        """``name<<DELIM`` / value / ``DELIM`` with a random delimiter, the runner's format."""
-        return str(self._heredoc(name, value)) + "\n"
+    def debug(self, message: str) -> None:
+        if self.runner.debugging:
+            self._print(lambda: self.runner.command("debug", {}, message))
 
-    def _append(self, variable: str, text: str) -> None:
+    def info(self, message: str) -> None:
+        self._print(lambda: sys.stdout.write(message + "\n"))
+
+    def notes(self, values: Mapping[str, str]) -> None:
+        """What was given, after the masks: unknown input names, and (debug) which inputs."""
+        unknown = sorted(
+            var for var in self.env if var.startswith("INPUT_") and var not in _BY_VARIABLE
+        )
+        if unknown:
+            described = []
+            for var in unknown:
+                name = var.removeprefix("INPUT_").lower()
+                guess = name.replace("_", "-")
+                known = "INPUT_" + guess.upper() in _BY_VARIABLE
+                described.append(one_line(name) + (f" (did you mean {guess}?)" if known else ""))
+            valid = ", ".join(item.name for item in ACTION_INPUTS)
+            self.annotate(
+                "warning",
+                "Unknown input",
+                f"Unexpected input(s) {', '.join(described)} are ignored; valid inputs are: "
+                f"{valid}",
+            )
+        given = [item.name for item in ACTION_INPUTS if values[item.name].strip()]
+        self.debug("inputs given: " + (", ".join(given) or "none"))
+        if values[PRIVATE_KEY].strip():
+            self.debug(f"private-key given as {_key_format(values[PRIVATE_KEY])}")
+
+    def check_writable(self, variable: str, what: str) -> None:
+        """Fail before signing when a file command cannot be written, so no token is wasted."""
         path = self.env.get(variable, "")
+        if not path:
+            raise OutputError(
+                f"{variable} is not set, so {what} cannot be written",
+                hint="run this action as a step of a GitHub Actions job; "
+                "elsewhere use the qs-jwt CLI",
+            )
+        try:
+            with open(path, "a", encoding="utf-8"):
+                pass
+        except OSError as err:
+            raise OutputError(
+                f"{variable} ({one_line(path)}) cannot be written: {err.strerror}",
+                hint="the runner provides this file; check the job's container and mounts",
+            ) from None
+
+    def append(self, variable: str, pairs: Mapping[str, str]) -> None:
+        path = self.env.get(variable, "")
+        text = "".join(
+            str(self.runner.heredoc(name, value)) + "\n" for name, value in pairs.items()
+        )
         try:
             with open(path, "a", encoding="utf-8", newline="") as handle:
                 handle.write(text)
         except OSError as err:
-            raise _RunnerFileError(
-                f"{variable} ({path!r}) cannot be written: {err.strerror}; "
+            raise OutputError(
+                f"{variable} ({one_line(path)}) cannot be written: {err.strerror}; "
                 "the token was not passed on"
             ) from None
 
-    def _write_summary(self, markdown: str) -> None:
+    def summary(self, markdown: str) -> None:
         """The summary is a courtesy: a failure to write it is a warning, not a failed step."""
         path = self.env.get("GITHUB_STEP_SUMMARY", "")
         if not path:
-            self.log.debug("GITHUB_STEP_SUMMARY is not set: no step summary")
+            self.debug("GITHUB_STEP_SUMMARY is not set: no step summary")
             return
         try:
             with open(path, "a", encoding="utf-8", newline="") as handle:
                 handle.write(markdown)
         except OSError as err:
-            self.log.annotate("warning", "No step summary", f"GITHUB_STEP_SUMMARY: {err.strerror}")
+            self.annotate("warning", "No step summary", f"GITHUB_STEP_SUMMARY: {err.strerror}")
+
+    def failed(self, code: str, input_name: str | None, title: str, message: str) -> int:
+        """One ``::error`` and the error outputs (never a value); exit code 1."""
+        failure = {"error-code": code}
+        if input_name:
+            failure["error-input"] = input_name
+        with contextlib.suppress(OutputError, OSError):
+            self.append("GITHUB_OUTPUT", failure)
+        try:
+            self.annotate("error", title, message)
+        except _LogGoneError:
+            return self.log_gone()
+        return 1
+
+    def log_gone(self) -> int:
+        """stdout is closed or full: stop, pass nothing on, and say so where it can be said."""
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # quiet exit
+        with contextlib.suppress(OutputError, OSError):
+            self.append("GITHUB_OUTPUT", {"error-code": "output-failed"})
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            sys.stderr.write(
+                "qs-jwt: error: the log (stdout) cannot be written, so a mask may not have "
+                "reached the runner; no token was passed on\n"
+            )
+            sys.stderr.flush()
+        return 1
 
 
 def _secret_fragments(raw_key: str, passphrase: str) -> list[str]:
@@ -406,9 +419,9 @@ def _key_format(raw: str) -> str:
 
 
 def _title(err: QsjwtError) -> str:
-    if isinstance(err, _RunnerFileError):
+    if isinstance(err, OutputError):
         return "Cannot write step outputs"
-    if isinstance(err, KeyMaterialError):
+    if isinstance(err, InputError) and err.code == "invalid-key":
         return f"Unusable {err.input_name or 'key material'}"
     if isinstance(err, InputError):
         return f"Invalid input {err.input_name}" if err.input_name else "Invalid input"
@@ -425,47 +438,44 @@ def _who(settings: Settings) -> str:
     return settings.subject
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&~])")
-
-
-def _md(text: str) -> str:
-    """Plain text for Markdown: user values must not turn into links, images or HTML.
-
-    Values are single lines (settings reject line breaks) and never start a line here, so
-    escaping inline syntax and the table's ``|`` is enough.
-    """
-    return _MD_SPECIAL.sub(r"\\\1", text)
+def _code(text: str) -> str:
+    """A value for the summary's table, as inline code: no @mention, link, image, HTML or
+    emphasis can come out of it, and its ``|`` cannot split the table's cell."""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence} {text.replace('|', chr(92) + '|')} {fence}"
 
 
 def _summary(target: Target, settings: Settings, minted: Minted) -> str:
     """Markdown for the run's page: what was minted for whom, never the token."""
-    rows = [("Target", f"{_TARGET_LABEL[target]} (`{target.value}`)")]
+    rows = [("Target", f"{_TARGET_LABEL[target]} ({_code(target.value)})")]
     if isinstance(settings, QseowSettings):
-        rows += [("User", _md(_who(settings)))]
+        rows += [("User", _code(_who(settings)))]
     else:
         rows += [
-            ("Subject", _md(settings.subject)),
-            ("User", _md(f"{settings.name} <{settings.email}>")),
-            ("Issuer", _md(settings.issuer)),
-            ("Key id", _md(settings.key_id)),
+            ("Subject", _code(settings.subject)),
+            ("User", f"{_code(settings.name)} {_code(settings.email)}"),
+            ("Issuer", _code(settings.issuer)),
+            ("Key id", _code(settings.key_id)),
         ]
     rows += [
-        ("Algorithm", _md(minted.header["alg"])),
+        ("Algorithm", _code(minted.header["alg"])),
         ("Expires at", f"{iso_utc(minted.expires_at)} (in {minted.expires_in} s)"),
     ]
+    claims = json.dumps(minted.claims, indent=2, ensure_ascii=False)
+    fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", claims)), default=0) + 1)
     lines = ["## Qlik Sense JWT", "", "| | |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in rows]
     lines += [
         "",
         "Claims (the token itself is in the `token` output and is never shown):",
         "",
-        "```json",
-        json.dumps(minted.claims, indent=2, ensure_ascii=False),
-        "```",
+        fence + "json",
+        claims,
+        fence,
         "",
     ]
     if minted.warnings:
         lines += ["Warnings:", ""]
-        lines += [f"- {_md(finding.render())}" for finding in minted.warnings]
+        lines += [f"- {_code(finding.render())}" for finding in minted.warnings]
         lines += [""]
     return "\n".join(lines) + "\n"

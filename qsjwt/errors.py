@@ -14,6 +14,8 @@ class QsjwtError(Exception):
     """Root of every error qs-jwt raises on purpose."""
 
     exit_code = 1
+    code = "failed"
+    """the failure's class, for machines (the action's ``error-code`` output): never a value"""
 
     def __init__(
         self,
@@ -49,16 +51,29 @@ class InputError(QsjwtError):
     """A setting is missing, malformed or breaks one of Qlik's rules: the token is not made."""
 
     exit_code = 2
+    code = "invalid-input"
+
+
+class MissingInputError(InputError):
+    """A required setting was not given (or was empty)."""
+
+    code = "missing-input"
 
 
 class KeyMaterialError(InputError):
     """The signing key, its passphrase or the certificate cannot be used."""
 
+    code = "invalid-key"
+
 
 class TokenError(QsjwtError):
     """A token given to decode, verify or lint is malformed or invalid."""
 
+    code = "invalid-token"
 
-def quoted(value: str, limit: int = 40) -> str:
-    """A non-secret value quoted for a message, cut short so a huge or hostile value stays short."""
-    return repr(value[:limit] + ("..." if len(value) > limit else ""))
+
+class OutputError(QsjwtError):
+    """A result could not be written where it was asked for (a file, the runner's files)."""
+
+    code = "output-failed"
+

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import FrameType
 
 from qsjwt.display import path_for_message
-from qsjwt.errors import InputError, QsjwtError
+from qsjwt.errors import InputError, OutputError
 
 DOTENV_LIMIT = 1024 * 1024
 """The largest existing dotenv file whose other lines are kept (GitLab's own limit is far lower)."""
@@ -194,7 +194,7 @@ class _Staged:
 def write_all(files: Sequence[PlannedFile], *, overwrite: bool = True) -> None:
     """Write every file completely first, then rename them all into place.
 
-    Raises InputError (a refused destination), QsjwtError (a failed write) or Interrupted.
+    Raises InputError (a refused destination), OutputError (a failed write) or Interrupted.
     """
     for planned in files:
         check_writable(planned, overwrite=overwrite)
@@ -341,8 +341,8 @@ def replace_lines(old: bytes, prefix: bytes, line: bytes) -> bytes:
     return b"".join(kept)
 
 
-def _write_error(planned: PlannedFile, err: OSError) -> QsjwtError:
-    return QsjwtError(
+def _write_error(planned: PlannedFile, err: OSError) -> OutputError:
+    return OutputError(
         f"cannot write {path_for_message(planned.path)}: {err.strerror or type(err).__name__}",
         input_name=planned.input_name,
     )

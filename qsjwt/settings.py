@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from qsjwt.algorithms import check_algorithm
 from qsjwt.durations import format_duration, parse_duration
-from qsjwt.errors import InputError
+from qsjwt.errors import InputError, MissingInputError
 from qsjwt.findings import Finding, warning
 from qsjwt.inputs import BY_NAME, Target, default_lifetime, required_for
 from qsjwt.rules import (
@@ -115,7 +115,7 @@ def parse_settings(target: Target, values: Mapping[str, RawValue]) -> Settings:
             reader.warn(name, f"is ignored for target {target.value}")
     missing = [name for name in required_for(target) if not reader.given(name)]
     if len(missing) > 1:  # one run should tell a new user everything that is missing
-        raise InputError(
+        raise MissingInputError(
             "is required and was empty or not given",
             input_name=missing[0],
             also_missing=tuple(missing[1:]),
@@ -270,7 +270,7 @@ class _Reader:
     def required(self, name: str) -> str:
         value = self.text(name)
         if not value:
-            raise InputError("is required and was empty or not given", input_name=name)
+            raise MissingInputError("is required and was empty or not given", input_name=name)
         return value
 
     def identity(self, name: str) -> str:

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,7 +19,15 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from qsjwt import action
-from tests.action_runner import MASK, Result, Runner, parse_command, unescape_data
+from qsjwt.action import ERROR_CODES
+from tests.action_runner import (
+    MASK,
+    Result,
+    Runner,
+    parse_command,
+    parse_file_command,
+    unescape_data,
+)
 from tests.conftest import ENCRYPTED_KEY, ENCRYPTED_KEY_PASSPHRASE, KeyPair, verify_independently
 from tests.test_action_docs import read_action
 
@@ -90,8 +101,10 @@ def assert_failed(result: Result, title: str, *fragments: str) -> str:
     assert errors[0].properties == {"title": title}
     for fragment in fragments:
         assert fragment in errors[0].data
-    assert result.output_file == ""
-    assert not JWT_SHAPE.search(result.stdout + result.stderr + result.summary)
+    assert set(result.outputs) <= {"error-code", "error-input"}  # never a token or a value
+    if result.outputs:  # none only when GITHUB_OUTPUT itself cannot be written
+        assert result.outputs["error-code"] in ERROR_CODES
+    assert not JWT_SHAPE.search(result.stdout + result.stderr + result.summary + result.output_file)
     assert "Traceback" not in result.stdout + result.stderr
     assert result.stderr == ""
     return errors[0].data
@@ -150,7 +163,7 @@ def test_cloud_token_claims_header_and_summary(run, rsa_pair: KeyPair):
     assert claims["exp"] - claims["nbf"] == 300 == int(result.outputs["expires-in"])
     assert len(claims["jti"]) >= 22
     summary = result.summary
-    assert "Qlik Cloud" in summary and "svc\\_ci" in summary
+    assert "Qlik Cloud" in summary and "| Subject | ` svc_ci ` |" in summary
     assert result.outputs["expires-at"] in summary
     assert f'"jti": "{claims["jti"]}"' in summary
     assert token not in summary
@@ -267,7 +280,8 @@ def test_user_values_stay_text_in_the_summary_and_the_log(run, rsa_pair: KeyPair
     )
     assert result.code == 0, result.stdout
     line = next(line for line in result.summary.splitlines() if line.startswith("| User"))
-    assert line == "| User | CORP\\\\\\<img src=x\\>\\|\\[a\\](http://x)##\\[error\\]v1 |"
+    # inline code: no HTML, link or mention renders, and the escaped | keeps the table's cell
+    assert line == "| User | ` CORP\\<img src=x>\\|[a](http://x)##[error]v1 ` |"
     # the runner also parses the old "##[command]" form anywhere in a plain line
     plain = [line for line in result.lines if not line.startswith("::")]
     assert plain and not any("##[" in line for line in plain)
@@ -309,13 +323,13 @@ def test_user_values_stay_text_in_the_summary_and_the_log(run, rsa_pair: KeyPair
         pytest.param(
             {**QSEOW, "export-env": "1BAD"},
             "Invalid input export-env",
-            ["export-env: '1BAD' is not an environment variable name"],
+            ["export-env: is not an environment variable name"],
             id="bad-export-name",
         ),
         pytest.param(
             {**QSEOW, "export-env": "GITHUB_PATH"},
             "Invalid input export-env",
-            ["changes how later steps run"],
+            ["changes how later steps or jobs run"],
             id="reserved-export-name",
         ),
     ],
@@ -407,18 +421,6 @@ def test_hostile_values_cannot_inject_workflow_commands(run, rsa_pair: KeyPair):
         assert "\n" not in command.data and "\r" not in command.data
     assert "set-output" not in message  # a value that is not a target is never repeated
     assert "'evil%0a::error::x'" in result.annotations("warning")[0].data
-
-
-def test_annotation_titles_are_escaped_as_properties(capsys):
-    log = action._github_log(debug=False)
-    log.release()
-    log.annotate("warning", "a:b,c%d\ne", "50% done\r\n::error::x")
-    printed = capsys.readouterr().out.splitlines()
-    assert printed == ["::warning title=a%3Ab%2Cc%25d%0Ae::50%25 done%0D%0A::error::x"]
-    parsed = parse_command(printed[0])
-    assert parsed is not None
-    assert parsed.properties == {"title": "a:b,c%d\ne"}
-    assert parsed.data == "50% done\r\n::error::x"
 
 
 def test_unexpected_exception_reports_only_its_type(run, rsa_pair: KeyPair, monkeypatch):
@@ -540,3 +542,57 @@ def test_hostile_name_input_is_refused_or_kept_as_text(run, rsa_pair: KeyPair):
             assert "\n" not in command.data and "\r" not in command.data
     email = next(w for w in kept.annotations("warning") if w.properties["title"] == "Check email")
     assert email.data == "email: does not look like an e-mail address"
+
+
+# --- streams: a log that cannot take a mask passes no token on --------------------------------
+
+ENTRYPOINT_PATH = Path(__file__).resolve().parent.parent / "entrypoint.py"
+
+
+@pytest.mark.parametrize(
+    "stdout", ["full", "closed", "pipe-closed-early"], ids=["dev-full", "closed", "broken-pipe"]
+)
+def test_a_log_that_cannot_be_written_passes_no_token_on(
+    runner: Runner, rsa_pair: KeyPair, stdout: str
+) -> None:
+    """Without PYTHONUNBUFFERED, as pip installs it: exit 1, no traceback, no "Exception
+    ignored", and no token in any output (its mask may not have reached the runner)."""
+    env = runner.environment({**QSEOW, "private-key": rsa_pair.private_pem.decode()})
+    env.pop("PYTHONUNBUFFERED", None)
+    command = [sys.executable, str(ENTRYPOINT_PATH)]
+    run = functools.partial(subprocess.run, command, env=env, stderr=subprocess.PIPE, text=True)
+    if stdout == "full":
+        with open("/dev/full", "w") as full:
+            proc = run(stdout=full, check=False)
+    elif stdout == "closed":
+        # a shell would drop the INPUT_* names (they hold '-'), so close fd 1 in the child
+        proc = run(preexec_fn=lambda: os.close(1), check=False)
+    else:
+        reader, writer = os.pipe()
+        os.close(reader)  # the reader is gone before the first line
+        proc = run(stdout=writer, check=False)
+        os.close(writer)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+    assert "cannot be written" in proc.stderr
+    outputs = parse_file_command(Path(env["GITHUB_OUTPUT"]).read_text(encoding="utf-8"))
+    assert outputs == {"error-code": "output-failed"}
+    assert Path(env["GITHUB_ENV"]).read_text(encoding="utf-8") == ""
+
+
+def test_an_ascii_stdout_still_masks_a_non_ascii_passphrase(runner: Runner) -> None:
+    """PYTHONIOENCODING=ascii: the runner reads UTF-8, so the action writes UTF-8 anyway."""
+    key = serialization.load_pem_private_key(
+        ENCRYPTED_KEY.read_bytes(), ENCRYPTED_KEY_PASSPHRASE.encode()
+    )
+    passphrase = "pässwörd-ü"
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase.encode()),
+    ).decode()
+    inputs = {**QSEOW, "private-key": pem, "private-key-passphrase": passphrase, "name": "Zoë"}
+    result = runner.run_process(inputs, {"PYTHONIOENCODING": "ascii"})
+    assert result.code == 0, result.stdout + result.stderr
+    assert passphrase in result.masks
+    assert "token" in result.outputs

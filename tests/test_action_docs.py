@@ -190,7 +190,15 @@ def test_each_description_names_the_inputs_default():
 
 def test_outputs_and_runs():
     action = read_action()
-    assert list(action["outputs"]) == ["token", "expires-at", "expires-in", "header", "claims"]
+    assert list(action["outputs"]) == [
+        "token",
+        "expires-at",
+        "expires-in",
+        "header",
+        "claims",
+        "error-code",
+        "error-input",
+    ]
     assert action["runs"] == {"using": "docker", "image": "Dockerfile"}, "no args:, no env:"
     assert action["branding"] == {"icon": "lock", "color": "green"}
     assert action["name"] == "Qlik Sense JWT"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from qsjwt import files
-from qsjwt.errors import InputError, QsjwtError
+from qsjwt.errors import InputError, OutputError, QsjwtError
 from qsjwt.files import PlannedFile, check_writable, replace_lines, write_all
 from tests.helpers import assert_error
 
@@ -191,7 +191,7 @@ def test_rename_failure_on_the_second_file_leaves_neither(tmp_path, monkeypatch)
     monkeypatch.setattr(files.os, "replace", failing_replace)
     with pytest.raises(QsjwtError) as info:
         write_all([_planned(first, name="one"), _planned(second, name="two")])
-    assert (type(info.value), info.value.exit_code) == (QsjwtError, 1)
+    assert (type(info.value), info.value.exit_code) == (OutputError, 1)
     assert_error(info.value, "two", "cannot write", "No space left on device")
     assert calls == [first, second]
     assert list(tmp_path.iterdir()) == []  # neither file, and no temporary file
@@ -211,7 +211,7 @@ def test_staging_failure_on_the_second_file_leaves_neither(tmp_path, monkeypatch
     monkeypatch.setattr(files.os, "fchmod", failing_fchmod)
     with pytest.raises(QsjwtError) as info:
         write_all([_planned(first, name="one"), _planned(second, name="two")])
-    assert (type(info.value), info.value.exit_code) == (QsjwtError, 1)
+    assert (type(info.value), info.value.exit_code) == (OutputError, 1)
     assert_error(info.value, "two", "cannot write", "Input/output error")
     assert list(tmp_path.iterdir()) == []
 

@@ -1019,7 +1019,7 @@ _HOSTILE: list[Case] = [
         "hostile-export-env-reserved",
         "hostile: export-env naming a variable the runner reserves",
         qseow(export_env="GITHUB_TOKEN"),
-        bad("export-env", "changes how later steps run"),
+        bad("export-env", "changes how later steps or jobs run"),
         cli=None,
         why_not="GITHUB_ENV exists only for the action",
     ),

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qsjwt.action import ERROR_CODES
 from qsjwt.inputs import BY_NAME
 from tests.action_runner import MASK, FileCommandError, parse_command, parse_file_command
 from tests.conftest import verify_independently
@@ -28,7 +29,12 @@ OUTPUT_NAMES = {"token", "expires-at", "expires-in", "header", "claims"}
 ALLOWED_COMMANDS = {"add-mask", "error", "warning", "notice", "debug"}
 _CLI_ERROR = re.compile(r"qs-jwt(?: [a-z]+)?: error: (.*)")
 _CLI_OK_LINE = re.compile(r"qs-jwt: (warning:|wrote|token expires at) .*")
-_FENCED = re.compile(r"^```.*?^```$", re.MULTILINE | re.DOTALL)
+_FENCED = re.compile(r"^(`{3,}).*?^\1$", re.MULTILINE | re.DOTALL)
+_CODE_SPAN = re.compile(r"(`+) .*? \1")
+_RENDERED = re.compile(r"<[a-zA-Z]|\]\(|(?<![\w`])@\w|https?://|www\.")
+"""What Markdown would render from a value outside code: HTML, a link or image, an @mention,
+an autolink."""
+ERROR_OUTPUTS = {"error-code", "error-input"}
 _ARMOR = re.compile(r"-----(BEGIN|END) [A-Z0-9 ]+-----")
 
 
@@ -353,8 +359,9 @@ def check_action(
             verdict.fail(f"GITHUB_ENV would fail the step: {err}")
         if "GITHUB_STEP_SUMMARY" not in case.inputs and "## Qlik Sense JWT" not in summary:
             verdict.fail("no step summary")
-        if re.search(r"(?<!\\)<img", _FENCED.sub("", summary)):
-            verdict.fail("the step summary carries raw HTML from an input (outside code)")
+        outside_code = _CODE_SPAN.sub("", _FENCED.sub("", summary))
+        if _RENDERED.search(outside_code):
+            verdict.fail("the step summary renders HTML, a link or a mention from an input")
     else:
         if len(errors) != 1:
             verdict.fail(f"{len(errors)} error annotations, expected exactly one")
@@ -363,8 +370,16 @@ def check_action(
             verdict.fail(f"the error says none of {expect.message}: {text[:200]!r}")
         if expect.names and expect.names not in text:
             verdict.fail(f"the error does not name {expect.names!r}: {text[:200]!r}")
-        if outputs and set(outputs) != OUTPUT_NAMES:
+        writable = "GITHUB_OUTPUT" not in case.inputs  # else the case breaks the file itself
+        if (outputs or writable) and outputs.get("error-code") not in ERROR_CODES:
+            verdict.fail(
+                f"error-code output {outputs.get('error-code')!r} is not one of {ERROR_CODES}"
+            )
+        results = set(outputs) - ERROR_OUTPUTS
+        if results and results != OUTPUT_NAMES:
             verdict.fail(f"half-written outputs: {sorted(outputs)}")
+        if expect.names and outputs.get("error-input", expect.names) != expect.names:
+            verdict.fail(f"error-input {outputs['error-input']!r}, expected {expect.names!r}")
         if env_text:
             verdict.fail("GITHUB_ENV was written although the step failed")
         if summary:
