@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 import yaml
 
+from qsjwt.action import ERROR_CODES
+
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / ".github" / "workflows"
 WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))
@@ -224,8 +226,15 @@ def test_selftest_expected_failures_assert_the_outcome():
     assert {"bad-key", "lifetime-not-a-duration", "lifetime-over-cloud-limit"} <= {
         case["case"] for case in cases
     }
-    assert all(case.get("expect") for case in cases), "each case names the error it expects"
+    assert all(case.get("code") in ERROR_CODES for case in cases), "each case names its error-code"
+    assert all(case.get("input") for case in cases), "each case names the input at fault"
     steps = xfail["steps"]
     action = next(i for i, step in enumerate(steps) if step.get("uses") == "./")
     assert steps[action].get("continue-on-error") is True
-    assert "steps.jwt.outcome" in str(steps[action + 1].get("env"))
+    check = str(steps[action + 1].get("env"))
+    for read in (
+        "steps.jwt.outcome",
+        "steps.jwt.outputs.error-code",
+        "steps.jwt.outputs.error-input",
+    ):
+        assert read in check, f"the check after the action reads {read}"
