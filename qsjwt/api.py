@@ -24,7 +24,7 @@ from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Targe
 from qsjwt.keys import (
     LoadedKey,
     VerifyingKey,
-    load_certificate,
+    load_certificates,
     load_signing_key,
     load_verifying_key,
     signing_key_from,
@@ -63,8 +63,8 @@ class Minter:
             )
         else:
             self._key = signing_key_from(private_key, input_name=PRIVATE_KEY)
-        self._certificate = (
-            load_certificate(certificate, input_name=CERTIFICATE) if certificate else None
+        self._certificates = (
+            load_certificates(certificate, input_name=CERTIFICATE) if certificate else []
         )
 
     @property
@@ -128,7 +128,7 @@ class Minter:
             self._key,
             now=_aware(now),
             jti=jti or new_jti(),
-            certificate=self._certificate,
+            certificates=self._certificates,
         )
 
 

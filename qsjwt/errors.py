@@ -76,4 +76,3 @@ class OutputError(QsjwtError):
     """A result could not be written where it was asked for (a file, the runner's files)."""
 
     code = "output-failed"
-

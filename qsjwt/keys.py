@@ -27,6 +27,13 @@ from qsjwt.findings import Finding, warning
 MIN_RSA_BITS = 2048
 RECOMMENDED_RSA_BITS = 3072
 _PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----\n?", re.DOTALL)
+_UNSUPPORTED_CIPHER = ("unknown key encryption algorithm", "unknown cipher", "unsupported")
+"""How cryptography says it cannot decrypt a key's cipher at all (DES, RC2, MD5 PBEs...)."""
+CONVERT_KEY = (
+    "convert it once: openssl pkcs8 -topk8 -v2 aes-256-cbc -provider legacy -provider default "
+    "-in old.pem -out new.pem"
+)
 
 VerifyingKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
@@ -80,6 +87,20 @@ def pem_label(pem: bytes) -> str | None:
     return match.group(1).decode() if match else None
 
 
+def _private_block(pem: bytes, *, input_name: str) -> bytes:
+    """The one private key in a PEM text, wherever it stands: ``openssl pkcs12 -nodes``
+    writes the certificate first and the key after, with attribute lines around them."""
+    blocks = (m.group(0) for m in _PEM_BLOCK.finditer(pem) if m.group(1).endswith(b"PRIVATE KEY"))
+    keys = list(dict.fromkeys(blocks))  # the same key pasted twice is one key
+    if len(keys) > 1:
+        raise KeyMaterialError(
+            f"holds {len(keys)} private keys",
+            input_name=input_name,
+            hint="give only the key that signs the tokens",
+        )
+    return keys[0] if keys else pem
+
+
 def load_signing_key(
     text: str | bytes,
     passphrase: str | bytes | None = None,
@@ -87,8 +108,12 @@ def load_signing_key(
     input_name: str,
     passphrase_name: str,
 ) -> LoadedKey:
-    """A private key fit for signing Qlik tokens: RSA of 2048 bits or more, or EC."""
-    pem = pem_from_text(text, input_name=input_name)
+    """A private key fit for signing Qlik tokens: RSA of 2048 bits or more, or EC.
+
+    The text may be a bundle (certificates and one private key, in any order). Raises
+    KeyMaterialError naming the input or the passphrase; never shows either.
+    """
+    pem = _private_block(pem_from_text(text, input_name=input_name), input_name=input_name)
     label = pem_label(pem) or ""
     if label == "CERTIFICATE" or label.endswith("PUBLIC KEY"):
         what = "a certificate" if label == "CERTIFICATE" else "a public key"
@@ -113,7 +138,14 @@ def load_signing_key(
             input_name=passphrase_name,
             hint="remove the passphrase, or use the encrypted key it belongs to",
         ) from None
-    except (ValueError, InternalError):  # InternalError: OpenSSL refused a malformed key
+    except (ValueError, InternalError) as err:  # InternalError: OpenSSL refused a bad key
+        if encrypted and any(words in str(err).lower() for words in _UNSUPPORTED_CIPHER):
+            raise KeyMaterialError(
+                "is encrypted with a legacy cipher that OpenSSL 3 no longer reads (whatever the "
+                "passphrase)",
+                input_name=input_name,
+                hint=CONVERT_KEY,
+            ) from None
         if encrypted:
             raise KeyMaterialError(
                 "does not decrypt the private key",
@@ -170,11 +202,17 @@ def _key_policy(key: object, input_name: str) -> tuple[SigningKey, list[Finding]
 
 
 def load_certificate(text: str | bytes, *, input_name: str) -> x509.Certificate:
-    """An X.509 certificate from PEM text (or base64 of it); raises KeyMaterialError."""
+    """An X.509 certificate from PEM text (or base64 of it): the first of a chain."""
+    return load_certificates(text, input_name=input_name)[0]
+
+
+def load_certificates(text: str | bytes, *, input_name: str) -> list[x509.Certificate]:
+    """Every certificate in PEM text (a leaf and its chain); raises KeyMaterialError."""
     pem = pem_from_text(text, input_name=input_name)
     try:
-        certificate = x509.load_pem_x509_certificate(pem)
-        certificate.public_key()  # parsed on first use: a damaged key must fail here, not later
+        certificates = x509.load_pem_x509_certificates(pem)
+        for certificate in certificates:
+            certificate.public_key()  # parsed on first use: a damaged key fails here, not later
     except (ValueError, x509.InvalidVersion, UnsupportedAlgorithm):
         label = pem_label(pem) or "unknown"
         if label == "CERTIFICATE":
@@ -188,19 +226,42 @@ def load_certificate(text: str | bytes, *, input_name: str) -> x509.Certificate:
             input_name=input_name,
             hint="give the -----BEGIN CERTIFICATE----- file configured in Qlik",
         ) from None
-    return certificate
+    return certificates
 
 
-def check_certificate_matches(
-    key: SigningKey, certificate: x509.Certificate, *, input_name: str
-) -> None:
-    """A certificate for another key makes Qlik refuse every token: say so before signing."""
-    if _public_der(certificate.public_key()) != _public_der(key.public_key()):
+def certificate_of(
+    key: SigningKey, certificates: list[x509.Certificate], *, input_name: str, now: dt.datetime
+) -> tuple[x509.Certificate, list[Finding]]:
+    """The key's own certificate among ``certificates`` (a chain may come with it), and a
+    warning when it is not valid at ``now``. A certificate for another key makes Qlik refuse
+    every token: that is an error, before signing."""
+    own = _public_der(key.public_key())
+    mine = [c for c in certificates if _public_der(c.public_key()) == own]
+    if not mine:
         raise KeyMaterialError(
             "does not belong to the private key: Qlik would reject the token",
             input_name=input_name,
             hint="configure Qlik with the certificate of this key, or sign with its own key",
         )
+    certificate = mine[0]
+    findings = []
+    if now < certificate.not_valid_before_utc:
+        findings.append(
+            warning(
+                f"is not valid before {certificate.not_valid_before_utc:%Y-%m-%d %H:%M} UTC; "
+                "Qlik may refuse tokens until then",
+                input_name,
+            )
+        )
+    elif now > certificate.not_valid_after_utc:
+        findings.append(
+            warning(
+                f"expired on {certificate.not_valid_after_utc:%Y-%m-%d}; Qlik may refuse tokens "
+                "signed for it: make a new key and certificate (qs-jwt keygen)",
+                input_name,
+            )
+        )
+    return certificate, findings
 
 
 def load_verifying_key(text: str | bytes, *, input_name: str) -> VerifyingKey:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ from qsjwt.claims import Claims, build_claims, build_header
 from qsjwt.errors import QsjwtError
 from qsjwt.findings import Finding, Severity
 from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE
-from qsjwt.keys import LoadedKey, check_certificate_matches, load_certificate, load_signing_key
+from qsjwt.keys import LoadedKey, certificate_of, load_certificates, load_signing_key
 from qsjwt.lint import lint_token
 from qsjwt.settings import QseowSettings, Settings
 from qsjwt.sign import sign_token
@@ -37,17 +38,23 @@ def mint(
     *,
     now: dt.datetime,
     jti: str,
-    certificate: x509.Certificate | None = None,
+    certificates: Sequence[x509.Certificate] = (),
 ) -> Minted:
     """Sign a token for checked ``settings`` at ``now`` (timezone-aware) with ``jti``.
 
-    Raises KeyMaterialError when the key does not fit the algorithm or the certificate is not
-    the key's, and QsjwtError if the token breaks a Qlik rule after all (lint runs on every
+    ``certificates``: what Qlik was given (a chain may come with it); the key's own must be
+    among them, and a warning says when it is not valid at ``now``.
+
+    Raises KeyMaterialError when the key does not fit the algorithm or no certificate is the
+    key's, and QsjwtError if the token breaks a Qlik rule after all (lint runs on every
     new token as a last guard: that would be a bug here, never a token out).
     """
     check_key_fits(key.key, settings.algorithm, input_name=PRIVATE_KEY)
-    if certificate is not None:
-        check_certificate_matches(key.key, certificate, input_name=CERTIFICATE)
+    certificate_findings: list[Finding] = []
+    if certificates:
+        _, certificate_findings = certificate_of(
+            key.key, list(certificates), input_name=CERTIFICATE, now=now
+        )
     header = build_header(settings)
     claims = build_claims(settings, now=now, jti=jti)
     _guard(settings, header, claims, now)
@@ -59,7 +66,7 @@ def mint(
         claims=claims,
         expires_at=expires_at,
         expires_in=claims["exp"] - claims["iat"],
-        warnings=settings.warnings + key.warnings,
+        warnings=settings.warnings + key.warnings + tuple(certificate_findings),
     )
 
 
@@ -93,5 +100,5 @@ def mint_from_text(
     key = load_signing_key(
         private_key, passphrase, input_name=PRIVATE_KEY, passphrase_name=PRIVATE_KEY_PASSPHRASE
     )
-    cert = load_certificate(certificate, input_name=CERTIFICATE) if certificate else None
-    return mint(settings, key, now=now, jti=jti, certificate=cert)
+    chain = load_certificates(certificate, input_name=CERTIFICATE) if certificate else []
+    return mint(settings, key, now=now, jti=jti, certificates=chain)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import subprocess
 import textwrap
 
 import pytest
@@ -14,9 +15,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from qsjwt.errors import KeyMaterialError
 from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE
 from qsjwt.keys import (
-    check_certificate_matches,
+    certificate_of,
     generate_key,
     load_certificate,
+    load_certificates,
+    load_signing_key,
     load_verifying_key,
     one_line_pem,
     pem_from_text,
@@ -228,7 +231,7 @@ def test_ed25519_refused():
 def test_matching_certificate(request, pair):
     keys = request.getfixturevalue(pair)
     cert = load_certificate(keys.certificate_pem.decode().replace("\n", "\\n"), input_name="c")
-    check_certificate_matches(keys.key, cert, input_name=CERTIFICATE)
+    assert certificate_of(keys.key, [cert], input_name=CERTIFICATE, now=NOW) == (cert, [])
 
 
 @pytest.mark.parametrize(
@@ -238,7 +241,7 @@ def test_certificate_of_another_key(request, signer, owner):
     key = request.getfixturevalue(signer).key
     cert = load_certificate(request.getfixturevalue(owner).certificate_pem, input_name="c")
     with pytest.raises(KeyMaterialError) as info:
-        check_certificate_matches(key, cert, input_name=CERTIFICATE)
+        certificate_of(key, [cert], input_name=CERTIFICATE, now=NOW)
     assert_error(info.value, CERTIFICATE, "does not belong to the private key")
 
 
@@ -291,7 +294,7 @@ def test_self_signed_certificate(ec_pair):
     assert cert.not_valid_before_utc <= NOW
     constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints)
     assert constraints.critical and not constraints.value.ca
-    check_certificate_matches(ec_pair.key, cert, input_name=CERTIFICATE)
+    assert certificate_of(ec_pair.key, [cert], input_name=CERTIFICATE, now=NOW)[1] == []
 
 
 def test_generate_ec_key():
@@ -352,3 +355,92 @@ def test_no_message_carries_key_text_or_passphrase(rsa_pair, rsa1024_key):
         for line in lines:
             assert line not in message, message
         assert "MII" not in message  # the start of every DER body in base64
+
+
+# --- keys and certificates as people have them ------------------------------------------------
+
+
+def _bag(label: str) -> bytes:
+    """The attribute lines ``openssl pkcs12 -nodes`` writes before each block."""
+    return f"Bag Attributes\n    localKeyID: 01 02 03\n    friendlyName: {label}\n".encode()
+
+
+def test_a_pkcs12_dump_with_the_certificate_first_is_accepted(rsa3072_pair):
+    bundle = _bag("cert") + rsa3072_pair.certificate_pem + _bag("key") + rsa3072_pair.private_pem
+    loaded = load_signing_key(bundle, input_name=PRIVATE_KEY, passphrase_name="p")
+    assert loaded.key.private_numbers() == rsa3072_pair.key.private_numbers()
+
+
+def test_two_private_keys_in_one_input_are_refused(rsa_pair, other_rsa_pair):
+    with pytest.raises(KeyMaterialError) as info:
+        load_signing_key(
+            rsa_pair.private_pem + other_rsa_pair.private_pem,
+            input_name=PRIVATE_KEY,
+            passphrase_name="p",
+        )
+    assert_error(info.value, PRIVATE_KEY, "holds 2 private keys")
+    assert "MII" not in info.value.render()
+
+
+def _openssl(*args: str, stdin: bytes) -> bytes:
+    return subprocess.run(["openssl", *args], input=stdin, capture_output=True, check=True).stdout
+
+
+@pytest.mark.parametrize(
+    "legacy",
+    [
+        ["pkcs8", "-topk8", "-v1", "PBE-SHA1-RC2-64"],
+        ["pkcs8", "-topk8", "-v2", "des"],
+        ["rsa", "-des", "-traditional"],
+    ],
+    ids=["pkcs8-rc2", "pkcs8-des", "traditional-des"],
+)
+def test_a_legacy_cipher_is_named_not_blamed_on_the_passphrase(rsa_pair, legacy):
+    """OpenSSL 3 cannot decrypt these whatever the passphrase: say so, and how to convert."""
+    old = _openssl(
+        *legacy,
+        "-provider",
+        "legacy",
+        "-provider",
+        "default",
+        "-passout",
+        "pass:right-passphrase",
+        stdin=rsa_pair.private_pem,
+    )
+    assert b"ENCRYPTED" in old
+    with pytest.raises(KeyMaterialError) as info:
+        load_signing_key(
+            old, "right-passphrase", input_name=PRIVATE_KEY, passphrase_name=PRIVATE_KEY_PASSPHRASE
+        )
+    assert_error(info.value, PRIVATE_KEY, "legacy cipher", "openssl pkcs8 -topk8 -v2 aes-256-cbc")
+    assert "right-passphrase" not in info.value.render()
+
+
+def test_a_wrong_passphrase_is_still_a_wrong_passphrase():
+    with pytest.raises(KeyMaterialError) as info:
+        load_signing_key(
+            ENCRYPTED_KEY.read_bytes(),
+            "not it",
+            input_name=PRIVATE_KEY,
+            passphrase_name=PRIVATE_KEY_PASSPHRASE,
+        )
+    assert_error(info.value, PRIVATE_KEY_PASSPHRASE, "does not decrypt")
+
+
+def test_the_key_s_certificate_is_found_in_a_chain(rsa_pair, other_rsa_pair, ec_pair):
+    chain = load_certificates(
+        other_rsa_pair.certificate_pem + rsa_pair.certificate_pem + ec_pair.certificate_pem,
+        input_name=CERTIFICATE,
+    )
+    own, findings = certificate_of(rsa_pair.key, chain, input_name=CERTIFICATE, now=NOW)
+    assert own == chain[1] and findings == []
+
+
+@pytest.mark.parametrize(
+    ("offset", "fragment"),
+    [(-dt.timedelta(days=1), "is not valid before"), (dt.timedelta(days=400), "expired on")],
+)
+def test_a_certificate_outside_its_validity_warns(rsa_pair, offset, fragment):
+    cert = self_signed_certificate(rsa_pair.key, common_name="t", days=30, now=NOW)
+    _, findings = certificate_of(rsa_pair.key, [cert], input_name=CERTIFICATE, now=NOW + offset)
+    assert [(f.subject, fragment in f.message) for f in findings] == [(CERTIFICATE, True)]

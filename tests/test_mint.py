@@ -98,7 +98,7 @@ def test_es256_with_a_p384_key_refused(p384_pair):
 def test_matching_certificate_passes(rsa_pair, target):
     cert = load_certificate(rsa_pair.certificate_pem, input_name=CERTIFICATE)
     key = signing_key(rsa_pair.private_pem)
-    minted = mint(parse(target), key, now=NOW, jti=FIXED_JTI, certificate=cert)
+    minted = mint(parse(target), key, now=NOW, jti=FIXED_JTI, certificates=[cert])
     verify_independently(minted.token, rsa_pair.certificate_pem, "RS256", check_time=False)
 
 
@@ -111,7 +111,7 @@ def test_certificate_of_another_key_is_an_error(rsa_pair, other_rsa_pair, target
             signing_key(rsa_pair.private_pem),
             now=NOW,
             jti=FIXED_JTI,
-            certificate=cert,
+            certificates=[cert],
         )
     assert_error(info.value, CERTIFICATE, "does not belong to the private key")
 

@@ -18,6 +18,7 @@ for generated key material (tests/leaks/material.py), or ``Place`` for output de
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -191,6 +192,33 @@ def _two_keys(pem: bytes) -> bytes:
     return pem + pem
 
 
+def _other_pem(kind: str) -> bytes:
+    """A certificate or private key of another (throw-away P-256) key, made on first use."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from qsjwt.keys import certificate_pem, private_pem, self_signed_certificate
+
+    if kind not in _OTHER:
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime(2026, 11, 28, tzinfo=datetime.UTC)
+        cert = self_signed_certificate(key, common_name="bundle", days=36500, now=now)
+        _OTHER.update(certificate=certificate_pem(cert), private=private_pem(key))
+    return _OTHER[kind]
+
+
+_OTHER: dict[str, bytes] = {}
+
+
+def _pkcs12_dump(pem: bytes) -> bytes:
+    """What ``openssl pkcs12 -nodes`` writes: attribute lines, the certificate, then the key."""
+    bag = b"Bag Attributes\n    localKeyID: 01 02 03 04\n"
+    return bag + _other_pem("certificate") + bag + pem
+
+
+def _two_different_keys(pem: bytes) -> bytes:
+    return pem + _other_pem("private")
+
+
 def _base64_garbage(pem: bytes) -> bytes:
     return b"bm90IGEga2V5IGF0IGFsbA==" * 40  # base64 of "not a key at all", repeated
 
@@ -311,6 +339,18 @@ _GOOD: list[Case] = [
         "malformed PEM that OpenSSL reads: the key pasted twice (the first block is used)",
         qseow(private_key=Key(mangle=_two_keys)),
         ok(),
+    ),
+    Case(
+        "good-pkcs12-bundle",
+        "keys as people have them: a PEM bundle with a certificate first and the key after",
+        qseow(private_key=Key(mangle=_pkcs12_dump)),
+        ok(),
+    ),
+    Case(
+        "two-different-private-keys",
+        "keys as people have them: two different private keys in one input",
+        qseow(private_key=Key(mangle=_two_different_keys)),
+        bad("private-key", "holds 2 private keys"),
     ),
     Case(
         "good-cr-only-pem", "CR-only PEM: accepted", qseow(private_key=Key(mangle=_cr_only)), ok()

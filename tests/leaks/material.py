@@ -41,7 +41,7 @@ class Pair:
 
 
 def _pair(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> Pair:
-    cert = self_signed_certificate(key, common_name="qs-jwt leak suite", days=30, now=NOW)
+    cert = self_signed_certificate(key, common_name="qs-jwt leak suite", days=36500, now=NOW)
     return Pair(private_pem(key), public_pem(key), certificate_pem(cert))
 
 
