@@ -194,6 +194,7 @@ def lint_token(
         now=_aware(now),
         user_id_claim=user_id_claim,
         user_directory_claim=user_directory_claim,
+        size=len(token.strip()),
     )
 
 

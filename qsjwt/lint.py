@@ -30,6 +30,7 @@ from qsjwt.rules import (
     cloud_algorithm_note,
     issuer_mismatch,
     looks_like_email,
+    token_size_problem,
 )
 
 
@@ -52,10 +53,15 @@ def lint_token(
     now: dt.datetime,
     user_id_claim: str | None = None,
     user_directory_claim: str | None = None,
+    size: int | None = None,
 ) -> list[Finding]:
     """Every Qlik rule ``target`` applies that the token breaks, as errors and warnings
-    (empty: the token is fine). Reads the token alone; the signature is not checked."""
+    (empty: the token is fine). Reads the token alone; the signature is not checked.
+    ``size``: the compact token's length, checked against what front ends accept."""
     report = _Report()
+    problem = token_size_problem(size) if size is not None else None
+    if problem is not None:
+        (report.error if problem[0] else report.warn)("token", problem[1])
     _algorithm(report, header, target)
     times = _times(report, claims, required=target is Target.CLOUD)
     _expiry(report, times, int(now.timestamp()))

@@ -11,11 +11,12 @@ from cryptography import x509
 
 from qsjwt.algorithms import check_key_fits
 from qsjwt.claims import Claims, build_claims, build_header
-from qsjwt.errors import QsjwtError
-from qsjwt.findings import Finding, Severity
+from qsjwt.errors import InputError, QsjwtError
+from qsjwt.findings import Finding, Severity, warning
 from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE
 from qsjwt.keys import LoadedKey, certificate_of, load_certificates, load_signing_key
 from qsjwt.lint import lint_token
+from qsjwt.rules import OVERSIZE_HINT, token_size_problem
 from qsjwt.settings import QseowSettings, Settings
 from qsjwt.sign import sign_token
 
@@ -59,6 +60,7 @@ def mint(
     claims = build_claims(settings, now=now, jti=jti)
     _guard(settings, header, claims, now)
     token = sign_token(claims, key.key, header=header)
+    size_findings = _size(settings, len(token))
     expires_at = dt.datetime.fromtimestamp(claims["exp"], tz=dt.UTC)
     return Minted(
         token=token,
@@ -66,23 +68,35 @@ def mint(
         claims=claims,
         expires_at=expires_at,
         expires_in=claims["exp"] - claims["iat"],
-        warnings=settings.warnings + key.warnings + tuple(certificate_findings),
+        warnings=settings.warnings + key.warnings + tuple(certificate_findings) + size_findings,
     )
+
+
+def _size(settings: Settings, size: int) -> tuple[Finding, ...]:
+    """A token no front end would pass is an error naming what made it big; a large one warns.
+    (It is measured once signed; an error means it is dropped, never output.)"""
+    problem = token_size_problem(size)
+    if problem is None:
+        return ()
+    error, message = problem
+    culprit = "groups" if settings.groups else "attributes"
+    if error:
+        raise InputError(f"the token {message}", input_name=culprit, hint=OVERSIZE_HINT)
+    return (warning(f"the token {message}", culprit),)
 
 
 def _guard(settings: Settings, header: dict[str, Any], claims: Claims, now: dt.datetime) -> None:
     """Settings validation should make this unreachable; a failure here is our bug, not input."""
-    names = {}
-    if isinstance(settings, QseowSettings):
-        names = {
-            "user_id_claim": settings.user_id_claim,
-            "user_directory_claim": settings.user_directory_claim,
-        }
-    broken = [
-        f.render()
-        for f in lint_token(header, claims, settings.target, now=now, **names)
-        if f.severity is Severity.ERROR
-    ]
+    qseow = settings if isinstance(settings, QseowSettings) else None
+    found = lint_token(
+        header,
+        claims,
+        settings.target,
+        now=now,
+        user_id_claim=qseow.user_id_claim if qseow else None,
+        user_directory_claim=qseow.user_directory_claim if qseow else None,
+    )
+    broken = [f.render() for f in found if f.severity is Severity.ERROR]
     if broken:
         raise QsjwtError("internal check failed, no token made: " + "; ".join(broken))
 

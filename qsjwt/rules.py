@@ -81,6 +81,37 @@ CLOUD_TOO_LONG = "longer than the 1h (3600 s) Qlik Cloud accepts"
 QSEOW_TOO_LONG = "longer than the 365d this tool allows for QSEoW"
 QSEOW_LONG = "over 24h: a leaked token stays usable that long"
 
+# --- size -------------------------------------------------------------------------------------
+
+TOKEN_WARN_BYTES = 8 * 1024
+"""A token travels in one request header (``Authorization: Bearer``). Qlik documents no size
+limit for either target (shared/reference/qlik-oauth-and-live.md: "size limits" undocumented),
+but the front ends before it do: Apache's LimitRequestFieldSize is 8190 bytes by default, nginx's
+large_client_header_buffers 8 KB, and most load balancers the same. Over 8 KB: a warning."""
+TOKEN_MAX_BYTES = 16 * 1024
+"""No common front end takes a single header over 16 KB by default (Windows HTTP.sys, under
+Windows servers such as QSEoW's, MaxFieldLength 16 KB; ASP.NET Kestrel's HTTP/2 header field
+16 KiB, learn.microsoft.com Http2Limits.MaxRequestHeaderFieldSize): over it, an error."""
+
+
+def token_size_problem(size: int) -> tuple[bool, str] | None:
+    """(is it an error, the message) for a token of ``size`` bytes, or None when it is fine."""
+    kb = f"{size / 1024:.1f} KB"
+    if size > TOKEN_MAX_BYTES:
+        return True, (
+            f"is {kb}, over the {TOKEN_MAX_BYTES // 1024} KB no HTTP front end takes in one "
+            "header by default; Qlik would never see it"
+        )
+    if size > TOKEN_WARN_BYTES:
+        return False, (
+            f"is {kb}, over the {TOKEN_WARN_BYTES // 1024} KB many proxies and load balancers "
+            "take in one header by default"
+        )
+    return None
+
+
+OVERSIZE_HINT = "send fewer or shorter groups or attributes; let Qlik map the rest"
+
 # --- algorithms -------------------------------------------------------------------------------
 
 

@@ -407,3 +407,16 @@ def test_every_minted_token_lints_without_errors(request, target, overrides):
     # the only warnings lint may add are the ones settings already gave (long life, algorithm)
     for finding in findings:
         assert finding.subject in {"exp", "alg"}, finding
+
+
+@pytest.mark.parametrize(
+    ("size", "severity"),
+    [(8 * 1024, None), (8 * 1024 + 1, Severity.WARNING), (16 * 1024 + 1, Severity.ERROR)],
+)
+def test_token_size(size, severity):
+    findings = [
+        f
+        for f in lint_token({"alg": "RS256"}, qseow_claims(), Target.QSEOW, now=NOW, size=size)
+        if f.subject == "token"
+    ]
+    assert [f.severity for f in findings] == ([severity] if severity else [])

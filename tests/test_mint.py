@@ -219,3 +219,24 @@ def test_guard_catches_cloud_settings_that_bypassed_validation(rsa_pair, change,
 def test_guard_catches_an_empty_jti(rsa_pair):
     with pytest.raises(QsjwtError, match="jti: must be a non-empty string"):
         mint(parse(Target.CLOUD), signing_key(rsa_pair.private_pem), now=NOW, jti="")
+
+
+def _groups(count: int) -> str:
+    return "\n".join(f"Group-{n:04d}-with-a-fairly-long-name" for n in range(count))
+
+
+@BOTH_TARGETS
+def test_a_token_no_front_end_would_pass_is_refused(rsa3072_pair, target):
+    """Thousands of groups made a 167 KB token: over 16 KB it is an error naming groups."""
+    key = signing_key(rsa3072_pair.private_pem)
+    with pytest.raises(InputError) as info:
+        mint(parse(target, groups=_groups(600)), key, now=NOW, jti=FIXED_JTI)
+    assert info.value.input_name == "groups" and "over the 16 KB" in info.value.message
+
+
+@BOTH_TARGETS
+def test_a_large_token_warns(rsa3072_pair, target):
+    key = signing_key(rsa3072_pair.private_pem)
+    minted = mint(parse(target, groups=_groups(300)), key, now=NOW, jti=FIXED_JTI)
+    assert 8 * 1024 < len(minted.token) <= 16 * 1024
+    assert any("over the 8 KB" in w.message for w in minted.warnings if w.subject == "groups")

@@ -131,7 +131,8 @@ def verify(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
 
 def lint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     target = parse_target(args.target)
-    header, claims = decode_unverified(gather.token(args))
+    token = gather.token(args)
+    header, claims = decode_unverified(token)
     found = lint_token(
         header,
         claims,
@@ -139,6 +140,7 @@ def lint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
         now=dt.datetime.now(dt.UTC),
         user_id_claim=args.user_id_claim,
         user_directory_claim=args.user_directory_claim,
+        size=len(token),
     )
     if sys.stdout is None:
         raise QsjwtError("standard output is closed")

@@ -1038,6 +1038,12 @@ _HOSTILE: list[Case] = [
         ),
     ),
     Case(
+        "hostile-token-too-big",
+        "unbounded input: so many groups that no HTTP front end would take the token",
+        qseow(groups="\n".join(f"Group-{n:04d}-with-a-fairly-long-name" for n in range(600))),
+        bad("groups", "over the 16 KB"),
+    ),
+    Case(
         "hostile-dotenv-variable",
         "hostile: a dotenv variable name that would inject a line",
         qseow(dotenv_variable="X=1\nQLIK_JWT", dotenv="jwt.env"),
