@@ -53,7 +53,7 @@ NOT_GITHUB = (
 
 @dataclass(frozen=True)
 class ActionInput:
-    """One input as ``action.yml`` declares it (``tests/test_action_docs.py`` renders the file)."""
+    """One input as ``action.yml`` declares it (``scripts/render_action.py`` renders the file)."""
 
     name: str
     description: str

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 
 from qsjwt import action
 from qsjwt.action import ERROR_CODES
+from scripts.render_action import read_action
 from tests.action_runner import (
     MASK,
     Result,
@@ -29,7 +30,6 @@ from tests.action_runner import (
     unescape_data,
 )
 from tests.conftest import ENCRYPTED_KEY, ENCRYPTED_KEY_PASSPHRASE, KeyPair, verify_independently
-from tests.test_action_docs import read_action
 
 QSEOW = {"target": "qseow", "user-id": "alice", "user-directory": "CORP"}
 CLOUD = {

@@ -12,9 +12,9 @@ import pytest
 
 from qsjwt.cli import main
 from qsjwt.keys import certificate_pem, self_signed_certificate
+from scripts.render_action import read_action
 from tests.action_runner import Runner
 from tests.conftest import KeyPair
-from tests.test_action_docs import read_action
 
 QSEOW = ["qseow", "--user-id", "alice", "--user-directory", "CORP"]
 BAG = b"Bag Attributes\n    localKeyID: 01 02 03 04\n    friendlyName: qlik\n"

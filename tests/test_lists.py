@@ -13,9 +13,9 @@ import pytest
 
 from qsjwt import action
 from qsjwt.inputs import BY_NAME
+from scripts.render_action import read_action
 from tests.action_runner import Result, Runner
 from tests.conftest import KeyPair, verify_independently
-from tests.test_action_docs import read_action
 from tests.test_cli import QSEOW_ARGS, qs_jwt
 
 GROUPS = [

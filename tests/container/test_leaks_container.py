@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from scripts.render_action import read_action
 from tests.container.conftest import Docker, run_action_with, run_gitlab_with
 from tests.leaks.cases import BY_ID, CASES, Case
 from tests.leaks.checks import Outcome, baseline, check_action, check_cli
@@ -36,7 +37,6 @@ from tests.leaks.gitlab import GITLAB_MODES, GitlabMode, gitlab_plan
 from tests.leaks.material import material
 from tests.leaks.plans import RUNNER_DIR, RUNNER_STEMS, ActionMode, Plan, action_plan
 from tests.leaks.tally import TALLY, Timer, ensure_reporter
-from tests.test_action_docs import read_action
 
 DRIVER = Path(__file__).resolve().parents[1] / "leaks" / "driver.py"
 IMAGE_PYTHON = "/opt/qsjwt/bin/python"

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from qsjwt import action
+from scripts.render_action import read_action
 from tests.leaks.cases import CASES, Case
 from tests.leaks.checks import Outcome, baseline, check_action
 from tests.leaks.driver import run_all
@@ -30,7 +31,6 @@ from tests.leaks.plans import (
     prepare_in_process,
 )
 from tests.leaks.tally import TALLY, Timer, ensure_reporter
-from tests.test_action_docs import read_action
 
 MATERIAL = material()
 DECLARED = list(read_action()["inputs"])
