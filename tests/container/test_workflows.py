@@ -219,8 +219,12 @@ def test_expected_failures_fail_the_action_step_with_the_right_error(
     assert _job_result(entries) == "success", "the asserting step passed"
     errors = [e for e in entries if e.get("command") == "error" and e.get("stepID") == ["jwt"]]
     assert len(errors) == 1, [e.get("msg") for e in errors]
-    failure = {e["name"]: e["arg"] for e in entries if e.get("command") == "set-output"}
-    assert failure == {"error-code": case["code"], "error-input": case["input"]}, failure
+    failure = {
+        e["name"]: e["arg"]
+        for e in entries
+        if e.get("command") == "set-output" and e.get("stepID") == ["jwt"]
+    }
+    assert failure == {"error-code": case["code"], "error-input": case["input"]}, sorted(failure)
     assert "Traceback" not in "\n".join(e.get("msg", "") for e in entries)
     assert not [e for e in entries if e.get("command") == "set-output" and e["name"] == "token"]
 
