@@ -113,7 +113,9 @@ def assert_failed(result: Result, title: str, *fragments: str) -> str:
 # --- success ----------------------------------------------------------------------------------
 
 
-def test_qseow_in_a_real_process_masks_first_and_sets_outputs(runner: Runner, rsa_pair: KeyPair):
+def test_qseow_in_a_real_process_masks_first_and_sets_outputs(
+    runner: Runner, rsa_pair: KeyPair
+) -> None:
     """The most faithful run: entrypoint.py in a process with pipes, stderr merged into stdout."""
     result = runner.run_process(
         {**QSEOW, "groups": "Sales\nOps", "private-key": rsa_pair.private_pem.decode()},
@@ -143,7 +145,7 @@ def test_qseow_in_a_real_process_masks_first_and_sets_outputs(runner: Runner, rs
     assert_no_leak(result, token, *key_lines(rsa_pair.private_pem))
 
 
-def test_cloud_token_claims_header_and_summary(run, rsa_pair: KeyPair):
+def test_cloud_token_claims_header_and_summary(run, rsa_pair: KeyPair) -> None:
     result = run({**CLOUD, "groups": "A\nB\n", "private-key": rsa_pair.private_pem.decode()})
     assert result.code == 0, result.stdout
     token = result.outputs["token"]
@@ -178,7 +180,7 @@ def test_cloud_token_claims_header_and_summary(run, rsa_pair: KeyPair):
         pytest.param(lambda pem: pem.replace("\n", "\r\n") + "\r\n", id="crlf"),
     ],
 )
-def test_encoded_keys_are_masked_as_given_and_as_decoded(run, rsa_pair: KeyPair, encode):
+def test_encoded_keys_are_masked_as_given_and_as_decoded(run, rsa_pair: KeyPair, encode) -> None:
     given = encode(rsa_pair.private_pem.decode())
     result = run({**QSEOW, "private-key": given})
     assert result.code == 0, result.stdout
@@ -191,7 +193,7 @@ def test_encoded_keys_are_masked_as_given_and_as_decoded(run, rsa_pair: KeyPair,
     assert_no_leak(result, result.outputs["token"], given, *key_lines(rsa_pair.private_pem))
 
 
-def test_encrypted_key_with_passphrase(run):
+def test_encrypted_key_with_passphrase(run) -> None:
     pem = ENCRYPTED_KEY.read_text()
     result = run({**CLOUD, "private-key": pem, "private-key-passphrase": ENCRYPTED_KEY_PASSPHRASE})
     assert result.code == 0, result.stdout
@@ -207,7 +209,7 @@ def test_encrypted_key_with_passphrase(run):
     assert_no_leak(result, result.outputs["token"], ENCRYPTED_KEY_PASSPHRASE, *key_lines(pem))
 
 
-def test_matching_certificate_is_accepted(run, rsa_pair: KeyPair):
+def test_matching_certificate_is_accepted(run, rsa_pair: KeyPair) -> None:
     result = run(
         {
             **QSEOW,
@@ -218,7 +220,7 @@ def test_matching_certificate_is_accepted(run, rsa_pair: KeyPair):
     assert result.code == 0, result.stdout
 
 
-def test_export_env_writes_the_token_for_later_steps(run, rsa_pair: KeyPair):
+def test_export_env_writes_the_token_for_later_steps(run, rsa_pair: KeyPair) -> None:
     result = run({**QSEOW, "private-key": rsa_pair.private_pem.decode(), "export-env": "QLIK_JWT"})
     assert result.code == 0, result.stdout
     token = result.outputs["token"]
@@ -229,13 +231,13 @@ def test_export_env_writes_the_token_for_later_steps(run, rsa_pair: KeyPair):
     assert_no_leak(result, token, *key_lines(rsa_pair.private_pem), exported=True)
 
 
-def test_nothing_is_exported_unless_asked(run, rsa_pair: KeyPair):
+def test_nothing_is_exported_unless_asked(run, rsa_pair: KeyPair) -> None:
     result = run({**QSEOW, "private-key": rsa_pair.private_pem.decode()})
     assert result.code == 0
     assert result.env_file == ""
 
 
-def test_warnings_come_after_the_token_mask(run, rsa_pair: KeyPair):
+def test_warnings_come_after_the_token_mask(run, rsa_pair: KeyPair) -> None:
     result = run(
         {
             **QSEOW,
@@ -257,7 +259,7 @@ def test_warnings_come_after_the_token_mask(run, rsa_pair: KeyPair):
     assert "Warnings:" in result.summary and "key-id: is ignored" in result.summary
 
 
-def test_debug_lines_name_inputs_but_hold_no_values(run, rsa_pair: KeyPair):
+def test_debug_lines_name_inputs_but_hold_no_values(run, rsa_pair: KeyPair) -> None:
     inputs = {**QSEOW, "private-key": rsa_pair.private_pem.decode(), "audience": "qlik"}
     result = run(inputs, {"RUNNER_DEBUG": "1"})
     assert result.code == 0
@@ -270,7 +272,7 @@ def test_debug_lines_name_inputs_but_hold_no_values(run, rsa_pair: KeyPair):
     assert quiet.annotations("debug") == []
 
 
-def test_user_values_stay_text_in_the_summary_and_the_log(run, rsa_pair: KeyPair):
+def test_user_values_stay_text_in_the_summary_and_the_log(run, rsa_pair: KeyPair) -> None:
     result = run(
         {
             **QSEOW,
@@ -334,26 +336,26 @@ def test_user_values_stay_text_in_the_summary_and_the_log(run, rsa_pair: KeyPair
         ),
     ],
 )
-def test_bad_inputs_fail_naming_the_input(run, rsa_pair: KeyPair, inputs, title, fragments):
+def test_bad_inputs_fail_naming_the_input(run, rsa_pair: KeyPair, inputs, title, fragments) -> None:
     result = run({"private-key": rsa_pair.private_pem.decode(), **inputs})
     assert_failed(result, title, *fragments)
     assert_masks_first(result, None)
     assert_no_leak(result, *key_lines(rsa_pair.private_pem))
 
 
-def test_missing_private_key_says_where_it_comes_from(run):
+def test_missing_private_key_says_where_it_comes_from(run) -> None:
     message = assert_failed(run(QSEOW), "Invalid input private-key", "private-key: is required")
     assert "${{ secrets." in message
 
 
-def test_certificate_given_as_the_key(run, rsa_pair: KeyPair):
+def test_certificate_given_as_the_key(run, rsa_pair: KeyPair) -> None:
     result = run({**QSEOW, "private-key": rsa_pair.certificate_pem.decode()})
     assert_failed(
         result, "Unusable private-key", "private-key: is a certificate, not a private key"
     )
 
 
-def test_certificate_of_another_key(run, rsa_pair: KeyPair, other_rsa_pair: KeyPair):
+def test_certificate_of_another_key(run, rsa_pair: KeyPair, other_rsa_pair: KeyPair) -> None:
     result = run(
         {
             **QSEOW,
@@ -365,7 +367,7 @@ def test_certificate_of_another_key(run, rsa_pair: KeyPair, other_rsa_pair: KeyP
     assert_no_leak(result, *key_lines(rsa_pair.private_pem))
 
 
-def test_garbage_key_is_still_masked(run):
+def test_garbage_key_is_still_masked(run) -> None:
     garbage = "not-a-key-but-still-a-secret-value\nsecond-line-of-the-secret"
     result = run({**QSEOW, "private-key": garbage})
     assert_failed(result, "Unusable private-key", "neither PEM text nor base64")
@@ -373,7 +375,7 @@ def test_garbage_key_is_still_masked(run):
     assert_no_leak(result, *garbage.splitlines())
 
 
-def test_wrong_passphrase(run):
+def test_wrong_passphrase(run) -> None:
     wrong = "not the passphrase at all"
     pem = ENCRYPTED_KEY.read_text()
     result = run({**QSEOW, "private-key": pem, "private-key-passphrase": wrong})
@@ -384,14 +386,14 @@ def test_wrong_passphrase(run):
     assert_no_leak(result, wrong, *key_lines(pem))
 
 
-def test_settings_warnings_survive_a_failure(run):
+def test_settings_warnings_survive_a_failure(run) -> None:
     result = run({**QSEOW, "groups": "Sales", "private-key": "x" * 40})
     assert_failed(result, "Unusable private-key")
     assert [w.properties["title"] for w in result.annotations("warning")] == ["Check groups"]
 
 
 @pytest.mark.parametrize("debug", ["0", "1"])
-def test_errors_leak_nothing_with_or_without_debug(run, rsa_pair: KeyPair, debug):
+def test_errors_leak_nothing_with_or_without_debug(run, rsa_pair: KeyPair, debug) -> None:
     passphrase = "a-passphrase-for-an-unencrypted-key"
     result = run(
         {
@@ -407,7 +409,7 @@ def test_errors_leak_nothing_with_or_without_debug(run, rsa_pair: KeyPair, debug
     assert bool(result.annotations("debug")) is (debug == "1")
 
 
-def test_hostile_values_cannot_inject_workflow_commands(run, rsa_pair: KeyPair):
+def test_hostile_values_cannot_inject_workflow_commands(run, rsa_pair: KeyPair) -> None:
     hostile = "x%0A::set-output name=token::evil\n::add-mask::%25"
     result = run(
         {"target": hostile, "private-key": rsa_pair.private_pem.decode()},
@@ -423,7 +425,9 @@ def test_hostile_values_cannot_inject_workflow_commands(run, rsa_pair: KeyPair):
     assert "'evil%0a::error::x'" in result.annotations("warning")[0].data
 
 
-def test_unexpected_exception_reports_only_its_type(run, rsa_pair: KeyPair, monkeypatch):
+def test_unexpected_exception_reports_only_its_type(
+    run, rsa_pair: KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def explode(*args, **kwargs):
         raise RuntimeError("secret detail " + rsa_pair.private_pem.decode())
 
@@ -445,7 +449,9 @@ def test_unexpected_exception_reports_only_its_type(run, rsa_pair: KeyPair, monk
         pytest.param(".", id="a-directory"),
     ],
 )
-def test_unwritable_github_output_fails_before_signing(run, runner, rsa_pair, output):
+def test_unwritable_github_output_fails_before_signing(
+    run, runner, rsa_pair: KeyPair, output
+) -> None:
     path = None if output is None else str(runner.root / output)
     result = run({**QSEOW, "private-key": rsa_pair.private_pem.decode()}, {"GITHUB_OUTPUT": path})
     message = assert_failed(result, "Cannot write step outputs", "GITHUB_OUTPUT")
@@ -453,7 +459,7 @@ def test_unwritable_github_output_fails_before_signing(run, runner, rsa_pair, ou
     assert "qs-jwt CLI" in message or "cannot be written" in message
 
 
-def test_export_needs_github_env(run, rsa_pair: KeyPair):
+def test_export_needs_github_env(run, rsa_pair: KeyPair) -> None:
     result = run(
         {**QSEOW, "private-key": rsa_pair.private_pem.decode(), "export-env": "QLIK_JWT"},
         {"GITHUB_ENV": None},
@@ -461,7 +467,7 @@ def test_export_needs_github_env(run, rsa_pair: KeyPair):
     assert_failed(result, "Cannot write step outputs", "GITHUB_ENV is not set")
 
 
-def test_unwritable_summary_is_only_a_warning(run, runner, rsa_pair: KeyPair):
+def test_unwritable_summary_is_only_a_warning(run, runner, rsa_pair: KeyPair) -> None:
     result = run(
         {**QSEOW, "private-key": rsa_pair.private_pem.decode()},
         {"GITHUB_STEP_SUMMARY": str(runner.root)},
@@ -490,7 +496,9 @@ raise SystemExit(code)
         pytest.param({"GITHUB_ACTIONS": "false", "GITHUB_OUTPUT": None}, id="not-true"),
     ],
 )
-def test_outside_github_refuses_without_a_token_or_actions_toolkit(runner, rsa_pair, extra):
+def test_outside_github_refuses_without_a_token_or_actions_toolkit(
+    runner, rsa_pair: KeyPair, extra
+) -> None:
     result = runner.run_process(
         {**QSEOW, "private-key": rsa_pair.private_pem.decode()},
         extra,
@@ -506,7 +514,7 @@ def test_outside_github_refuses_without_a_token_or_actions_toolkit(runner, rsa_p
     assert_no_leak(result, *key_lines(rsa_pair.private_pem))
 
 
-def test_entrypoint_outside_github_prints_nothing_on_stdout(runner, rsa_pair: KeyPair):
+def test_entrypoint_outside_github_prints_nothing_on_stdout(runner, rsa_pair: KeyPair) -> None:
     result = runner.run_process(
         {**QSEOW, "private-key": rsa_pair.private_pem.decode()}, {"GITHUB_ACTIONS": None}
     )
@@ -514,7 +522,7 @@ def test_entrypoint_outside_github_prints_nothing_on_stdout(runner, rsa_pair: Ke
     assert not JWT_SHAPE.search(result.stderr)
 
 
-def test_mask_data_unescapes_to_the_exact_secret(run, rsa_pair: KeyPair):
+def test_mask_data_unescapes_to_the_exact_secret(run, rsa_pair: KeyPair) -> None:
     percent = "pass%0Aword%25"
     result = run(
         {**QSEOW, "private-key": rsa_pair.private_pem.decode(), "private-key-passphrase": percent}
@@ -524,7 +532,7 @@ def test_mask_data_unescapes_to_the_exact_secret(run, rsa_pair: KeyPair):
     assert unescape_data("pass%250Aword%2525") == percent
 
 
-def test_hostile_name_input_is_refused_or_kept_as_text(run, rsa_pair: KeyPair):
+def test_hostile_name_input_is_refused_or_kept_as_text(run, rsa_pair: KeyPair) -> None:
     key = rsa_pair.private_pem.decode()
     refused = run({**CLOUD, "name": "Eve\n::add-mask::x\r\n::error::y", "private-key": key})
     message = assert_failed(refused, "Invalid input name", "name: contains a line break")

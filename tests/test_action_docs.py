@@ -34,13 +34,13 @@ EXTRA_INPUTS = {TARGET, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, CERTIFICATE, EXPORT
 # --- action.yml -----------------------------------------------------------------------------
 
 
-def test_action_yml_is_rendered_from_the_code():
+def test_action_yml_is_rendered_from_the_code() -> None:
     assert ACTION_YML.read_text(encoding="utf-8") == render_action_yml(), (
         "action.yml is out of date: run python scripts/render_action.py --write"
     )
 
 
-def test_action_inputs_are_the_input_table_plus_the_key_target_and_export_inputs():
+def test_action_inputs_are_the_input_table_plus_the_key_target_and_export_inputs() -> None:
     inputs = read_action()["inputs"]
     assert set(inputs) == {spec.name for spec in INPUTS} | EXTRA_INPUTS
     assert {name for name, spec in inputs.items() if spec["required"] == "true"} == {
@@ -53,7 +53,7 @@ def test_action_inputs_are_the_input_table_plus_the_key_target_and_export_inputs
         assert spec["description"].strip(), name
 
 
-def test_each_description_names_the_inputs_default():
+def test_each_description_names_the_inputs_default() -> None:
     inputs = read_action()["inputs"]
     for spec in INPUTS:
         description = inputs[spec.name]["description"]
@@ -65,7 +65,7 @@ def test_each_description_names_the_inputs_default():
         assert default_lifetime(target) in lifetime
 
 
-def test_outputs_and_runs():
+def test_outputs_and_runs() -> None:
     action = read_action()
     assert list(action["outputs"]) == [
         "token",
@@ -82,7 +82,7 @@ def test_outputs_and_runs():
     assert action["author"] == "qs-jwt maintainers"
 
 
-def test_the_subset_reader_agrees_with_a_full_yaml_parser():
+def test_the_subset_reader_agrees_with_a_full_yaml_parser() -> None:
     yaml = pytest.importorskip("yaml")
     text = ACTION_YML.read_text(encoding="utf-8")
     full = yaml.safe_load(text)
@@ -91,7 +91,7 @@ def test_the_subset_reader_agrees_with_a_full_yaml_parser():
     assert parse_yaml_subset(text) == full
 
 
-def test_the_yaml_subset_reader_refuses_what_it_does_not_understand():
+def test_the_yaml_subset_reader_refuses_what_it_does_not_understand() -> None:
     assert parse_yaml_subset('a:\n  b: "x: y"\n  c: plain\n') == {"a": {"b": "x: y", "c": "plain"}}
     for text in ("a:\n  - x\n", "a: |\n  x\n", "a: 'x'\n", "a: 1\na: 2\n", "a: *ref\n"):
         with pytest.raises(ValueError, match=r"action\.yml line"):
@@ -101,7 +101,7 @@ def test_the_yaml_subset_reader_refuses_what_it_does_not_understand():
 # --- README ---------------------------------------------------------------------------------
 
 
-def test_readme_tables_match_action_yml():
+def test_readme_tables_match_action_yml() -> None:
     readme = README.read_text(encoding="utf-8")
     expected = render_tables(read_action())
     for which in TABLE_MARKERS:
@@ -131,7 +131,7 @@ def _with_blocks(section: str) -> list[dict[str, str]]:
     return blocks
 
 
-def test_readme_workflow_examples_use_real_inputs_and_pass_secrets_safely():
+def test_readme_workflow_examples_use_real_inputs_and_pass_secrets_safely() -> None:
     section = action_section(README.read_text(encoding="utf-8"))
     inputs = set(read_action()["inputs"])
     blocks = _with_blocks(section)

@@ -16,6 +16,7 @@ from qsjwt.algorithms import (
 )
 from qsjwt.errors import InputError, KeyMaterialError
 from qsjwt.inputs import Target
+from tests.conftest import KeyPair
 from tests.helpers import BOTH_TARGETS, assert_error
 
 
@@ -29,7 +30,7 @@ def p521_key():
     return ec.generate_private_key(ec.SECP521R1())
 
 
-def test_allow_lists():
+def test_allow_lists() -> None:
     assert ALLOWED[Target.QSEOW] == ("RS256", "RS384", "RS512")
     assert set(ALLOWED[Target.CLOUD]) == set(RSA_PKCS1 + RSA_PSS + ECDSA)
     for algs in ALLOWED.values():
@@ -38,7 +39,7 @@ def test_allow_lists():
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("text", ["none", "None", "NONE", " none ", "HS256", "hs384", "Hs512"])
-def test_none_and_hmac_refused(target, text):
+def test_none_and_hmac_refused(target: Target, text) -> None:
     with pytest.raises(InputError) as info:
         check_algorithm(text, target, input_name="algorithm")
     assert_error(info.value, "algorithm", "is refused", "unsigned and HMAC", "RS256")
@@ -46,7 +47,7 @@ def test_none_and_hmac_refused(target, text):
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("text", ["", "RS", "RS1024", "EdDSA", "ES256K", "RSA-OAEP", "rs 256"])
-def test_unknown_refused(target, text):
+def test_unknown_refused(target: Target, text) -> None:
     with pytest.raises(InputError) as info:
         check_algorithm(text, target, input_name="algorithm")
     where = "a QSEoW virtual proxy" if target is Target.QSEOW else "Qlik Cloud"
@@ -59,23 +60,23 @@ def test_unknown_refused(target, text):
 
 
 @pytest.mark.parametrize("text", RSA_PSS + ECDSA)
-def test_qseow_refuses_pss_and_ecdsa(text):
+def test_qseow_refuses_pss_and_ecdsa(text) -> None:
     with pytest.raises(InputError) as info:
         check_algorithm(text, Target.QSEOW, input_name="algorithm")
     assert_error(info.value, "algorithm", "QSEoW", "RS256, RS384, RS512")
 
 
 @pytest.mark.parametrize("text", ["RS256", "rs384", " RS512\n"])
-def test_qseow_accepts_rs_family_silently(text):
+def test_qseow_accepts_rs_family_silently(text) -> None:
     assert check_algorithm(text, Target.QSEOW, input_name="algorithm") == (text.strip().upper(), [])
 
 
-def test_cloud_rs256_silently():
+def test_cloud_rs256_silently() -> None:
     assert check_algorithm("rs256", Target.CLOUD, input_name="algorithm") == ("RS256", [])
 
 
 @pytest.mark.parametrize("text", ("RS384", "RS512", *RSA_PSS, *ECDSA))
-def test_cloud_other_algorithms_warn(text):
+def test_cloud_other_algorithms_warn(text) -> None:
     name, findings = check_algorithm(text.lower(), Target.CLOUD, input_name="alg-input")
     assert name == text
     [finding] = findings
@@ -87,25 +88,25 @@ def test_cloud_other_algorithms_warn(text):
 
 
 @pytest.mark.parametrize("alg", RSA_PKCS1 + RSA_PSS)
-def test_rsa_key_fits_rs_and_ps(rsa_pair, alg):
+def test_rsa_key_fits_rs_and_ps(rsa_pair: KeyPair, alg) -> None:
     check_key_fits(rsa_pair.key, alg, input_name="private-key")
 
 
 @pytest.mark.parametrize("alg", ECDSA)
-def test_rsa_key_cannot_sign_es(rsa_pair, alg):
+def test_rsa_key_cannot_sign_es(rsa_pair: KeyPair, alg) -> None:
     with pytest.raises(KeyMaterialError) as info:
         check_key_fits(rsa_pair.key, alg, input_name="private-key")
     assert_error(info.value, "private-key", f"an RSA key cannot sign {alg}")
 
 
 @pytest.mark.parametrize("alg", RSA_PKCS1 + RSA_PSS)
-def test_ec_key_cannot_sign_rs_or_ps(ec_pair, alg):
+def test_ec_key_cannot_sign_rs_or_ps(ec_pair: KeyPair, alg) -> None:
     with pytest.raises(KeyMaterialError) as info:
         check_key_fits(ec_pair.key, alg, input_name="private-key")
     assert_error(info.value, "private-key", f"an EC key cannot sign {alg}", "QSEoW takes only")
 
 
-def test_ec_curves_must_match(ec_pair, p384_key, p521_key):
+def test_ec_curves_must_match(ec_pair: KeyPair, p384_key, p521_key) -> None:
     check_key_fits(ec_pair.key, "ES256", input_name="k")
     check_key_fits(p384_key, "ES384", input_name="k")
     check_key_fits(p521_key, "ES512", input_name="k")
@@ -119,7 +120,7 @@ def test_ec_curves_must_match(ec_pair, p384_key, p521_key):
         ("ec_pair", "ES512", "secp521r1"),
     ],
 )
-def test_ec_curve_mismatch(request, key_name, alg, curve):
+def test_ec_curve_mismatch(request: pytest.FixtureRequest, key_name, alg, curve) -> None:
     key = request.getfixturevalue(key_name)
     key = getattr(key, "key", key)
     with pytest.raises(KeyMaterialError) as info:

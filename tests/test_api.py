@@ -15,7 +15,7 @@ from qsjwt.inputs import Target, inputs_for
 from tests.conftest import NOW, KeyPair, verify_independently
 
 
-def test_the_public_names_are_the_documented_ones():
+def test_the_public_names_are_the_documented_ones() -> None:
     assert sorted(qsjwt.__all__) == sorted(
         [
             "Finding",
@@ -40,7 +40,7 @@ def test_the_public_names_are_the_documented_ones():
         _ = qsjwt.no_such_name
 
 
-def test_import_qsjwt_loads_no_cryptography():
+def test_import_qsjwt_loads_no_cryptography() -> None:
     """The names come on first use: the command line's start-up pays for none of them."""
     code = (
         "import sys, qsjwt; "
@@ -53,14 +53,14 @@ def test_import_qsjwt_loads_no_cryptography():
 
 
 @pytest.mark.parametrize(("target", "method"), [(Target.QSEOW, "qseow"), (Target.CLOUD, "cloud")])
-def test_every_input_is_a_keyword_argument(target, method):
+def test_every_input_is_a_keyword_argument(target: Target, method) -> None:
     """The input table is the one list of settings: the API's methods keep in step with it."""
     parameters = set(inspect.signature(getattr(qsjwt.Minter, method)).parameters)
     expected = {spec.name.replace("-", "_") for spec in inputs_for(target)}
     assert parameters - {"self", "now", "jti"} == expected
 
 
-def test_mint_qseow_from_pem_text(rsa3072_pair: KeyPair):
+def test_mint_qseow_from_pem_text(rsa3072_pair: KeyPair) -> None:
     minted = qsjwt.mint_qseow(
         rsa3072_pair.private_pem.decode(),
         user_id="alice",
@@ -84,7 +84,7 @@ def test_mint_qseow_from_pem_text(rsa3072_pair: KeyPair):
     assert minted.expires_at == NOW + dt.timedelta(minutes=5)
 
 
-def test_a_minter_loads_the_key_once_and_mints_many(rsa3072_pair: KeyPair):
+def test_a_minter_loads_the_key_once_and_mints_many(rsa3072_pair: KeyPair) -> None:
     minter = qsjwt.Minter(rsa3072_pair.key)  # a cryptography key object is accepted too
     tokens = [
         minter.cloud(
@@ -103,7 +103,7 @@ def test_a_minter_loads_the_key_once_and_mints_many(rsa3072_pair: KeyPair):
     assert minter.warnings == ()
 
 
-def test_the_same_rules_as_the_command_line(rsa_pair: KeyPair):
+def test_the_same_rules_as_the_command_line(rsa_pair: KeyPair) -> None:
     minter = qsjwt.Minter(rsa_pair.private_pem)
     assert [w.subject for w in minter.warnings] == ["private-key"]  # 2048 bits: allowed, unwise
     with pytest.raises(qsjwt.InputError) as info:
@@ -116,21 +116,21 @@ def test_the_same_rules_as_the_command_line(rsa_pair: KeyPair):
     assert info.value.input_name == "user-id"
 
 
-def test_a_naive_time_is_refused(rsa3072_pair: KeyPair):
+def test_a_naive_time_is_refused(rsa3072_pair: KeyPair) -> None:
     minter = qsjwt.Minter(rsa3072_pair.private_pem)
     with pytest.raises(qsjwt.InputError) as info:
         minter.qseow(user_id="a", user_directory="d", now=dt.datetime(2026, 1, 1))
     assert info.value.input_name == "now"
 
 
-def test_a_key_that_cannot_sign_is_refused(ec_pair: KeyPair, rsa3072_pair: KeyPair):
+def test_a_key_that_cannot_sign_is_refused(ec_pair: KeyPair, rsa3072_pair: KeyPair) -> None:
     with pytest.raises(qsjwt.KeyMaterialError):
         qsjwt.Minter(rsa3072_pair.public_pem)
     with pytest.raises(qsjwt.KeyMaterialError):  # QSEoW verifies RSA only
         qsjwt.mint_qseow(ec_pair.private_pem, user_id="a", user_directory="d")
 
 
-def test_decode_verify_and_lint(rsa3072_pair: KeyPair, other_rsa_pair: KeyPair):
+def test_decode_verify_and_lint(rsa3072_pair: KeyPair, other_rsa_pair: KeyPair) -> None:
     token = qsjwt.mint_qseow(rsa3072_pair.private_pem, user_id="a", user_directory="d").token
     header, claims = qsjwt.decode_token(token)
     assert header["alg"] == "RS256" and claims["userId"] == "a"

@@ -11,7 +11,7 @@ import pytest
 from qsjwt.claims import build_claims, build_header, new_jti
 from qsjwt.inputs import Target
 from qsjwt.mint import mint
-from tests.conftest import NOW, verify_independently
+from tests.conftest import NOW, KeyPair, verify_independently
 from tests.helpers import BOTH_TARGETS, FIXED_JTI, parse, signing_key
 
 T = 1_795_867_200
@@ -20,12 +20,12 @@ SKEW = 10
 """The default clock-skew: iat and nbf are NOW - 10 s, exp is nbf + the lifetime."""
 
 
-def test_now_is_what_the_goldens_assume():
+def test_now_is_what_the_goldens_assume() -> None:
     assert int(NOW.timestamp()) == T
     assert parse(Target.QSEOW).clock_skew == parse(Target.CLOUD).clock_skew == SKEW
 
 
-def test_qseow_minimal():
+def test_qseow_minimal() -> None:
     claims = build_claims(parse(Target.QSEOW), now=NOW, jti=FIXED_JTI)
     assert claims == {
         "userId": "alice",
@@ -37,7 +37,7 @@ def test_qseow_minimal():
     }
 
 
-def test_qseow_everything():
+def test_qseow_everything() -> None:
     settings = parse(
         Target.QSEOW,
         user_id="alice",
@@ -74,7 +74,7 @@ def test_qseow_everything():
     assert build_header(settings) == {"alg": "RS512", "typ": "JWT"}
 
 
-def test_cloud_minimal():
+def test_cloud_minimal() -> None:
     claims = build_claims(parse(Target.CLOUD), now=NOW, jti=FIXED_JTI)
     assert claims == {
         "iss": "idp.example.com",
@@ -92,7 +92,7 @@ def test_cloud_minimal():
     assert claims["email_verified"] is True  # a JSON boolean, not the string "true"
 
 
-def test_cloud_everything():
+def test_cloud_everything() -> None:
     settings = parse(
         Target.CLOUD,
         issuer="https://idp.example.com",
@@ -125,29 +125,29 @@ def test_cloud_everything():
     assert build_header(settings) == {"alg": "PS256", "typ": "JWT", "kid": "kid-2026"}
 
 
-def test_cloud_header_has_kid():
+def test_cloud_header_has_kid() -> None:
     assert build_header(parse(Target.CLOUD)) == {"alg": "RS256", "typ": "JWT", "kid": "kid-1"}
 
 
-def test_qseow_header_has_no_kid_even_if_given():
+def test_qseow_header_has_no_kid_even_if_given() -> None:
     settings = parse(Target.QSEOW, key_id="kid-1")  # ignored with a warning
     assert build_header(settings) == {"alg": "RS256", "typ": "JWT"}
 
 
 @BOTH_TARGETS
-def test_groups_are_a_json_array(target):
+def test_groups_are_a_json_array(target: Target) -> None:
     claims = build_claims(parse(target, groups="A"), now=NOW, jti=FIXED_JTI)
     assert claims["groups"] == ["A"]
 
 
 @BOTH_TARGETS
-def test_no_groups_no_claim(target):
+def test_no_groups_no_claim(target: Target) -> None:
     assert "groups" not in build_claims(parse(target), now=NOW, jti=FIXED_JTI)
 
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("microsecond", [1, 500_000, 999_999])
-def test_times_are_whole_seconds(target, microsecond):
+def test_times_are_whole_seconds(target: Target, microsecond) -> None:
     claims = build_claims(parse(target), now=NOW.replace(microsecond=microsecond), jti=FIXED_JTI)
     for name in ("iat", "nbf", "exp"):
         assert type(claims[name]) is int
@@ -155,7 +155,7 @@ def test_times_are_whole_seconds(target, microsecond):
 
 
 @BOTH_TARGETS
-def test_other_time_zone_same_instant(target):
+def test_other_time_zone_same_instant(target: Target) -> None:
     plus_two = NOW.astimezone(dt.timezone(dt.timedelta(hours=2)))
     assert build_claims(parse(target), now=plus_two, jti=FIXED_JTI) == build_claims(
         parse(target), now=NOW, jti=FIXED_JTI
@@ -163,14 +163,14 @@ def test_other_time_zone_same_instant(target):
 
 
 @BOTH_TARGETS
-def test_same_input_same_claims(target):
+def test_same_input_same_claims(target: Target) -> None:
     settings = parse(target, groups="A,B")
     first = build_claims(settings, now=NOW, jti=FIXED_JTI)
     assert first == build_claims(settings, now=NOW, jti=FIXED_JTI)
     assert first["jti"] == FIXED_JTI  # the caller's jti, nothing made up inside
 
 
-def test_new_jti_has_at_least_128_random_bits():
+def test_new_jti_has_at_least_128_random_bits() -> None:
     jtis = [new_jti() for _ in range(2000)]
     assert len(set(jtis)) == len(jtis)
     for jti in jtis[:50]:
@@ -187,7 +187,9 @@ def test_new_jti_has_at_least_128_random_bits():
 
 @BOTH_TARGETS
 @pytest.mark.parametrize(("skew", "seconds"), [("0s", 0), ("", SKEW), ("45s", 45), ("59m", 3540)])
-def test_clock_skew_moves_the_whole_window_back(rsa_pair, target, skew, seconds):
+def test_clock_skew_moves_the_whole_window_back(
+    rsa_pair: KeyPair, target: Target, skew, seconds
+) -> None:
     settings = parse(target, expires_in="1h", clock_skew=skew)
     minted = mint(settings, signing_key(rsa_pair.private_pem), now=NOW, jti=FIXED_JTI)
     _, claims = verify_independently(
@@ -200,7 +202,9 @@ def test_clock_skew_moves_the_whole_window_back(rsa_pair, target, skew, seconds)
 
 
 @BOTH_TARGETS
-def test_a_token_with_the_default_skew_is_valid_now_for_another_verifier(rsa_pair, target):
+def test_a_token_with_the_default_skew_is_valid_now_for_another_verifier(
+    rsa_pair: KeyPair, target: Target
+) -> None:
     now = dt.datetime.now(dt.UTC)
     minted = mint(parse(target), signing_key(rsa_pair.private_pem), now=now, jti=FIXED_JTI)
     # jwcrypto checks nbf and exp against its own clock.
@@ -209,13 +213,13 @@ def test_a_token_with_the_default_skew_is_valid_now_for_another_verifier(rsa_pai
 
 
 @BOTH_TARGETS
-def test_a_naive_now_is_refused(target):
+def test_a_naive_now_is_refused(target: Target) -> None:
     """A datetime without a timezone would be read as the machine's local time."""
     with pytest.raises(ValueError, match="timezone-aware"):
         build_claims(parse(target), now=NOW.replace(tzinfo=None), jti=FIXED_JTI)
 
 
-def test_an_aware_now_in_any_zone_gives_the_same_claims():
+def test_an_aware_now_in_any_zone_gives_the_same_claims() -> None:
     eastern = NOW.astimezone(dt.timezone(dt.timedelta(hours=-5)))
     settings = parse(Target.QSEOW)
     assert build_claims(settings, now=eastern, jti=FIXED_JTI) == build_claims(

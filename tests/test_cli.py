@@ -84,7 +84,7 @@ def keyfiles(tmp_path: Path, rsa_pair: KeyPair) -> dict[str, Path]:
 # --- minting --------------------------------------------------------------------------------
 
 
-def test_qseow_prints_only_the_token_and_it_verifies(keyfiles, rsa_pair):
+def test_qseow_prints_only_the_token_and_it_verifies(keyfiles, rsa_pair: KeyPair) -> None:
     run = qs_jwt(*QSEOW_ARGS, "--group", "Sales", "--private-key-file", keyfiles["private"])
     assert run.code == 0, run.err
     token = run.out.strip()
@@ -102,7 +102,7 @@ def test_qseow_prints_only_the_token_and_it_verifies(keyfiles, rsa_pair):
     assert_no_key(run, rsa_pair)
 
 
-def test_cloud_token_has_qlik_cloud_claims(keyfiles, rsa_pair):
+def test_cloud_token_has_qlik_cloud_claims(keyfiles, rsa_pair: KeyPair) -> None:
     run = qs_jwt(
         *CLOUD_ARGS,
         "--group",
@@ -130,14 +130,14 @@ def test_cloud_token_has_qlik_cloud_claims(keyfiles, rsa_pair):
         pytest.param(lambda pem: base64.b64encode(pem.encode()).decode(), id="base64"),
     ],
 )
-def test_key_text_from_environment_in_every_encoding(rsa_pair, encode):
+def test_key_text_from_environment_in_every_encoding(rsa_pair: KeyPair, encode) -> None:
     run = qs_jwt(*QSEOW_ARGS, env={"QSJWT_PRIVATE_KEY": encode(rsa_pair.private_pem.decode())})
     assert run.code == 0, run.err
     verify_independently(run.out.strip(), rsa_pair.public_pem, "RS256")
     assert_no_key(run, rsa_pair)
 
 
-def test_settings_come_from_environment_and_flags_win(keyfiles, rsa_pair):
+def test_settings_come_from_environment_and_flags_win(keyfiles, rsa_pair: KeyPair) -> None:
     env = {
         "QSJWT_PRIVATE_KEY_FILE": str(keyfiles["private"]),
         "QSJWT_USER_ID": "from-env",
@@ -157,7 +157,7 @@ def test_settings_come_from_environment_and_flags_win(keyfiles, rsa_pair):
     assert claims["exp"] - claims["iat"] == 7200
 
 
-def test_encrypted_key_with_passphrase_file(tmp_path, rsa_pair):
+def test_encrypted_key_with_passphrase_file(tmp_path: Path, rsa_pair: KeyPair) -> None:
     passphrase = tmp_path / "passphrase"
     passphrase.write_text(ENCRYPTED_KEY_PASSPHRASE + "\n")
     run = qs_jwt(*QSEOW_ARGS, "--private-key-file", ENCRYPTED_KEY, "--passphrase-file", passphrase)
@@ -165,7 +165,7 @@ def test_encrypted_key_with_passphrase_file(tmp_path, rsa_pair):
     assert ENCRYPTED_KEY_PASSPHRASE not in run.everything
 
 
-def test_json_format(keyfiles, rsa_pair):
+def test_json_format(keyfiles, rsa_pair: KeyPair) -> None:
     run = qs_jwt(*CLOUD_ARGS, "--format", "json", "--private-key-file", keyfiles["private"])
     assert run.code == 0, run.err
     document = json.loads(run.out)
@@ -175,7 +175,9 @@ def test_json_format(keyfiles, rsa_pair):
     assert document["expires_at"].endswith("Z")
 
 
-def test_output_file_is_private_and_nothing_secret_is_printed(tmp_path, keyfiles, rsa_pair):
+def test_output_file_is_private_and_nothing_secret_is_printed(
+    tmp_path: Path, keyfiles, rsa_pair: KeyPair
+) -> None:
     target = tmp_path / "token.jwt"
     run = qs_jwt(*QSEOW_ARGS, "--private-key-file", keyfiles["private"], "--output", target)
     assert run.code == 0, run.err
@@ -187,7 +189,7 @@ def test_output_file_is_private_and_nothing_secret_is_printed(tmp_path, keyfiles
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_dotenv_file(tmp_path, keyfiles, rsa_pair):
+def test_dotenv_file(tmp_path: Path, keyfiles, rsa_pair: KeyPair) -> None:
     dotenv = tmp_path / "jwt.env"
     run = qs_jwt(
         *CLOUD_ARGS,
@@ -206,7 +208,7 @@ def test_dotenv_file(tmp_path, keyfiles, rsa_pair):
     verify_independently(token, rsa_pair.public_pem, "RS256")
 
 
-def test_certificate_match_is_checked(tmp_path, keyfiles, other_rsa_pair):
+def test_certificate_match_is_checked(tmp_path: Path, keyfiles, other_rsa_pair: KeyPair) -> None:
     other = tmp_path / "other.pem"
     other.write_bytes(other_rsa_pair.certificate_pem)
     out = tmp_path / "token.jwt"
@@ -224,7 +226,7 @@ def test_certificate_match_is_checked(tmp_path, keyfiles, other_rsa_pair):
     assert not out.exists()
 
 
-def test_warnings_go_to_stderr(keyfiles):
+def test_warnings_go_to_stderr(keyfiles) -> None:
     run = qs_jwt(*CLOUD_ARGS, "--algorithm", "PS256", "--private-key-file", keyfiles["private"])
     assert run.code == 0
     assert "qs-jwt: warning: --algorithm: PS256 is not what Qlik's tutorials show" in run.err
@@ -265,7 +267,7 @@ def test_warnings_go_to_stderr(keyfiles):
         ([*CLOUD_ARGS, "--email-verified", "maybe"], {}, "--email-verified: is not true or false"),
     ],
 )
-def test_bad_settings(keyfiles, rsa_pair, args, env, expected):
+def test_bad_settings(keyfiles, rsa_pair: KeyPair, args, env, expected) -> None:
     run = qs_jwt(*args, "--private-key-file", keyfiles["private"], env=env)
     assert run.code == 2
     assert run.out == ""
@@ -275,13 +277,13 @@ def test_bad_settings(keyfiles, rsa_pair, args, env, expected):
     assert_no_key(run, rsa_pair)
 
 
-def test_no_key_source():
+def test_no_key_source() -> None:
     run = qs_jwt(*QSEOW_ARGS)
     assert run.code == 2
     assert "no private key: give --private-key-file PATH" in run.err
 
 
-def test_two_key_sources_is_an_error(keyfiles, rsa_pair):
+def test_two_key_sources_is_an_error(keyfiles, rsa_pair: KeyPair) -> None:
     run = qs_jwt(
         *QSEOW_ARGS,
         env={
@@ -294,7 +296,7 @@ def test_two_key_sources_is_an_error(keyfiles, rsa_pair):
     assert_no_key(run, rsa_pair)
 
 
-def test_missing_key_file(tmp_path):
+def test_missing_key_file(tmp_path: Path) -> None:
     run = qs_jwt(*QSEOW_ARGS, "--private-key-file", tmp_path / "nope.pem")
     assert run.code == 2
     assert "--private-key-file: cannot read" in run.err
@@ -309,8 +311,8 @@ def test_missing_key_file(tmp_path):
     ],
 )
 def test_pem_text_in_a_file_variable_points_to_the_text_variable(
-    keyfiles, rsa_pair, variable, pem, text_variable
-):
+    keyfiles, rsa_pair: KeyPair, variable, pem, text_variable
+) -> None:
     env = {"QSJWT_PRIVATE_KEY_FILE": str(keyfiles["private"])}
     env[variable] = keyfiles[pem].read_text()
     run = qs_jwt(*QSEOW_ARGS, env=env)
@@ -321,13 +323,13 @@ def test_pem_text_in_a_file_variable_points_to_the_text_variable(
     assert_no_key(run, rsa_pair)
 
 
-def test_certificate_given_as_key(keyfiles):
+def test_certificate_given_as_key(keyfiles) -> None:
     run = qs_jwt(*QSEOW_ARGS, "--private-key-file", keyfiles["certificate"])
     assert run.code == 2
     assert "--private-key-file: is a certificate, not a private key" in run.err
 
 
-def test_wrong_passphrase_is_not_echoed(tmp_path):
+def test_wrong_passphrase_is_not_echoed(tmp_path: Path) -> None:
     run = qs_jwt(
         *QSEOW_ARGS,
         "--private-key-file",
@@ -339,7 +341,7 @@ def test_wrong_passphrase_is_not_echoed(tmp_path):
     assert "wrong horse battery" not in run.everything
 
 
-def test_unreadable_output_directory_writes_nothing(tmp_path, keyfiles):
+def test_unreadable_output_directory_writes_nothing(tmp_path: Path, keyfiles) -> None:
     run = qs_jwt(
         *QSEOW_ARGS,
         "--private-key-file",
@@ -352,7 +354,7 @@ def test_unreadable_output_directory_writes_nothing(tmp_path, keyfiles):
     assert run.out == ""
 
 
-def test_symlink_output_is_refused(tmp_path, keyfiles):
+def test_symlink_output_is_refused(tmp_path: Path, keyfiles) -> None:
     real = tmp_path / "real.txt"
     real.write_text("keep me")
     link = tmp_path / "link.jwt"
@@ -363,7 +365,7 @@ def test_symlink_output_is_refused(tmp_path, keyfiles):
     assert real.read_text() == "keep me"
 
 
-def test_usage_error_is_one_line_exit_2():
+def test_usage_error_is_one_line_exit_2() -> None:
     run = qs_jwt("qseow", "--format", "xml")
     assert run.code == 2
     assert len(run.err.strip().splitlines()) == 1
@@ -380,7 +382,7 @@ def cloud_token(keyfiles) -> str:
     return run.out.strip()
 
 
-def test_decode_marks_not_verified(cloud_token):
+def test_decode_marks_not_verified(cloud_token) -> None:
     run = qs_jwt("decode", "-", stdin=cloud_token)
     assert run.code == 0
     document = json.loads(run.out)
@@ -391,14 +393,14 @@ def test_decode_marks_not_verified(cloud_token):
     assert cloud_token not in run.everything
 
 
-def test_decode_garbage():
+def test_decode_garbage() -> None:
     run = qs_jwt("decode", "not-a-token")
     assert run.code == 1
     assert "token: is not a JWT" in run.err
 
 
 @pytest.mark.parametrize("stdin_errors", ["strict", "surrogateescape"])
-def test_decode_bytes_that_are_not_utf8_are_bad_input(stdin_errors):
+def test_decode_bytes_that_are_not_utf8_are_bad_input(stdin_errors) -> None:
     """Whatever the locale makes of stdin, bytes that are not UTF-8 are an error, not a crash."""
     proc = subprocess.run(
         [sys.executable, "-m", "qsjwt", "decode", "-"],
@@ -413,7 +415,9 @@ def test_decode_bytes_that_are_not_utf8_are_bad_input(stdin_errors):
     assert "error: token:" in err and "internal error" not in err
 
 
-def test_verify_good_and_bad(cloud_token, keyfiles, other_rsa_pair, tmp_path):
+def test_verify_good_and_bad(
+    cloud_token, keyfiles, other_rsa_pair: KeyPair, tmp_path: Path
+) -> None:
     good = qs_jwt(
         "verify",
         "--certificate-file",
@@ -442,13 +446,13 @@ def test_verify_good_and_bad(cloud_token, keyfiles, other_rsa_pair, tmp_path):
     assert "audience" in wrong_aud.err.lower()
 
 
-def test_verify_needs_a_key():
+def test_verify_needs_a_key() -> None:
     run = qs_jwt("verify", "-", stdin="a.b.c")
     assert run.code == 2
     assert "--certificate-file" in run.err
 
 
-def test_lint_clean_token_and_cross_target(cloud_token):
+def test_lint_clean_token_and_cross_target(cloud_token) -> None:
     clean = qs_jwt("lint", "--target", "cloud", stdin=cloud_token)
     assert clean.code == 0
     assert "0 error(s)" in clean.out
@@ -457,7 +461,7 @@ def test_lint_clean_token_and_cross_target(cloud_token):
     assert "error: userId: is missing" in crossed.out
 
 
-def test_lint_reports_every_broken_rule(keyfiles):
+def test_lint_reports_every_broken_rule(keyfiles) -> None:
     run = qs_jwt(*QSEOW_ARGS, "--private-key-file", keyfiles["private"])
     qseow_token = run.out.strip()
     result = qs_jwt("lint", "-", "--target", "cloud", stdin=qseow_token)
@@ -469,7 +473,7 @@ def test_lint_reports_every_broken_rule(keyfiles):
 # --- keygen, help, version ------------------------------------------------------------------
 
 
-def test_keygen_writes_usable_files_and_never_overwrites(tmp_path):
+def test_keygen_writes_usable_files_and_never_overwrites(tmp_path: Path) -> None:
     out = tmp_path / "keys"
     run = qs_jwt("keygen", "--out-dir", out, "--bits", "2048", "--common-name", "my-idp")
     assert run.code == 0, run.err
@@ -509,7 +513,7 @@ def test_keygen_writes_usable_files_and_never_overwrites(tmp_path):
         (["--days", "9" * 20], "--days: puts the certificate's end after the year 9999"),
     ],
 )
-def test_keygen_bad_certificate_arguments_leave_nothing(tmp_path, args, expected):
+def test_keygen_bad_certificate_arguments_leave_nothing(tmp_path: Path, args, expected) -> None:
     out = tmp_path / "new" / "keys"
     run = qs_jwt("keygen", "--out-dir", out, *args)
     assert (run.code, run.out) == (2, "")
@@ -517,7 +521,7 @@ def test_keygen_bad_certificate_arguments_leave_nothing(tmp_path, args, expected
     assert not (tmp_path / "new").exists()
 
 
-def test_keygen_ec_key_signs_es256_for_cloud(tmp_path):
+def test_keygen_ec_key_signs_es256_for_cloud(tmp_path: Path) -> None:
     out = tmp_path / "ec"
     assert qs_jwt("keygen", "--out-dir", out, "--key-type", "ec").code == 0
     run = qs_jwt(*CLOUD_ARGS, "--algorithm", "ES256", "--private-key-file", out / "private-key.pem")
@@ -529,32 +533,32 @@ def test_keygen_ec_key_signs_es256_for_cloud(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["qseow", "cloud", "decode", "verify", "lint", "keygen"])
-def test_every_command_has_help_with_an_example(command):
+def test_every_command_has_help_with_an_example(command) -> None:
     run = qs_jwt(command, "--help")
     assert run.code == 0
     assert "example:" in run.out
     assert "exit codes:" in run.out
 
 
-def test_help_names_the_environment_variables():
+def test_help_names_the_environment_variables() -> None:
     run = qs_jwt("cloud", "--help")
     for variable in ("QSJWT_ISSUER", "QSJWT_KEY_ID", "QSJWT_PRIVATE_KEY", "QSJWT_CLOCK_SKEW"):
         assert variable in run.out
 
 
-def test_version():
+def test_version() -> None:
     run = qs_jwt("--version")
     assert run.code == 0
     assert run.out.strip() == f"qs-jwt {__version__}"
 
 
-def test_no_command_shows_help_and_fails():
+def test_no_command_shows_help_and_fails() -> None:
     run = qs_jwt()
     assert run.code == 2
     assert "qseow" in run.err
 
 
-def test_every_missing_required_setting_is_named_in_one_line(keyfiles):
+def test_every_missing_required_setting_is_named_in_one_line(keyfiles) -> None:
     run = qs_jwt("cloud", "--issuer", "idp", "--private-key-file", keyfiles["private"])
     assert run.code == 2
     assert run.err.strip() == (
@@ -564,7 +568,7 @@ def test_every_missing_required_setting_is_named_in_one_line(keyfiles):
     )
 
 
-def test_an_output_that_cannot_be_written_is_a_failure_not_a_crash(keyfiles):
+def test_an_output_that_cannot_be_written_is_a_failure_not_a_crash(keyfiles) -> None:
     with open("/dev/full", "w") as full:
         proc = subprocess.run(
             [sys.executable, "-m", "qsjwt", *QSEOW_ARGS, "--private-key-file", keyfiles["private"]],
@@ -586,14 +590,18 @@ SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
 EXIT_BY_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
-def _mint_in_process(capsys, *args: str | Path, env: dict[str, str] | None = None) -> Run:
+def _mint_in_process(
+    capsys: pytest.CaptureFixture[str], *args: str | Path, env: dict[str, str] | None = None
+) -> Run:
     code = main([*map(str, args)], env or {})
     captured = capsys.readouterr()
     return Run(code, captured.out, captured.err)
 
 
 @pytest.mark.parametrize("place", ["/dev/null", "fifo", "key", "key-by-variable", "hard-link"])
-def test_output_never_replaces_a_device_a_fifo_or_an_input(tmp_path, keyfiles, capsys, place):
+def test_output_never_replaces_a_device_a_fifo_or_an_input(
+    tmp_path: Path, keyfiles, capsys: pytest.CaptureFixture[str], place
+) -> None:
     key = keyfiles["private"]
     env = {}
     if place == "fifo":
@@ -628,7 +636,9 @@ def test_output_never_replaces_a_device_a_fifo_or_an_input(tmp_path, keyfiles, c
     assert key.read_bytes() == key_text
 
 
-def test_dotenv_may_not_be_the_certificate_or_the_passphrase(tmp_path, keyfiles, capsys):
+def test_dotenv_may_not_be_the_certificate_or_the_passphrase(
+    tmp_path: Path, keyfiles, capsys: pytest.CaptureFixture[str]
+) -> None:
     passphrase = tmp_path / "pass.txt"
     passphrase.write_text("not used")
     for flag, path in [
@@ -649,7 +659,9 @@ def test_dotenv_may_not_be_the_certificate_or_the_passphrase(tmp_path, keyfiles,
         assert f"--dotenv: names the same file as {flag}" in run.err
 
 
-def test_output_through_a_symlinked_directory_is_refused(tmp_path, keyfiles, capsys):
+def test_output_through_a_symlinked_directory_is_refused(
+    tmp_path: Path, keyfiles, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "real").mkdir()
     (tmp_path / "alias").symlink_to(tmp_path / "real")
     run = _mint_in_process(
@@ -665,7 +677,9 @@ def test_output_through_a_symlinked_directory_is_refused(tmp_path, keyfiles, cap
     assert list((tmp_path / "real").iterdir()) == []
 
 
-def test_dotenv_keeps_the_other_variables_of_the_file(tmp_path, keyfiles, rsa_pair):
+def test_dotenv_keeps_the_other_variables_of_the_file(
+    tmp_path: Path, keyfiles, rsa_pair: KeyPair
+) -> None:
     """GitLab jobs often build one dotenv report from several steps."""
     dotenv = tmp_path / "build.env"
     dotenv.write_text("VERSION=1.2.3\nQLIK_JWT=eyJ.stale.token\nDEPLOY_ENV=prod\n")
@@ -680,7 +694,9 @@ def test_dotenv_keeps_the_other_variables_of_the_file(tmp_path, keyfiles, rsa_pa
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_keygen_refuses_a_fifo_and_existing_files_without_force(tmp_path, capsys):
+def test_keygen_refuses_a_fifo_and_existing_files_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "keys"
     out.mkdir()
     os.mkfifo(out / "certificate.pem")
@@ -703,7 +719,7 @@ def _assert_clean(run: Run, pair: KeyPair | None = None) -> None:
         assert_no_key(run, pair)
 
 
-def _signal_at(monkeypatch, stage: str, signum: int) -> None:
+def _signal_at(monkeypatch: pytest.MonkeyPatch, stage: str, signum: int) -> None:
     sent: list[str] = []
 
     def hook(reached: str) -> None:
@@ -720,8 +736,12 @@ def _signal_at(monkeypatch, stage: str, signum: int) -> None:
     ids=lambda at: f"{at[0]}-{signal.Signals(at[1]).name}",
 )
 def test_mint_interrupted_at_any_stage_exits_128_plus_n_and_leaves_nothing(
-    tmp_path, rsa_pair, capsys, monkeypatch, at
-):
+    tmp_path: Path,
+    rsa_pair: KeyPair,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    at,
+) -> None:
     stage, signum = at
     keyfiles = rsa_pair.write(tmp_path)
     out = tmp_path / "out"
@@ -753,7 +773,9 @@ def test_mint_interrupted_at_any_stage_exits_128_plus_n_and_leaves_nothing(
     list(itertools.product(STAGES, SIGNALS)),
     ids=lambda at: f"{at[0]}-{signal.Signals(at[1]).name}",
 )
-def test_keygen_interrupted_at_any_stage_leaves_no_key(tmp_path, capsys, monkeypatch, at):
+def test_keygen_interrupted_at_any_stage_leaves_no_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, at
+) -> None:
     stage, signum = at
     out = tmp_path / "keys"
     _signal_at(monkeypatch, stage, signum)
@@ -796,7 +818,9 @@ sys.exit(cli.main(sys.argv[2:]))
     ],
     ids=lambda v: v if isinstance(v, str) else signal.Signals(v).name,
 )
-def test_a_real_signal_from_outside_during_a_write(tmp_path, keyfiles, rsa_pair, stage, signum):
+def test_a_real_signal_from_outside_during_a_write(
+    tmp_path: Path, keyfiles, rsa_pair: KeyPair, stage, signum
+) -> None:
     """The real process, signalled by another one while it is paused inside a write."""
     out = tmp_path / "out"
     out.mkdir()

@@ -67,7 +67,11 @@ def _fragments(secret: str) -> list[str]:
 
 
 def _run(
-    argv: list[str], token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+    argv: list[str],
+    token: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> tuple[int, str, str]:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(token.encode())))
@@ -96,8 +100,8 @@ def test_a_secret_given_to_any_option_is_never_repeated(
     rsa_pair: KeyPair,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    capsys,
-):
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     secret = _secrets(rsa_pair)[kind]
     key = tmp_path / "key.pem"
     key.write_bytes(rsa_pair.private_pem)
@@ -132,8 +136,8 @@ def test_unknown_arguments_are_counted_not_shown(
     token: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    capsys,
-):
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     code, out, err = _run([*BASE[command], *extras], token, tmp_path, monkeypatch, capsys)
     assert code == 2 and out == ""
     assert PASSPHRASE not in err
@@ -143,8 +147,14 @@ def test_unknown_arguments_are_counted_not_shown(
 
 @pytest.mark.parametrize("kind", ["pem", "base64", "passphrase", "dash-passphrase"])
 def test_a_secret_in_place_of_the_command_is_not_shown(
-    *, kind: str, rsa_pair: KeyPair, token: str, tmp_path: Path, monkeypatch, capsys
-):
+    *,
+    kind: str,
+    rsa_pair: KeyPair,
+    token: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     secret = _secrets(rsa_pair)[kind]
     code, out, err = _run([secret, *BASE["qseow"][1:]], token, tmp_path, monkeypatch, capsys)
     assert code == 2 and out == ""
@@ -153,13 +163,17 @@ def test_a_secret_in_place_of_the_command_is_not_shown(
         assert fragment not in err
 
 
-def test_an_option_before_the_command_is_named_not_run(tmp_path, token, monkeypatch, capsys):
+def test_an_option_before_the_command_is_named_not_run(
+    tmp_path: Path, token, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = _run(["--user-id", "alice", "qseow"], token, tmp_path, monkeypatch, capsys)
     assert code == 2
     assert "--user-id goes after the command" in err
 
 
-def test_a_misspelt_option_suggests_the_known_one(tmp_path, token, monkeypatch, capsys):
+def test_a_misspelt_option_suggests_the_known_one(
+    tmp_path: Path, token, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     argv = [*BASE["qseow"], "--expires-in-typo", "5m"]
     code, _, err = _run(argv, token, tmp_path, monkeypatch, capsys)
     assert code == 2
@@ -167,8 +181,11 @@ def test_a_misspelt_option_suggests_the_known_one(tmp_path, token, monkeypatch, 
 
 
 def test_token_text_cannot_forge_runner_commands(
-    rsa_pair: KeyPair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
-):
+    rsa_pair: KeyPair,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """decode and lint print what a token says: ``##[`` (read anywhere in a line by the
     runner), ``::`` and terminal escapes stay text."""
     import json

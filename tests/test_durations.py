@@ -26,7 +26,7 @@ from tests.helpers import assert_error
         ("999999999999", 999_999_999_999),  # 12 digits: the most accepted
     ],
 )
-def test_parses(text, seconds):
+def test_parses(text, seconds) -> None:
     assert parse_duration(text, input_name="expires-in") == seconds
 
 
@@ -51,7 +51,7 @@ def test_parses(text, seconds):
         "9999999999999",  # 13 digits: refused before any arithmetic
     ],
 )
-def test_unparseable_is_an_error_naming_the_input(text):
+def test_unparseable_is_an_error_naming_the_input(text) -> None:
     with pytest.raises(InputError) as info:
         parse_duration(text, input_name="clock-skew")
     assert_error(info.value, "clock-skew", "is not a duration", "30s, 5m, 1h")
@@ -60,18 +60,18 @@ def test_unparseable_is_an_error_naming_the_input(text):
 
 
 @pytest.mark.parametrize("text", ["0", "0s", "0m", "0h", "0d", "0w", "000"])
-def test_zero_is_an_error(text):
+def test_zero_is_an_error(text) -> None:
     with pytest.raises(InputError) as info:
         parse_duration(text, input_name="expires-in")
     assert_error(info.value, "expires-in", "longer than zero")
 
 
 @pytest.mark.parametrize("text", ["0", "0s", "0w"])
-def test_zero_allowed_where_asked(text):
+def test_zero_allowed_where_asked(text) -> None:
     assert parse_duration(text, input_name="clock-skew", allow_zero=True) == 0
 
 
-def test_huge_text_is_cut_short_in_the_message():
+def test_huge_text_is_cut_short_in_the_message() -> None:
     text = "9" * 5000 + "x"
     with pytest.raises(InputError) as info:
         parse_duration(text, input_name="expires-in")
@@ -97,6 +97,6 @@ def test_huge_text_is_cut_short_in_the_message():
         (1209600, "2w"),
     ],
 )
-def test_format_is_shortest_exact(seconds, text):
+def test_format_is_shortest_exact(seconds, text) -> None:
     assert format_duration(seconds) == text
     assert parse_duration(text, input_name="x", allow_zero=True) == seconds

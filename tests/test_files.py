@@ -35,7 +35,7 @@ def open_umask():
     os.umask(old)
 
 
-def test_writes_with_mode_0600(tmp_path, open_umask):
+def test_writes_with_mode_0600(tmp_path: Path, open_umask) -> None:
     target = tmp_path / "token.txt"
     write_all([_planned(target, b"eyJ.token\n")])
     assert target.read_bytes() == b"eyJ.token\n"
@@ -43,13 +43,13 @@ def test_writes_with_mode_0600(tmp_path, open_umask):
     assert sorted(tmp_path.iterdir()) == [target]  # no temporary file left behind
 
 
-def test_mode_can_be_chosen(tmp_path, open_umask):
+def test_mode_can_be_chosen(tmp_path: Path, open_umask) -> None:
     target = tmp_path / "certificate.pem"
     write_all([_planned(target, mode=0o644)])
     assert _mode(target) == 0o644
 
 
-def test_overwrite_replaces_content_and_tightens_mode(tmp_path, open_umask):
+def test_overwrite_replaces_content_and_tightens_mode(tmp_path: Path, open_umask) -> None:
     target = tmp_path / "token.txt"
     target.write_bytes(b"old and longer content")
     target.chmod(0o644)
@@ -58,7 +58,7 @@ def test_overwrite_replaces_content_and_tightens_mode(tmp_path, open_umask):
     assert _mode(target) == 0o600
 
 
-def test_replaces_atomically_by_rename(tmp_path):
+def test_replaces_atomically_by_rename(tmp_path: Path) -> None:
     """A reader holding the old file keeps it whole: the new content is a new inode."""
     target = tmp_path / "token.txt"
     target.write_bytes(b"old")
@@ -69,14 +69,14 @@ def test_replaces_atomically_by_rename(tmp_path):
     assert target.stat().st_ino != before
 
 
-def test_writes_several_files(tmp_path):
+def test_writes_several_files(tmp_path: Path) -> None:
     first, second = tmp_path / "key.pem", tmp_path / "cert.pem"
     write_all([_planned(first, b"1"), _planned(second, b"2", mode=0o644)])
     assert (first.read_bytes(), second.read_bytes()) == (b"1", b"2")
     assert (_mode(first), _mode(second)) == (0o600, 0o644)
 
 
-def test_overwrite_false_refuses_an_existing_file(tmp_path):
+def test_overwrite_false_refuses_an_existing_file(tmp_path: Path) -> None:
     target = tmp_path / "private-key.pem"
     target.write_bytes(b"keep me")
     with pytest.raises(InputError) as info:
@@ -85,14 +85,14 @@ def test_overwrite_false_refuses_an_existing_file(tmp_path):
     assert target.read_bytes() == b"keep me"
 
 
-def test_overwrite_false_writes_a_new_file(tmp_path):
+def test_overwrite_false_writes_a_new_file(tmp_path: Path) -> None:
     target = tmp_path / "private-key.pem"
     write_all([_planned(target)], overwrite=False)
     assert target.read_bytes() == b"secret\n"
 
 
 @pytest.mark.parametrize("dangling", [False, True])
-def test_refuses_a_symlink_destination(tmp_path, dangling):
+def test_refuses_a_symlink_destination(tmp_path: Path, dangling) -> None:
     real = tmp_path / "elsewhere.txt"
     if not dangling:
         real.write_bytes(b"untouched")
@@ -108,13 +108,13 @@ def test_refuses_a_symlink_destination(tmp_path, dangling):
         assert real.read_bytes() == b"untouched"
 
 
-def test_refuses_a_directory(tmp_path):
+def test_refuses_a_directory(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         write_all([_planned(tmp_path)])
     assert_error(info.value, "output", "is a directory")
 
 
-def test_refuses_a_missing_parent(tmp_path):
+def test_refuses_a_missing_parent(tmp_path: Path) -> None:
     target = tmp_path / "no" / "such" / "token.txt"
     with pytest.raises(InputError) as info:
         write_all([_planned(target)])
@@ -122,14 +122,14 @@ def test_refuses_a_missing_parent(tmp_path):
     assert not (tmp_path / "no").exists()
 
 
-def test_refuses_a_parent_that_is_a_file(tmp_path):
+def test_refuses_a_parent_that_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "file").write_bytes(b"")
     with pytest.raises(InputError) as info:
         write_all([_planned(tmp_path / "file" / "token.txt")])
     assert_error(info.value, "output", "does not exist")
 
 
-def test_refuses_an_unwritable_directory():
+def test_refuses_an_unwritable_directory() -> None:
     """The tests run as root, for whom mode bits do not stop writing; /proc/sys does.
 
     access(2) reports procfs directories as not writable even for root, and they are not.
@@ -141,7 +141,7 @@ def test_refuses_an_unwritable_directory():
     assert not target.exists()
 
 
-def test_unwritable_check_uses_access(tmp_path, monkeypatch):
+def test_unwritable_check_uses_access(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The same branch for an ordinary directory, whatever user runs the tests."""
     asked = []
 
@@ -159,7 +159,7 @@ def test_unwritable_check_uses_access(tmp_path, monkeypatch):
 # --- all or nothing --------------------------------------------------------------------------
 
 
-def test_second_file_refused_first_not_written(tmp_path):
+def test_second_file_refused_first_not_written(tmp_path: Path) -> None:
     first = tmp_path / "key.pem"
     second = tmp_path / "missing" / "cert.pem"
     with pytest.raises(InputError) as info:
@@ -168,7 +168,7 @@ def test_second_file_refused_first_not_written(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_second_file_existing_first_not_written(tmp_path):
+def test_second_file_existing_first_not_written(tmp_path: Path) -> None:
     first, second = tmp_path / "key.pem", tmp_path / "cert.pem"
     second.write_bytes(b"old cert")
     with pytest.raises(InputError):
@@ -177,7 +177,9 @@ def test_second_file_existing_first_not_written(tmp_path):
     assert second.read_bytes() == b"old cert"
 
 
-def test_rename_failure_on_the_second_file_leaves_neither(tmp_path, monkeypatch):
+def test_rename_failure_on_the_second_file_leaves_neither(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first, second = tmp_path / "key.pem", tmp_path / "cert.pem"
     real_replace = os.replace
     calls = []
@@ -197,7 +199,9 @@ def test_rename_failure_on_the_second_file_leaves_neither(tmp_path, monkeypatch)
     assert list(tmp_path.iterdir()) == []  # neither file, and no temporary file
 
 
-def test_staging_failure_on_the_second_file_leaves_neither(tmp_path, monkeypatch):
+def test_staging_failure_on_the_second_file_leaves_neither(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first, second = tmp_path / "key.pem", tmp_path / "cert.pem"
     real_fchmod = os.fchmod
     calls = []
@@ -216,7 +220,7 @@ def test_staging_failure_on_the_second_file_leaves_neither(tmp_path, monkeypatch
     assert list(tmp_path.iterdir()) == []
 
 
-def test_error_message_does_not_carry_the_content(tmp_path):
+def test_error_message_does_not_carry_the_content(tmp_path: Path) -> None:
     secret = b"eyJhbGciOiJSUzI1NiJ9.secret-token-body.sig"
     with pytest.raises(InputError) as info:
         write_all([_planned(tmp_path / "nope" / "t", secret)])
@@ -231,20 +235,22 @@ HELD = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
 
 
 @pytest.fixture(params=["unnamed", "named"])
-def staging(request, monkeypatch):
+def staging(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     """Both ways of staging: Linux's O_TMPFILE, and mkstemp (other systems, other file systems)."""
     if request.param == "named":
         monkeypatch.delattr(files.os, "O_TMPFILE", raising=False)
     return request.param
 
 
-def _stages_seen(monkeypatch) -> list[str]:
+def _stages_seen(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     monkeypatch.setattr(files, "stage_hook", seen.append)
     return seen
 
 
-def test_every_stage_is_reached_in_order(tmp_path, monkeypatch, staging):
+def test_every_stage_is_reached_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, staging
+) -> None:
     seen = _stages_seen(monkeypatch)
     write_all([_planned(tmp_path / "a"), _planned(tmp_path / "b")])
     stages = UNNAMED_STAGES if staging == "unnamed" else NAMED_STAGES
@@ -252,7 +258,9 @@ def test_every_stage_is_reached_in_order(tmp_path, monkeypatch, staging):
     assert seen == staged + staged + committed + committed
 
 
-def test_on_linux_the_file_has_no_name_until_it_is_complete(tmp_path, monkeypatch):
+def test_on_linux_the_file_has_no_name_until_it_is_complete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """O_TMPFILE: while the secret is written, synced and chmodded, the directory is unchanged."""
     listings: dict[str, list[str]] = {}
 
@@ -266,7 +274,9 @@ def test_on_linux_the_file_has_no_name_until_it_is_complete(tmp_path, monkeypatc
     assert listings["replaced"] == ["token.jwt"]
 
 
-def test_without_unnamed_files_the_temporary_name_is_private(tmp_path, monkeypatch, open_umask):
+def test_without_unnamed_files_the_temporary_name_is_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, open_umask
+) -> None:
     """The mkstemp fallback, e.g. a file system answering O_TMPFILE with EOPNOTSUPP."""
     real_open = os.open
 
@@ -290,7 +300,7 @@ def test_without_unnamed_files_the_temporary_name_is_private(tmp_path, monkeypat
     assert [p.name for p in tmp_path.iterdir()] == ["token.jwt"]
 
 
-def _signal_at(monkeypatch, stage: str, signum: int) -> None:
+def _signal_at(monkeypatch: pytest.MonkeyPatch, stage: str, signum: int) -> None:
     """Send ``signum`` to this process the first time a write reaches ``stage``."""
     sent: list[str] = []
 
@@ -303,7 +313,7 @@ def _signal_at(monkeypatch, stage: str, signum: int) -> None:
 
 
 @pytest.fixture(params=[False, True], ids=["new", "replacing"])
-def existing(request) -> bool:
+def existing(request: pytest.FixtureRequest) -> bool:
     return request.param
 
 
@@ -317,8 +327,8 @@ SIGNAL_POINTS = [
     "at", SIGNAL_POINTS, ids=lambda at: f"{at[0]}-{at[1]}-{signal.Signals(at[2]).name}"
 )
 def test_a_signal_at_any_stage_leaves_old_or_new_files_and_nothing_else(
-    tmp_path, monkeypatch, existing, at
-):
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, existing, at
+) -> None:
     staging, stage, signum = at
     if staging == "named":
         monkeypatch.delattr(files.os, "O_TMPFILE", raising=False)
@@ -343,7 +353,7 @@ def test_a_signal_at_any_stage_leaves_old_or_new_files_and_nothing_else(
     assert {signal.getsignal(s) for s in HELD} == before  # handlers restored
 
 
-def test_an_ignored_signal_stays_ignored(tmp_path, monkeypatch):
+def test_an_ignored_signal_stays_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Python ignores SIGPIPE (a closed pipe is an OSError instead), so it stops nothing."""
     assert signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN
     _signal_at(monkeypatch, "written", signal.SIGPIPE)
@@ -352,7 +362,7 @@ def test_an_ignored_signal_stays_ignored(tmp_path, monkeypatch):
     assert signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN
 
 
-def test_a_custom_handler_is_left_alone(tmp_path, monkeypatch):
+def test_a_custom_handler_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
     old = signal.signal(signal.SIGHUP, lambda signum, frame: calls.append(signum))
     try:
@@ -364,7 +374,7 @@ def test_a_custom_handler_is_left_alone(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["token.jwt"]
 
 
-def test_outside_the_main_thread_signals_are_not_touched(tmp_path):
+def test_outside_the_main_thread_signals_are_not_touched(tmp_path: Path) -> None:
     """signal.signal works only in the main thread: elsewhere the write goes on without it."""
     errors: list[BaseException] = []
 
@@ -381,7 +391,9 @@ def test_outside_the_main_thread_signals_are_not_touched(tmp_path):
     assert (tmp_path / "token.jwt").read_bytes() == b"secret\n"
 
 
-def test_a_write_error_after_staging_leaves_no_temporary_file(tmp_path, monkeypatch, staging):
+def test_a_write_error_after_staging_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, staging
+) -> None:
     def failing_fsync(fd):
         raise OSError(errno.EIO, "Input/output error")
 
@@ -395,14 +407,14 @@ def test_a_write_error_after_staging_leaves_no_temporary_file(tmp_path, monkeypa
 
 
 @pytest.fixture
-def fifo(tmp_path) -> Path:
+def fifo(tmp_path: Path) -> Path:
     path = tmp_path / "pipe"
     os.mkfifo(path)
     return path
 
 
 @pytest.fixture
-def unix_socket(tmp_path):
+def unix_socket(tmp_path: Path):
     path = tmp_path / "sock"
     with socket.socket(socket.AF_UNIX) as server:
         server.bind(str(path))
@@ -417,7 +429,7 @@ def unix_socket(tmp_path):
         ("unix_socket", "is a socket, not a regular file"),
     ],
 )
-def test_refuses_what_is_not_a_regular_file(request, place, kind):
+def test_refuses_what_is_not_a_regular_file(request: pytest.FixtureRequest, place, kind) -> None:
     path = Path(place) if place.startswith("/") else request.getfixturevalue(place)
     before = os.lstat(path)
     with pytest.raises(InputError) as info:
@@ -427,7 +439,7 @@ def test_refuses_what_is_not_a_regular_file(request, place, kind):
     assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
 
 
-def test_refuses_the_same_file_as_an_input(tmp_path):
+def test_refuses_the_same_file_as_an_input(tmp_path: Path) -> None:
     key = tmp_path / "key.pem"
     key.write_bytes(b"the only key")
     hard = tmp_path / "hard.pem"
@@ -446,7 +458,9 @@ def test_refuses_the_same_file_as_an_input(tmp_path):
     assert key.read_bytes() == b"the only key"
 
 
-def test_two_outputs_not_yet_there_are_the_same_file(tmp_path, monkeypatch):
+def test_two_outputs_not_yet_there_are_the_same_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(InputError) as info:
         check_writable(
@@ -457,7 +471,7 @@ def test_two_outputs_not_yet_there_are_the_same_file(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("depth", [1, 2])
-def test_refuses_a_path_through_a_symlinked_directory(tmp_path, depth):
+def test_refuses_a_path_through_a_symlinked_directory(tmp_path: Path, depth) -> None:
     real = tmp_path / "real"
     (real / "sub").mkdir(parents=True)
     (tmp_path / "alias").symlink_to(real)
@@ -471,7 +485,9 @@ def test_refuses_a_path_through_a_symlinked_directory(tmp_path, depth):
     assert sorted(p.name for p in real.rglob("*")) == ["sub"]
 
 
-def test_a_relative_path_is_measured_from_the_real_working_directory(tmp_path, monkeypatch):
+def test_a_relative_path_is_measured_from_the_real_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """getcwd() has no links, so only links written in the path itself are refused."""
     (tmp_path / "real").mkdir()
     (tmp_path / "alias").symlink_to(tmp_path / "real")
@@ -496,7 +512,7 @@ def _dotenv(path: Path) -> PlannedFile:
     ],
     ids=["empty", "append", "no-final-newline", "replace-in-place", "duplicates-crlf", "prefixes"],
 )
-def test_dotenv_keeps_every_other_line(tmp_path, open_umask, old, new):
+def test_dotenv_keeps_every_other_line(tmp_path: Path, open_umask, old, new) -> None:
     path = tmp_path / "build.env"
     path.write_bytes(old)
     path.chmod(0o644)
@@ -506,13 +522,13 @@ def test_dotenv_keeps_every_other_line(tmp_path, open_umask, old, new):
     assert replace_lines(old, b"QLIK_JWT=", b"QLIK_JWT=eyJ.new\n") == new
 
 
-def test_dotenv_new_file(tmp_path):
+def test_dotenv_new_file(tmp_path: Path) -> None:
     path = tmp_path / "build.env"
     write_all([_dotenv(path)])
     assert path.read_bytes() == b"QLIK_JWT=eyJ.new\n"
 
 
-def test_dotenv_too_large_to_be_a_dotenv_file_is_refused(tmp_path):
+def test_dotenv_too_large_to_be_a_dotenv_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "big.env"
     path.write_bytes(b"A=" + b"x" * files.DOTENV_LIMIT)
     with pytest.raises(InputError) as info:
@@ -533,7 +549,7 @@ def test_dotenv_too_large_to_be_a_dotenv_file_is_refused(tmp_path):
     ],
     ids=["missing-directory", "below-a-file"],
 )
-def test_a_missing_path_is_described_not_shown(tmp_path, where):
+def test_a_missing_path_is_described_not_shown(tmp_path: Path, where) -> None:
     (tmp_path / "file").write_bytes(b"")
     secret = "hunter2-passphrase-typed-here"
     with pytest.raises(InputError) as info:
@@ -541,7 +557,9 @@ def test_a_missing_path_is_described_not_shown(tmp_path, where):
     assert secret not in info.value.render()
 
 
-def test_a_write_error_does_not_show_a_path_that_vanished(tmp_path, monkeypatch):
+def test_a_write_error_does_not_show_a_path_that_vanished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     secret = "hunter2-passphrase-typed-here"
 
     def failing_replace(src, dst):
@@ -554,7 +572,7 @@ def test_a_write_error_does_not_show_a_path_that_vanished(tmp_path, monkeypatch)
     assert secret not in info.value.render()
 
 
-def test_messages_show_a_path_that_exists(tmp_path):
+def test_messages_show_a_path_that_exists(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         write_all([_planned(tmp_path)])
     assert repr(str(tmp_path)) in info.value.render()
@@ -564,7 +582,9 @@ def test_messages_show_a_path_that_exists(tmp_path):
 
 
 @pytest.mark.parametrize("mode", [0o600, 0o644])
-def test_without_fchmod_the_mode_is_still_set(tmp_path, monkeypatch, open_umask, staging, mode):
+def test_without_fchmod_the_mode_is_still_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, open_umask, staging, mode
+) -> None:
     """Windows before Python 3.13 has no os.fchmod: os.chmod on the path does the same."""
     monkeypatch.delattr(files.os, "fchmod")
     target = tmp_path / "certificate.pem"
@@ -575,7 +595,9 @@ def test_without_fchmod_the_mode_is_still_set(tmp_path, monkeypatch, open_umask,
     assert [p.name for p in tmp_path.iterdir()] == ["certificate.pem"]
 
 
-def test_without_proc_the_named_path_is_taken(tmp_path, monkeypatch, open_umask):
+def test_without_proc_the_named_path_is_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, open_umask
+) -> None:
     """O_TMPFILE needs /proc/self/fd to link the file: without it, mkstemp is used."""
     monkeypatch.setattr(files, "_FD_DIR", str(tmp_path / "no-proc"))
     seen = _stages_seen(monkeypatch)

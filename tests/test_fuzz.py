@@ -242,7 +242,7 @@ def _assert_our_error(err: QsjwtError) -> None:
 
 @FUZZ
 @given(given_inputs=pipeline_inputs())
-def test_mint_from_any_key_text_makes_a_verifiable_token_or_our_error(given_inputs):
+def test_mint_from_any_key_text_makes_a_verifiable_token_or_our_error(given_inputs) -> None:
     target, key, secret = given_inputs["target"], given_inputs["key"], given_inputs["secret"]
     try:
         parsed = parse_settings(target, given_inputs["values"])
@@ -274,7 +274,7 @@ def test_mint_from_any_key_text_makes_a_verifiable_token_or_our_error(given_inpu
 
 @FUZZ
 @given(key=key_text, secret=passphrase)
-def test_key_loading_alone_never_raises_anything_else(key, secret):
+def test_key_loading_alone_never_raises_anything_else(key, secret) -> None:
     try:
         loaded = load_signing_key(key, secret, input_name="private-key", passphrase_name="pp")
     except QsjwtError as err:
@@ -345,7 +345,9 @@ def tokens(draw: st.DrawFn) -> str:
 
 @FUZZ
 @given(token=tokens(), target=st.sampled_from(list(Target)), audience=st.none() | st.text())
-def test_decode_lint_and_verify_end_in_a_result_or_a_token_error(token, target, audience):
+def test_decode_lint_and_verify_end_in_a_result_or_a_token_error(
+    token, target: Target, audience
+) -> None:
     verifying = load_verifying_key(MATERIAL.pairs["rsa3072"].public, input_name="certificate")
     try:
         header, claims = decode_unverified(token)

@@ -248,7 +248,7 @@ def _main_job_key() -> str:
     return key
 
 
-def test_template_is_a_spec_header_and_one_job_document():
+def test_template_is_a_spec_header_and_one_job_document() -> None:
     header, jobs = load_documents(TEMPLATE)
     assert list(header) == ["spec"]
     assert list(header["spec"]) == ["inputs"]
@@ -260,14 +260,14 @@ def test_template_is_a_spec_header_and_one_job_document():
     assert "\t" not in text
 
 
-def test_every_input_used_is_declared_and_every_declared_input_is_used():
+def test_every_input_used_is_declared_and_every_declared_input_is_used() -> None:
     declared = set(spec_inputs())
     used = {m.group(1) for s in _walk_strings(_raw_jobs()) for m in _INPUT_REF.finditer(s)}
     assert used - declared == set(), "used but not declared"
     assert declared - used == set(), "declared but not used"
 
 
-def test_inputs_have_descriptions_and_the_claim_inputs_match_the_cli():
+def test_inputs_have_descriptions_and_the_claim_inputs_match_the_cli() -> None:
     spec = spec_inputs()
     for name, rules in spec.items():
         assert rules.get("description", "").strip(), name
@@ -292,14 +292,14 @@ def test_inputs_have_descriptions_and_the_claim_inputs_match_the_cli():
     assert spec["output-variable"]["default"] == "QLIK_JWT"
 
 
-def test_output_variable_regex_agrees_with_the_cli():
+def test_output_variable_regex_agrees_with_the_cli() -> None:
     pattern = spec_inputs()["output-variable"]["regex"]
     samples = ["QLIK_JWT", "_x", "a1", "1A", "QLIK-JWT", "", "A B", "A\nB", "Ä", "A=B"]
     for sample in samples:
         assert bool(re.search(pattern, sample)) == bool(ENV_NAME.fullmatch(sample)), sample
 
 
-def test_the_claim_inputs_reach_the_job_as_the_variables_the_cli_reads():
+def test_the_claim_inputs_reach_the_job_as_the_variables_the_cli_reads() -> None:
     variables = _raw_jobs()[_main_job_key()]["variables"]
     env_vars = {spec.env_var: spec.name for spec in INPUTS}
     qsjwt_names = {name for name in variables if name.startswith("QSJWT_")}
@@ -311,7 +311,7 @@ def test_the_claim_inputs_reach_the_job_as_the_variables_the_cli_reads():
     assert set(variables) - qsjwt_names == JOB_VARIABLES - {"QLIK_JWT_DOTENV_FILE"}
 
 
-def test_inputs_are_never_interpolated_into_shell_text():
+def test_inputs_are_never_interpolated_into_shell_text() -> None:
     for key, job in _raw_jobs().items():
         for part in ("before_script", "script", "after_script"):
             for line in job.get(part, []):
@@ -330,7 +330,7 @@ _PRINTS = re.compile(
 )
 
 
-def test_the_job_never_prints_the_token():
+def test_the_job_never_prints_the_token() -> None:
     for job in _raw_jobs().values():
         for part in ("before_script", "script", "after_script"):
             for command in _commands(job.get(part, [])):
@@ -343,14 +343,14 @@ def test_the_job_never_prints_the_token():
     assert "set -x" not in text.replace("No `set -x`", "")
 
 
-def test_image_is_the_input_with_an_empty_entrypoint():
+def test_image_is_the_input_with_an_empty_entrypoint() -> None:
     job = _raw_jobs()[_main_job_key()]
     assert job["image"] == {"name": "$[[ inputs.image ]]", "entrypoint": [""]}
     assert job["stage"] == "$[[ inputs.stage ]]"
 
 
 @pytest.mark.parametrize("dotenv", [False, True])
-def test_rendered_job_files_and_artifacts(dotenv: bool):
+def test_rendered_job_files_and_artifacts(dotenv: bool) -> None:
     jobs = render({**CLOUD_INPUTS, "dotenv": dotenv})
     assert set(jobs) == {"qs-jwt", ".qs-jwt-dotenv-false", ".qs-jwt-dotenv-true"}
     job = resolve_job(jobs, "qs-jwt")
@@ -372,7 +372,7 @@ def test_rendered_job_files_and_artifacts(dotenv: bool):
         assert "artifacts" not in job
 
 
-def test_rendering_keeps_types_and_names_the_job():
+def test_rendering_keeps_types_and_names_the_job() -> None:
     jobs = render({**QSEOW_INPUTS, "job-name": ".qlik-jwt", "stage": "build"})
     job = resolve_job(jobs, ".qlik-jwt")
     assert job["stage"] == "build"
@@ -391,7 +391,7 @@ def test_rendering_keeps_types_and_names_the_job():
         ({"image": "x", "target": "qseow", "private-key": "..."}, "unknown input(s): private-key"),
     ],
 )
-def test_gitlab_would_refuse_bad_inputs(given: dict[str, Any], message: str):
+def test_gitlab_would_refuse_bad_inputs(given: dict[str, Any], message: str) -> None:
     with pytest.raises(InputsError, match=re.escape(message)):
         render(given)
 
@@ -420,7 +420,9 @@ def _run_rendered(
     )
 
 
-def test_rendered_script_mints_into_files_without_printing(tmp_path: Path, rsa_pair: KeyPair):
+def test_rendered_script_mints_into_files_without_printing(
+    tmp_path: Path, rsa_pair: KeyPair
+) -> None:
     key_file = tmp_path / "key.pem"
     key_file.write_bytes(rsa_pair.private_pem)
     given = {**CLOUD_INPUTS, "dotenv": True, "output-variable": "QLIK_CLOUD_JWT"}
@@ -445,7 +447,7 @@ def test_rendered_script_mints_into_files_without_printing(tmp_path: Path, rsa_p
     assert dotenv_file.exists()  # the runner uploads the report after after_script
 
 
-def test_input_values_are_data_not_shell(tmp_path: Path, rsa_pair: KeyPair):
+def test_input_values_are_data_not_shell(tmp_path: Path, rsa_pair: KeyPair) -> None:
     key_file = tmp_path / "key.pem"
     key_file.write_bytes(rsa_pair.private_pem)
     hostile = 'x" ; touch pwned1 ; echo "`touch pwned2`$(touch pwned3)\'; touch pwned4 #'
@@ -473,7 +475,7 @@ GROUPS = [
 ]
 
 
-def test_expand_false_is_what_keeps_the_dollars():
+def test_expand_false_is_what_keeps_the_dollars() -> None:
     # The model is honest: the same values as plain job variables lose their $ parts.
     job = resolve_job(render({**CLOUD_INPUTS, **DOLLARS}), "qs-jwt")
     env = job_environment(job, {"TEAM": "", "X": "x"})
@@ -489,7 +491,9 @@ def test_expand_false_is_what_keeps_the_dollars():
     assert mangled["QSJWT_SUBJECT"] == "svc_x_ci"
 
 
-def test_dollars_and_any_group_name_reach_the_token_as_written(tmp_path: Path, rsa_pair: KeyPair):
+def test_dollars_and_any_group_name_reach_the_token_as_written(
+    tmp_path: Path, rsa_pair: KeyPair
+) -> None:
     key_file = tmp_path / "key.pem"
     key_file.write_bytes(rsa_pair.private_pem)
     # `groups: |` in the including pipeline: one group per line, a final newline.
@@ -510,7 +514,9 @@ def test_dollars_and_any_group_name_reach_the_token_as_written(tmp_path: Path, r
     assert claims["iat"] == claims["nbf"] and claims["exp"] - claims["nbf"] == 300
 
 
-def test_a_qseow_ldap_group_and_attribute_reach_the_token_whole(tmp_path: Path, rsa_pair: KeyPair):
+def test_a_qseow_ldap_group_and_attribute_reach_the_token_whole(
+    tmp_path: Path, rsa_pair: KeyPair
+) -> None:
     key_file = tmp_path / "key.pem"
     key_file.write_bytes(rsa_pair.private_pem)
     given = {
@@ -526,7 +532,7 @@ def test_a_qseow_ldap_group_and_attribute_reach_the_token_whole(tmp_path: Path, 
     assert (claims["dn"], claims["cost"]) == ("CN=svc,OU=Service Accounts,DC=corp", "$$100")
 
 
-def test_a_failed_mint_writes_nothing(tmp_path: Path, rsa_pair: KeyPair):
+def test_a_failed_mint_writes_nothing(tmp_path: Path, rsa_pair: KeyPair) -> None:
     key_file = tmp_path / "key.pem"
     key_file.write_bytes(rsa_pair.private_pem)
     given = {**CLOUD_INPUTS, "dotenv": True, "expires-in": "2h"}
@@ -546,7 +552,7 @@ def _example() -> dict[str, Any]:
     return pipeline
 
 
-def test_example_includes_the_template_both_ways_with_valid_inputs():
+def test_example_includes_the_template_both_ways_with_valid_inputs() -> None:
     includes = _example()["include"]
     kinds = {next(iter(entry)) for entry in includes}
     assert kinds == {"component", "remote"}
@@ -585,7 +591,7 @@ def _expand_references(lines: list[Any], jobs: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def test_example_jobs_resolve_and_never_print_the_token():
+def test_example_jobs_resolve_and_never_print_the_token() -> None:
     jobs = _example_jobs()
     stages = set(_example()["stages"]) | {".pre", ".post"}
     for name in jobs:
@@ -606,7 +612,7 @@ def test_example_jobs_resolve_and_never_print_the_token():
                 assert variable in {s.env_var for s in INPUTS}, (name, variable)
 
 
-def test_example_plain_job_uses_the_image_as_gitlab_needs_it():
+def test_example_plain_job_uses_the_image_as_gitlab_needs_it() -> None:
     jobs = _example_jobs()
     plain = jobs["qlik-cloud-plain"]
     assert plain["image"] == {"name": "$QS_JWT_IMAGE", "entrypoint": [""]}
@@ -618,7 +624,7 @@ def test_example_plain_job_uses_the_image_as_gitlab_needs_it():
     assert extended["image"]["entrypoint"] == [""]
 
 
-def test_the_docs_show_commands_that_match_the_template():
+def test_the_docs_show_commands_that_match_the_template() -> None:
     docs = (REPO / "docs" / "gitlab.md").read_text(encoding="utf-8")
     for needle in ("QSJWT_PRIVATE_KEY_FILE", "QSJWT_PRIVATE_KEY", "entrypoint", "dotenv"):
         assert needle in docs
@@ -643,7 +649,7 @@ def _readme_gitlab_section() -> str:
 
 
 @pytest.mark.parametrize("where", ["README.md", "docs/gitlab.md"])
-def test_the_yaml_the_docs_show_is_valid_and_safe(where: str):
+def test_the_yaml_the_docs_show_is_valid_and_safe(where: str) -> None:
     text = (REPO / where).read_text(encoding="utf-8")
     blocks = _yaml_blocks(_readme_gitlab_section() if where == "README.md" else text)
     assert len(blocks) >= 2

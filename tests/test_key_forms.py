@@ -36,7 +36,9 @@ def _action(inputs: dict[str, str], tmp_path: Path) -> tuple[int, str, dict[str,
     return result.code, result.stdout, result.outputs
 
 
-def test_a_pkcs12_dump_signs(rsa3072_pair: KeyPair, tmp_path: Path, capsys) -> None:
+def test_a_pkcs12_dump_signs(
+    rsa3072_pair: KeyPair, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     dump = BAG + rsa3072_pair.certificate_pem + BAG + rsa3072_pair.private_pem
     (tmp_path / "dump.pem").write_bytes(dump)
     code, _, err = _cli(
@@ -48,7 +50,9 @@ def test_a_pkcs12_dump_signs(rsa3072_pair: KeyPair, tmp_path: Path, capsys) -> N
     assert outputs["token"].count(".") == 2
 
 
-def test_a_legacy_cipher_says_how_to_convert(rsa_pair: KeyPair, tmp_path: Path, capsys) -> None:
+def test_a_legacy_cipher_says_how_to_convert(
+    rsa_pair: KeyPair, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     old = subprocess.run(
         [
             "openssl",
@@ -81,7 +85,10 @@ def test_a_legacy_cipher_says_how_to_convert(rsa_pair: KeyPair, tmp_path: Path, 
 
 
 def test_an_expired_certificate_warns_and_a_chain_is_searched(
-    rsa3072_pair: KeyPair, other_rsa_pair: KeyPair, tmp_path: Path, capsys
+    rsa3072_pair: KeyPair,
+    other_rsa_pair: KeyPair,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
     expired = certificate_pem(

@@ -27,7 +27,7 @@ from qsjwt.keys import (
     private_pem,
     self_signed_certificate,
 )
-from tests.conftest import ENCRYPTED_KEY, ENCRYPTED_KEY_PASSPHRASE, NOW
+from tests.conftest import ENCRYPTED_KEY, ENCRYPTED_KEY_PASSPHRASE, NOW, KeyPair
 from tests.helpers import assert_error, signing_key
 
 PKCS1 = serialization.PrivateFormat.TraditionalOpenSSL
@@ -78,7 +78,7 @@ def _encodings(pem: bytes) -> dict[str, str | bytes]:
 
 @pytest.mark.parametrize("fmt", [PKCS1, PKCS8], ids=["pkcs1", "pkcs8"])
 @pytest.mark.parametrize("encoding", list(_encodings(b"")))
-def test_rsa_key_encodings(rsa3072_pair, fmt, encoding):
+def test_rsa_key_encodings(rsa3072_pair: KeyPair, fmt, encoding) -> None:
     pem = _pem(rsa3072_pair.key, fmt)
     loaded = signing_key(_encodings(pem)[encoding])
     assert isinstance(loaded.key, rsa.RSAPrivateKey)
@@ -87,14 +87,14 @@ def test_rsa_key_encodings(rsa3072_pair, fmt, encoding):
 
 
 @pytest.mark.parametrize("encoding", ["pem-str", "escaped-newlines", "base64"])
-def test_ec_key_loads_without_warning(ec_pair, encoding):
+def test_ec_key_loads_without_warning(ec_pair: KeyPair, encoding) -> None:
     loaded = signing_key(_encodings(ec_pair.private_pem)[encoding])
     assert isinstance(loaded.key, ec.EllipticCurvePrivateKey)
     assert _same_key(loaded.key, ec_pair.key)
     assert loaded.warnings == ()
 
 
-def test_pem_label():
+def test_pem_label() -> None:
     assert pem_label(b"-----BEGIN RSA PRIVATE KEY-----\nabc") == "RSA PRIVATE KEY"
     assert pem_label(b"nothing") is None
 
@@ -115,7 +115,7 @@ def test_pem_label():
         ("-----BEGIN PRIVATE KEY-----\nnotbase64!\n-----END PRIVATE KEY-----\n", "not a readable"),
     ],
 )
-def test_garbage(text, fragment):
+def test_garbage(text, fragment) -> None:
     with pytest.raises(KeyMaterialError) as info:
         signing_key(text)
     assert_error(info.value, PRIVATE_KEY, fragment)
@@ -123,14 +123,14 @@ def test_garbage(text, fragment):
 
 @pytest.mark.parametrize("fmt", [PKCS1, PKCS8], ids=["pkcs1", "pkcs8"])
 @pytest.mark.parametrize("keep", [0.3, 0.5, 0.9])
-def test_truncated_pem(rsa_pair, fmt, keep):
+def test_truncated_pem(rsa_pair: KeyPair, fmt, keep) -> None:
     pem = _pem(rsa_pair.key, fmt)
     with pytest.raises(KeyMaterialError) as info:
         signing_key(pem[: int(len(pem) * keep)])
     assert_error(info.value, PRIVATE_KEY, "not a readable PEM private key", "BEGIN and END")
 
 
-def test_certificate_as_signing_key(rsa_pair):
+def test_certificate_as_signing_key(rsa_pair: KeyPair) -> None:
     with pytest.raises(KeyMaterialError) as info:
         signing_key(rsa_pair.certificate_pem)
     assert_error(info.value, PRIVATE_KEY, "is a certificate, not a private key")
@@ -141,7 +141,7 @@ def test_certificate_as_signing_key(rsa_pair):
     [serialization.PublicFormat.SubjectPublicKeyInfo, serialization.PublicFormat.PKCS1],
     ids=["spki", "pkcs1"],
 )
-def test_public_key_as_signing_key(rsa_pair, fmt):
+def test_public_key_as_signing_key(rsa_pair: KeyPair, fmt) -> None:
     pem = rsa_pair.key.public_key().public_bytes(serialization.Encoding.PEM, fmt)
     with pytest.raises(KeyMaterialError) as info:
         signing_key(base64.b64encode(pem))
@@ -152,21 +152,21 @@ def test_public_key_as_signing_key(rsa_pair, fmt):
 
 
 @pytest.mark.parametrize("passphrase", [None, ""])
-def test_encrypted_key_without_passphrase(passphrase):
+def test_encrypted_key_without_passphrase(passphrase) -> None:
     with pytest.raises(KeyMaterialError) as info:
         signing_key(ENCRYPTED_KEY.read_bytes(), passphrase)
     assert_error(info.value, PRIVATE_KEY, "is encrypted and no passphrase", PRIVATE_KEY_PASSPHRASE)
 
 
 @pytest.mark.parametrize("passphrase", ["wrong horse", ENCRYPTED_KEY_PASSPHRASE.upper(), "x"])
-def test_encrypted_key_wrong_passphrase(passphrase):
+def test_encrypted_key_wrong_passphrase(passphrase) -> None:
     with pytest.raises(KeyMaterialError) as info:
         signing_key(ENCRYPTED_KEY.read_bytes(), passphrase)
     assert_error(info.value, PRIVATE_KEY_PASSPHRASE, "does not decrypt the private key")
 
 
 @pytest.mark.parametrize("as_bytes", [False, True])
-def test_encrypted_key_right_passphrase(as_bytes):
+def test_encrypted_key_right_passphrase(as_bytes) -> None:
     passphrase = ENCRYPTED_KEY_PASSPHRASE.encode() if as_bytes else ENCRYPTED_KEY_PASSPHRASE
     loaded = signing_key(ENCRYPTED_KEY.read_text().replace("\n", "\\n"), passphrase)
     assert isinstance(loaded.key, rsa.RSAPrivateKey)
@@ -174,7 +174,7 @@ def test_encrypted_key_right_passphrase(as_bytes):
 
 
 @pytest.mark.parametrize("fmt", [PKCS1, PKCS8], ids=["pkcs1-proc-type", "pkcs8-encrypted"])
-def test_generated_encrypted_keys(rsa3072_pair, fmt):
+def test_generated_encrypted_keys(rsa3072_pair: KeyPair, fmt) -> None:
     pem = _pem(rsa3072_pair.key, fmt, passphrase=b"s3cret")
     assert _same_key(signing_key(pem, "s3cret").key, rsa3072_pair.key)
     with pytest.raises(KeyMaterialError) as info:
@@ -186,14 +186,14 @@ def test_generated_encrypted_keys(rsa3072_pair, fmt):
 
 
 @pytest.mark.parametrize("fmt", [PKCS1, PKCS8], ids=["pkcs1", "pkcs8"])
-def test_passphrase_for_an_unencrypted_key(rsa3072_pair, fmt):
+def test_passphrase_for_an_unencrypted_key(rsa3072_pair: KeyPair, fmt) -> None:
     # Found by these tests: the passphrase was silently ignored (the error below was dead code).
     with pytest.raises(KeyMaterialError) as info:
         signing_key(_pem(rsa3072_pair.key, fmt), "a passphrase")
     assert_error(info.value, PRIVATE_KEY_PASSPHRASE, "is not encrypted, but a passphrase")
 
 
-def test_empty_passphrase_for_an_unencrypted_key_is_no_passphrase(rsa3072_pair):
+def test_empty_passphrase_for_an_unencrypted_key_is_no_passphrase(rsa3072_pair: KeyPair) -> None:
     # The GitHub runner sends an input that was not set as "".
     assert signing_key(rsa3072_pair.private_pem, "").warnings == ()
 
@@ -201,23 +201,23 @@ def test_empty_passphrase_for_an_unencrypted_key_is_no_passphrase(rsa3072_pair):
 # --- key policy (rules 2, 3) -----------------------------------------------------------------
 
 
-def test_rsa_1024_refused(rsa1024_key):
+def test_rsa_1024_refused(rsa1024_key) -> None:
     with pytest.raises(KeyMaterialError) as info:
         signing_key(_pem(rsa1024_key, PKCS1))
     assert_error(info.value, PRIVATE_KEY, "RSA key of 1024 bits, too weak", "at least 2048")
 
 
-def test_rsa_2048_warns(rsa_pair):
+def test_rsa_2048_warns(rsa_pair: KeyPair) -> None:
     [finding] = signing_key(rsa_pair.private_pem).warnings
     assert finding.subject == PRIVATE_KEY
     assert "RSA key of 2048 bits; 3072 or more is recommended" in finding.message
 
 
-def test_rsa_3072_does_not_warn(rsa3072_pair):
+def test_rsa_3072_does_not_warn(rsa3072_pair: KeyPair) -> None:
     assert signing_key(rsa3072_pair.private_pem).warnings == ()
 
 
-def test_ed25519_refused():
+def test_ed25519_refused() -> None:
     pem = _pem(ed25519.Ed25519PrivateKey.generate())
     with pytest.raises(KeyMaterialError) as info:
         signing_key(pem)
@@ -228,7 +228,7 @@ def test_ed25519_refused():
 
 
 @pytest.mark.parametrize("pair", ["rsa_pair", "ec_pair"])
-def test_matching_certificate(request, pair):
+def test_matching_certificate(request: pytest.FixtureRequest, pair) -> None:
     keys = request.getfixturevalue(pair)
     cert = load_certificate(keys.certificate_pem.decode().replace("\n", "\\n"), input_name="c")
     assert certificate_of(keys.key, [cert], input_name=CERTIFICATE, now=NOW) == (cert, [])
@@ -237,7 +237,7 @@ def test_matching_certificate(request, pair):
 @pytest.mark.parametrize(
     ("signer", "owner"), [("rsa_pair", "other_rsa_pair"), ("rsa_pair", "ec_pair")]
 )
-def test_certificate_of_another_key(request, signer, owner):
+def test_certificate_of_another_key(request: pytest.FixtureRequest, signer, owner) -> None:
     key = request.getfixturevalue(signer).key
     cert = load_certificate(request.getfixturevalue(owner).certificate_pem, input_name="c")
     with pytest.raises(KeyMaterialError) as info:
@@ -252,13 +252,13 @@ def test_certificate_of_another_key(request, signer, owner):
         ("public_pem", "is not a PEM certificate (found 'PUBLIC KEY')"),
     ],
 )
-def test_load_certificate_refuses_other_pem(rsa_pair, what, fragment):
+def test_load_certificate_refuses_other_pem(rsa_pair: KeyPair, what, fragment) -> None:
     with pytest.raises(KeyMaterialError) as info:
         load_certificate(getattr(rsa_pair, what), input_name=CERTIFICATE)
     assert_error(info.value, CERTIFICATE, fragment)
 
 
-def test_load_certificate_refuses_garbage():
+def test_load_certificate_refuses_garbage() -> None:
     with pytest.raises(KeyMaterialError) as info:
         load_certificate("hello", input_name=CERTIFICATE)
     assert_error(info.value, CERTIFICATE, "neither PEM text nor base64")
@@ -266,7 +266,7 @@ def test_load_certificate_refuses_garbage():
 
 @pytest.mark.parametrize("what", ["certificate_pem", "public_pem"])
 @pytest.mark.parametrize("pair", ["rsa_pair", "ec_pair"])
-def test_load_verifying_key(request, pair, what):
+def test_load_verifying_key(request: pytest.FixtureRequest, pair, what) -> None:
     keys = request.getfixturevalue(pair)
     public = load_verifying_key(getattr(keys, what), input_name="certificate-file")
     der = serialization.Encoding.DER
@@ -275,7 +275,7 @@ def test_load_verifying_key(request, pair, what):
     )
 
 
-def test_load_verifying_key_refuses_private_key(rsa_pair):
+def test_load_verifying_key_refuses_private_key(rsa_pair: KeyPair) -> None:
     with pytest.raises(KeyMaterialError) as info:
         load_verifying_key(rsa_pair.private_pem, input_name="public-key-file")
     assert_error(info.value, "public-key-file", "is not a PEM certificate or public key")
@@ -284,7 +284,7 @@ def test_load_verifying_key_refuses_private_key(rsa_pair):
 # --- key generation and certificates for Qlik ------------------------------------------------
 
 
-def test_self_signed_certificate(ec_pair):
+def test_self_signed_certificate(ec_pair: KeyPair) -> None:
     cert = self_signed_certificate(ec_pair.key, common_name="qs-jwt ci", days=10, now=NOW)
     assert cert.signature_hash_algorithm is not None
     assert cert.signature_hash_algorithm.name == hashes.SHA256.name
@@ -297,14 +297,14 @@ def test_self_signed_certificate(ec_pair):
     assert certificate_of(ec_pair.key, [cert], input_name=CERTIFICATE, now=NOW)[1] == []
 
 
-def test_generate_ec_key():
+def test_generate_ec_key() -> None:
     key = generate_key("ec", 0)
     assert isinstance(key, ec.EllipticCurvePrivateKey)
     assert isinstance(key.curve, ec.SECP256R1)
     assert signing_key(private_pem(key)).warnings == ()
 
 
-def test_one_line_pem(rsa_pair):
+def test_one_line_pem(rsa_pair: KeyPair) -> None:
     line = one_line_pem(rsa_pair.certificate_pem)
     assert "\n" not in line and "\r" not in line
     assert line.startswith("-----BEGIN CERTIFICATE-----MII")
@@ -312,7 +312,7 @@ def test_one_line_pem(rsa_pair):
     assert line == rsa_pair.certificate_pem.decode().replace("\n", "")
 
 
-def test_pem_from_text_normalises(rsa_pair):
+def test_pem_from_text_normalises(rsa_pair: KeyPair) -> None:
     escaped = rsa_pair.certificate_pem.decode().replace("\n", "\\r\\n")
     assert pem_from_text(escaped, input_name="c") == rsa_pair.certificate_pem
 
@@ -320,7 +320,7 @@ def test_pem_from_text_normalises(rsa_pair):
 # --- no secret in any message ----------------------------------------------------------------
 
 
-def test_no_message_carries_key_text_or_passphrase(rsa_pair, rsa1024_key):
+def test_no_message_carries_key_text_or_passphrase(rsa_pair: KeyPair, rsa1024_key) -> None:
     """Every key error we can provoke: none repeats a line of the key or the passphrase."""
     encrypted = ENCRYPTED_KEY.read_bytes()
     weak = _pem(rsa1024_key, PKCS1)
@@ -365,13 +365,15 @@ def _bag(label: str) -> bytes:
     return f"Bag Attributes\n    localKeyID: 01 02 03\n    friendlyName: {label}\n".encode()
 
 
-def test_a_pkcs12_dump_with_the_certificate_first_is_accepted(rsa3072_pair):
+def test_a_pkcs12_dump_with_the_certificate_first_is_accepted(rsa3072_pair: KeyPair) -> None:
     bundle = _bag("cert") + rsa3072_pair.certificate_pem + _bag("key") + rsa3072_pair.private_pem
     loaded = load_signing_key(bundle, input_name=PRIVATE_KEY, passphrase_name="p")
     assert loaded.key.private_numbers() == rsa3072_pair.key.private_numbers()
 
 
-def test_two_private_keys_in_one_input_are_refused(rsa_pair, other_rsa_pair):
+def test_two_private_keys_in_one_input_are_refused(
+    rsa_pair: KeyPair, other_rsa_pair: KeyPair
+) -> None:
     with pytest.raises(KeyMaterialError) as info:
         load_signing_key(
             rsa_pair.private_pem + other_rsa_pair.private_pem,
@@ -395,7 +397,7 @@ def _openssl(*args: str, stdin: bytes) -> bytes:
     ],
     ids=["pkcs8-rc2", "pkcs8-des", "traditional-des"],
 )
-def test_a_legacy_cipher_is_named_not_blamed_on_the_passphrase(rsa_pair, legacy):
+def test_a_legacy_cipher_is_named_not_blamed_on_the_passphrase(rsa_pair: KeyPair, legacy) -> None:
     """OpenSSL 3 cannot decrypt these whatever the passphrase: say so, and how to convert."""
     old = _openssl(
         *legacy,
@@ -416,7 +418,7 @@ def test_a_legacy_cipher_is_named_not_blamed_on_the_passphrase(rsa_pair, legacy)
     assert "right-passphrase" not in info.value.render()
 
 
-def test_a_wrong_passphrase_is_still_a_wrong_passphrase():
+def test_a_wrong_passphrase_is_still_a_wrong_passphrase() -> None:
     with pytest.raises(KeyMaterialError) as info:
         load_signing_key(
             ENCRYPTED_KEY.read_bytes(),
@@ -427,7 +429,9 @@ def test_a_wrong_passphrase_is_still_a_wrong_passphrase():
     assert_error(info.value, PRIVATE_KEY_PASSPHRASE, "does not decrypt")
 
 
-def test_the_key_s_certificate_is_found_in_a_chain(rsa_pair, other_rsa_pair, ec_pair):
+def test_the_key_s_certificate_is_found_in_a_chain(
+    rsa_pair: KeyPair, other_rsa_pair: KeyPair, ec_pair: KeyPair
+) -> None:
     chain = load_certificates(
         other_rsa_pair.certificate_pem + rsa_pair.certificate_pem + ec_pair.certificate_pem,
         input_name=CERTIFICATE,
@@ -440,7 +444,7 @@ def test_the_key_s_certificate_is_found_in_a_chain(rsa_pair, other_rsa_pair, ec_
     ("offset", "fragment"),
     [(-dt.timedelta(days=1), "is not valid before"), (dt.timedelta(days=400), "expired on")],
 )
-def test_a_certificate_outside_its_validity_warns(rsa_pair, offset, fragment):
+def test_a_certificate_outside_its_validity_warns(rsa_pair: KeyPair, offset, fragment) -> None:
     cert = self_signed_certificate(rsa_pair.key, common_name="t", days=30, now=NOW)
     _, findings = certificate_of(rsa_pair.key, [cert], input_name=CERTIFICATE, now=NOW + offset)
     assert [(f.subject, fragment in f.message) for f in findings] == [(CERTIFICATE, True)]

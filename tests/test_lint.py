@@ -79,7 +79,7 @@ def assert_one(findings: list[Finding], severity: Severity, subject: str, fragme
 
 
 @pytest.mark.parametrize("target", list(Target))
-def test_a_good_token_has_no_findings(target):
+def test_a_good_token_has_no_findings(target: Target) -> None:
     assert lint(target) == []
 
 
@@ -88,7 +88,7 @@ def test_a_good_token_has_no_findings(target):
 
 @pytest.mark.parametrize("target", list(Target))
 @pytest.mark.parametrize("alg", ["none", "HS256", "RS1024", None])
-def test_refused_algorithm(target, alg):
+def test_refused_algorithm(target: Target, alg) -> None:
     header = {"alg": alg, "typ": "JWT", "kid": "kid-1"}
     if alg is None:
         del header["alg"]
@@ -96,12 +96,12 @@ def test_refused_algorithm(target, alg):
 
 
 @pytest.mark.parametrize("alg", ["PS256", "ES256", "ES512", "PS512"])
-def test_qseow_refuses_pss_and_ecdsa_tokens(alg):
+def test_qseow_refuses_pss_and_ecdsa_tokens(alg) -> None:
     assert_one(lint(Target.QSEOW, header={"alg": alg}), Severity.ERROR, "alg", "RS256, RS384")
 
 
 @pytest.mark.parametrize("alg", ["RS384", "RS512", "PS256", "ES256"])
-def test_cloud_other_algorithms_warn(alg):
+def test_cloud_other_algorithms_warn(alg) -> None:
     header = {**CLOUD_HEADER, "alg": alg}
     assert_one(lint(Target.CLOUD, header=header), Severity.WARNING, "alg", "(RS256)")
 
@@ -120,7 +120,7 @@ BAD_TIMES = [
 @pytest.mark.parametrize("target", list(Target))
 @pytest.mark.parametrize("name", ["iat", "nbf", "exp"])
 @pytest.mark.parametrize(("value", "fragment"), BAD_TIMES)
-def test_times_must_be_integer_seconds(target, name, value, fragment):
+def test_times_must_be_integer_seconds(target: Target, name, value, fragment) -> None:
     build = cloud_claims if target is Target.CLOUD else qseow_claims
     findings = lint(target, claims=build(**{name: value}))
     errors = only(findings, Severity.ERROR)
@@ -128,14 +128,14 @@ def test_times_must_be_integer_seconds(target, name, value, fragment):
 
 
 @pytest.mark.parametrize("target", list(Target))
-def test_nbf_not_before_exp(target):
+def test_nbf_not_before_exp(target: Target) -> None:
     build = cloud_claims if target is Target.CLOUD else qseow_claims
     findings = lint(target, claims=build(nbf=T + 300, exp=T + 300))
     assert "is not after nbf" in " ".join(only(findings, Severity.ERROR)["exp"])
 
 
 @pytest.mark.parametrize("target", list(Target))
-def test_exp_after_iat(target):
+def test_exp_after_iat(target: Target) -> None:
     build = cloud_claims if target is Target.CLOUD else qseow_claims
     findings = lint(target, claims=build(iat=T + 10, nbf=T - 10, exp=T + 10))
     assert "is not after iat" in " ".join(only(findings, Severity.ERROR)["exp"])
@@ -143,21 +143,21 @@ def test_exp_after_iat(target):
 
 @pytest.mark.parametrize("target", list(Target))
 @pytest.mark.parametrize("exp", [T, T - 1, T - 86400])
-def test_expired(target, exp):
+def test_expired(target: Target, exp) -> None:
     build = cloud_claims if target is Target.CLOUD else qseow_claims
     findings = lint(target, claims=build(iat=exp - 60, nbf=exp - 60, exp=exp))
     assert_one(findings, Severity.ERROR, "exp", "has expired")
 
 
 @pytest.mark.parametrize("target", list(Target))
-def test_nbf_in_the_future_warns(target):
+def test_nbf_in_the_future_warns(target: Target) -> None:
     build = cloud_claims if target is Target.CLOUD else qseow_claims
     findings = lint(target, claims=build(nbf=T + 60))
     assert_one(findings, Severity.WARNING, "nbf", "60 s in the future")
 
 
 @pytest.mark.parametrize("target", list(Target))
-def test_nbf_a_few_seconds_ahead_is_tolerated(target):
+def test_nbf_a_few_seconds_ahead_is_tolerated(target: Target) -> None:
     build = cloud_claims if target is Target.CLOUD else qseow_claims
     assert lint(target, claims=build(nbf=T + 5)) == []
 
@@ -166,14 +166,14 @@ def test_nbf_a_few_seconds_ahead_is_tolerated(target):
 
 
 @pytest.mark.parametrize("kid", [DROP, "", "  ", 5, None])
-def test_cloud_kid_required(kid):
+def test_cloud_kid_required(kid) -> None:
     header = _with(CLOUD_HEADER, {"kid": kid})
     assert_one(lint(Target.CLOUD, header=header), Severity.ERROR, "kid", "key id")
 
 
 @pytest.mark.parametrize("name", ["iss", "sub", "name", "email"])
 @pytest.mark.parametrize("value", [DROP, "", " ", 5, ["x"]])
-def test_cloud_required_strings(name, value):
+def test_cloud_required_strings(name, value) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(**{name: value}))
     # (a blank iss or email also gets the warning about its form: noise, but not wrong)
     assert only(findings, Severity.ERROR) == {
@@ -182,7 +182,7 @@ def test_cloud_required_strings(name, value):
 
 
 @pytest.mark.parametrize("iss", ["https://idp.example.com/", "my idp", " idp.example.com"])
-def test_cloud_issuer_that_rarely_matches_warns(iss):
+def test_cloud_issuer_that_rarely_matches_warns(iss) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(iss=iss))
     assert_one(findings, Severity.WARNING, "iss", "compares the issuer exactly")
 
@@ -198,19 +198,19 @@ def test_cloud_issuer_that_rarely_matches_warns(iss):
         "QLIK.API/login/jwt-session",
     ],
 )
-def test_cloud_audience_exact(aud):
+def test_cloud_audience_exact(aud) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(aud=aud))
     assert_one(findings, Severity.ERROR, "aud", CLOUD_AUDIENCE)
 
 
 @pytest.mark.parametrize("sub_type", [DROP, "User", "client", "", True])
-def test_cloud_subtype_user(sub_type):
+def test_cloud_subtype_user(sub_type) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(subType=sub_type))
     assert_one(findings, Severity.ERROR, "subType", '"user"')
 
 
 @pytest.mark.parametrize("verified", [False, True])
-def test_cloud_email_verified_boolean(verified):
+def test_cloud_email_verified_boolean(verified) -> None:
     assert lint(Target.CLOUD, claims=cloud_claims(email_verified=verified)) == []
 
 
@@ -218,93 +218,93 @@ def test_cloud_email_verified_boolean(verified):
     ("verified", "kind"),
     [("true", "a string"), ("false", "a string"), (1, "a number"), (0, "a number"), (None, "null")],
 )
-def test_cloud_email_verified_not_boolean(verified, kind):
+def test_cloud_email_verified_not_boolean(verified, kind) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(email_verified=verified))
     assert_one(
         findings, Severity.ERROR, "email_verified", f"JSON boolean (true or false), not {kind}"
     )
 
 
-def test_cloud_email_verified_missing_is_not_called_a_string():
+def test_cloud_email_verified_missing_is_not_called_a_string() -> None:
     """A QSEoW token linted as Cloud lacks the claim: say so, not that it is a string."""
     findings = lint(Target.CLOUD, claims=cloud_claims(email_verified=DROP))
     assert_one(findings, Severity.ERROR, "email_verified", "is missing")
 
 
 @pytest.mark.parametrize("email", ["not-an-email", "a@b", "a b@example.com"])
-def test_cloud_odd_email_warns(email):
+def test_cloud_odd_email_warns(email) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(email=email))
     assert_one(findings, Severity.WARNING, "email", "does not look like an e-mail")
 
 
 @pytest.mark.parametrize("jti", [DROP, None])
-def test_cloud_jti_required(jti):
+def test_cloud_jti_required(jti) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(jti=jti))
     assert_one(findings, Severity.ERROR, "jti", "unique jti")
 
 
 @pytest.mark.parametrize("jti", ["", "   ", 12345678901234567890123, ["a"]])
-def test_cloud_jti_must_be_a_non_empty_string(jti):
+def test_cloud_jti_must_be_a_non_empty_string(jti) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(jti=jti))
     assert_one(findings, Severity.ERROR, "jti", "must be a non-empty string")
 
 
 @pytest.mark.parametrize("jti", ["1", "abc", "x" * 21])
-def test_cloud_short_jti_warns(jti):
+def test_cloud_short_jti_warns(jti) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(jti=jti))
     assert_one(findings, Severity.WARNING, "jti", "128 random bits")
 
 
-def test_cloud_jti_of_128_bits_is_enough():
+def test_cloud_jti_of_128_bits_is_enough() -> None:
     assert lint(Target.CLOUD, claims=cloud_claims(jti="x" * 22)) == []
 
 
 @pytest.mark.parametrize("name", ["iat", "nbf", "exp"])
-def test_cloud_times_required(name):
+def test_cloud_times_required(name) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(**{name: DROP}))
     assert_one(findings, Severity.ERROR, name, "is missing; Qlik Cloud requires iat, nbf and exp")
 
 
-def test_cloud_exp_minus_nbf_over_an_hour():
+def test_cloud_exp_minus_nbf_over_an_hour() -> None:
     # exp - iat is 3595 (fine), exp - nbf is 3605: only the nbf rule fires
     findings = lint(Target.CLOUD, claims=cloud_claims(nbf=T - 10, exp=T + 3595))
     assert_one(findings, Severity.ERROR, "exp", "exp - nbf is 3605 s")
     assert len(findings) == 1
 
 
-def test_cloud_exp_minus_iat_over_an_hour():
+def test_cloud_exp_minus_iat_over_an_hour() -> None:
     # exp - nbf is 3595 (fine), exp - iat is 3605: only the iat rule fires
     findings = lint(Target.CLOUD, claims=cloud_claims(iat=T - 10, nbf=T, exp=T + 3595))
     assert_one(findings, Severity.ERROR, "exp", "exp - iat is 3605 s")
     assert len(findings) == 1
 
 
-def test_cloud_exactly_an_hour_is_fine():
+def test_cloud_exactly_an_hour_is_fine() -> None:
     assert lint(Target.CLOUD, claims=cloud_claims(nbf=T - 100, iat=T - 100, exp=T + 3500)) == []
 
 
-def test_cloud_skewed_nbf_before_iat_is_fine():
+def test_cloud_skewed_nbf_before_iat_is_fine() -> None:
     # --clock-skew back-dates nbf below iat on purpose (the issue decides over spec rule 6)
     assert lint(Target.CLOUD, claims=cloud_claims(nbf=T - 60, exp=T + 300)) == []
 
 
 @pytest.mark.parametrize("groups", ["Sales", [""], ["Sales", 5], [["Sales"]], {"a": 1}, None])
-def test_cloud_groups_must_be_a_string_array(groups):
+def test_cloud_groups_must_be_a_string_array(groups) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(groups=groups))
     assert_one(findings, Severity.ERROR, "groups", "array of non-empty strings")
 
 
-def test_cloud_empty_groups_array_is_fine():
+def test_cloud_empty_groups_array_is_fine() -> None:
     assert lint(Target.CLOUD, claims=cloud_claims(groups=[])) == []
 
 
-def test_cloud_group_instead_of_groups_warns():
+def test_cloud_group_instead_of_groups_warns() -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(groups=DROP, group=["Sales"]))
     assert_one(findings, Severity.WARNING, "group", "the claim is called groups")
     assert len(findings) == 1  # not also reported as an unknown claim
 
 
-def test_cloud_unknown_claims_warn():
+def test_cloud_unknown_claims_warn() -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(userId="alice", zone="eu"))
     assert_one(findings, Severity.WARNING, "userId", "does not document")
     [finding] = findings
@@ -316,18 +316,18 @@ def test_cloud_unknown_claims_warn():
 
 @pytest.mark.parametrize("name", ["userId", "userDirectory"])
 @pytest.mark.parametrize("value", [DROP, "", "   ", None, 5, ["alice"]])
-def test_qseow_user_claims_required(name, value):
+def test_qseow_user_claims_required(name, value) -> None:
     findings = lint(Target.QSEOW, claims=qseow_claims(**{name: value}))
     assert_one(findings, Severity.ERROR, name, "is missing or empty")
 
 
 @pytest.mark.parametrize("name", ["userId", "userDirectory"])
-def test_qseow_user_claims_without_backslash(name):
+def test_qseow_user_claims_without_backslash(name) -> None:
     findings = lint(Target.QSEOW, claims=qseow_claims(**{name: "CORP\\alice"}))
     assert_one(findings, Severity.ERROR, name, "backslash")
 
 
-def test_qseow_custom_claim_names():
+def test_qseow_custom_claim_names() -> None:
     claims = qseow_claims(userId=DROP, userDirectory=DROP, uid="alice", dir="CORP")
     names = {"user_id_claim": "uid", "user_directory_claim": "dir"}
     assert lint(Target.QSEOW, claims=claims, **names) == []
@@ -340,33 +340,33 @@ def test_qseow_custom_claim_names():
     assert set(only(findings, Severity.ERROR)) == {"uid", "dir"}  # in the token: shown
 
 
-def test_qseow_needs_no_iat_nbf_or_kid():
+def test_qseow_needs_no_iat_nbf_or_kid() -> None:
     claims = qseow_claims(iat=DROP, nbf=DROP)
     assert lint(Target.QSEOW, header={"alg": "RS512"}, claims=claims) == []
 
 
-def test_qseow_without_exp_warns():
+def test_qseow_without_exp_warns() -> None:
     findings = lint(Target.QSEOW, claims=qseow_claims(exp=DROP))
     assert_one(findings, Severity.WARNING, "exp", "never expires")
 
 
 @pytest.mark.parametrize("lifetime", [86400 + 1, 7 * 86400, 365 * 86400])
-def test_qseow_over_a_day_warns(lifetime):
+def test_qseow_over_a_day_warns(lifetime) -> None:
     findings = lint(Target.QSEOW, claims=qseow_claims(exp=T + lifetime))
     assert_one(findings, Severity.WARNING, "exp", "over 24h")
 
 
-def test_qseow_a_day_is_fine():
+def test_qseow_a_day_is_fine() -> None:
     assert lint(Target.QSEOW, claims=qseow_claims(exp=T + 86400)) == []
 
 
 @pytest.mark.parametrize("lifetime", [365 * 86400 + 1, 10 * 365 * 86400])
-def test_qseow_over_a_year_is_an_error(lifetime):
+def test_qseow_over_a_year_is_an_error(lifetime) -> None:
     findings = lint(Target.QSEOW, claims=qseow_claims(exp=T + lifetime))
     assert_one(findings, Severity.ERROR, "exp", "longer than the 365d")
 
 
-def test_qseow_ignores_cloud_rules():
+def test_qseow_ignores_cloud_rules() -> None:
     claims = qseow_claims(aud="anything", group="x", email_verified="yes", zone="eu")
     assert lint(Target.QSEOW, claims=claims) == []
 
@@ -390,7 +390,9 @@ MINT_CASES = [
 
 
 @pytest.mark.parametrize(("target", "overrides"), MINT_CASES)
-def test_every_minted_token_lints_without_errors(request, target, overrides):
+def test_every_minted_token_lints_without_errors(
+    request: pytest.FixtureRequest, target: Target, overrides
+) -> None:
     pair = request.getfixturevalue(
         "ec_pair" if overrides.get("algorithm") == "ES256" else "rsa_pair"
     )
@@ -413,7 +415,7 @@ def test_every_minted_token_lints_without_errors(request, target, overrides):
     ("size", "severity"),
     [(8 * 1024, None), (8 * 1024 + 1, Severity.WARNING), (16 * 1024 + 1, Severity.ERROR)],
 )
-def test_token_size(size, severity):
+def test_token_size(size, severity) -> None:
     findings = [
         f
         for f in lint_token({"alg": "RS256"}, qseow_claims(), Target.QSEOW, now=NOW, size=size)

@@ -42,7 +42,7 @@ def run_action(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     return _run
 
 
-def test_the_cli_variable_takes_one_group_per_line(tmp_path: Path, rsa_pair: KeyPair):
+def test_the_cli_variable_takes_one_group_per_line(tmp_path: Path, rsa_pair: KeyPair) -> None:
     keys = rsa_pair.write(tmp_path)
     env = {"QSJWT_PRIVATE_KEY_FILE": str(keys["private"]), BY_NAME["groups"].env_var: TEXT}
     run = qs_jwt(*QSEOW_ARGS, env=env)
@@ -52,7 +52,7 @@ def test_the_cli_variable_takes_one_group_per_line(tmp_path: Path, rsa_pair: Key
     assert "holds a comma" not in run.err  # a DN is not the old comma list
 
 
-def test_the_repeated_flag_gives_the_same_groups(tmp_path: Path, rsa_pair: KeyPair):
+def test_the_repeated_flag_gives_the_same_groups(tmp_path: Path, rsa_pair: KeyPair) -> None:
     keys = rsa_pair.write(tmp_path)
     flags = [arg for group in GROUPS for arg in ("--group", group)]
     run = qs_jwt(*QSEOW_ARGS, *flags, "--private-key-file", keys["private"])
@@ -61,7 +61,9 @@ def test_the_repeated_flag_gives_the_same_groups(tmp_path: Path, rsa_pair: KeyPa
     assert claims["groups"] == GROUPS
 
 
-def test_the_old_comma_list_is_one_group_and_the_cli_says_so(tmp_path: Path, rsa_pair: KeyPair):
+def test_the_old_comma_list_is_one_group_and_the_cli_says_so(
+    tmp_path: Path, rsa_pair: KeyPair
+) -> None:
     keys = rsa_pair.write(tmp_path)
     env = {"QSJWT_PRIVATE_KEY_FILE": str(keys["private"]), "QSJWT_GROUPS": "Deployers, Readers"}
     run = qs_jwt(*QSEOW_ARGS, env=env)
@@ -72,7 +74,9 @@ def test_the_old_comma_list_is_one_group_and_the_cli_says_so(tmp_path: Path, rsa
 
 
 @pytest.mark.parametrize("target", ["qseow", "cloud"])
-def test_the_action_input_takes_one_group_per_line(run_action, rsa_pair: KeyPair, target: str):
+def test_the_action_input_takes_one_group_per_line(
+    run_action, rsa_pair: KeyPair, target: str
+) -> None:
     inputs = {
         "target": target,
         "private-key": rsa_pair.private_pem.decode(),
@@ -92,7 +96,7 @@ def test_the_action_input_takes_one_group_per_line(run_action, rsa_pair: KeyPair
     assert "holds a comma" not in result.stdout
 
 
-def test_attributes_keep_commas_in_the_action(run_action, rsa_pair: KeyPair):
+def test_attributes_keep_commas_in_the_action(run_action, rsa_pair: KeyPair) -> None:
     inputs = {
         "target": "qseow",
         "private-key": rsa_pair.private_pem.decode(),

@@ -18,6 +18,7 @@ from tests.conftest import (
     ENCRYPTED_KEY,
     ENCRYPTED_KEY_PASSPHRASE,
     NOW,
+    KeyPair,
     make_pair,
     verify_independently,
 )
@@ -30,7 +31,7 @@ def p384_pair():
 
 
 @BOTH_TARGETS
-def test_mint_at_a_fixed_now(rsa3072_pair, target):
+def test_mint_at_a_fixed_now(rsa3072_pair: KeyPair, target: Target) -> None:
     settings = parse(target, groups="Sales")
     minted = mint(settings, signing_key(rsa3072_pair.private_pem), now=NOW, jti=FIXED_JTI)
     header, claims = verify_independently(
@@ -46,21 +47,21 @@ def test_mint_at_a_fixed_now(rsa3072_pair, target):
 
 
 @BOTH_TARGETS
-def test_mint_now_verifies_with_time_checks(rsa_pair, target):
+def test_mint_now_verifies_with_time_checks(rsa_pair: KeyPair, target: Target) -> None:
     now = dt.datetime.now(dt.UTC)
     minted = mint(parse(target), signing_key(rsa_pair.private_pem), now=now, jti=FIXED_JTI)
     _, claims = verify_independently(minted.token, rsa_pair.certificate_pem, "RS256")
     assert claims["iat"] == claims["nbf"] == int(now.timestamp()) - parse(target).clock_skew
 
 
-def test_warnings_of_settings_and_key_are_both_returned(rsa_pair):
+def test_warnings_of_settings_and_key_are_both_returned(rsa_pair: KeyPair) -> None:
     settings = parse(Target.CLOUD, algorithm="RS512", user_id="ignored")
     minted = mint(settings, signing_key(rsa_pair.private_pem), now=NOW, jti=FIXED_JTI)
     assert [f.subject for f in minted.warnings] == ["user-id", "algorithm", PRIVATE_KEY]
 
 
 @pytest.mark.parametrize(("pair_name", "alg"), [("ec_pair", "ES256"), ("p384_pair", "ES384")])
-def test_cloud_with_an_ec_key(request, pair_name, alg):
+def test_cloud_with_an_ec_key(request: pytest.FixtureRequest, pair_name, alg) -> None:
     pair = request.getfixturevalue(pair_name)
     settings = parse(Target.CLOUD, algorithm=alg)
     minted = mint(settings, signing_key(pair.private_pem), now=NOW, jti=FIXED_JTI)
@@ -71,20 +72,20 @@ def test_cloud_with_an_ec_key(request, pair_name, alg):
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("alg", ["RS256", "RS512"])
-def test_ec_key_with_an_rs_algorithm_refused(ec_pair, target, alg):
+def test_ec_key_with_an_rs_algorithm_refused(ec_pair: KeyPair, target: Target, alg) -> None:
     with pytest.raises(KeyMaterialError) as info:
         mint(parse(target, algorithm=alg), signing_key(ec_pair.private_pem), now=NOW, jti=FIXED_JTI)
     assert_error(info.value, PRIVATE_KEY, f"an EC key cannot sign {alg}")
 
 
-def test_rsa_key_with_an_es_algorithm_refused(rsa_pair):
+def test_rsa_key_with_an_es_algorithm_refused(rsa_pair: KeyPair) -> None:
     settings = parse(Target.CLOUD, algorithm="ES256")
     with pytest.raises(KeyMaterialError) as info:
         mint(settings, signing_key(rsa_pair.private_pem), now=NOW, jti=FIXED_JTI)
     assert_error(info.value, PRIVATE_KEY, "an RSA key cannot sign ES256")
 
 
-def test_es256_with_a_p384_key_refused(p384_pair):
+def test_es256_with_a_p384_key_refused(p384_pair: KeyPair) -> None:
     settings = parse(Target.CLOUD, algorithm="ES256")
     with pytest.raises(KeyMaterialError) as info:
         mint(settings, signing_key(p384_pair.private_pem), now=NOW, jti=FIXED_JTI)
@@ -95,7 +96,7 @@ def test_es256_with_a_p384_key_refused(p384_pair):
 
 
 @BOTH_TARGETS
-def test_matching_certificate_passes(rsa_pair, target):
+def test_matching_certificate_passes(rsa_pair: KeyPair, target: Target) -> None:
     cert = load_certificate(rsa_pair.certificate_pem, input_name=CERTIFICATE)
     key = signing_key(rsa_pair.private_pem)
     minted = mint(parse(target), key, now=NOW, jti=FIXED_JTI, certificates=[cert])
@@ -103,7 +104,9 @@ def test_matching_certificate_passes(rsa_pair, target):
 
 
 @BOTH_TARGETS
-def test_certificate_of_another_key_is_an_error(rsa_pair, other_rsa_pair, target):
+def test_certificate_of_another_key_is_an_error(
+    rsa_pair: KeyPair, other_rsa_pair: KeyPair, target: Target
+) -> None:
     cert = load_certificate(other_rsa_pair.certificate_pem, input_name=CERTIFICATE)
     with pytest.raises(KeyMaterialError) as info:
         mint(
@@ -120,7 +123,7 @@ def test_certificate_of_another_key_is_an_error(rsa_pair, other_rsa_pair, target
 
 
 @BOTH_TARGETS
-def test_mint_from_text_with_encrypted_key_and_certificate(target):
+def test_mint_from_text_with_encrypted_key_and_certificate(target: Target) -> None:
     key = serialization.load_pem_private_key(
         ENCRYPTED_KEY.read_bytes(), ENCRYPTED_KEY_PASSPHRASE.encode()
     )
@@ -137,7 +140,7 @@ def test_mint_from_text_with_encrypted_key_and_certificate(target):
 
 
 @pytest.mark.parametrize("certificate", [None, "", b""])
-def test_mint_from_text_without_certificate(rsa_pair, certificate):
+def test_mint_from_text_without_certificate(rsa_pair: KeyPair, certificate) -> None:
     minted = mint_from_text(
         parse(Target.QSEOW),
         private_key=rsa_pair.private_pem,
@@ -158,7 +161,9 @@ def test_mint_from_text_without_certificate(rsa_pair, certificate):
         ({"private_key": "junk"}, PRIVATE_KEY, "neither PEM"),
     ],
 )
-def test_mint_from_text_errors_name_the_input(rsa_pair, kwargs, input_name, fragment):
+def test_mint_from_text_errors_name_the_input(
+    rsa_pair: KeyPair, kwargs, input_name, fragment
+) -> None:
     arguments = {
         "private_key": ENCRYPTED_KEY.read_bytes(),
         "passphrase": ENCRYPTED_KEY_PASSPHRASE,
@@ -173,7 +178,9 @@ def test_mint_from_text_errors_name_the_input(rsa_pair, kwargs, input_name, frag
     assert isinstance(info.value, InputError) and info.value.exit_code == 2
 
 
-def test_mint_from_text_mismatch_message_carries_no_key_text(rsa_pair, other_rsa_pair):
+def test_mint_from_text_mismatch_message_carries_no_key_text(
+    rsa_pair: KeyPair, other_rsa_pair: KeyPair
+) -> None:
     with pytest.raises(KeyMaterialError) as info:
         mint_from_text(
             parse(Target.QSEOW),
@@ -192,7 +199,7 @@ def test_mint_from_text_mismatch_message_carries_no_key_text(rsa_pair, other_rsa
 # --- the last guard: lint runs on every token before it is signed ----------------------------
 
 
-def test_guard_catches_qseow_settings_that_bypassed_validation(rsa_pair):
+def test_guard_catches_qseow_settings_that_bypassed_validation(rsa_pair: KeyPair) -> None:
     settings = dataclasses.replace(parse(Target.QSEOW), user_id="CORP\\alice")
     with pytest.raises(QsjwtError) as info:
         mint(settings, signing_key(rsa_pair.private_pem), now=NOW, jti=FIXED_JTI)
@@ -209,14 +216,16 @@ def test_guard_catches_qseow_settings_that_bypassed_validation(rsa_pair):
         ({"key_id": ""}, "kid: header must name"),
     ],
 )
-def test_guard_catches_cloud_settings_that_bypassed_validation(rsa_pair, change, fragment):
+def test_guard_catches_cloud_settings_that_bypassed_validation(
+    rsa_pair: KeyPair, change, fragment
+) -> None:
     settings = dataclasses.replace(parse(Target.CLOUD), **change)
     with pytest.raises(QsjwtError) as info:
         mint(settings, signing_key(rsa_pair.private_pem), now=NOW, jti=FIXED_JTI)
     assert "internal check failed" in info.value.message and fragment in info.value.message
 
 
-def test_guard_catches_an_empty_jti(rsa_pair):
+def test_guard_catches_an_empty_jti(rsa_pair: KeyPair) -> None:
     with pytest.raises(QsjwtError, match="jti: must be a non-empty string"):
         mint(parse(Target.CLOUD), signing_key(rsa_pair.private_pem), now=NOW, jti="")
 
@@ -226,7 +235,7 @@ def _groups(count: int) -> str:
 
 
 @BOTH_TARGETS
-def test_a_token_no_front_end_would_pass_is_refused(rsa3072_pair, target):
+def test_a_token_no_front_end_would_pass_is_refused(rsa3072_pair: KeyPair, target: Target) -> None:
     """Thousands of groups made a 167 KB token: over 16 KB it is an error naming groups."""
     key = signing_key(rsa3072_pair.private_pem)
     with pytest.raises(InputError) as info:
@@ -235,7 +244,7 @@ def test_a_token_no_front_end_would_pass_is_refused(rsa3072_pair, target):
 
 
 @BOTH_TARGETS
-def test_a_large_token_warns(rsa3072_pair, target):
+def test_a_large_token_warns(rsa3072_pair: KeyPair, target: Target) -> None:
     key = signing_key(rsa3072_pair.private_pem)
     minted = mint(parse(target, groups=_groups(300)), key, now=NOW, jti=FIXED_JTI)
     assert 8 * 1024 < len(minted.token) <= 16 * 1024

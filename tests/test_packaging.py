@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_every_package_directory_is_listed_in_pyproject():
+def test_every_package_directory_is_listed_in_pyproject() -> None:
     listed = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
     found = {
         ".".join(init.parent.relative_to(ROOT).parts)

@@ -19,7 +19,7 @@ from qsjwt.rules import (
     REGISTERED_CLAIMS,
 )
 from qsjwt.settings import CloudSettings, QseowSettings, parse_settings
-from tests.conftest import NOW, verify_independently
+from tests.conftest import NOW, KeyPair, verify_independently
 from tests.helpers import FIXED_JTI, signing_key, values_for
 
 FAST = settings(max_examples=50, deadline=None)
@@ -45,7 +45,7 @@ any_value = st.one_of(
     overrides=st.dictionaries(st.sampled_from(INPUT_NAMES), any_value, max_size=6),
     start_valid=st.booleans(),
 )
-def test_settings_parse_or_refuse_cleanly(target, overrides, start_valid):
+def test_settings_parse_or_refuse_cleanly(target: Target, overrides, start_valid) -> None:
     values = {**(values_for(target) if start_valid else {}), **overrides}
     try:
         result = parse_settings(target, values)
@@ -85,7 +85,7 @@ printable = st.text(
 
 
 @pytest.fixture(scope="module")
-def loaded_key(rsa3072_pair):
+def loaded_key(rsa3072_pair: KeyPair):
     """Loaded once: parsing an RSA key checks it, which costs more than signing with it."""
     return signing_key(rsa3072_pair.private_pem)
 
@@ -103,8 +103,8 @@ def _clean(text: str) -> str:
     lifetime=st.integers(min_value=11, max_value=24 * 3600),  # above the 10 s default skew
 )
 def test_qseow_sign_verify_round_trip(
-    rsa3072_pair, loaded_key, *, user_id, user_directory, name, groups, lifetime
-):
+    rsa3072_pair: KeyPair, loaded_key, *, user_id, user_directory, name, groups, lifetime
+) -> None:
     config = values_for(
         Target.QSEOW,
         user_id=user_id,
@@ -143,8 +143,18 @@ def test_qseow_sign_verify_round_trip(
     skew=st.integers(min_value=0, max_value=3599),
 )
 def test_cloud_sign_verify_round_trip(
-    rsa3072_pair, loaded_key, *, subject, name, issuer, key_id, groups, verified, lifetime, skew
-):
+    rsa3072_pair: KeyPair,
+    loaded_key,
+    *,
+    subject,
+    name,
+    issuer,
+    key_id,
+    groups,
+    verified,
+    lifetime,
+    skew,
+) -> None:
     assume(skew < lifetime)  # a skew as long as the lifetime is refused (test_settings)
     config = values_for(
         Target.CLOUD,
@@ -185,7 +195,7 @@ duration_text = st.builds(
 
 @FAST
 @given(text=duration_text)
-def test_duration_round_trip(text):
+def test_duration_round_trip(text) -> None:
     seconds = parse_duration(text, input_name="expires-in", allow_zero=True)
     spelled = format_duration(seconds)
     assert parse_duration(spelled, input_name="expires-in", allow_zero=True) == seconds
@@ -194,7 +204,7 @@ def test_duration_round_trip(text):
 
 @FAST
 @given(text=st.text())
-def test_duration_parses_or_refuses_cleanly(text):
+def test_duration_parses_or_refuses_cleanly(text) -> None:
     try:
         seconds = parse_duration(text, input_name="expires-in")
     except InputError as err:

@@ -21,7 +21,7 @@ README = (Path(__file__).parent.parent / "README.md").read_text()
 
 
 @pytest.mark.parametrize("spec", INPUTS, ids=lambda spec: spec.name)
-def test_every_setting_is_documented_with_flag_and_variable(spec):
+def test_every_setting_is_documented_with_flag_and_variable(spec) -> None:
     row = next((line for line in README.splitlines() if f"`{spec.env_var}`" in line), None)
     assert row is not None, f"{spec.env_var} missing from README"
     assert f"`{spec.cli_flag} " in row
@@ -31,11 +31,11 @@ def test_every_setting_is_documented_with_flag_and_variable(spec):
     "variable",
     [ENV_PRIVATE_KEY, ENV_PRIVATE_KEY_FILE, ENV_PASSPHRASE, ENV_CERTIFICATE, ENV_CERTIFICATE_FILE],
 )
-def test_key_variables_are_documented(variable):
+def test_key_variables_are_documented(variable) -> None:
     assert f"`{variable}`" in README
 
 
-def test_every_command_and_option_is_documented():
+def test_every_command_and_option_is_documented() -> None:
     cli = build_parser()
     for name in cli.commands:
         assert f"qs-jwt {name}" in README
@@ -45,13 +45,13 @@ def test_every_command_and_option_is_documented():
                 assert documented, f"{name} {flag} missing from README"
 
 
-def test_quick_start_is_exactly_two_commands():
+def test_quick_start_is_exactly_two_commands() -> None:
     section = README.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
     commands = [line for line in section.splitlines() if line.strip()]
     assert [re.split(r"\s+#", line)[0].strip() for line in commands] == ["make demo", "make test"]
 
 
-def test_ci_runs_the_readme_test_command():
+def test_ci_runs_the_readme_test_command() -> None:
     ci = (Path(__file__).parent.parent / ".ci" / "run").read_text()
     assert "make test" in ci
     assert "export CI=true" in ci

@@ -35,7 +35,7 @@ CLAIM_INPUTS = ("user-id-claim", "user-directory-claim", "groups-claim")
 # --- defaults --------------------------------------------------------------------------------
 
 
-def test_qseow_defaults():
+def test_qseow_defaults() -> None:
     settings = parse(Target.QSEOW)
     assert settings == QseowSettings(
         user_id="alice",
@@ -49,7 +49,7 @@ def test_qseow_defaults():
     )
 
 
-def test_cloud_defaults():
+def test_cloud_defaults() -> None:
     settings = parse(Target.CLOUD)
     assert settings == CloudSettings(
         issuer="idp.example.com",
@@ -65,14 +65,14 @@ def test_cloud_defaults():
 
 
 @BOTH_TARGETS
-def test_settings_are_frozen(target):
+def test_settings_are_frozen(target: Target) -> None:
     settings = parse(target)
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.lifetime = 1  # type: ignore[misc]
 
 
 @BOTH_TARGETS
-def test_values_are_stripped(target):
+def test_values_are_stripped(target: Target) -> None:
     spaced = {name: f"  {value}\n" for name, value in {**CLOUD_REQUIRED, **QSEOW_REQUIRED}.items()}
     settings = parse_settings(target, spaced)
     if isinstance(settings, QseowSettings):
@@ -94,17 +94,17 @@ REQUIRED_CASES = [(Target.QSEOW, name) for name in QSEOW_REQUIRED] + [
 
 @pytest.mark.parametrize(("target", "name"), REQUIRED_CASES)
 @pytest.mark.parametrize("value", [None, "", "   ", "\n"], ids=["missing", "empty", "spaces", "nl"])
-def test_required_input(target, name, value):
+def test_required_input(target: Target, name, value) -> None:
     refused(target, name, "is required", **{name: value})
 
 
 @pytest.mark.parametrize("name", ["user-id", "user-directory"])
 @pytest.mark.parametrize("value", ["CORP\\alice", "\\", "alice\\"])
-def test_qseow_identity_refuses_backslash(name, value):
+def test_qseow_identity_refuses_backslash(name, value) -> None:
     refused(Target.QSEOW, name, "backslash", **{name: value})
 
 
-def test_qseow_identity_accepts_other_punctuation():
+def test_qseow_identity_accepts_other_punctuation() -> None:
     settings = parse(Target.QSEOW, user_id="alice.o'neil@corp/x", user_directory="CORP-1")
     assert settings.user_id == "alice.o'neil@corp/x"
 
@@ -114,7 +114,7 @@ def test_qseow_identity_accepts_other_punctuation():
 
 @pytest.mark.parametrize("name", CLAIM_INPUTS)
 @pytest.mark.parametrize("claim", sorted(REGISTERED_CLAIMS))
-def test_registered_claim_name_is_an_error(name, claim):
+def test_registered_claim_name_is_an_error(name, claim) -> None:
     refused(Target.QSEOW, name, "registered JWT claim", **{name: claim})
 
 
@@ -126,24 +126,24 @@ def test_registered_claim_name_is_an_error(name, claim):
         ("user-directory-claim", "groups-claim"),
     ],
 )
-def test_duplicate_claim_names(first, second):
+def test_duplicate_claim_names(first, second) -> None:
     err = refused(
         Target.QSEOW, second, "is the same claim name as", **{first: "uid", second: "uid"}
     )
     assert first in err.message
 
 
-def test_duplicate_with_a_default_claim_name():
+def test_duplicate_with_a_default_claim_name() -> None:
     refused(Target.QSEOW, "groups-claim", "same claim name as user-id-claim", groups_claim="userId")
 
 
 @pytest.mark.parametrize("name", CLAIM_INPUTS)
 @pytest.mark.parametrize("claim", ["user id", "1st", "a/b", "naïve", "a=b", '"x"'])
-def test_unusable_claim_name(name, claim):
+def test_unusable_claim_name(name, claim) -> None:
     refused(Target.QSEOW, name, "is not a usable claim name", **{name: claim})
 
 
-def test_custom_claim_names_are_kept():
+def test_custom_claim_names_are_kept() -> None:
     settings = parse(
         Target.QSEOW, user_id_claim="uid", user_directory_claim="dir", groups_claim="sense:roles"
     )
@@ -157,7 +157,7 @@ def test_custom_claim_names_are_kept():
 
 @pytest.mark.parametrize("name", CLAIM_INPUTS)
 @pytest.mark.parametrize("claim", ["name", "email"])
-def test_claim_name_that_the_name_or_email_input_also_sets(name, claim):
+def test_claim_name_that_the_name_or_email_input_also_sets(name, claim) -> None:
     # Found by these tests: user-id-claim=name with --name let the display name overwrite the
     # user id in the token, silently. Now an error, unless that input is left empty.
     refused(Target.QSEOW, name, "would overwrite", **{name: claim, claim: "x@example.com"})
@@ -167,24 +167,24 @@ def test_claim_name_that_the_name_or_email_input_also_sets(name, claim):
 # --- attributes (issue: an attribute may not overwrite a claim the tool sets) ----------------
 
 
-def test_attributes_from_text_and_list():
+def test_attributes_from_text_and_list() -> None:
     text = parse(Target.QSEOW, attributes="dept=Sales\r\nregion = EU, West \n\nlevel=a=b")
     listed = parse(Target.QSEOW, attributes=["dept=Sales", "region= EU, West", "level=a=b"])
     expected = (("dept", "Sales"), ("region", "EU, West"), ("level", "a=b"))
     assert text.attributes == listed.attributes == expected
 
 
-def test_attribute_with_empty_value_is_kept():
+def test_attribute_with_empty_value_is_kept() -> None:
     assert parse(Target.QSEOW, attributes="flag=").attributes == (("flag", ""),)
 
 
 @pytest.mark.parametrize("item", ["dept", "=Sales", " = Sales", "dept:Sales"])
-def test_attribute_not_key_value(item):
+def test_attribute_not_key_value(item) -> None:
     refused(Target.QSEOW, "attributes", "is not KEY=VALUE", attributes=item)
 
 
 @pytest.mark.parametrize("key", ["1dept", "my dept", "dépt", "a/b"])
-def test_attribute_key_not_a_claim_name(key):
+def test_attribute_key_not_a_claim_name(key) -> None:
     refused(Target.QSEOW, "attributes", "is not a usable claim name", attributes=f"{key}=x")
 
 
@@ -193,12 +193,12 @@ TOOL_CLAIMS += ["jti", "iat", "nbf", "exp", "sub"]
 
 
 @pytest.mark.parametrize("key", TOOL_CLAIMS)
-def test_attribute_may_not_overwrite_a_claim_the_tool_sets(key):
+def test_attribute_may_not_overwrite_a_claim_the_tool_sets(key) -> None:
     refused(Target.QSEOW, "attributes", "would overwrite a claim", attributes=f"{key}=x")
 
 
 @pytest.mark.parametrize("key", ["uid", "dir", "roles"])
-def test_attribute_may_not_overwrite_custom_claim_names(key):
+def test_attribute_may_not_overwrite_custom_claim_names(key) -> None:
     refused(
         Target.QSEOW,
         "attributes",
@@ -210,12 +210,12 @@ def test_attribute_may_not_overwrite_custom_claim_names(key):
     )
 
 
-def test_attribute_may_use_a_default_name_that_is_not_in_use():
+def test_attribute_may_use_a_default_name_that_is_not_in_use() -> None:
     settings = parse(Target.QSEOW, attributes="userId=x", user_id_claim="uid")
     assert settings.attributes == (("userId", "x"),)
 
 
-def test_attribute_given_twice():
+def test_attribute_given_twice() -> None:
     refused(
         Target.QSEOW, "attributes", "item 2: the name is given twice", attributes="dept=a\ndept=b"
     )
@@ -241,28 +241,28 @@ def test_attribute_given_twice():
         ("0", False),
     ],
 )
-def test_email_verified(text, expected):
+def test_email_verified(text, expected) -> None:
     settings = parse(Target.CLOUD, email_verified=text)
     assert settings.email_verified is expected
 
 
 @pytest.mark.parametrize("text", ["maybe", "verified", "2", "t", "nope"])
-def test_email_verified_garbage(text):
+def test_email_verified_garbage(text) -> None:
     refused(Target.CLOUD, "email-verified", "is not true or false", email_verified=text)
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("5m", 300), ("1h", 3600)])
-def test_cloud_lifetime(text, seconds):
+def test_cloud_lifetime(text, seconds) -> None:
     assert parse(Target.CLOUD, expires_in=text).lifetime == seconds
 
 
 @pytest.mark.parametrize("text", ["3601", "61m", "2h", "1d", "999999999999w"])
-def test_cloud_lifetime_over_an_hour(text):
+def test_cloud_lifetime_over_an_hour(text) -> None:
     refused(Target.CLOUD, "expires-in", "longer than the 1h (3600 s)", expires_in=text)
 
 
 @pytest.mark.parametrize(("lifetime", "skew"), [("1h", "10s"), ("1h", "59m"), ("55m", "6m")])
-def test_cloud_skew_does_not_count_against_the_hour(lifetime, skew):
+def test_cloud_skew_does_not_count_against_the_hour(lifetime, skew) -> None:
     # The whole window moves back, so exp - nbf stays expires-in: 1h is valid with any skew.
     settings = parse(Target.CLOUD, expires_in=lifetime, clock_skew=skew)
     assert settings.lifetime <= 3600 and settings.clock_skew > 0
@@ -272,13 +272,15 @@ def test_cloud_skew_does_not_count_against_the_hour(lifetime, skew):
 @pytest.mark.parametrize(
     ("skew", "seconds"), [("", 10), (None, 10), ("0", 0), ("0s", 0), ("30s", 30), ("2m", 120)]
 )
-def test_clock_skew_default_and_values(target, skew, seconds):
+def test_clock_skew_default_and_values(target: Target, skew, seconds) -> None:
     assert parse(target, clock_skew=skew).clock_skew == seconds
 
 
 @BOTH_TARGETS
 @pytest.mark.parametrize(("lifetime", "skew"), [("10s", ""), ("30s", "30s"), ("5m", "1h")])
-def test_clock_skew_not_shorter_than_the_lifetime_names_both(target, lifetime, skew):
+def test_clock_skew_not_shorter_than_the_lifetime_names_both(
+    target: Target, lifetime, skew
+) -> None:
     # The token would have expired before anyone could use it.
     err = refused(
         target, "clock-skew", "is not shorter than expires-in", expires_in=lifetime, clock_skew=skew
@@ -288,7 +290,7 @@ def test_clock_skew_not_shorter_than_the_lifetime_names_both(target, lifetime, s
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("skew", ["-10s", "ten", "1 m"])
-def test_clock_skew_unparseable(target, skew):
+def test_clock_skew_unparseable(target: Target, skew) -> None:
     refused(target, "clock-skew", "is not a duration", clock_skew=skew)
 
 
@@ -296,27 +298,27 @@ def test_clock_skew_unparseable(target, skew):
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("", 3600), ("30s", 30), ("24h", 86400)])
-def test_qseow_lifetime_without_warning(text, seconds):
+def test_qseow_lifetime_without_warning(text, seconds) -> None:
     settings = parse(Target.QSEOW, expires_in=text)
     assert settings.lifetime == seconds
     assert settings.warnings == ()
 
 
 @pytest.mark.parametrize("text", ["86401", "25h", "2d", "2w", "365d"])
-def test_qseow_lifetime_over_a_day_warns(text):
+def test_qseow_lifetime_over_a_day_warns(text) -> None:
     settings = parse(Target.QSEOW, expires_in=text)
     [message] = warnings_about(settings.warnings, "expires-in")
     assert "over 24h" in message
 
 
 @pytest.mark.parametrize("text", ["366d", "53w", "31536001", "999999999999w"])
-def test_qseow_lifetime_over_a_year(text):
+def test_qseow_lifetime_over_a_year(text) -> None:
     refused(Target.QSEOW, "expires-in", "longer than the 365d", expires_in=text)
 
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("text", ["0", "0s", "-1", "-5m", "1 hour", "5x", "1.5h", "9999999999999"])
-def test_bad_lifetime(target, text):
+def test_bad_lifetime(target: Target, text) -> None:
     refused(target, "expires-in", expires_in=text)
 
 
@@ -325,24 +327,24 @@ def test_bad_lifetime(target, text):
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("text", ["none", "HS256", "hs512", "EdDSA"])
-def test_algorithm_refused(target, text):
+def test_algorithm_refused(target: Target, text) -> None:
     refused(target, "algorithm", repr(text), algorithm=text)
 
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("text", ["RS1024", "S3cret-passphrase", "-----BEGIN PRIVATE KEY-----"])
-def test_algorithm_not_a_jws_name_is_not_shown(target, text):
+def test_algorithm_not_a_jws_name_is_not_shown(target: Target, text) -> None:
     err = refused(target, "algorithm", "the value given is not accepted", algorithm=text)
     assert text not in err.render()
 
 
 @pytest.mark.parametrize("text", ["PS256", "ES256", "ES512"])
-def test_qseow_refuses_pss_and_ecdsa(text):
+def test_qseow_refuses_pss_and_ecdsa(text) -> None:
     refused(Target.QSEOW, "algorithm", "not accepted by a QSEoW virtual proxy", algorithm=text)
 
 
 @pytest.mark.parametrize("text", ["RS384", "RS512", "PS256", "PS512", "ES256", "es384"])
-def test_cloud_non_rs256_warns(text):
+def test_cloud_non_rs256_warns(text) -> None:
     settings = parse(Target.CLOUD, algorithm=text)
     assert settings.algorithm == text.upper()
     [message] = warnings_about(settings.warnings, "algorithm")
@@ -350,7 +352,7 @@ def test_cloud_non_rs256_warns(text):
 
 
 @pytest.mark.parametrize("text", ["RS384", "rs512"])
-def test_qseow_rs_family_without_warning(text):
+def test_qseow_rs_family_without_warning(text) -> None:
     settings = parse(Target.QSEOW, algorithm=text)
     assert (settings.algorithm, settings.warnings) == (text.upper(), ())
 
@@ -362,24 +364,24 @@ TEXT_CASES = [(target, name) for target in Target for name in TEXT_INPUTS[target
 
 @pytest.mark.parametrize(("target", "name"), TEXT_CASES)
 @pytest.mark.parametrize("bad", ["a\nb", "a\rb", "a\tb", "a\x00b", "a\x1bb", "a\x7fb"], ids=repr)
-def test_control_characters_refused(target, name, bad):
+def test_control_characters_refused(target: Target, name, bad) -> None:
     refused(target, name, "control character", **{name: bad})
 
 
 @pytest.mark.parametrize(("target", "name"), TEXT_CASES)
-def test_over_long_value_refused(target, name):
+def test_over_long_value_refused(target: Target, name) -> None:
     refused(target, name, f"{MAX_VALUE_LENGTH + 1} characters", **{name: "x" * 1025})
 
 
 @pytest.mark.parametrize("name", ["user-id", "user-directory", "name", "audience", "issuer"])
-def test_longest_value_accepted(name):
+def test_longest_value_accepted(name) -> None:
     settings = parse(Target.QSEOW, **{name: "x" * MAX_VALUE_LENGTH})
     assert "x" * MAX_VALUE_LENGTH in dataclasses.astuple(settings)
 
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("name", ["user-id", "issuer", "email", "expires-in"])
-def test_list_for_a_single_value_input(target, name):
+def test_list_for_a_single_value_input(target: Target, name) -> None:
     if name == "user-id" and target is Target.CLOUD:
         name = "subject"
     refused(target, name, "takes one value, not a list", **{name: ["a", "b"]})
@@ -409,7 +411,7 @@ def test_list_for_a_single_value_input(target, name):
         (" \n\r\n  \n", ()),
     ],
 )
-def test_groups(target, raw, expected):
+def test_groups(target: Target, raw, expected) -> None:
     settings = parse(target, groups=raw)
     assert settings.groups == expected
     assert not comma_warnings(settings)
@@ -421,7 +423,7 @@ def comma_warnings(settings: QseowSettings | CloudSettings) -> list[str]:
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("line", ["Sales, Ops", '["Sales", "Ops"]'])  # no JSON form either
-def test_comma_list_in_a_variable_is_one_group_with_a_warning(target, line):
+def test_comma_list_in_a_variable_is_one_group_with_a_warning(target: Target, line) -> None:
     # The old habit (A, B) now makes one group: say so, without repeating the value.
     settings = parse(target, groups=f"Dev\n{line}")
     assert settings.groups == ("Dev", line)
@@ -430,7 +432,7 @@ def test_comma_list_in_a_variable_is_one_group_with_a_warning(target, line):
 
 
 @BOTH_TARGETS
-def test_repeated_flags_are_never_warned_about_commas(target):
+def test_repeated_flags_are_never_warned_about_commas(target: Target) -> None:
     settings = parse(target, groups=["Sales, Ops"])
     assert settings.groups == ("Sales, Ops",)
     assert not comma_warnings(settings)
@@ -444,31 +446,31 @@ def test_repeated_flags_are_never_warned_about_commas(target):
         (["dept=a,b", " region=c "], (("dept", "a,b"), ("region", "c"))),
     ],
 )
-def test_attributes_follow_the_same_list_rule(raw, expected):
+def test_attributes_follow_the_same_list_rule(raw, expected) -> None:
     assert parse(Target.QSEOW, attributes=raw).attributes == expected
 
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("raw", [["Sales\tEMEA"], "Sales\tEMEA", "Sales\rEMEA", ["x" * 1025]])
-def test_group_items_are_checked(target, raw):
+def test_group_items_are_checked(target: Target, raw) -> None:
     refused(target, "groups", groups=raw)
 
 
-def test_qseow_groups_remind_to_map_the_claim():
+def test_qseow_groups_remind_to_map_the_claim() -> None:
     settings = parse(Target.QSEOW, groups="Sales")
     [message] = warnings_about(settings.warnings, "groups")
     assert "'groups'" in message and "JWT attribute mapping" in message
     assert "give groups-claim" in message  # how to silence it
 
 
-def test_naming_the_groups_claim_silences_the_reminder():
+def test_naming_the_groups_claim_silences_the_reminder() -> None:
     """An expected warning on every run is noise: a groups-claim given says the proxy maps it."""
     for claim in ("roles", "groups"):
         settings = parse(Target.QSEOW, groups="Sales", groups_claim=claim)
         assert warnings_about(settings.warnings, "groups") == []
 
 
-def test_cloud_groups_do_not_warn():
+def test_cloud_groups_do_not_warn() -> None:
     assert parse(Target.CLOUD, groups="Sales").warnings == ()
 
 
@@ -477,7 +479,7 @@ def test_cloud_groups_do_not_warn():
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("email", ["not-an-email", "a@b", "a b@example.com", "@example.com"])
-def test_odd_email_warns(target, email):
+def test_odd_email_warns(target: Target, email) -> None:
     settings = parse(target, email=email)
     [message] = warnings_about(settings.warnings, "email")
     assert "does not look like an e-mail address" in message
@@ -488,18 +490,18 @@ def test_odd_email_warns(target, email):
     ("issuer", "fragment"),
     [("https://idp.example.com/", "ends with '/'"), ("my idp", "contains a space")],
 )
-def test_issuer_that_rarely_matches_warns(target, issuer, fragment):
+def test_issuer_that_rarely_matches_warns(target: Target, issuer, fragment) -> None:
     settings = parse(target, issuer=issuer)
     [message] = warnings_about(settings.warnings, "issuer")
     assert fragment in message
 
 
 @BOTH_TARGETS
-def test_plain_issuer_does_not_warn(target):
+def test_plain_issuer_does_not_warn(target: Target) -> None:
     assert parse(target, issuer="https://idp.example.com").warnings == ()
 
 
-def test_qseow_optional_values():
+def test_qseow_optional_values() -> None:
     settings = parse(
         Target.QSEOW, name="Alice", email="alice@example.com", audience="qlik", issuer="ci"
     )
@@ -520,7 +522,7 @@ OTHER_TARGET_CASES = [
 
 
 @pytest.mark.parametrize(("target", "name"), OTHER_TARGET_CASES)
-def test_input_of_the_other_target_is_ignored_with_a_warning(target, name):
+def test_input_of_the_other_target_is_ignored_with_a_warning(target: Target, name) -> None:
     settings = parse(target, **{name: "x"})
     [message] = warnings_about(settings.warnings, name)
     assert message == f"is ignored for target {target.value}"
@@ -528,11 +530,11 @@ def test_input_of_the_other_target_is_ignored_with_a_warning(target, name):
 
 @pytest.mark.parametrize(("target", "name"), OTHER_TARGET_CASES)
 @pytest.mark.parametrize("empty", ["", "  ", [], [""]])
-def test_empty_input_of_the_other_target_is_silent(target, name, empty):
+def test_empty_input_of_the_other_target_is_silent(target: Target, name, empty) -> None:
     assert parse(target, **{name: empty}).warnings == ()
 
 
-def test_every_input_belongs_to_a_target():
+def test_every_input_belongs_to_a_target() -> None:
     assert OTHER_TARGET_CASES, "the table has target-specific inputs"
     assert {name for _, name in REQUIRED_CASES} <= {spec.name for spec in INPUTS}
 
@@ -541,12 +543,12 @@ def test_every_input_belongs_to_a_target():
 
 
 @pytest.mark.parametrize(("text", "target"), [("qseow", Target.QSEOW), (" CLOUD\n", Target.CLOUD)])
-def test_parse_target(text, target):
+def test_parse_target(text, target: Target) -> None:
     assert parse_target(text) is target
 
 
 @pytest.mark.parametrize(("text", "fragment"), [("", "is required"), ("saas", "not a target")])
-def test_parse_target_refuses(text, fragment):
+def test_parse_target_refuses(text, fragment) -> None:
     with pytest.raises(InputError) as info:
         parse_target(text)
     assert_error(info.value, "target", fragment, "qseow")
@@ -559,7 +561,9 @@ def test_parse_target_refuses(text, fragment):
         (Target.CLOUD, {"issuer": "idp"}, "key-id", "subject, name, email"),
     ],
 )
-def test_every_missing_required_input_is_named_at_once(target, given, first, others):
+def test_every_missing_required_input_is_named_at_once(
+    target: Target, given, first, others
+) -> None:
     with pytest.raises(InputError) as info:
         parse_settings(target, given)
     assert info.value.input_name == first

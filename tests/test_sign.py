@@ -15,7 +15,7 @@ from qsjwt.inputs import Target
 from qsjwt.keys import load_verifying_key
 from qsjwt.rules import CLOUD_AUDIENCE
 from qsjwt.sign import decode_unverified, sign_token, verify_token
-from tests.conftest import make_pair, verify_independently
+from tests.conftest import KeyPair, make_pair, verify_independently
 from tests.helpers import FIXED_JTI, assert_error, b64url, craft_token, parse
 
 
@@ -52,7 +52,9 @@ SIGNING_CASES = [
 
 @pytest.mark.parametrize(("target", "pair_name", "alg"), SIGNING_CASES)
 @pytest.mark.parametrize("verifier", ["certificate_pem", "public_pem"])
-def test_signed_token_verifies_independently(request, target, pair_name, alg, verifier):
+def test_signed_token_verifies_independently(
+    request: pytest.FixtureRequest, target: Target, pair_name, alg, verifier
+) -> None:
     pair = request.getfixturevalue(pair_name)
     token, header, claims = _signed(target, pair.key, algorithm=alg)
     seen_header, seen_claims = verify_independently(token, getattr(pair, verifier), alg)
@@ -64,7 +66,7 @@ def test_signed_token_verifies_independently(request, target, pair_name, alg, ve
 
 
 @pytest.mark.parametrize(("target", "pair_name", "alg"), SIGNING_CASES)
-def test_own_verify_agrees(request, target, pair_name, alg):
+def test_own_verify_agrees(request: pytest.FixtureRequest, target: Target, pair_name, alg) -> None:
     pair = request.getfixturevalue(pair_name)
     token, header, claims = _signed(target, pair.key, algorithm=alg)
     audience = CLOUD_AUDIENCE if target is Target.CLOUD else None
@@ -74,7 +76,7 @@ def test_own_verify_agrees(request, target, pair_name, alg):
 
 
 @pytest.mark.parametrize("alg", ["none", "NONE", "HS256", "HS512", "ES256K", "EdDSA", ""])
-def test_sign_token_refuses_what_is_not_allowed(rsa_pair, alg):
+def test_sign_token_refuses_what_is_not_allowed(rsa_pair: KeyPair, alg) -> None:
     with pytest.raises(QsjwtError) as info:
         sign_token({"sub": "x"}, rsa_pair.key, header={"alg": alg, "typ": "JWT"})
     assert f"refusing to sign with algorithm {alg!r}" in info.value.message
@@ -87,14 +89,14 @@ def test_sign_token_refuses_what_is_not_allowed(rsa_pair, alg):
     ("token", "parts"),
     [("", 1), ("garbage", 1), ("a.b", 2), ("a.b.c.d", 4), ("....", 5), ("a.b.c.d.e.f", 6)],
 )
-def test_decode_wrong_number_of_parts(token, parts):
+def test_decode_wrong_number_of_parts(token, parts) -> None:
     with pytest.raises(TokenError) as info:
         decode_unverified(token)
     assert_error(info.value, "token", f"expected 3 dot-separated parts, found {parts}")
     assert (info.value.hint is not None) is (parts == 5)
 
 
-def test_decode_jwe_says_so():
+def test_decode_jwe_says_so() -> None:
     jwe = ".".join(b64url(part) for part in [{"alg": "RSA-OAEP", "enc": "A256GCM"}] + [b"x"] * 4)
     with pytest.raises(TokenError) as info:
         decode_unverified(jwe)
@@ -113,21 +115,21 @@ def test_decode_jwe_says_so():
         f"{b64url({'alg': 'RS256'})}.{b64url({'a': 1})}.***",
     ],
 )
-def test_decode_garbage_in_three_parts(token):
+def test_decode_garbage_in_three_parts(token) -> None:
     with pytest.raises(TokenError) as info:
         decode_unverified(token)
     assert_error(info.value, "token", "cannot be decoded")
 
 
 @pytest.mark.parametrize("token", ["a\udcff.b.c", "\u00e9.b.c", "a.\u0431.c"])
-def test_decode_refuses_text_that_is_not_ascii(token):
+def test_decode_refuses_text_that_is_not_ascii(token) -> None:
     """Bytes that are not UTF-8 reach us as surrogate escapes, which PyJWT cannot encode."""
     with pytest.raises(TokenError) as info:
         decode_unverified(token)
     assert_error(info.value, "token", "not ASCII")
 
 
-def test_decode_does_not_judge(rsa_pair):
+def test_decode_does_not_judge(rsa_pair: KeyPair) -> None:
     expired, header, claims = _signed(Target.CLOUD, rsa_pair.key, now=_now() - dt.timedelta(days=9))
     assert decode_unverified(expired) == (header, claims)
     unsigned = craft_token({"alg": "none"}, {"iat": "yesterday"})
@@ -138,11 +140,11 @@ def test_decode_does_not_judge(rsa_pair):
 
 
 @pytest.fixture(scope="module")
-def rsa_verifier(rsa_pair):
+def rsa_verifier(rsa_pair: KeyPair):
     return load_verifying_key(rsa_pair.certificate_pem, input_name="certificate")
 
 
-def test_verify_rejects_another_key(rsa_pair, other_rsa_pair):
+def test_verify_rejects_another_key(rsa_pair: KeyPair, other_rsa_pair: KeyPair) -> None:
     token, _, _ = _signed(Target.QSEOW, rsa_pair.key)
     key = load_verifying_key(other_rsa_pair.certificate_pem, input_name="certificate")
     with pytest.raises(TokenError) as info:
@@ -151,7 +153,9 @@ def test_verify_rejects_another_key(rsa_pair, other_rsa_pair):
 
 
 @pytest.mark.parametrize(("signer", "verifier"), [("rsa_pair", "ec_pair"), ("ec_pair", "rsa_pair")])
-def test_verify_rejects_a_key_of_the_other_type(request, signer, verifier):
+def test_verify_rejects_a_key_of_the_other_type(
+    request: pytest.FixtureRequest, signer, verifier
+) -> None:
     # Found by these tests: PyJWT raised a bare TypeError here, which the CLI reported as an
     # internal error instead of an invalid token.
     alg = "ES256" if signer == "ec_pair" else "RS256"
@@ -162,7 +166,7 @@ def test_verify_rejects_a_key_of_the_other_type(request, signer, verifier):
     assert_error(info.value, "token", f"is signed with {alg}, which the given key")
 
 
-def test_verify_rejects_a_curve_mismatch(ec_pair, p384_pair):
+def test_verify_rejects_a_curve_mismatch(ec_pair: KeyPair, p384_pair: KeyPair) -> None:
     token, _, _ = _signed(Target.CLOUD, ec_pair.key, algorithm="ES256")
     key = load_verifying_key(p384_pair.public_pem, input_name="c")
     with pytest.raises(TokenError) as info:
@@ -170,7 +174,7 @@ def test_verify_rejects_a_curve_mismatch(ec_pair, p384_pair):
     assert_error(info.value, "token", "is not valid")
 
 
-def test_verify_rejects_expired(rsa_pair, rsa_verifier):
+def test_verify_rejects_expired(rsa_pair: KeyPair, rsa_verifier) -> None:
     token, _, _ = _signed(Target.QSEOW, rsa_pair.key, now=_now() - dt.timedelta(hours=2))
     with pytest.raises(TokenError) as info:
         verify_token(token, rsa_verifier, audience=None)
@@ -179,14 +183,14 @@ def test_verify_rejects_expired(rsa_pair, rsa_verifier):
     assert claims["userId"] == "alice"
 
 
-def test_verify_rejects_not_yet_valid(rsa_pair, rsa_verifier):
+def test_verify_rejects_not_yet_valid(rsa_pair: KeyPair, rsa_verifier) -> None:
     token, _, _ = _signed(Target.QSEOW, rsa_pair.key, now=_now() + dt.timedelta(minutes=10))
     with pytest.raises(TokenError) as info:
         verify_token(token, rsa_verifier, audience=None)
     assert_error(info.value, "token", "is not valid", "not yet valid")
 
 
-def test_verify_checks_audience_only_when_asked(rsa_pair, rsa_verifier):
+def test_verify_checks_audience_only_when_asked(rsa_pair: KeyPair, rsa_verifier) -> None:
     token, _, _ = _signed(Target.CLOUD, rsa_pair.key)
     with pytest.raises(TokenError) as info:
         verify_token(token, rsa_verifier, audience="qlik.example.com")
@@ -194,13 +198,13 @@ def test_verify_checks_audience_only_when_asked(rsa_pair, rsa_verifier):
     assert verify_token(token, rsa_verifier, audience=None)[1]["aud"] == CLOUD_AUDIENCE
 
 
-def test_verify_requires_an_audience_when_one_is_asked(rsa_pair, rsa_verifier):
+def test_verify_requires_an_audience_when_one_is_asked(rsa_pair: KeyPair, rsa_verifier) -> None:
     token, _, _ = _signed(Target.QSEOW, rsa_pair.key)  # no aud claim
     with pytest.raises(TokenError):
         verify_token(token, rsa_verifier, audience="qlik.example.com")
 
 
-def test_verify_requires_exp(rsa_pair, rsa_verifier):
+def test_verify_requires_exp(rsa_pair: KeyPair, rsa_verifier) -> None:
     token = sign_token({"userId": "a"}, rsa_pair.key, header={"alg": "RS256", "typ": "JWT"})
     with pytest.raises(TokenError) as info:
         verify_token(token, rsa_verifier, audience=None)
@@ -208,7 +212,7 @@ def test_verify_requires_exp(rsa_pair, rsa_verifier):
 
 
 @pytest.mark.parametrize("alg", ["none", "None", None, "", 5])
-def test_verify_refuses_unsigned_token(rsa_verifier, alg):
+def test_verify_refuses_unsigned_token(rsa_verifier, alg) -> None:
     exp = int(_now().timestamp()) + 600
     token = craft_token({"alg": alg, "typ": "JWT"}, {"userId": "a", "exp": exp})
     with pytest.raises(TokenError) as info:
@@ -216,7 +220,7 @@ def test_verify_refuses_unsigned_token(rsa_verifier, alg):
     assert_error(info.value, "token", "which is never accepted")
 
 
-def test_verify_refuses_hmac_with_the_public_key_as_secret(rsa_pair, rsa_verifier):
+def test_verify_refuses_hmac_with_the_public_key_as_secret(rsa_pair: KeyPair, rsa_verifier) -> None:
     """The classic algorithm confusion: HS256 keyed with the public PEM everyone has."""
     header = b64url({"alg": "HS256", "typ": "JWT"})
     claims = b64url({"userId": "mallory", "exp": int(_now().timestamp()) + 600})
@@ -226,7 +230,7 @@ def test_verify_refuses_hmac_with_the_public_key_as_secret(rsa_pair, rsa_verifie
     assert_error(info.value, "token", '"HS256", which is never accepted')
 
 
-def test_verify_rejects_tampered_claims(rsa_pair, rsa_verifier):
+def test_verify_rejects_tampered_claims(rsa_pair: KeyPair, rsa_verifier) -> None:
     token, _, claims = _signed(Target.QSEOW, rsa_pair.key)
     header, _, signature = token.split(".")
     forged = f"{header}.{b64url({**claims, 'userId': 'admin'})}.{signature}"

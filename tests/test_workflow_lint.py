@@ -88,14 +88,14 @@ def bad_repo(tmp_path: Path) -> Path:
 # --- zizmor ----------------------------------------------------------------------------------
 
 
-def test_zizmor_catches_a_bad_workflow(bad_repo: Path):
+def test_zizmor_catches_a_bad_workflow(bad_repo: Path) -> None:
     proc = _run(_tool("zizmor"), "--offline", "--no-progress", bad_repo / ".github")
     assert proc.returncode != 0, _report(proc)
     for audit in ("template-injection", "unpinned-uses", "artipacked"):
         assert audit in proc.stdout, _report(proc)
 
 
-def test_zizmor_offline_is_clean():
+def test_zizmor_offline_is_clean() -> None:
     # The repository root: the workflows, dependabot.yml and action.yml, with .github/zizmor.yml.
     proc = _run(_tool("zizmor"), "--offline", "--no-progress", ".")
     assert proc.returncode == 0, _report(proc)
@@ -108,7 +108,7 @@ def test_zizmor_offline_is_clean():
 # --- actionlint (with shellcheck) ------------------------------------------------------------
 
 
-def test_actionlint_catches_a_bad_workflow(bad_repo: Path):
+def test_actionlint_catches_a_bad_workflow(bad_repo: Path) -> None:
     shellcheck = _tool("shellcheck")
     proc = _run(
         _tool("actionlint"),
@@ -124,7 +124,7 @@ def test_actionlint_catches_a_bad_workflow(bad_repo: Path):
 
 
 @pytest.mark.parametrize("workflow", [p.name for p in WORKFLOW_FILES])
-def test_actionlint_is_clean(workflow: str):
+def test_actionlint_is_clean(workflow: str) -> None:
     proc = _run(
         _tool("actionlint"),
         "-no-color",
@@ -138,13 +138,13 @@ def test_actionlint_is_clean(workflow: str):
 # --- hadolint --------------------------------------------------------------------------------
 
 
-def test_hadolint_catches_a_bad_dockerfile(bad_repo: Path):
+def test_hadolint_catches_a_bad_dockerfile(bad_repo: Path) -> None:
     proc = _run(_tool("hadolint"), "--no-color", "Dockerfile", cwd=bad_repo)
     assert proc.returncode == 1, _report(proc)
     assert "DL3007" in proc.stdout, _report(proc)  # FROM ...:latest
 
 
-def test_hadolint_dockerfile_is_clean():
+def test_hadolint_dockerfile_is_clean() -> None:
     proc = _run(_tool("hadolint"), "--no-color", "Dockerfile")
     assert proc.returncode == 0, _report(proc)
 
@@ -165,12 +165,12 @@ def _steps(workflow: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def test_there_are_the_two_workflows():
+def test_there_are_the_two_workflows() -> None:
     assert {p.name for p in WORKFLOW_FILES} >= {"ci.yml", "selftest.yml"}
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
-def test_workflow_permissions_timeouts_and_concurrency(path: Path):
+def test_workflow_permissions_timeouts_and_concurrency(path: Path) -> None:
     workflow = _load(path)
     assert workflow.get("permissions") == {}, "top-level `permissions: {}`"
     assert "group" in workflow.get("concurrency", {}), "a concurrency group"
@@ -182,7 +182,7 @@ def test_workflow_permissions_timeouts_and_concurrency(path: Path):
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
-def test_remote_actions_are_pinned_by_sha_with_a_version_comment(path: Path):
+def test_remote_actions_are_pinned_by_sha_with_a_version_comment(path: Path) -> None:
     lines = path.read_text(encoding="utf-8").splitlines()
     uses = [line for line in lines if re.match(r"\s*(-\s+)?uses:", line)]
     assert uses
@@ -195,21 +195,21 @@ def test_remote_actions_are_pinned_by_sha_with_a_version_comment(path: Path):
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
-def test_checkout_does_not_persist_credentials(path: Path):
+def test_checkout_does_not_persist_credentials(path: Path) -> None:
     for job_id, step in _steps(_load(path)):
         if str(step.get("uses", "")).startswith("actions/checkout@"):
             assert step.get("with", {}).get("persist-credentials") is False, job_id
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
-def test_no_expression_is_expanded_inside_a_run_script(path: Path):
+def test_no_expression_is_expanded_inside_a_run_script(path: Path) -> None:
     # Values reach scripts through `env:` only: a token or an input inlined into a script is
     # both a template-injection risk and a way to print a secret.
     for job_id, step in _steps(_load(path)):
         assert "${{" not in step.get("run", ""), f"{job_id}: {step.get('name')}"
 
 
-def test_selftest_needs_nothing_act_cannot_run_offline():
+def test_selftest_needs_nothing_act_cannot_run_offline() -> None:
     # act substitutes a local copy for actions/checkout and runs `uses: ./` from the prebuilt
     # image; any other remote action would need github.com.
     workflow = _load(WORKFLOWS / "selftest.yml")
@@ -219,7 +219,7 @@ def test_selftest_needs_nothing_act_cannot_run_offline():
     assert sum(step.get("uses") == "./" for _, step in _steps(workflow)) >= 3
 
 
-def test_selftest_expected_failures_assert_the_outcome():
+def test_selftest_expected_failures_assert_the_outcome() -> None:
     workflow = _load(WORKFLOWS / "selftest.yml")
     xfail = workflow["jobs"]["selftest-xfail"]
     cases = xfail["strategy"]["matrix"]["include"]

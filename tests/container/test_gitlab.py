@@ -106,7 +106,7 @@ def _mode(path: Path) -> int:
 
 def test_cloud_job_with_a_file_variable_writes_token_and_dotenv(
     docker: Docker, action_image: str, tmp_path: Path, rsa_pair: KeyPair
-):
+) -> None:
     project = tmp_path / "project"
     given = {**CLOUD_INPUTS, "image": action_image, "dotenv": True, "expires-in": "10m"}
     job = _job(given)
@@ -145,7 +145,7 @@ def test_cloud_job_with_a_file_variable_writes_token_and_dotenv(
 
 def test_qseow_job_with_a_base64_key_variable_writes_only_the_token_file(
     docker: Docker, action_image: str, tmp_path: Path, rsa_pair: KeyPair
-):
+) -> None:
     project = tmp_path / "project"
     given = {**QSEOW_INPUTS, "image": action_image, "attributes": "environment=ci"}
     job = _job(given)
@@ -173,7 +173,7 @@ def test_qseow_job_with_a_base64_key_variable_writes_only_the_token_file(
 
 def test_hidden_job_for_extending_and_a_renamed_output_variable(
     docker: Docker, action_image: str, tmp_path: Path, rsa_pair: KeyPair
-):
+) -> None:
     project = tmp_path / "project"
     given = {
         **CLOUD_INPUTS,
@@ -208,7 +208,7 @@ def test_hidden_job_for_extending_and_a_renamed_output_variable(
 
 def test_hostile_input_values_stay_data(
     docker: Docker, action_image: str, tmp_path: Path, rsa_pair: KeyPair
-):
+) -> None:
     project = tmp_path / "project"
     hostile = 'x" ; touch pwned1 ; echo "`touch pwned2`$(touch pwned3)\'; touch pwned4 #'
     job = _job({**CLOUD_INPUTS, "image": action_image, "name": hostile, "email": "::warning::x"})
@@ -256,7 +256,7 @@ BAD_CASES = {
 @pytest.mark.parametrize("case", list(BAD_CASES))
 def test_bad_inputs_fail_the_job_with_a_clear_message_and_write_nothing(
     docker: Docker, action_image: str, tmp_path: Path, rsa_pair: KeyPair, case: str
-):
+) -> None:
     bad = BAD_CASES[case]
     inputs, key, message = bad.inputs, bad.key, bad.message
     project = tmp_path / "project"
@@ -283,7 +283,7 @@ def test_bad_inputs_fail_the_job_with_a_clear_message_and_write_nothing(
 
 def test_default_entrypoint_outside_github_points_to_the_cli_and_mints_nothing(
     docker: Docker, action_image: str, tmp_path: Path, rsa_pair: KeyPair
-):
+) -> None:
     """A GitLab job that forgets ``entrypoint: [""]`` gets the GitHub adapter: it must stop."""
     project = tmp_path / "project"
     project.mkdir()
@@ -442,7 +442,7 @@ def _run_pipeline(command: str, docker: Docker, project: Path) -> Pipeline:
 
 def test_gitlab_ci_local_runs_the_component_and_passes_the_token_by_dotenv(
     gitlab_ci_local: str, docker: Docker, action_image: str, tmp_path: Path, rsa_pair: KeyPair
-):
+) -> None:
     inputs = {**CLOUD_INPUTS, "image": action_image, "dotenv": True, "expires-in": "10m"}
     project = _pipeline_project(tmp_path, inputs, rsa_pair)
 
@@ -485,7 +485,7 @@ def _as_gitlab_ci_local_writes(value: Any) -> str:
 
 def test_gitlab_ci_local_failed_mint_fails_the_pipeline_and_passes_nothing_on(
     gitlab_ci_local: str, docker: Docker, action_image: str, tmp_path: Path, rsa_pair: KeyPair
-):
+) -> None:
     inputs = {**CLOUD_INPUTS, "image": action_image, "dotenv": True, "expires-in": "2h"}
     project = _pipeline_project(tmp_path, inputs, rsa_pair)
 

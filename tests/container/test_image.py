@@ -46,7 +46,7 @@ def _python(run_action, image: str, code: str) -> tuple[int, str, str]:
     return result.returncode, result.stdout, result.stderr
 
 
-def test_qs_jwt_is_on_path_and_prints_the_package_version(action_image: str, run_gitlab):
+def test_qs_jwt_is_on_path_and_prints_the_package_version(action_image: str, run_gitlab) -> None:
     result = run_gitlab(action_image, "command -v qs-jwt && qs-jwt --version", {})
     assert result.returncode == 0, result.stderr
     where, version_line = result.stdout.strip().splitlines()
@@ -54,7 +54,7 @@ def test_qs_jwt_is_on_path_and_prints_the_package_version(action_image: str, run
     assert version_line.split()[-1] == _package_version()
 
 
-def test_the_package_and_its_runtime_dependencies_import(action_image: str, run_action):
+def test_the_package_and_its_runtime_dependencies_import(action_image: str, run_action) -> None:
     code = (
         "import importlib.metadata as md, qsjwt, jwt, cryptography, requests; "
         "import actions_toolkit.core; "
@@ -65,7 +65,7 @@ def test_the_package_and_its_runtime_dependencies_import(action_image: str, run_
     assert out.strip() == _package_version()
 
 
-def test_pygithub_and_build_tools_are_not_installed(action_image: str, run_action):
+def test_pygithub_and_build_tools_are_not_installed(action_image: str, run_action) -> None:
     # actions-toolkit declares PyGithub; the image installs it with --no-deps. setuptools is
     # build-only, and the actions-toolkit wheel's stray top-level `tests` package is removed.
     code = (
@@ -80,7 +80,7 @@ def test_pygithub_and_build_tools_are_not_installed(action_image: str, run_actio
     assert "No module named 'github'" in err
 
 
-def test_runs_with_no_network_and_only_loopback(action_image: str, run_action):
+def test_runs_with_no_network_and_only_loopback(action_image: str, run_action) -> None:
     rc, out, err = _python(
         run_action, action_image, "import socket; print([n for _, n in socket.if_nameindex()])"
     )
@@ -88,7 +88,7 @@ def test_runs_with_no_network_and_only_loopback(action_image: str, run_action):
     assert out.strip() == "['lo']"
 
 
-def test_entrypoint_is_absolute_exec_form_and_runs_as_root(docker, action_image: str):
+def test_entrypoint_is_absolute_exec_form_and_runs_as_root(docker, action_image: str) -> None:
     config = _inspect(docker, action_image)["Config"]
     assert config["Entrypoint"] == ENTRYPOINT
     # Setting ENTRYPOINT resets the base's CMD ["python3"]; otherwise the runner's docker run
@@ -101,7 +101,7 @@ def test_entrypoint_is_absolute_exec_form_and_runs_as_root(docker, action_image:
     assert env["PATH"].split(":")[0] == f"{VENV}/bin"
 
 
-def test_bytecode_is_compiled_at_build_time(action_image: str, run_action):
+def test_bytecode_is_compiled_at_build_time(action_image: str, run_action) -> None:
     # Hash-based, unchecked .pyc (flags == 1) comes from the Dockerfile's compileall step, not
     # from pip; and importing must not have to write any.
     code = (
@@ -120,7 +120,7 @@ def test_bytecode_is_compiled_at_build_time(action_image: str, run_action):
     assert rest == "[] [1]"
 
 
-def test_no_build_leftovers_in_the_final_image(action_image: str, run_gitlab):
+def test_no_build_leftovers_in_the_final_image(action_image: str, run_gitlab) -> None:
     # The build stage's /tmp/build (requirements, any .build-ca certificates) and /src stay behind.
     result = run_gitlab(
         action_image,
@@ -131,7 +131,7 @@ def test_no_build_leftovers_in_the_final_image(action_image: str, run_gitlab):
     assert result.stdout.strip().splitlines()[-1] == "clean"
 
 
-def test_image_size_over_the_base(docker, action_image: str, base_image: str):
+def test_image_size_over_the_base(docker, action_image: str, base_image: str) -> None:
     image = _inspect(docker, action_image)
     base = _inspect(docker, base_image)
     growth_mb = (image["Size"] - base["Size"]) / 1e6
@@ -140,7 +140,7 @@ def test_image_size_over_the_base(docker, action_image: str, base_image: str):
     assert 0 < growth_mb < MAX_GROWTH_MB
 
 
-def test_runner_harness_passes_hyphenated_multiline_inputs(action_image: str, run_action):
+def test_runner_harness_passes_hyphenated_multiline_inputs(action_image: str, run_action) -> None:
     # The harness itself: `-e NAME` with the value in the client's environment, as the runner
     # does. A PEM has newlines, which `docker run --env-file` cannot carry.
     pem = "-----BEGIN EXAMPLE-----\nAAAA\nBBBB\n-----END EXAMPLE-----\n"
@@ -167,7 +167,7 @@ def test_runner_harness_passes_hyphenated_multiline_inputs(action_image: str, ru
     assert result.stderr == ""
 
 
-def test_gitlab_style_run_gets_the_project_dir(action_image: str, run_gitlab):
+def test_gitlab_style_run_gets_the_project_dir(action_image: str, run_gitlab) -> None:
     result = run_gitlab(
         action_image,
         'echo "$GITLAB_CI $CI_PROJECT_DIR $(pwd)" && qs-jwt --help > help.txt',

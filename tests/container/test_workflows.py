@@ -102,7 +102,9 @@ def _act_env(env: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def act_run(docker, action_image: str, base_image: str, tmp_path_factory) -> Iterator[ActRun]:
+def act_run(
+    docker, action_image: str, base_image: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ActRun]:
     if not ACT.exists():
         pytest.skip(
             f"act is not installed next to {sys.executable}: "
@@ -181,7 +183,7 @@ def _job_result(entries: list[dict[str, Any]]) -> str | None:
     return results[-1] if results else None
 
 
-def test_act_runs_the_whole_selftest_workflow(act_run: ActRun):
+def test_act_runs_the_whole_selftest_workflow(act_run: ActRun) -> None:
     assert act_run.returncode == 0, act_run.log()
     for job_id in SUCCESS_JOBS:
         assert _job_result(act_run.job(job_id)) == "success", f"{job_id}\n{act_run.log()}"
@@ -192,7 +194,7 @@ def test_act_runs_the_whole_selftest_workflow(act_run: ActRun):
 
 
 @pytest.mark.parametrize("job_id", ["selftest-qseow", "selftest-cloud"])
-def test_the_action_step_succeeds_and_its_checks_pass(act_run: ActRun, job_id: str):
+def test_the_action_step_succeeds_and_its_checks_pass(act_run: ActRun, job_id: str) -> None:
     entries = act_run.job(job_id)
     results = {e.get("step"): e["stepResult"] for e in entries if "stepResult" in e}
     assert results, act_run.log()
@@ -209,7 +211,7 @@ def test_the_action_step_succeeds_and_its_checks_pass(act_run: ActRun, job_id: s
 @pytest.mark.parametrize("case", _xfail_cases(), ids=lambda case: case["case"])
 def test_expected_failures_fail_the_action_step_with_the_right_error(
     act_run: ActRun, case: dict[str, Any]
-):
+) -> None:
     entries = act_run.job("selftest-xfail", case["case"])
     assert entries, f"no job ran for {case['case']}\n{act_run.log()}"
     step_results = {
@@ -229,7 +231,7 @@ def test_expected_failures_fail_the_action_step_with_the_right_error(
     assert not [e for e in entries if e.get("command") == "set-output" and e["name"] == "token"]
 
 
-def test_no_secret_ever_shows_in_clear(act_run: ActRun):
+def test_no_secret_ever_shows_in_clear(act_run: ActRun) -> None:
     public = SELFTEST.read_text(encoding="utf-8")  # e.g. the bad-key case
     secrets = {
         str(e["arg"]).strip()
