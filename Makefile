@@ -27,6 +27,7 @@ lint: $(STAMP)
 
 types: $(STAMP)
 	$(BIN)/mypy --strict qsjwt
+	$(BIN)/mypy --strict tests scripts
 
 ## security: bandit over the shipped code, from its own hash-locked venv (.venv-security)
 security:

@@ -140,7 +140,8 @@ def readme_table(readme: str, which: str) -> str:
 def write_tables(readme: str, tables: dict[str, str]) -> str:
     for which, (start, end) in TABLE_MARKERS.items():
         pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
-        readme = pattern.sub(lambda _, w=which, s=start, e=end: f"{s}\n{tables[w]}\n{e}", readme)
+        block = f"{start}\n{tables[which]}\n{end}"
+        readme = pattern.sub(lambda _: block, readme)  # noqa: B023 (used before the loop moves on)
     return readme
 
 

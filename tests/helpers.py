@@ -13,7 +13,7 @@ from qsjwt.errors import InputError, QsjwtError
 from qsjwt.findings import Finding, Severity
 from qsjwt.inputs import PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
 from qsjwt.keys import LoadedKey, load_signing_key
-from qsjwt.settings import Settings, parse_settings
+from qsjwt.settings import CloudSettings, QseowSettings, Settings, parse_settings
 
 BOTH_TARGETS = pytest.mark.parametrize("target", list(Target), ids=[t.value for t in Target])
 
@@ -48,6 +48,18 @@ def cloud_values(**overrides: Any) -> dict[str, Any]:
 
 def parse(target: Target, **overrides: Any) -> Settings:
     return parse_settings(target, values_for(target, **overrides))
+
+
+def parse_qseow(**overrides: Any) -> QseowSettings:
+    settings = parse(Target.QSEOW, **overrides)
+    assert isinstance(settings, QseowSettings)
+    return settings
+
+
+def parse_cloud(**overrides: Any) -> CloudSettings:
+    settings = parse(Target.CLOUD, **overrides)
+    assert isinstance(settings, CloudSettings)
+    return settings
 
 
 def refused(target: Target, input_name: str, *fragments: str, **overrides: Any) -> InputError:

@@ -13,7 +13,9 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -54,7 +56,7 @@ def runner(tmp_path: Path, declared: list[str]) -> Runner:
 
 
 @pytest.fixture
-def run(runner: Runner, capsys: pytest.CaptureFixture[str]):
+def run(runner: Runner, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     """``run(inputs, extra=None) -> Result``: the action in this process, output captured."""
 
     def capture() -> tuple[str, str]:
@@ -145,7 +147,7 @@ def test_qseow_in_a_real_process_masks_first_and_sets_outputs(
     assert_no_leak(result, token, *key_lines(rsa_pair.private_pem))
 
 
-def test_cloud_token_claims_header_and_summary(run, rsa_pair: KeyPair) -> None:
+def test_cloud_token_claims_header_and_summary(run: Any, rsa_pair: KeyPair) -> None:
     result = run({**CLOUD, "groups": "A\nB\n", "private-key": rsa_pair.private_pem.decode()})
     assert result.code == 0, result.stdout
     token = result.outputs["token"]
@@ -180,7 +182,9 @@ def test_cloud_token_claims_header_and_summary(run, rsa_pair: KeyPair) -> None:
         pytest.param(lambda pem: pem.replace("\n", "\r\n") + "\r\n", id="crlf"),
     ],
 )
-def test_encoded_keys_are_masked_as_given_and_as_decoded(run, rsa_pair: KeyPair, encode) -> None:
+def test_encoded_keys_are_masked_as_given_and_as_decoded(
+    run: Any, rsa_pair: KeyPair, encode: Any
+) -> None:
     given = encode(rsa_pair.private_pem.decode())
     result = run({**QSEOW, "private-key": given})
     assert result.code == 0, result.stdout
@@ -193,7 +197,7 @@ def test_encoded_keys_are_masked_as_given_and_as_decoded(run, rsa_pair: KeyPair,
     assert_no_leak(result, result.outputs["token"], given, *key_lines(rsa_pair.private_pem))
 
 
-def test_encrypted_key_with_passphrase(run) -> None:
+def test_encrypted_key_with_passphrase(run: Any) -> None:
     pem = ENCRYPTED_KEY.read_text()
     result = run({**CLOUD, "private-key": pem, "private-key-passphrase": ENCRYPTED_KEY_PASSPHRASE})
     assert result.code == 0, result.stdout
@@ -209,7 +213,7 @@ def test_encrypted_key_with_passphrase(run) -> None:
     assert_no_leak(result, result.outputs["token"], ENCRYPTED_KEY_PASSPHRASE, *key_lines(pem))
 
 
-def test_matching_certificate_is_accepted(run, rsa_pair: KeyPair) -> None:
+def test_matching_certificate_is_accepted(run: Any, rsa_pair: KeyPair) -> None:
     result = run(
         {
             **QSEOW,
@@ -220,7 +224,7 @@ def test_matching_certificate_is_accepted(run, rsa_pair: KeyPair) -> None:
     assert result.code == 0, result.stdout
 
 
-def test_export_env_writes_the_token_for_later_steps(run, rsa_pair: KeyPair) -> None:
+def test_export_env_writes_the_token_for_later_steps(run: Any, rsa_pair: KeyPair) -> None:
     result = run({**QSEOW, "private-key": rsa_pair.private_pem.decode(), "export-env": "QLIK_JWT"})
     assert result.code == 0, result.stdout
     token = result.outputs["token"]
@@ -231,13 +235,13 @@ def test_export_env_writes_the_token_for_later_steps(run, rsa_pair: KeyPair) -> 
     assert_no_leak(result, token, *key_lines(rsa_pair.private_pem), exported=True)
 
 
-def test_nothing_is_exported_unless_asked(run, rsa_pair: KeyPair) -> None:
+def test_nothing_is_exported_unless_asked(run: Any, rsa_pair: KeyPair) -> None:
     result = run({**QSEOW, "private-key": rsa_pair.private_pem.decode()})
     assert result.code == 0
     assert result.env_file == ""
 
 
-def test_warnings_come_after_the_token_mask(run, rsa_pair: KeyPair) -> None:
+def test_warnings_come_after_the_token_mask(run: Any, rsa_pair: KeyPair) -> None:
     result = run(
         {
             **QSEOW,
@@ -259,7 +263,7 @@ def test_warnings_come_after_the_token_mask(run, rsa_pair: KeyPair) -> None:
     assert "Warnings:" in result.summary and "key-id: is ignored" in result.summary
 
 
-def test_debug_lines_name_inputs_but_hold_no_values(run, rsa_pair: KeyPair) -> None:
+def test_debug_lines_name_inputs_but_hold_no_values(run: Any, rsa_pair: KeyPair) -> None:
     inputs = {**QSEOW, "private-key": rsa_pair.private_pem.decode(), "audience": "qlik"}
     result = run(inputs, {"RUNNER_DEBUG": "1"})
     assert result.code == 0
@@ -272,7 +276,7 @@ def test_debug_lines_name_inputs_but_hold_no_values(run, rsa_pair: KeyPair) -> N
     assert quiet.annotations("debug") == []
 
 
-def test_user_values_stay_text_in_the_summary_and_the_log(run, rsa_pair: KeyPair) -> None:
+def test_user_values_stay_text_in_the_summary_and_the_log(run: Any, rsa_pair: KeyPair) -> None:
     result = run(
         {
             **QSEOW,
@@ -336,26 +340,28 @@ def test_user_values_stay_text_in_the_summary_and_the_log(run, rsa_pair: KeyPair
         ),
     ],
 )
-def test_bad_inputs_fail_naming_the_input(run, rsa_pair: KeyPair, inputs, title, fragments) -> None:
+def test_bad_inputs_fail_naming_the_input(
+    run: Any, rsa_pair: KeyPair, inputs: Any, title: str, fragments: Any
+) -> None:
     result = run({"private-key": rsa_pair.private_pem.decode(), **inputs})
     assert_failed(result, title, *fragments)
     assert_masks_first(result, None)
     assert_no_leak(result, *key_lines(rsa_pair.private_pem))
 
 
-def test_missing_private_key_says_where_it_comes_from(run) -> None:
+def test_missing_private_key_says_where_it_comes_from(run: Any) -> None:
     message = assert_failed(run(QSEOW), "Invalid input private-key", "private-key: is required")
     assert "${{ secrets." in message
 
 
-def test_certificate_given_as_the_key(run, rsa_pair: KeyPair) -> None:
+def test_certificate_given_as_the_key(run: Any, rsa_pair: KeyPair) -> None:
     result = run({**QSEOW, "private-key": rsa_pair.certificate_pem.decode()})
     assert_failed(
         result, "Unusable private-key", "private-key: is a certificate, not a private key"
     )
 
 
-def test_certificate_of_another_key(run, rsa_pair: KeyPair, other_rsa_pair: KeyPair) -> None:
+def test_certificate_of_another_key(run: Any, rsa_pair: KeyPair, other_rsa_pair: KeyPair) -> None:
     result = run(
         {
             **QSEOW,
@@ -367,7 +373,7 @@ def test_certificate_of_another_key(run, rsa_pair: KeyPair, other_rsa_pair: KeyP
     assert_no_leak(result, *key_lines(rsa_pair.private_pem))
 
 
-def test_garbage_key_is_still_masked(run) -> None:
+def test_garbage_key_is_still_masked(run: Any) -> None:
     garbage = "not-a-key-but-still-a-secret-value\nsecond-line-of-the-secret"
     result = run({**QSEOW, "private-key": garbage})
     assert_failed(result, "Unusable private-key", "neither PEM text nor base64")
@@ -375,7 +381,7 @@ def test_garbage_key_is_still_masked(run) -> None:
     assert_no_leak(result, *garbage.splitlines())
 
 
-def test_wrong_passphrase(run) -> None:
+def test_wrong_passphrase(run: Any) -> None:
     wrong = "not the passphrase at all"
     pem = ENCRYPTED_KEY.read_text()
     result = run({**QSEOW, "private-key": pem, "private-key-passphrase": wrong})
@@ -386,14 +392,14 @@ def test_wrong_passphrase(run) -> None:
     assert_no_leak(result, wrong, *key_lines(pem))
 
 
-def test_settings_warnings_survive_a_failure(run) -> None:
+def test_settings_warnings_survive_a_failure(run: Any) -> None:
     result = run({**QSEOW, "groups": "Sales", "private-key": "x" * 40})
     assert_failed(result, "Unusable private-key")
     assert [w.properties["title"] for w in result.annotations("warning")] == ["Check groups"]
 
 
 @pytest.mark.parametrize("debug", ["0", "1"])
-def test_errors_leak_nothing_with_or_without_debug(run, rsa_pair: KeyPair, debug) -> None:
+def test_errors_leak_nothing_with_or_without_debug(run: Any, rsa_pair: KeyPair, debug: str) -> None:
     passphrase = "a-passphrase-for-an-unencrypted-key"
     result = run(
         {
@@ -409,7 +415,7 @@ def test_errors_leak_nothing_with_or_without_debug(run, rsa_pair: KeyPair, debug
     assert bool(result.annotations("debug")) is (debug == "1")
 
 
-def test_hostile_values_cannot_inject_workflow_commands(run, rsa_pair: KeyPair) -> None:
+def test_hostile_values_cannot_inject_workflow_commands(run: Any, rsa_pair: KeyPair) -> None:
     hostile = "x%0A::set-output name=token::evil\n::add-mask::%25"
     result = run(
         {"target": hostile, "private-key": rsa_pair.private_pem.decode()},
@@ -426,9 +432,9 @@ def test_hostile_values_cannot_inject_workflow_commands(run, rsa_pair: KeyPair) 
 
 
 def test_unexpected_exception_reports_only_its_type(
-    run, rsa_pair: KeyPair, monkeypatch: pytest.MonkeyPatch
+    run: Any, rsa_pair: KeyPair, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def explode(*args, **kwargs):
+    def explode(*args: Any, **kwargs: Any) -> NoReturn:
         raise RuntimeError("secret detail " + rsa_pair.private_pem.decode())
 
     monkeypatch.setattr(action, "mint_from_text", explode)
@@ -450,7 +456,7 @@ def test_unexpected_exception_reports_only_its_type(
     ],
 )
 def test_unwritable_github_output_fails_before_signing(
-    run, runner, rsa_pair: KeyPair, output
+    run: Any, runner: Runner, rsa_pair: KeyPair, output: str | None
 ) -> None:
     path = None if output is None else str(runner.root / output)
     result = run({**QSEOW, "private-key": rsa_pair.private_pem.decode()}, {"GITHUB_OUTPUT": path})
@@ -459,7 +465,7 @@ def test_unwritable_github_output_fails_before_signing(
     assert "qs-jwt CLI" in message or "cannot be written" in message
 
 
-def test_export_needs_github_env(run, rsa_pair: KeyPair) -> None:
+def test_export_needs_github_env(run: Any, rsa_pair: KeyPair) -> None:
     result = run(
         {**QSEOW, "private-key": rsa_pair.private_pem.decode(), "export-env": "QLIK_JWT"},
         {"GITHUB_ENV": None},
@@ -467,7 +473,7 @@ def test_export_needs_github_env(run, rsa_pair: KeyPair) -> None:
     assert_failed(result, "Cannot write step outputs", "GITHUB_ENV is not set")
 
 
-def test_unwritable_summary_is_only_a_warning(run, runner, rsa_pair: KeyPair) -> None:
+def test_unwritable_summary_is_only_a_warning(run: Any, runner: Runner, rsa_pair: KeyPair) -> None:
     result = run(
         {**QSEOW, "private-key": rsa_pair.private_pem.decode()},
         {"GITHUB_STEP_SUMMARY": str(runner.root)},
@@ -497,7 +503,7 @@ raise SystemExit(code)
     ],
 )
 def test_outside_github_refuses_without_a_token_or_actions_toolkit(
-    runner, rsa_pair: KeyPair, extra
+    runner: Runner, rsa_pair: KeyPair, extra: Any
 ) -> None:
     result = runner.run_process(
         {**QSEOW, "private-key": rsa_pair.private_pem.decode()},
@@ -514,7 +520,9 @@ def test_outside_github_refuses_without_a_token_or_actions_toolkit(
     assert_no_leak(result, *key_lines(rsa_pair.private_pem))
 
 
-def test_entrypoint_outside_github_prints_nothing_on_stdout(runner, rsa_pair: KeyPair) -> None:
+def test_entrypoint_outside_github_prints_nothing_on_stdout(
+    runner: Runner, rsa_pair: KeyPair
+) -> None:
     result = runner.run_process(
         {**QSEOW, "private-key": rsa_pair.private_pem.decode()}, {"GITHUB_ACTIONS": None}
     )
@@ -522,7 +530,7 @@ def test_entrypoint_outside_github_prints_nothing_on_stdout(runner, rsa_pair: Ke
     assert not JWT_SHAPE.search(result.stderr)
 
 
-def test_mask_data_unescapes_to_the_exact_secret(run, rsa_pair: KeyPair) -> None:
+def test_mask_data_unescapes_to_the_exact_secret(run: Any, rsa_pair: KeyPair) -> None:
     percent = "pass%0Aword%25"
     result = run(
         {**QSEOW, "private-key": rsa_pair.private_pem.decode(), "private-key-passphrase": percent}
@@ -532,7 +540,7 @@ def test_mask_data_unescapes_to_the_exact_secret(run, rsa_pair: KeyPair) -> None
     assert unescape_data("pass%250Aword%2525") == percent
 
 
-def test_hostile_name_input_is_refused_or_kept_as_text(run, rsa_pair: KeyPair) -> None:
+def test_hostile_name_input_is_refused_or_kept_as_text(run: Any, rsa_pair: KeyPair) -> None:
     key = rsa_pair.private_pem.decode()
     refused = run({**CLOUD, "name": "Eve\n::add-mask::x\r\n::error::y", "private-key": key})
     message = assert_failed(refused, "Invalid input name", "name: contains a line break")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -21,12 +23,12 @@ from tests.helpers import BOTH_TARGETS, assert_error
 
 
 @pytest.fixture(scope="module")
-def p384_key():
+def p384_key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP384R1())
 
 
 @pytest.fixture(scope="module")
-def p521_key():
+def p521_key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP521R1())
 
 
@@ -39,7 +41,7 @@ def test_allow_lists() -> None:
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("text", ["none", "None", "NONE", " none ", "HS256", "hs384", "Hs512"])
-def test_none_and_hmac_refused(target: Target, text) -> None:
+def test_none_and_hmac_refused(target: Target, text: str) -> None:
     with pytest.raises(InputError) as info:
         check_algorithm(text, target, input_name="algorithm")
     assert_error(info.value, "algorithm", "is refused", "unsigned and HMAC", "RS256")
@@ -47,7 +49,7 @@ def test_none_and_hmac_refused(target: Target, text) -> None:
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("text", ["", "RS", "RS1024", "EdDSA", "ES256K", "RSA-OAEP", "rs 256"])
-def test_unknown_refused(target: Target, text) -> None:
+def test_unknown_refused(target: Target, text: str) -> None:
     with pytest.raises(InputError) as info:
         check_algorithm(text, target, input_name="algorithm")
     where = "a QSEoW virtual proxy" if target is Target.QSEOW else "Qlik Cloud"
@@ -60,14 +62,14 @@ def test_unknown_refused(target: Target, text) -> None:
 
 
 @pytest.mark.parametrize("text", RSA_PSS + ECDSA)
-def test_qseow_refuses_pss_and_ecdsa(text) -> None:
+def test_qseow_refuses_pss_and_ecdsa(text: Any) -> None:
     with pytest.raises(InputError) as info:
         check_algorithm(text, Target.QSEOW, input_name="algorithm")
     assert_error(info.value, "algorithm", "QSEoW", "RS256, RS384, RS512")
 
 
 @pytest.mark.parametrize("text", ["RS256", "rs384", " RS512\n"])
-def test_qseow_accepts_rs_family_silently(text) -> None:
+def test_qseow_accepts_rs_family_silently(text: str) -> None:
     assert check_algorithm(text, Target.QSEOW, input_name="algorithm") == (text.strip().upper(), [])
 
 
@@ -76,7 +78,7 @@ def test_cloud_rs256_silently() -> None:
 
 
 @pytest.mark.parametrize("text", ("RS384", "RS512", *RSA_PSS, *ECDSA))
-def test_cloud_other_algorithms_warn(text) -> None:
+def test_cloud_other_algorithms_warn(text: Any) -> None:
     name, findings = check_algorithm(text.lower(), Target.CLOUD, input_name="alg-input")
     assert name == text
     [finding] = findings
@@ -88,25 +90,25 @@ def test_cloud_other_algorithms_warn(text) -> None:
 
 
 @pytest.mark.parametrize("alg", RSA_PKCS1 + RSA_PSS)
-def test_rsa_key_fits_rs_and_ps(rsa_pair: KeyPair, alg) -> None:
+def test_rsa_key_fits_rs_and_ps(rsa_pair: KeyPair, alg: Any) -> None:
     check_key_fits(rsa_pair.key, alg, input_name="private-key")
 
 
 @pytest.mark.parametrize("alg", ECDSA)
-def test_rsa_key_cannot_sign_es(rsa_pair: KeyPair, alg) -> None:
+def test_rsa_key_cannot_sign_es(rsa_pair: KeyPair, alg: Any) -> None:
     with pytest.raises(KeyMaterialError) as info:
         check_key_fits(rsa_pair.key, alg, input_name="private-key")
     assert_error(info.value, "private-key", f"an RSA key cannot sign {alg}")
 
 
 @pytest.mark.parametrize("alg", RSA_PKCS1 + RSA_PSS)
-def test_ec_key_cannot_sign_rs_or_ps(ec_pair: KeyPair, alg) -> None:
+def test_ec_key_cannot_sign_rs_or_ps(ec_pair: KeyPair, alg: Any) -> None:
     with pytest.raises(KeyMaterialError) as info:
         check_key_fits(ec_pair.key, alg, input_name="private-key")
     assert_error(info.value, "private-key", f"an EC key cannot sign {alg}", "QSEoW takes only")
 
 
-def test_ec_curves_must_match(ec_pair: KeyPair, p384_key, p521_key) -> None:
+def test_ec_curves_must_match(ec_pair: KeyPair, p384_key: Any, p521_key: Any) -> None:
     check_key_fits(ec_pair.key, "ES256", input_name="k")
     check_key_fits(p384_key, "ES384", input_name="k")
     check_key_fits(p521_key, "ES512", input_name="k")
@@ -120,7 +122,9 @@ def test_ec_curves_must_match(ec_pair: KeyPair, p384_key, p521_key) -> None:
         ("ec_pair", "ES512", "secp521r1"),
     ],
 )
-def test_ec_curve_mismatch(request: pytest.FixtureRequest, key_name, alg, curve) -> None:
+def test_ec_curve_mismatch(
+    request: pytest.FixtureRequest, key_name: str, alg: str, curve: str
+) -> None:
     key = request.getfixturevalue(key_name)
     key = getattr(key, "key", key)
     with pytest.raises(KeyMaterialError) as info:

@@ -53,7 +53,7 @@ def test_import_qsjwt_loads_no_cryptography() -> None:
 
 
 @pytest.mark.parametrize(("target", "method"), [(Target.QSEOW, "qseow"), (Target.CLOUD, "cloud")])
-def test_every_input_is_a_keyword_argument(target: Target, method) -> None:
+def test_every_input_is_a_keyword_argument(target: Target, method: str) -> None:
     """The input table is the one list of settings: the API's methods keep in step with it."""
     parameters = set(inspect.signature(getattr(qsjwt.Minter, method)).parameters)
     expected = {spec.name.replace("-", "_") for spec in inputs_for(target)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
+from typing import Any
 
 import pytest
 
@@ -147,7 +148,7 @@ def test_no_groups_no_claim(target: Target) -> None:
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("microsecond", [1, 500_000, 999_999])
-def test_times_are_whole_seconds(target: Target, microsecond) -> None:
+def test_times_are_whole_seconds(target: Target, microsecond: int) -> None:
     claims = build_claims(parse(target), now=NOW.replace(microsecond=microsecond), jti=FIXED_JTI)
     for name in ("iat", "nbf", "exp"):
         assert type(claims[name]) is int
@@ -188,7 +189,7 @@ def test_new_jti_has_at_least_128_random_bits() -> None:
 @BOTH_TARGETS
 @pytest.mark.parametrize(("skew", "seconds"), [("0s", 0), ("", SKEW), ("45s", 45), ("59m", 3540)])
 def test_clock_skew_moves_the_whole_window_back(
-    rsa_pair: KeyPair, target: Target, skew, seconds
+    rsa_pair: KeyPair, target: Target, skew: str, seconds: Any
 ) -> None:
     settings = parse(target, expires_in="1h", clock_skew=skew)
     minted = mint(settings, signing_key(rsa_pair.private_pem), now=NOW, jti=FIXED_JTI)

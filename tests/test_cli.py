@@ -12,6 +12,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,7 +85,9 @@ def keyfiles(tmp_path: Path, rsa_pair: KeyPair) -> dict[str, Path]:
 # --- minting --------------------------------------------------------------------------------
 
 
-def test_qseow_prints_only_the_token_and_it_verifies(keyfiles, rsa_pair: KeyPair) -> None:
+def test_qseow_prints_only_the_token_and_it_verifies(
+    keyfiles: dict[str, Path], rsa_pair: KeyPair
+) -> None:
     run = qs_jwt(*QSEOW_ARGS, "--group", "Sales", "--private-key-file", keyfiles["private"])
     assert run.code == 0, run.err
     token = run.out.strip()
@@ -102,7 +105,7 @@ def test_qseow_prints_only_the_token_and_it_verifies(keyfiles, rsa_pair: KeyPair
     assert_no_key(run, rsa_pair)
 
 
-def test_cloud_token_has_qlik_cloud_claims(keyfiles, rsa_pair: KeyPair) -> None:
+def test_cloud_token_has_qlik_cloud_claims(keyfiles: dict[str, Path], rsa_pair: KeyPair) -> None:
     run = qs_jwt(
         *CLOUD_ARGS,
         "--group",
@@ -130,14 +133,16 @@ def test_cloud_token_has_qlik_cloud_claims(keyfiles, rsa_pair: KeyPair) -> None:
         pytest.param(lambda pem: base64.b64encode(pem.encode()).decode(), id="base64"),
     ],
 )
-def test_key_text_from_environment_in_every_encoding(rsa_pair: KeyPair, encode) -> None:
+def test_key_text_from_environment_in_every_encoding(rsa_pair: KeyPair, encode: Any) -> None:
     run = qs_jwt(*QSEOW_ARGS, env={"QSJWT_PRIVATE_KEY": encode(rsa_pair.private_pem.decode())})
     assert run.code == 0, run.err
     verify_independently(run.out.strip(), rsa_pair.public_pem, "RS256")
     assert_no_key(run, rsa_pair)
 
 
-def test_settings_come_from_environment_and_flags_win(keyfiles, rsa_pair: KeyPair) -> None:
+def test_settings_come_from_environment_and_flags_win(
+    keyfiles: dict[str, Path], rsa_pair: KeyPair
+) -> None:
     env = {
         "QSJWT_PRIVATE_KEY_FILE": str(keyfiles["private"]),
         "QSJWT_USER_ID": "from-env",
@@ -165,7 +170,7 @@ def test_encrypted_key_with_passphrase_file(tmp_path: Path, rsa_pair: KeyPair) -
     assert ENCRYPTED_KEY_PASSPHRASE not in run.everything
 
 
-def test_json_format(keyfiles, rsa_pair: KeyPair) -> None:
+def test_json_format(keyfiles: dict[str, Path], rsa_pair: KeyPair) -> None:
     run = qs_jwt(*CLOUD_ARGS, "--format", "json", "--private-key-file", keyfiles["private"])
     assert run.code == 0, run.err
     document = json.loads(run.out)
@@ -176,7 +181,7 @@ def test_json_format(keyfiles, rsa_pair: KeyPair) -> None:
 
 
 def test_output_file_is_private_and_nothing_secret_is_printed(
-    tmp_path: Path, keyfiles, rsa_pair: KeyPair
+    tmp_path: Path, keyfiles: dict[str, Path], rsa_pair: KeyPair
 ) -> None:
     target = tmp_path / "token.jwt"
     run = qs_jwt(*QSEOW_ARGS, "--private-key-file", keyfiles["private"], "--output", target)
@@ -189,7 +194,7 @@ def test_output_file_is_private_and_nothing_secret_is_printed(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_dotenv_file(tmp_path: Path, keyfiles, rsa_pair: KeyPair) -> None:
+def test_dotenv_file(tmp_path: Path, keyfiles: dict[str, Path], rsa_pair: KeyPair) -> None:
     dotenv = tmp_path / "jwt.env"
     run = qs_jwt(
         *CLOUD_ARGS,
@@ -208,7 +213,9 @@ def test_dotenv_file(tmp_path: Path, keyfiles, rsa_pair: KeyPair) -> None:
     verify_independently(token, rsa_pair.public_pem, "RS256")
 
 
-def test_certificate_match_is_checked(tmp_path: Path, keyfiles, other_rsa_pair: KeyPair) -> None:
+def test_certificate_match_is_checked(
+    tmp_path: Path, keyfiles: dict[str, Path], other_rsa_pair: KeyPair
+) -> None:
     other = tmp_path / "other.pem"
     other.write_bytes(other_rsa_pair.certificate_pem)
     out = tmp_path / "token.jwt"
@@ -226,7 +233,7 @@ def test_certificate_match_is_checked(tmp_path: Path, keyfiles, other_rsa_pair: 
     assert not out.exists()
 
 
-def test_warnings_go_to_stderr(keyfiles) -> None:
+def test_warnings_go_to_stderr(keyfiles: dict[str, Path]) -> None:
     run = qs_jwt(*CLOUD_ARGS, "--algorithm", "PS256", "--private-key-file", keyfiles["private"])
     assert run.code == 0
     assert "qs-jwt: warning: --algorithm: PS256 is not what Qlik's tutorials show" in run.err
@@ -267,7 +274,9 @@ def test_warnings_go_to_stderr(keyfiles) -> None:
         ([*CLOUD_ARGS, "--email-verified", "maybe"], {}, "--email-verified: is not true or false"),
     ],
 )
-def test_bad_settings(keyfiles, rsa_pair: KeyPair, args, env, expected) -> None:
+def test_bad_settings(
+    keyfiles: dict[str, Path], rsa_pair: KeyPair, args: Any, env: Any, expected: str
+) -> None:
     run = qs_jwt(*args, "--private-key-file", keyfiles["private"], env=env)
     assert run.code == 2
     assert run.out == ""
@@ -283,7 +292,7 @@ def test_no_key_source() -> None:
     assert "no private key: give --private-key-file PATH" in run.err
 
 
-def test_two_key_sources_is_an_error(keyfiles, rsa_pair: KeyPair) -> None:
+def test_two_key_sources_is_an_error(keyfiles: dict[str, Path], rsa_pair: KeyPair) -> None:
     run = qs_jwt(
         *QSEOW_ARGS,
         env={
@@ -311,7 +320,7 @@ def test_missing_key_file(tmp_path: Path) -> None:
     ],
 )
 def test_pem_text_in_a_file_variable_points_to_the_text_variable(
-    keyfiles, rsa_pair: KeyPair, variable, pem, text_variable
+    keyfiles: dict[str, Path], rsa_pair: KeyPair, variable: str, pem: str, text_variable: str
 ) -> None:
     env = {"QSJWT_PRIVATE_KEY_FILE": str(keyfiles["private"])}
     env[variable] = keyfiles[pem].read_text()
@@ -323,7 +332,7 @@ def test_pem_text_in_a_file_variable_points_to_the_text_variable(
     assert_no_key(run, rsa_pair)
 
 
-def test_certificate_given_as_key(keyfiles) -> None:
+def test_certificate_given_as_key(keyfiles: dict[str, Path]) -> None:
     run = qs_jwt(*QSEOW_ARGS, "--private-key-file", keyfiles["certificate"])
     assert run.code == 2
     assert "--private-key-file: is a certificate, not a private key" in run.err
@@ -341,7 +350,9 @@ def test_wrong_passphrase_is_not_echoed(tmp_path: Path) -> None:
     assert "wrong horse battery" not in run.everything
 
 
-def test_unreadable_output_directory_writes_nothing(tmp_path: Path, keyfiles) -> None:
+def test_unreadable_output_directory_writes_nothing(
+    tmp_path: Path, keyfiles: dict[str, Path]
+) -> None:
     run = qs_jwt(
         *QSEOW_ARGS,
         "--private-key-file",
@@ -354,7 +365,7 @@ def test_unreadable_output_directory_writes_nothing(tmp_path: Path, keyfiles) ->
     assert run.out == ""
 
 
-def test_symlink_output_is_refused(tmp_path: Path, keyfiles) -> None:
+def test_symlink_output_is_refused(tmp_path: Path, keyfiles: dict[str, Path]) -> None:
     real = tmp_path / "real.txt"
     real.write_text("keep me")
     link = tmp_path / "link.jwt"
@@ -376,13 +387,13 @@ def test_usage_error_is_one_line_exit_2() -> None:
 
 
 @pytest.fixture
-def cloud_token(keyfiles) -> str:
+def cloud_token(keyfiles: dict[str, Path]) -> str:
     run = qs_jwt(*CLOUD_ARGS, "--private-key-file", keyfiles["private"])
     assert run.code == 0, run.err
     return run.out.strip()
 
 
-def test_decode_marks_not_verified(cloud_token) -> None:
+def test_decode_marks_not_verified(cloud_token: str) -> None:
     run = qs_jwt("decode", "-", stdin=cloud_token)
     assert run.code == 0
     document = json.loads(run.out)
@@ -400,7 +411,7 @@ def test_decode_garbage() -> None:
 
 
 @pytest.mark.parametrize("stdin_errors", ["strict", "surrogateescape"])
-def test_decode_bytes_that_are_not_utf8_are_bad_input(stdin_errors) -> None:
+def test_decode_bytes_that_are_not_utf8_are_bad_input(stdin_errors: str) -> None:
     """Whatever the locale makes of stdin, bytes that are not UTF-8 are an error, not a crash."""
     proc = subprocess.run(
         [sys.executable, "-m", "qsjwt", "decode", "-"],
@@ -416,7 +427,7 @@ def test_decode_bytes_that_are_not_utf8_are_bad_input(stdin_errors) -> None:
 
 
 def test_verify_good_and_bad(
-    cloud_token, keyfiles, other_rsa_pair: KeyPair, tmp_path: Path
+    cloud_token: str, keyfiles: dict[str, Path], other_rsa_pair: KeyPair, tmp_path: Path
 ) -> None:
     good = qs_jwt(
         "verify",
@@ -452,7 +463,7 @@ def test_verify_needs_a_key() -> None:
     assert "--certificate-file" in run.err
 
 
-def test_lint_clean_token_and_cross_target(cloud_token) -> None:
+def test_lint_clean_token_and_cross_target(cloud_token: str) -> None:
     clean = qs_jwt("lint", "--target", "cloud", stdin=cloud_token)
     assert clean.code == 0
     assert "0 error(s)" in clean.out
@@ -461,7 +472,7 @@ def test_lint_clean_token_and_cross_target(cloud_token) -> None:
     assert "error: userId: is missing" in crossed.out
 
 
-def test_lint_reports_every_broken_rule(keyfiles) -> None:
+def test_lint_reports_every_broken_rule(keyfiles: dict[str, Path]) -> None:
     run = qs_jwt(*QSEOW_ARGS, "--private-key-file", keyfiles["private"])
     qseow_token = run.out.strip()
     result = qs_jwt("lint", "-", "--target", "cloud", stdin=qseow_token)
@@ -513,7 +524,9 @@ def test_keygen_writes_usable_files_and_never_overwrites(tmp_path: Path) -> None
         (["--days", "9" * 20], "--days: puts the certificate's end after the year 9999"),
     ],
 )
-def test_keygen_bad_certificate_arguments_leave_nothing(tmp_path: Path, args, expected) -> None:
+def test_keygen_bad_certificate_arguments_leave_nothing(
+    tmp_path: Path, args: Any, expected: str
+) -> None:
     out = tmp_path / "new" / "keys"
     run = qs_jwt("keygen", "--out-dir", out, *args)
     assert (run.code, run.out) == (2, "")
@@ -533,7 +546,7 @@ def test_keygen_ec_key_signs_es256_for_cloud(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("command", ["qseow", "cloud", "decode", "verify", "lint", "keygen"])
-def test_every_command_has_help_with_an_example(command) -> None:
+def test_every_command_has_help_with_an_example(command: str) -> None:
     run = qs_jwt(command, "--help")
     assert run.code == 0
     assert "example:" in run.out
@@ -558,7 +571,7 @@ def test_no_command_shows_help_and_fails() -> None:
     assert "qseow" in run.err
 
 
-def test_every_missing_required_setting_is_named_in_one_line(keyfiles) -> None:
+def test_every_missing_required_setting_is_named_in_one_line(keyfiles: dict[str, Path]) -> None:
     run = qs_jwt("cloud", "--issuer", "idp", "--private-key-file", keyfiles["private"])
     assert run.code == 2
     assert run.err.strip() == (
@@ -568,7 +581,9 @@ def test_every_missing_required_setting_is_named_in_one_line(keyfiles) -> None:
     )
 
 
-def test_an_output_that_cannot_be_written_is_a_failure_not_a_crash(keyfiles) -> None:
+def test_an_output_that_cannot_be_written_is_a_failure_not_a_crash(
+    keyfiles: dict[str, Path],
+) -> None:
     with open("/dev/full", "w") as full:
         proc = subprocess.run(
             [sys.executable, "-m", "qsjwt", *QSEOW_ARGS, "--private-key-file", keyfiles["private"]],
@@ -600,7 +615,7 @@ def _mint_in_process(
 
 @pytest.mark.parametrize("place", ["/dev/null", "fifo", "key", "key-by-variable", "hard-link"])
 def test_output_never_replaces_a_device_a_fifo_or_an_input(
-    tmp_path: Path, keyfiles, capsys: pytest.CaptureFixture[str], place
+    tmp_path: Path, keyfiles: dict[str, Path], capsys: pytest.CaptureFixture[str], place: str
 ) -> None:
     key = keyfiles["private"]
     env = {}
@@ -612,7 +627,7 @@ def test_output_never_replaces_a_device_a_fifo_or_an_input(
         os.link(key, target)
     else:
         target = key if place.startswith("key") else Path(place)
-    key_args = ["--private-key-file", key]
+    key_args: list[str | Path] = ["--private-key-file", key]
     if place == "key-by-variable":
         key_args, env = [], {"QSJWT_PRIVATE_KEY_FILE": str(key)}
     before = os.lstat(target)
@@ -637,7 +652,7 @@ def test_output_never_replaces_a_device_a_fifo_or_an_input(
 
 
 def test_dotenv_may_not_be_the_certificate_or_the_passphrase(
-    tmp_path: Path, keyfiles, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, keyfiles: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     passphrase = tmp_path / "pass.txt"
     passphrase.write_text("not used")
@@ -660,7 +675,7 @@ def test_dotenv_may_not_be_the_certificate_or_the_passphrase(
 
 
 def test_output_through_a_symlinked_directory_is_refused(
-    tmp_path: Path, keyfiles, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, keyfiles: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "real").mkdir()
     (tmp_path / "alias").symlink_to(tmp_path / "real")
@@ -678,7 +693,7 @@ def test_output_through_a_symlinked_directory_is_refused(
 
 
 def test_dotenv_keeps_the_other_variables_of_the_file(
-    tmp_path: Path, keyfiles, rsa_pair: KeyPair
+    tmp_path: Path, keyfiles: dict[str, Path], rsa_pair: KeyPair
 ) -> None:
     """GitLab jobs often build one dotenv report from several steps."""
     dotenv = tmp_path / "build.env"
@@ -740,7 +755,7 @@ def test_mint_interrupted_at_any_stage_exits_128_plus_n_and_leaves_nothing(
     rsa_pair: KeyPair,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-    at,
+    at: Any,
 ) -> None:
     stage, signum = at
     keyfiles = rsa_pair.write(tmp_path)
@@ -748,7 +763,12 @@ def test_mint_interrupted_at_any_stage_exits_128_plus_n_and_leaves_nothing(
     out.mkdir()
     (out / "build.env").write_text("VERSION=1\n")
     _signal_at(monkeypatch, stage, signum)
-    args = ["--private-key-file", keyfiles["private"], "--output", out / "token.jwt"]
+    args: list[str | Path] = [
+        "--private-key-file",
+        keyfiles["private"],
+        "--output",
+        out / "token.jwt",
+    ]
     run = _mint_in_process(capsys, *QSEOW_ARGS, *args, "--dotenv", out / "build.env")
     assert run.code == EXIT_BY_SIGNAL[signum]
     name = signal.Signals(signum).name
@@ -774,7 +794,7 @@ def test_mint_interrupted_at_any_stage_exits_128_plus_n_and_leaves_nothing(
     ids=lambda at: f"{at[0]}-{signal.Signals(at[1]).name}",
 )
 def test_keygen_interrupted_at_any_stage_leaves_no_key(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, at
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, at: Any
 ) -> None:
     stage, signum = at
     out = tmp_path / "keys"
@@ -819,7 +839,7 @@ sys.exit(cli.main(sys.argv[2:]))
     ids=lambda v: v if isinstance(v, str) else signal.Signals(v).name,
 )
 def test_a_real_signal_from_outside_during_a_write(
-    tmp_path: Path, keyfiles, rsa_pair: KeyPair, stage, signum
+    tmp_path: Path, keyfiles: dict[str, Path], rsa_pair: KeyPair, stage: str, signum: Any
 ) -> None:
     """The real process, signalled by another one while it is paused inside a write."""
     out = tmp_path / "out"

@@ -164,7 +164,7 @@ def test_a_secret_in_place_of_the_command_is_not_shown(
 
 
 def test_an_option_before_the_command_is_named_not_run(
-    tmp_path: Path, token, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, token: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, _, err = _run(["--user-id", "alice", "qseow"], token, tmp_path, monkeypatch, capsys)
     assert code == 2
@@ -172,7 +172,7 @@ def test_an_option_before_the_command_is_named_not_run(
 
 
 def test_a_misspelt_option_suggests_the_known_one(
-    tmp_path: Path, token, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, token: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = [*BASE["qseow"], "--expires-in-typo", "5m"]
     code, _, err = _run(argv, token, tmp_path, monkeypatch, capsys)

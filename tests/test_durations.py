@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from qsjwt.durations import format_duration, parse_duration
@@ -26,7 +28,7 @@ from tests.helpers import assert_error
         ("999999999999", 999_999_999_999),  # 12 digits: the most accepted
     ],
 )
-def test_parses(text, seconds) -> None:
+def test_parses(text: str, seconds: Any) -> None:
     assert parse_duration(text, input_name="expires-in") == seconds
 
 
@@ -51,7 +53,7 @@ def test_parses(text, seconds) -> None:
         "9999999999999",  # 13 digits: refused before any arithmetic
     ],
 )
-def test_unparseable_is_an_error_naming_the_input(text) -> None:
+def test_unparseable_is_an_error_naming_the_input(text: str) -> None:
     with pytest.raises(InputError) as info:
         parse_duration(text, input_name="clock-skew")
     assert_error(info.value, "clock-skew", "is not a duration", "30s, 5m, 1h")
@@ -60,14 +62,14 @@ def test_unparseable_is_an_error_naming_the_input(text) -> None:
 
 
 @pytest.mark.parametrize("text", ["0", "0s", "0m", "0h", "0d", "0w", "000"])
-def test_zero_is_an_error(text) -> None:
+def test_zero_is_an_error(text: str) -> None:
     with pytest.raises(InputError) as info:
         parse_duration(text, input_name="expires-in")
     assert_error(info.value, "expires-in", "longer than zero")
 
 
 @pytest.mark.parametrize("text", ["0", "0s", "0w"])
-def test_zero_allowed_where_asked(text) -> None:
+def test_zero_allowed_where_asked(text: str) -> None:
     assert parse_duration(text, input_name="clock-skew", allow_zero=True) == 0
 
 
@@ -97,6 +99,6 @@ def test_huge_text_is_cut_short_in_the_message() -> None:
         (1209600, "2w"),
     ],
 )
-def test_format_is_shortest_exact(seconds, text) -> None:
+def test_format_is_shortest_exact(seconds: Any, text: str) -> None:
     assert format_duration(seconds) == text
     assert parse_duration(text, input_name="x", allow_zero=True) == seconds

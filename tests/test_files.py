@@ -9,7 +9,9 @@ import signal
 import socket
 import stat
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +21,9 @@ from qsjwt.files import PlannedFile, check_writable, replace_lines, write_all
 from tests.helpers import assert_error
 
 
-def _planned(path: Path, content: bytes = b"secret\n", name: str = "output", **kw) -> PlannedFile:
+def _planned(
+    path: Path, content: bytes = b"secret\n", name: str = "output", **kw: Any
+) -> PlannedFile:
     return PlannedFile(path=path, content=content, input_name=name, **kw)
 
 
@@ -28,14 +32,14 @@ def _mode(path: Path) -> int:
 
 
 @pytest.fixture
-def open_umask():
+def open_umask() -> Iterator[None]:
     """The most permissive umask, so a 0600 result is the code's doing, not the umask's."""
     old = os.umask(0)
     yield
     os.umask(old)
 
 
-def test_writes_with_mode_0600(tmp_path: Path, open_umask) -> None:
+def test_writes_with_mode_0600(tmp_path: Path, open_umask: Any) -> None:
     target = tmp_path / "token.txt"
     write_all([_planned(target, b"eyJ.token\n")])
     assert target.read_bytes() == b"eyJ.token\n"
@@ -43,13 +47,13 @@ def test_writes_with_mode_0600(tmp_path: Path, open_umask) -> None:
     assert sorted(tmp_path.iterdir()) == [target]  # no temporary file left behind
 
 
-def test_mode_can_be_chosen(tmp_path: Path, open_umask) -> None:
+def test_mode_can_be_chosen(tmp_path: Path, open_umask: Any) -> None:
     target = tmp_path / "certificate.pem"
     write_all([_planned(target, mode=0o644)])
     assert _mode(target) == 0o644
 
 
-def test_overwrite_replaces_content_and_tightens_mode(tmp_path: Path, open_umask) -> None:
+def test_overwrite_replaces_content_and_tightens_mode(tmp_path: Path, open_umask: Any) -> None:
     target = tmp_path / "token.txt"
     target.write_bytes(b"old and longer content")
     target.chmod(0o644)
@@ -92,7 +96,7 @@ def test_overwrite_false_writes_a_new_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("dangling", [False, True])
-def test_refuses_a_symlink_destination(tmp_path: Path, dangling) -> None:
+def test_refuses_a_symlink_destination(tmp_path: Path, dangling: bool) -> None:
     real = tmp_path / "elsewhere.txt"
     if not dangling:
         real.write_bytes(b"untouched")
@@ -145,11 +149,11 @@ def test_unwritable_check_uses_access(tmp_path: Path, monkeypatch: pytest.Monkey
     """The same branch for an ordinary directory, whatever user runs the tests."""
     asked = []
 
-    def no_write(path, mode):
+    def no_write(path: str | Path, mode: int) -> bool:
         asked.append((Path(path), mode))
         return False
 
-    monkeypatch.setattr(files.os, "access", no_write)
+    monkeypatch.setattr(os, "access", no_write)
     with pytest.raises(InputError) as info:
         check_writable(_planned(tmp_path / "token.txt"))
     assert_error(info.value, "output", f"directory {str(tmp_path)!r} is not writable")
@@ -184,13 +188,13 @@ def test_rename_failure_on_the_second_file_leaves_neither(
     real_replace = os.replace
     calls = []
 
-    def failing_replace(src, dst):
+    def failing_replace(src: str | Path, dst: str | Path) -> None:
         calls.append(Path(dst))
         if Path(dst) == second:
             raise OSError(28, "No space left on device")
         real_replace(src, dst)
 
-    monkeypatch.setattr(files.os, "replace", failing_replace)
+    monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(QsjwtError) as info:
         write_all([_planned(first, name="one"), _planned(second, name="two")])
     assert (type(info.value), info.value.exit_code) == (OutputError, 1)
@@ -206,13 +210,13 @@ def test_staging_failure_on_the_second_file_leaves_neither(
     real_fchmod = os.fchmod
     calls = []
 
-    def failing_fchmod(fd, mode):
+    def failing_fchmod(fd: int, mode: int) -> None:
         calls.append(mode)
         if len(calls) == 2:
             raise OSError(5, "Input/output error")
         real_fchmod(fd, mode)
 
-    monkeypatch.setattr(files.os, "fchmod", failing_fchmod)
+    monkeypatch.setattr(os, "fchmod", failing_fchmod)
     with pytest.raises(QsjwtError) as info:
         write_all([_planned(first, name="one"), _planned(second, name="two")])
     assert (type(info.value), info.value.exit_code) == (OutputError, 1)
@@ -235,11 +239,11 @@ HELD = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
 
 
 @pytest.fixture(params=["unnamed", "named"])
-def staging(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+def staging(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Both ways of staging: Linux's O_TMPFILE, and mkstemp (other systems, other file systems)."""
     if request.param == "named":
-        monkeypatch.delattr(files.os, "O_TMPFILE", raising=False)
-    return request.param
+        monkeypatch.delattr(os, "O_TMPFILE", raising=False)
+    return str(request.param)
 
 
 def _stages_seen(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -249,7 +253,7 @@ def _stages_seen(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_every_stage_is_reached_in_order(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, staging
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, staging: Any
 ) -> None:
     seen = _stages_seen(monkeypatch)
     write_all([_planned(tmp_path / "a"), _planned(tmp_path / "b")])
@@ -275,17 +279,17 @@ def test_on_linux_the_file_has_no_name_until_it_is_complete(
 
 
 def test_without_unnamed_files_the_temporary_name_is_private(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, open_umask
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, open_umask: Any
 ) -> None:
     """The mkstemp fallback, e.g. a file system answering O_TMPFILE with EOPNOTSUPP."""
     real_open = os.open
 
-    def no_tmpfile(path, flags, *args, **kwargs):
+    def no_tmpfile(path: str, flags: int, *args: Any, **kwargs: Any) -> int:
         if flags & os.O_TMPFILE == os.O_TMPFILE:
             raise OSError(errno.EOPNOTSUPP, "Operation not supported")
         return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(files.os, "open", no_tmpfile)
+    monkeypatch.setattr(os, "open", no_tmpfile)
     modes: list[int] = []
 
     def look(stage: str) -> None:
@@ -314,7 +318,7 @@ def _signal_at(monkeypatch: pytest.MonkeyPatch, stage: str, signum: int) -> None
 
 @pytest.fixture(params=[False, True], ids=["new", "replacing"])
 def existing(request: pytest.FixtureRequest) -> bool:
-    return request.param
+    return bool(request.param)
 
 
 SIGNAL_POINTS = [
@@ -327,11 +331,11 @@ SIGNAL_POINTS = [
     "at", SIGNAL_POINTS, ids=lambda at: f"{at[0]}-{at[1]}-{signal.Signals(at[2]).name}"
 )
 def test_a_signal_at_any_stage_leaves_old_or_new_files_and_nothing_else(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, existing, at
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, existing: bool, at: Any
 ) -> None:
     staging, stage, signum = at
     if staging == "named":
-        monkeypatch.delattr(files.os, "O_TMPFILE", raising=False)
+        monkeypatch.delattr(os, "O_TMPFILE", raising=False)
     first, second = tmp_path / "private-key.pem", tmp_path / "certificate.pem"
     if existing:
         first.write_bytes(b"old key")
@@ -392,12 +396,12 @@ def test_outside_the_main_thread_signals_are_not_touched(tmp_path: Path) -> None
 
 
 def test_a_write_error_after_staging_leaves_no_temporary_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, staging
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, staging: Any
 ) -> None:
-    def failing_fsync(fd):
+    def failing_fsync(fd: int) -> None:
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(files.os, "fsync", failing_fsync)
+    monkeypatch.setattr(os, "fsync", failing_fsync)
     with pytest.raises(QsjwtError):
         write_all([_planned(tmp_path / "token.jwt")])
     assert list(tmp_path.iterdir()) == []
@@ -414,7 +418,7 @@ def fifo(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def unix_socket(tmp_path: Path):
+def unix_socket(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "sock"
     with socket.socket(socket.AF_UNIX) as server:
         server.bind(str(path))
@@ -429,7 +433,9 @@ def unix_socket(tmp_path: Path):
         ("unix_socket", "is a socket, not a regular file"),
     ],
 )
-def test_refuses_what_is_not_a_regular_file(request: pytest.FixtureRequest, place, kind) -> None:
+def test_refuses_what_is_not_a_regular_file(
+    request: pytest.FixtureRequest, place: str, kind: str
+) -> None:
     path = Path(place) if place.startswith("/") else request.getfixturevalue(place)
     before = os.lstat(path)
     with pytest.raises(InputError) as info:
@@ -471,7 +477,7 @@ def test_two_outputs_not_yet_there_are_the_same_file(
 
 
 @pytest.mark.parametrize("depth", [1, 2])
-def test_refuses_a_path_through_a_symlinked_directory(tmp_path: Path, depth) -> None:
+def test_refuses_a_path_through_a_symlinked_directory(tmp_path: Path, depth: int) -> None:
     real = tmp_path / "real"
     (real / "sub").mkdir(parents=True)
     (tmp_path / "alias").symlink_to(real)
@@ -512,7 +518,9 @@ def _dotenv(path: Path) -> PlannedFile:
     ],
     ids=["empty", "append", "no-final-newline", "replace-in-place", "duplicates-crlf", "prefixes"],
 )
-def test_dotenv_keeps_every_other_line(tmp_path: Path, open_umask, old, new) -> None:
+def test_dotenv_keeps_every_other_line(
+    tmp_path: Path, open_umask: Any, old: bytes, new: bytes
+) -> None:
     path = tmp_path / "build.env"
     path.write_bytes(old)
     path.chmod(0o644)
@@ -549,7 +557,7 @@ def test_dotenv_too_large_to_be_a_dotenv_file_is_refused(tmp_path: Path) -> None
     ],
     ids=["missing-directory", "below-a-file"],
 )
-def test_a_missing_path_is_described_not_shown(tmp_path: Path, where) -> None:
+def test_a_missing_path_is_described_not_shown(tmp_path: Path, where: Any) -> None:
     (tmp_path / "file").write_bytes(b"")
     secret = "hunter2-passphrase-typed-here"
     with pytest.raises(InputError) as info:
@@ -562,10 +570,10 @@ def test_a_write_error_does_not_show_a_path_that_vanished(
 ) -> None:
     secret = "hunter2-passphrase-typed-here"
 
-    def failing_replace(src, dst):
+    def failing_replace(src: str | Path, dst: str | Path) -> None:
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(files.os, "replace", failing_replace)
+    monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(QsjwtError) as info:
         write_all([_planned(tmp_path / secret)])
     assert_error(info.value, "output", "cannot write", "Read-only file system")
@@ -583,10 +591,10 @@ def test_messages_show_a_path_that_exists(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("mode", [0o600, 0o644])
 def test_without_fchmod_the_mode_is_still_set(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, open_umask, staging, mode
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, open_umask: Any, staging: Any, mode: int
 ) -> None:
     """Windows before Python 3.13 has no os.fchmod: os.chmod on the path does the same."""
-    monkeypatch.delattr(files.os, "fchmod")
+    monkeypatch.delattr(os, "fchmod")
     target = tmp_path / "certificate.pem"
     target.write_bytes(b"old")
     target.chmod(0o666)
@@ -596,7 +604,7 @@ def test_without_fchmod_the_mode_is_still_set(
 
 
 def test_without_proc_the_named_path_is_taken(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, open_umask
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, open_umask: Any
 ) -> None:
     """O_TMPFILE needs /proc/self/fd to link the file: without it, mkstemp is used."""
     monkeypatch.setattr(files, "_FD_DIR", str(tmp_path / "no-proc"))

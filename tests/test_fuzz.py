@@ -172,7 +172,7 @@ certificate = st.one_of(
 
 # --- settings ---------------------------------------------------------------------------------
 
-FITS = {
+FITS: dict[Target, dict[str, tuple[str, ...]]] = {
     Target.QSEOW: {"rsa": ("RS256", "RS384", "RS512", "rs256", "")},
     Target.CLOUD: {
         "rsa": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", ""),
@@ -242,7 +242,7 @@ def _assert_our_error(err: QsjwtError) -> None:
 
 @FUZZ
 @given(given_inputs=pipeline_inputs())
-def test_mint_from_any_key_text_makes_a_verifiable_token_or_our_error(given_inputs) -> None:
+def test_mint_from_any_key_text_makes_a_verifiable_token_or_our_error(given_inputs: Any) -> None:
     target, key, secret = given_inputs["target"], given_inputs["key"], given_inputs["secret"]
     try:
         parsed = parse_settings(target, given_inputs["values"])
@@ -274,7 +274,7 @@ def test_mint_from_any_key_text_makes_a_verifiable_token_or_our_error(given_inpu
 
 @FUZZ
 @given(key=key_text, secret=passphrase)
-def test_key_loading_alone_never_raises_anything_else(key, secret) -> None:
+def test_key_loading_alone_never_raises_anything_else(key: Any, secret: Any) -> None:
     try:
         loaded = load_signing_key(key, secret, input_name="private-key", passphrase_name="pp")
     except QsjwtError as err:
@@ -322,7 +322,8 @@ def tokens(draw: st.DrawFn) -> str:
     if kind == "text":
         return draw(st.text(max_size=200))
     if kind == "surrogates":  # what a shell hands over for bytes that are not UTF-8
-        return draw(st.builds(lambda a, b: a + b, st.text(max_size=40), surrogates))
+        joined: str = draw(st.builds(lambda a, b: a + b, st.text(max_size=40), surrogates))
+        return joined
     if kind == "segments":
         parts = draw(st.lists(st.text(alphabet="AZaz09-_.=", max_size=40), min_size=1, max_size=6))
         return ".".join(parts)
@@ -346,7 +347,7 @@ def tokens(draw: st.DrawFn) -> str:
 @FUZZ
 @given(token=tokens(), target=st.sampled_from(list(Target)), audience=st.none() | st.text())
 def test_decode_lint_and_verify_end_in_a_result_or_a_token_error(
-    token, target: Target, audience
+    token: Any, target: Target, audience: Any
 ) -> None:
     verifying = load_verifying_key(MATERIAL.pairs["rsa3072"].public, input_name="certificate")
     try:

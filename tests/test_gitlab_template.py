@@ -70,7 +70,7 @@ class Reference:
     path: tuple[str, ...]
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML has no stubs here
     pass
 
 
@@ -96,7 +96,9 @@ def spec_inputs(path: Path = TEMPLATE) -> dict[str, dict[str, Any]]:
     return dict(header["spec"]["inputs"])
 
 
-def resolve_inputs(spec: Mapping[str, Mapping[str, Any]], given: Mapping[str, Any]) -> dict:
+def resolve_inputs(
+    spec: Mapping[str, Mapping[str, Any]], given: Mapping[str, Any]
+) -> dict[str, Any]:
     unknown = sorted(set(given) - set(spec))
     if unknown:
         raise InputsError(f"unknown input(s): {', '.join(unknown)}")

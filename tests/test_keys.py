@@ -6,12 +6,15 @@ import base64
 import datetime as dt
 import subprocess
 import textwrap
+from typing import Any
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
+from qsjwt.algorithms import SigningKey
 from qsjwt.errors import KeyMaterialError
 from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE
 from qsjwt.keys import (
@@ -35,24 +38,25 @@ PKCS8 = serialization.PrivateFormat.PKCS8
 PUBLIC_INFO = serialization.PublicFormat.SubjectPublicKeyInfo
 
 
-def _pem(key, fmt=PKCS8, passphrase: bytes | None = None) -> bytes:
+def _pem(
+    key: PrivateKeyTypes, fmt: serialization.PrivateFormat = PKCS8, passphrase: bytes | None = None
+) -> bytes:
     encryption = (
         serialization.BestAvailableEncryption(passphrase)
         if passphrase
         else serialization.NoEncryption()
     )
-    return key.private_bytes(serialization.Encoding.PEM, fmt, encryption)
+    return bytes(key.private_bytes(serialization.Encoding.PEM, fmt, encryption))
 
 
-def _same_key(a, b) -> bool:
+def _same_key(a: SigningKey, b: SigningKey) -> bool:
     der = serialization.Encoding.DER
-    return a.public_key().public_bytes(der, PUBLIC_INFO) == b.public_key().public_bytes(
-        der, PUBLIC_INFO
-    )
+    mine: bytes = a.public_key().public_bytes(der, PUBLIC_INFO)
+    return mine == b.public_key().public_bytes(der, PUBLIC_INFO)
 
 
 @pytest.fixture(scope="module")
-def rsa1024_key():
+def rsa1024_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 (to refuse)
 
 
@@ -78,7 +82,7 @@ def _encodings(pem: bytes) -> dict[str, str | bytes]:
 
 @pytest.mark.parametrize("fmt", [PKCS1, PKCS8], ids=["pkcs1", "pkcs8"])
 @pytest.mark.parametrize("encoding", list(_encodings(b"")))
-def test_rsa_key_encodings(rsa3072_pair: KeyPair, fmt, encoding) -> None:
+def test_rsa_key_encodings(rsa3072_pair: KeyPair, fmt: Any, encoding: Any) -> None:
     pem = _pem(rsa3072_pair.key, fmt)
     loaded = signing_key(_encodings(pem)[encoding])
     assert isinstance(loaded.key, rsa.RSAPrivateKey)
@@ -87,7 +91,7 @@ def test_rsa_key_encodings(rsa3072_pair: KeyPair, fmt, encoding) -> None:
 
 
 @pytest.mark.parametrize("encoding", ["pem-str", "escaped-newlines", "base64"])
-def test_ec_key_loads_without_warning(ec_pair: KeyPair, encoding) -> None:
+def test_ec_key_loads_without_warning(ec_pair: KeyPair, encoding: str) -> None:
     loaded = signing_key(_encodings(ec_pair.private_pem)[encoding])
     assert isinstance(loaded.key, ec.EllipticCurvePrivateKey)
     assert _same_key(loaded.key, ec_pair.key)
@@ -115,7 +119,7 @@ def test_pem_label() -> None:
         ("-----BEGIN PRIVATE KEY-----\nnotbase64!\n-----END PRIVATE KEY-----\n", "not a readable"),
     ],
 )
-def test_garbage(text, fragment) -> None:
+def test_garbage(text: Any, fragment: str) -> None:
     with pytest.raises(KeyMaterialError) as info:
         signing_key(text)
     assert_error(info.value, PRIVATE_KEY, fragment)
@@ -123,7 +127,7 @@ def test_garbage(text, fragment) -> None:
 
 @pytest.mark.parametrize("fmt", [PKCS1, PKCS8], ids=["pkcs1", "pkcs8"])
 @pytest.mark.parametrize("keep", [0.3, 0.5, 0.9])
-def test_truncated_pem(rsa_pair: KeyPair, fmt, keep) -> None:
+def test_truncated_pem(rsa_pair: KeyPair, fmt: Any, keep: float) -> None:
     pem = _pem(rsa_pair.key, fmt)
     with pytest.raises(KeyMaterialError) as info:
         signing_key(pem[: int(len(pem) * keep)])
@@ -141,7 +145,7 @@ def test_certificate_as_signing_key(rsa_pair: KeyPair) -> None:
     [serialization.PublicFormat.SubjectPublicKeyInfo, serialization.PublicFormat.PKCS1],
     ids=["spki", "pkcs1"],
 )
-def test_public_key_as_signing_key(rsa_pair: KeyPair, fmt) -> None:
+def test_public_key_as_signing_key(rsa_pair: KeyPair, fmt: Any) -> None:
     pem = rsa_pair.key.public_key().public_bytes(serialization.Encoding.PEM, fmt)
     with pytest.raises(KeyMaterialError) as info:
         signing_key(base64.b64encode(pem))
@@ -152,21 +156,21 @@ def test_public_key_as_signing_key(rsa_pair: KeyPair, fmt) -> None:
 
 
 @pytest.mark.parametrize("passphrase", [None, ""])
-def test_encrypted_key_without_passphrase(passphrase) -> None:
+def test_encrypted_key_without_passphrase(passphrase: str | None) -> None:
     with pytest.raises(KeyMaterialError) as info:
         signing_key(ENCRYPTED_KEY.read_bytes(), passphrase)
     assert_error(info.value, PRIVATE_KEY, "is encrypted and no passphrase", PRIVATE_KEY_PASSPHRASE)
 
 
 @pytest.mark.parametrize("passphrase", ["wrong horse", ENCRYPTED_KEY_PASSPHRASE.upper(), "x"])
-def test_encrypted_key_wrong_passphrase(passphrase) -> None:
+def test_encrypted_key_wrong_passphrase(passphrase: Any) -> None:
     with pytest.raises(KeyMaterialError) as info:
         signing_key(ENCRYPTED_KEY.read_bytes(), passphrase)
     assert_error(info.value, PRIVATE_KEY_PASSPHRASE, "does not decrypt the private key")
 
 
 @pytest.mark.parametrize("as_bytes", [False, True])
-def test_encrypted_key_right_passphrase(as_bytes) -> None:
+def test_encrypted_key_right_passphrase(as_bytes: bool) -> None:
     passphrase = ENCRYPTED_KEY_PASSPHRASE.encode() if as_bytes else ENCRYPTED_KEY_PASSPHRASE
     loaded = signing_key(ENCRYPTED_KEY.read_text().replace("\n", "\\n"), passphrase)
     assert isinstance(loaded.key, rsa.RSAPrivateKey)
@@ -174,7 +178,7 @@ def test_encrypted_key_right_passphrase(as_bytes) -> None:
 
 
 @pytest.mark.parametrize("fmt", [PKCS1, PKCS8], ids=["pkcs1-proc-type", "pkcs8-encrypted"])
-def test_generated_encrypted_keys(rsa3072_pair: KeyPair, fmt) -> None:
+def test_generated_encrypted_keys(rsa3072_pair: KeyPair, fmt: Any) -> None:
     pem = _pem(rsa3072_pair.key, fmt, passphrase=b"s3cret")
     assert _same_key(signing_key(pem, "s3cret").key, rsa3072_pair.key)
     with pytest.raises(KeyMaterialError) as info:
@@ -186,7 +190,7 @@ def test_generated_encrypted_keys(rsa3072_pair: KeyPair, fmt) -> None:
 
 
 @pytest.mark.parametrize("fmt", [PKCS1, PKCS8], ids=["pkcs1", "pkcs8"])
-def test_passphrase_for_an_unencrypted_key(rsa3072_pair: KeyPair, fmt) -> None:
+def test_passphrase_for_an_unencrypted_key(rsa3072_pair: KeyPair, fmt: Any) -> None:
     # Found by these tests: the passphrase was silently ignored (the error below was dead code).
     with pytest.raises(KeyMaterialError) as info:
         signing_key(_pem(rsa3072_pair.key, fmt), "a passphrase")
@@ -201,7 +205,7 @@ def test_empty_passphrase_for_an_unencrypted_key_is_no_passphrase(rsa3072_pair: 
 # --- key policy (rules 2, 3) -----------------------------------------------------------------
 
 
-def test_rsa_1024_refused(rsa1024_key) -> None:
+def test_rsa_1024_refused(rsa1024_key: Any) -> None:
     with pytest.raises(KeyMaterialError) as info:
         signing_key(_pem(rsa1024_key, PKCS1))
     assert_error(info.value, PRIVATE_KEY, "RSA key of 1024 bits, too weak", "at least 2048")
@@ -228,7 +232,7 @@ def test_ed25519_refused() -> None:
 
 
 @pytest.mark.parametrize("pair", ["rsa_pair", "ec_pair"])
-def test_matching_certificate(request: pytest.FixtureRequest, pair) -> None:
+def test_matching_certificate(request: pytest.FixtureRequest, pair: str) -> None:
     keys = request.getfixturevalue(pair)
     cert = load_certificate(keys.certificate_pem.decode().replace("\n", "\\n"), input_name="c")
     assert certificate_of(keys.key, [cert], input_name=CERTIFICATE, now=NOW) == (cert, [])
@@ -237,7 +241,9 @@ def test_matching_certificate(request: pytest.FixtureRequest, pair) -> None:
 @pytest.mark.parametrize(
     ("signer", "owner"), [("rsa_pair", "other_rsa_pair"), ("rsa_pair", "ec_pair")]
 )
-def test_certificate_of_another_key(request: pytest.FixtureRequest, signer, owner) -> None:
+def test_certificate_of_another_key(
+    request: pytest.FixtureRequest, signer: str, owner: str
+) -> None:
     key = request.getfixturevalue(signer).key
     cert = load_certificate(request.getfixturevalue(owner).certificate_pem, input_name="c")
     with pytest.raises(KeyMaterialError) as info:
@@ -252,7 +258,7 @@ def test_certificate_of_another_key(request: pytest.FixtureRequest, signer, owne
         ("public_pem", "is not a PEM certificate (found 'PUBLIC KEY')"),
     ],
 )
-def test_load_certificate_refuses_other_pem(rsa_pair: KeyPair, what, fragment) -> None:
+def test_load_certificate_refuses_other_pem(rsa_pair: KeyPair, what: str, fragment: str) -> None:
     with pytest.raises(KeyMaterialError) as info:
         load_certificate(getattr(rsa_pair, what), input_name=CERTIFICATE)
     assert_error(info.value, CERTIFICATE, fragment)
@@ -266,7 +272,7 @@ def test_load_certificate_refuses_garbage() -> None:
 
 @pytest.mark.parametrize("what", ["certificate_pem", "public_pem"])
 @pytest.mark.parametrize("pair", ["rsa_pair", "ec_pair"])
-def test_load_verifying_key(request: pytest.FixtureRequest, pair, what) -> None:
+def test_load_verifying_key(request: pytest.FixtureRequest, pair: str, what: str) -> None:
     keys = request.getfixturevalue(pair)
     public = load_verifying_key(getattr(keys, what), input_name="certificate-file")
     der = serialization.Encoding.DER
@@ -320,7 +326,7 @@ def test_pem_from_text_normalises(rsa_pair: KeyPair) -> None:
 # --- no secret in any message ----------------------------------------------------------------
 
 
-def test_no_message_carries_key_text_or_passphrase(rsa_pair: KeyPair, rsa1024_key) -> None:
+def test_no_message_carries_key_text_or_passphrase(rsa_pair: KeyPair, rsa1024_key: Any) -> None:
     """Every key error we can provoke: none repeats a line of the key or the passphrase."""
     encrypted = ENCRYPTED_KEY.read_bytes()
     weak = _pem(rsa1024_key, PKCS1)
@@ -397,7 +403,9 @@ def _openssl(*args: str, stdin: bytes) -> bytes:
     ],
     ids=["pkcs8-rc2", "pkcs8-des", "traditional-des"],
 )
-def test_a_legacy_cipher_is_named_not_blamed_on_the_passphrase(rsa_pair: KeyPair, legacy) -> None:
+def test_a_legacy_cipher_is_named_not_blamed_on_the_passphrase(
+    rsa_pair: KeyPair, legacy: Any
+) -> None:
     """OpenSSL 3 cannot decrypt these whatever the passphrase: say so, and how to convert."""
     old = _openssl(
         *legacy,
@@ -444,7 +452,9 @@ def test_the_key_s_certificate_is_found_in_a_chain(
     ("offset", "fragment"),
     [(-dt.timedelta(days=1), "is not valid before"), (dt.timedelta(days=400), "expired on")],
 )
-def test_a_certificate_outside_its_validity_warns(rsa_pair: KeyPair, offset, fragment) -> None:
+def test_a_certificate_outside_its_validity_warns(
+    rsa_pair: KeyPair, offset: Any, fragment: str
+) -> None:
     cert = self_signed_certificate(rsa_pair.key, common_name="t", days=30, now=NOW)
     _, findings = certificate_of(rsa_pair.key, [cert], input_name=CERTIFICATE, now=NOW + offset)
     assert [(f.subject, fragment in f.message) for f in findings] == [(CERTIFICATE, True)]

@@ -11,6 +11,7 @@ from qsjwt.inputs import Target
 from qsjwt.lint import lint_token
 from qsjwt.mint import mint
 from qsjwt.rules import CLOUD_AUDIENCE
+from qsjwt.settings import QseowSettings
 from qsjwt.sign import decode_unverified
 from tests.conftest import NOW, verify_independently
 from tests.helpers import FIXED_JTI, parse, signing_key
@@ -51,7 +52,12 @@ def qseow_claims(**changes: Any) -> dict[str, Any]:
     return _with(base, changes)
 
 
-def lint(target: Target, header=None, claims=None, **kwargs: Any) -> list[Finding]:
+def lint(
+    target: Target,
+    header: dict[str, Any] | None = None,
+    claims: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> list[Finding]:
     if target is Target.CLOUD:
         header = CLOUD_HEADER if header is None else header
         claims = cloud_claims() if claims is None else claims
@@ -88,7 +94,7 @@ def test_a_good_token_has_no_findings(target: Target) -> None:
 
 @pytest.mark.parametrize("target", list(Target))
 @pytest.mark.parametrize("alg", ["none", "HS256", "RS1024", None])
-def test_refused_algorithm(target: Target, alg) -> None:
+def test_refused_algorithm(target: Target, alg: str | None) -> None:
     header = {"alg": alg, "typ": "JWT", "kid": "kid-1"}
     if alg is None:
         del header["alg"]
@@ -96,12 +102,12 @@ def test_refused_algorithm(target: Target, alg) -> None:
 
 
 @pytest.mark.parametrize("alg", ["PS256", "ES256", "ES512", "PS512"])
-def test_qseow_refuses_pss_and_ecdsa_tokens(alg) -> None:
+def test_qseow_refuses_pss_and_ecdsa_tokens(alg: str) -> None:
     assert_one(lint(Target.QSEOW, header={"alg": alg}), Severity.ERROR, "alg", "RS256, RS384")
 
 
 @pytest.mark.parametrize("alg", ["RS384", "RS512", "PS256", "ES256"])
-def test_cloud_other_algorithms_warn(alg) -> None:
+def test_cloud_other_algorithms_warn(alg: str) -> None:
     header = {**CLOUD_HEADER, "alg": alg}
     assert_one(lint(Target.CLOUD, header=header), Severity.WARNING, "alg", "(RS256)")
 
@@ -120,7 +126,9 @@ BAD_TIMES = [
 @pytest.mark.parametrize("target", list(Target))
 @pytest.mark.parametrize("name", ["iat", "nbf", "exp"])
 @pytest.mark.parametrize(("value", "fragment"), BAD_TIMES)
-def test_times_must_be_integer_seconds(target: Target, name, value, fragment) -> None:
+def test_times_must_be_integer_seconds(
+    target: Target, name: str, value: Any, fragment: Any
+) -> None:
     build = cloud_claims if target is Target.CLOUD else qseow_claims
     findings = lint(target, claims=build(**{name: value}))
     errors = only(findings, Severity.ERROR)
@@ -143,7 +151,7 @@ def test_exp_after_iat(target: Target) -> None:
 
 @pytest.mark.parametrize("target", list(Target))
 @pytest.mark.parametrize("exp", [T, T - 1, T - 86400])
-def test_expired(target: Target, exp) -> None:
+def test_expired(target: Target, exp: Any) -> None:
     build = cloud_claims if target is Target.CLOUD else qseow_claims
     findings = lint(target, claims=build(iat=exp - 60, nbf=exp - 60, exp=exp))
     assert_one(findings, Severity.ERROR, "exp", "has expired")
@@ -166,14 +174,14 @@ def test_nbf_a_few_seconds_ahead_is_tolerated(target: Target) -> None:
 
 
 @pytest.mark.parametrize("kid", [DROP, "", "  ", 5, None])
-def test_cloud_kid_required(kid) -> None:
+def test_cloud_kid_required(kid: Any) -> None:
     header = _with(CLOUD_HEADER, {"kid": kid})
     assert_one(lint(Target.CLOUD, header=header), Severity.ERROR, "kid", "key id")
 
 
 @pytest.mark.parametrize("name", ["iss", "sub", "name", "email"])
 @pytest.mark.parametrize("value", [DROP, "", " ", 5, ["x"]])
-def test_cloud_required_strings(name, value) -> None:
+def test_cloud_required_strings(name: str, value: Any) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(**{name: value}))
     # (a blank iss or email also gets the warning about its form: noise, but not wrong)
     assert only(findings, Severity.ERROR) == {
@@ -182,7 +190,7 @@ def test_cloud_required_strings(name, value) -> None:
 
 
 @pytest.mark.parametrize("iss", ["https://idp.example.com/", "my idp", " idp.example.com"])
-def test_cloud_issuer_that_rarely_matches_warns(iss) -> None:
+def test_cloud_issuer_that_rarely_matches_warns(iss: str) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(iss=iss))
     assert_one(findings, Severity.WARNING, "iss", "compares the issuer exactly")
 
@@ -198,19 +206,19 @@ def test_cloud_issuer_that_rarely_matches_warns(iss) -> None:
         "QLIK.API/login/jwt-session",
     ],
 )
-def test_cloud_audience_exact(aud) -> None:
+def test_cloud_audience_exact(aud: Any) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(aud=aud))
     assert_one(findings, Severity.ERROR, "aud", CLOUD_AUDIENCE)
 
 
 @pytest.mark.parametrize("sub_type", [DROP, "User", "client", "", True])
-def test_cloud_subtype_user(sub_type) -> None:
+def test_cloud_subtype_user(sub_type: Any) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(subType=sub_type))
     assert_one(findings, Severity.ERROR, "subType", '"user"')
 
 
 @pytest.mark.parametrize("verified", [False, True])
-def test_cloud_email_verified_boolean(verified) -> None:
+def test_cloud_email_verified_boolean(verified: bool) -> None:
     assert lint(Target.CLOUD, claims=cloud_claims(email_verified=verified)) == []
 
 
@@ -218,7 +226,7 @@ def test_cloud_email_verified_boolean(verified) -> None:
     ("verified", "kind"),
     [("true", "a string"), ("false", "a string"), (1, "a number"), (0, "a number"), (None, "null")],
 )
-def test_cloud_email_verified_not_boolean(verified, kind) -> None:
+def test_cloud_email_verified_not_boolean(verified: int | str | None, kind: str) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(email_verified=verified))
     assert_one(
         findings, Severity.ERROR, "email_verified", f"JSON boolean (true or false), not {kind}"
@@ -232,25 +240,25 @@ def test_cloud_email_verified_missing_is_not_called_a_string() -> None:
 
 
 @pytest.mark.parametrize("email", ["not-an-email", "a@b", "a b@example.com"])
-def test_cloud_odd_email_warns(email) -> None:
+def test_cloud_odd_email_warns(email: str) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(email=email))
     assert_one(findings, Severity.WARNING, "email", "does not look like an e-mail")
 
 
 @pytest.mark.parametrize("jti", [DROP, None])
-def test_cloud_jti_required(jti) -> None:
+def test_cloud_jti_required(jti: Any) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(jti=jti))
     assert_one(findings, Severity.ERROR, "jti", "unique jti")
 
 
 @pytest.mark.parametrize("jti", ["", "   ", 12345678901234567890123, ["a"]])
-def test_cloud_jti_must_be_a_non_empty_string(jti) -> None:
+def test_cloud_jti_must_be_a_non_empty_string(jti: Any) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(jti=jti))
     assert_one(findings, Severity.ERROR, "jti", "must be a non-empty string")
 
 
 @pytest.mark.parametrize("jti", ["1", "abc", "x" * 21])
-def test_cloud_short_jti_warns(jti) -> None:
+def test_cloud_short_jti_warns(jti: str) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(jti=jti))
     assert_one(findings, Severity.WARNING, "jti", "128 random bits")
 
@@ -260,7 +268,7 @@ def test_cloud_jti_of_128_bits_is_enough() -> None:
 
 
 @pytest.mark.parametrize("name", ["iat", "nbf", "exp"])
-def test_cloud_times_required(name) -> None:
+def test_cloud_times_required(name: str) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(**{name: DROP}))
     assert_one(findings, Severity.ERROR, name, "is missing; Qlik Cloud requires iat, nbf and exp")
 
@@ -289,7 +297,7 @@ def test_cloud_skewed_nbf_before_iat_is_fine() -> None:
 
 
 @pytest.mark.parametrize("groups", ["Sales", [""], ["Sales", 5], [["Sales"]], {"a": 1}, None])
-def test_cloud_groups_must_be_a_string_array(groups) -> None:
+def test_cloud_groups_must_be_a_string_array(groups: Any) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(groups=groups))
     assert_one(findings, Severity.ERROR, "groups", "array of non-empty strings")
 
@@ -316,20 +324,20 @@ def test_cloud_unknown_claims_warn() -> None:
 
 @pytest.mark.parametrize("name", ["userId", "userDirectory"])
 @pytest.mark.parametrize("value", [DROP, "", "   ", None, 5, ["alice"]])
-def test_qseow_user_claims_required(name, value) -> None:
+def test_qseow_user_claims_required(name: str, value: Any) -> None:
     findings = lint(Target.QSEOW, claims=qseow_claims(**{name: value}))
     assert_one(findings, Severity.ERROR, name, "is missing or empty")
 
 
 @pytest.mark.parametrize("name", ["userId", "userDirectory"])
-def test_qseow_user_claims_without_backslash(name) -> None:
+def test_qseow_user_claims_without_backslash(name: str) -> None:
     findings = lint(Target.QSEOW, claims=qseow_claims(**{name: "CORP\\alice"}))
     assert_one(findings, Severity.ERROR, name, "backslash")
 
 
 def test_qseow_custom_claim_names() -> None:
     claims = qseow_claims(userId=DROP, userDirectory=DROP, uid="alice", dir="CORP")
-    names = {"user_id_claim": "uid", "user_directory_claim": "dir"}
+    names: dict[str, Any] = {"user_id_claim": "uid", "user_directory_claim": "dir"}
     assert lint(Target.QSEOW, claims=claims, **names) == []
     findings = lint(Target.QSEOW, claims=qseow_claims(), **names)
     # a claim name the token lacks may be a secret typed in the wrong place: the finding
@@ -351,7 +359,7 @@ def test_qseow_without_exp_warns() -> None:
 
 
 @pytest.mark.parametrize("lifetime", [86400 + 1, 7 * 86400, 365 * 86400])
-def test_qseow_over_a_day_warns(lifetime) -> None:
+def test_qseow_over_a_day_warns(lifetime: Any) -> None:
     findings = lint(Target.QSEOW, claims=qseow_claims(exp=T + lifetime))
     assert_one(findings, Severity.WARNING, "exp", "over 24h")
 
@@ -361,7 +369,7 @@ def test_qseow_a_day_is_fine() -> None:
 
 
 @pytest.mark.parametrize("lifetime", [365 * 86400 + 1, 10 * 365 * 86400])
-def test_qseow_over_a_year_is_an_error(lifetime) -> None:
+def test_qseow_over_a_year_is_an_error(lifetime: Any) -> None:
     findings = lint(Target.QSEOW, claims=qseow_claims(exp=T + lifetime))
     assert_one(findings, Severity.ERROR, "exp", "longer than the 365d")
 
@@ -391,7 +399,7 @@ MINT_CASES = [
 
 @pytest.mark.parametrize(("target", "overrides"), MINT_CASES)
 def test_every_minted_token_lints_without_errors(
-    request: pytest.FixtureRequest, target: Target, overrides
+    request: pytest.FixtureRequest, target: Target, overrides: Any
 ) -> None:
     pair = request.getfixturevalue(
         "ec_pair" if overrides.get("algorithm") == "ES256" else "rsa_pair"
@@ -400,11 +408,15 @@ def test_every_minted_token_lints_without_errors(
     minted = mint(settings, signing_key(pair.private_pem), now=NOW, jti=FIXED_JTI)
     verify_independently(minted.token, pair.certificate_pem, settings.algorithm, check_time=False)
     header, claims = decode_unverified(minted.token)
-    names = {}
-    if target is Target.QSEOW:
-        names = {"user_id_claim": settings.user_id_claim}
-        names["user_directory_claim"] = settings.user_directory_claim
-    findings = lint_token(header, claims, target, now=NOW, **names)
+    qseow = settings if isinstance(settings, QseowSettings) else None
+    findings = lint_token(
+        header,
+        claims,
+        target,
+        now=NOW,
+        user_id_claim=qseow.user_id_claim if qseow else None,
+        user_directory_claim=qseow.user_directory_claim if qseow else None,
+    )
     assert only(findings, Severity.ERROR) == {}
     # the only warnings lint may add are the ones settings already gave (long life, algorithm)
     for finding in findings:
@@ -415,7 +427,7 @@ def test_every_minted_token_lints_without_errors(
     ("size", "severity"),
     [(8 * 1024, None), (8 * 1024 + 1, Severity.WARNING), (16 * 1024 + 1, Severity.ERROR)],
 )
-def test_token_size(size, severity) -> None:
+def test_token_size(size: Any, severity: Any) -> None:
     findings = [
         f
         for f in lint_token({"alg": "RS256"}, qseow_claims(), Target.QSEOW, now=NOW, size=size)

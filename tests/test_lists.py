@@ -7,6 +7,7 @@ under the simulated runner; each token is verified with jwcrypto and must carry 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ TEXT = "\n" + "\n\n".join(f"  {group}  " for group in GROUPS) + "\r\n"
 
 
 @pytest.fixture
-def run_action(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+def run_action(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     runner = Runner(tmp_path / "runner", list(read_action()["inputs"]))
 
     def capture() -> tuple[str, str]:
@@ -75,7 +76,7 @@ def test_the_old_comma_list_is_one_group_and_the_cli_says_so(
 
 @pytest.mark.parametrize("target", ["qseow", "cloud"])
 def test_the_action_input_takes_one_group_per_line(
-    run_action, rsa_pair: KeyPair, target: str
+    run_action: Callable[..., Result], rsa_pair: KeyPair, target: str
 ) -> None:
     inputs = {
         "target": target,
@@ -96,7 +97,9 @@ def test_the_action_input_takes_one_group_per_line(
     assert "holds a comma" not in result.stdout
 
 
-def test_attributes_keep_commas_in_the_action(run_action, rsa_pair: KeyPair) -> None:
+def test_attributes_keep_commas_in_the_action(
+    run_action: Callable[..., Result], rsa_pair: KeyPair
+) -> None:
     inputs = {
         "target": "qseow",
         "private-key": rsa_pair.private_pem.decode(),

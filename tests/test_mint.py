@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from qsjwt.claims import build_claims, build_header
 from qsjwt.errors import InputError, KeyMaterialError, QsjwtError
@@ -22,11 +23,19 @@ from tests.conftest import (
     make_pair,
     verify_independently,
 )
-from tests.helpers import BOTH_TARGETS, FIXED_JTI, assert_error, parse, signing_key
+from tests.helpers import (
+    BOTH_TARGETS,
+    FIXED_JTI,
+    assert_error,
+    parse,
+    parse_cloud,
+    parse_qseow,
+    signing_key,
+)
 
 
 @pytest.fixture(scope="module")
-def p384_pair():
+def p384_pair() -> KeyPair:
     return make_pair(ec.generate_private_key(ec.SECP384R1()))
 
 
@@ -55,15 +64,15 @@ def test_mint_now_verifies_with_time_checks(rsa_pair: KeyPair, target: Target) -
 
 
 def test_warnings_of_settings_and_key_are_both_returned(rsa_pair: KeyPair) -> None:
-    settings = parse(Target.CLOUD, algorithm="RS512", user_id="ignored")
+    settings = parse_cloud(algorithm="RS512", user_id="ignored")
     minted = mint(settings, signing_key(rsa_pair.private_pem), now=NOW, jti=FIXED_JTI)
     assert [f.subject for f in minted.warnings] == ["user-id", "algorithm", PRIVATE_KEY]
 
 
 @pytest.mark.parametrize(("pair_name", "alg"), [("ec_pair", "ES256"), ("p384_pair", "ES384")])
-def test_cloud_with_an_ec_key(request: pytest.FixtureRequest, pair_name, alg) -> None:
+def test_cloud_with_an_ec_key(request: pytest.FixtureRequest, pair_name: str, alg: str) -> None:
     pair = request.getfixturevalue(pair_name)
-    settings = parse(Target.CLOUD, algorithm=alg)
+    settings = parse_cloud(algorithm=alg)
     minted = mint(settings, signing_key(pair.private_pem), now=NOW, jti=FIXED_JTI)
     header, claims = verify_independently(minted.token, pair.certificate_pem, alg, check_time=False)
     assert header["alg"] == alg and header["kid"] == "kid-1"
@@ -72,21 +81,21 @@ def test_cloud_with_an_ec_key(request: pytest.FixtureRequest, pair_name, alg) ->
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("alg", ["RS256", "RS512"])
-def test_ec_key_with_an_rs_algorithm_refused(ec_pair: KeyPair, target: Target, alg) -> None:
+def test_ec_key_with_an_rs_algorithm_refused(ec_pair: KeyPair, target: Target, alg: str) -> None:
     with pytest.raises(KeyMaterialError) as info:
         mint(parse(target, algorithm=alg), signing_key(ec_pair.private_pem), now=NOW, jti=FIXED_JTI)
     assert_error(info.value, PRIVATE_KEY, f"an EC key cannot sign {alg}")
 
 
 def test_rsa_key_with_an_es_algorithm_refused(rsa_pair: KeyPair) -> None:
-    settings = parse(Target.CLOUD, algorithm="ES256")
+    settings = parse_cloud(algorithm="ES256")
     with pytest.raises(KeyMaterialError) as info:
         mint(settings, signing_key(rsa_pair.private_pem), now=NOW, jti=FIXED_JTI)
     assert_error(info.value, PRIVATE_KEY, "an RSA key cannot sign ES256")
 
 
 def test_es256_with_a_p384_key_refused(p384_pair: KeyPair) -> None:
-    settings = parse(Target.CLOUD, algorithm="ES256")
+    settings = parse_cloud(algorithm="ES256")
     with pytest.raises(KeyMaterialError) as info:
         mint(settings, signing_key(p384_pair.private_pem), now=NOW, jti=FIXED_JTI)
     assert_error(info.value, PRIVATE_KEY, "ES256 needs an EC key on curve secp256r1")
@@ -127,6 +136,7 @@ def test_mint_from_text_with_encrypted_key_and_certificate(target: Target) -> No
     key = serialization.load_pem_private_key(
         ENCRYPTED_KEY.read_bytes(), ENCRYPTED_KEY_PASSPHRASE.encode()
     )
+    assert isinstance(key, rsa.RSAPrivateKey)
     cert = certificate_pem(self_signed_certificate(key, common_name="t", days=1, now=NOW))
     minted = mint_from_text(
         parse(target),
@@ -140,9 +150,11 @@ def test_mint_from_text_with_encrypted_key_and_certificate(target: Target) -> No
 
 
 @pytest.mark.parametrize("certificate", [None, "", b""])
-def test_mint_from_text_without_certificate(rsa_pair: KeyPair, certificate) -> None:
+def test_mint_from_text_without_certificate(
+    rsa_pair: KeyPair, certificate: bytes | str | None
+) -> None:
     minted = mint_from_text(
-        parse(Target.QSEOW),
+        parse_qseow(),
         private_key=rsa_pair.private_pem,
         passphrase=None,
         certificate=certificate,
@@ -162,9 +174,9 @@ def test_mint_from_text_without_certificate(rsa_pair: KeyPair, certificate) -> N
     ],
 )
 def test_mint_from_text_errors_name_the_input(
-    rsa_pair: KeyPair, kwargs, input_name, fragment
+    rsa_pair: KeyPair, kwargs: Any, input_name: Any, fragment: str
 ) -> None:
-    arguments = {
+    arguments: dict[str, Any] = {
         "private_key": ENCRYPTED_KEY.read_bytes(),
         "passphrase": ENCRYPTED_KEY_PASSPHRASE,
         "certificate": None,
@@ -173,7 +185,7 @@ def test_mint_from_text_errors_name_the_input(
     }
     arguments.update(kwargs)
     with pytest.raises(KeyMaterialError) as info:
-        mint_from_text(parse(Target.CLOUD), **arguments)
+        mint_from_text(parse_cloud(), **arguments)
     assert_error(info.value, input_name, fragment)
     assert isinstance(info.value, InputError) and info.value.exit_code == 2
 
@@ -183,7 +195,7 @@ def test_mint_from_text_mismatch_message_carries_no_key_text(
 ) -> None:
     with pytest.raises(KeyMaterialError) as info:
         mint_from_text(
-            parse(Target.QSEOW),
+            parse_qseow(),
             private_key=rsa_pair.private_pem,
             passphrase=None,
             certificate=other_rsa_pair.certificate_pem,
@@ -200,7 +212,7 @@ def test_mint_from_text_mismatch_message_carries_no_key_text(
 
 
 def test_guard_catches_qseow_settings_that_bypassed_validation(rsa_pair: KeyPair) -> None:
-    settings = dataclasses.replace(parse(Target.QSEOW), user_id="CORP\\alice")
+    settings = dataclasses.replace(parse_qseow(), user_id="CORP\\alice")
     with pytest.raises(QsjwtError) as info:
         mint(settings, signing_key(rsa_pair.private_pem), now=NOW, jti=FIXED_JTI)
     assert not isinstance(info.value, InputError)  # our bug, not the user's input
@@ -217,9 +229,9 @@ def test_guard_catches_qseow_settings_that_bypassed_validation(rsa_pair: KeyPair
     ],
 )
 def test_guard_catches_cloud_settings_that_bypassed_validation(
-    rsa_pair: KeyPair, change, fragment
+    rsa_pair: KeyPair, change: Any, fragment: str
 ) -> None:
-    settings = dataclasses.replace(parse(Target.CLOUD), **change)
+    settings = dataclasses.replace(parse_cloud(), **change)
     with pytest.raises(QsjwtError) as info:
         mint(settings, signing_key(rsa_pair.private_pem), now=NOW, jti=FIXED_JTI)
     assert "internal check failed" in info.value.message and fragment in info.value.message
@@ -227,7 +239,7 @@ def test_guard_catches_cloud_settings_that_bypassed_validation(
 
 def test_guard_catches_an_empty_jti(rsa_pair: KeyPair) -> None:
     with pytest.raises(QsjwtError, match="jti: must be a non-empty string"):
-        mint(parse(Target.CLOUD), signing_key(rsa_pair.private_pem), now=NOW, jti="")
+        mint(parse_cloud(), signing_key(rsa_pair.private_pem), now=NOW, jti="")
 
 
 def _groups(count: int) -> str:

@@ -3,6 +3,8 @@ every claim; a formatted duration parses back to the same seconds."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -10,6 +12,7 @@ from hypothesis import strategies as st
 from qsjwt.durations import format_duration, parse_duration
 from qsjwt.errors import InputError
 from qsjwt.inputs import INPUTS, Target
+from qsjwt.keys import LoadedKey
 from qsjwt.lint import lint_token
 from qsjwt.mint import mint
 from qsjwt.rules import (
@@ -45,7 +48,7 @@ any_value = st.one_of(
     overrides=st.dictionaries(st.sampled_from(INPUT_NAMES), any_value, max_size=6),
     start_valid=st.booleans(),
 )
-def test_settings_parse_or_refuse_cleanly(target: Target, overrides, start_valid) -> None:
+def test_settings_parse_or_refuse_cleanly(target: Target, overrides: Any, start_valid: Any) -> None:
     values = {**(values_for(target) if start_valid else {}), **overrides}
     try:
         result = parse_settings(target, values)
@@ -85,7 +88,7 @@ printable = st.text(
 
 
 @pytest.fixture(scope="module")
-def loaded_key(rsa3072_pair: KeyPair):
+def loaded_key(rsa3072_pair: KeyPair) -> LoadedKey:
     """Loaded once: parsing an RSA key checks it, which costs more than signing with it."""
     return signing_key(rsa3072_pair.private_pem)
 
@@ -103,7 +106,14 @@ def _clean(text: str) -> str:
     lifetime=st.integers(min_value=11, max_value=24 * 3600),  # above the 10 s default skew
 )
 def test_qseow_sign_verify_round_trip(
-    rsa3072_pair: KeyPair, loaded_key, *, user_id, user_directory, name, groups, lifetime
+    rsa3072_pair: KeyPair,
+    loaded_key: Any,
+    *,
+    user_id: Any,
+    user_directory: Any,
+    name: Any,
+    groups: Any,
+    lifetime: Any,
 ) -> None:
     config = values_for(
         Target.QSEOW,
@@ -144,16 +154,16 @@ def test_qseow_sign_verify_round_trip(
 )
 def test_cloud_sign_verify_round_trip(
     rsa3072_pair: KeyPair,
-    loaded_key,
+    loaded_key: Any,
     *,
-    subject,
-    name,
-    issuer,
-    key_id,
-    groups,
-    verified,
-    lifetime,
-    skew,
+    subject: Any,
+    name: Any,
+    issuer: Any,
+    key_id: Any,
+    groups: Any,
+    verified: Any,
+    lifetime: Any,
+    skew: Any,
 ) -> None:
     assume(skew < lifetime)  # a skew as long as the lifetime is refused (test_settings)
     config = values_for(
@@ -195,7 +205,7 @@ duration_text = st.builds(
 
 @FAST
 @given(text=duration_text)
-def test_duration_round_trip(text) -> None:
+def test_duration_round_trip(text: Any) -> None:
     seconds = parse_duration(text, input_name="expires-in", allow_zero=True)
     spelled = format_duration(seconds)
     assert parse_duration(spelled, input_name="expires-in", allow_zero=True) == seconds
@@ -204,7 +214,7 @@ def test_duration_round_trip(text) -> None:
 
 @FAST
 @given(text=st.text())
-def test_duration_parses_or_refuses_cleanly(text) -> None:
+def test_duration_parses_or_refuses_cleanly(text: Any) -> None:
     try:
         seconds = parse_duration(text, input_name="expires-in")
     except InputError as err:

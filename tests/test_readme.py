@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ README = (Path(__file__).parent.parent / "README.md").read_text()
 
 
 @pytest.mark.parametrize("spec", INPUTS, ids=lambda spec: spec.name)
-def test_every_setting_is_documented_with_flag_and_variable(spec) -> None:
+def test_every_setting_is_documented_with_flag_and_variable(spec: Any) -> None:
     row = next((line for line in README.splitlines() if f"`{spec.env_var}`" in line), None)
     assert row is not None, f"{spec.env_var} missing from README"
     assert f"`{spec.cli_flag} " in row
@@ -31,7 +32,7 @@ def test_every_setting_is_documented_with_flag_and_variable(spec) -> None:
     "variable",
     [ENV_PRIVATE_KEY, ENV_PRIVATE_KEY_FILE, ENV_PASSPHRASE, ENV_CERTIFICATE, ENV_CERTIFICATE_FILE],
 )
-def test_key_variables_are_documented(variable) -> None:
+def test_key_variables_are_documented(variable: Any) -> None:
     assert f"`{variable}`" in README
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,8 @@ from tests.helpers import (
     QSEOW_REQUIRED,
     assert_error,
     parse,
+    parse_cloud,
+    parse_qseow,
     refused,
     warnings_about,
 )
@@ -36,7 +39,7 @@ CLAIM_INPUTS = ("user-id-claim", "user-directory-claim", "groups-claim")
 
 
 def test_qseow_defaults() -> None:
-    settings = parse(Target.QSEOW)
+    settings = parse_qseow()
     assert settings == QseowSettings(
         user_id="alice",
         user_directory="CORP",
@@ -50,7 +53,7 @@ def test_qseow_defaults() -> None:
 
 
 def test_cloud_defaults() -> None:
-    settings = parse(Target.CLOUD)
+    settings = parse_cloud()
     assert settings == CloudSettings(
         issuer="idp.example.com",
         key_id="kid-1",
@@ -94,18 +97,18 @@ REQUIRED_CASES = [(Target.QSEOW, name) for name in QSEOW_REQUIRED] + [
 
 @pytest.mark.parametrize(("target", "name"), REQUIRED_CASES)
 @pytest.mark.parametrize("value", [None, "", "   ", "\n"], ids=["missing", "empty", "spaces", "nl"])
-def test_required_input(target: Target, name, value) -> None:
+def test_required_input(target: Target, name: Any, value: str | None) -> None:
     refused(target, name, "is required", **{name: value})
 
 
 @pytest.mark.parametrize("name", ["user-id", "user-directory"])
 @pytest.mark.parametrize("value", ["CORP\\alice", "\\", "alice\\"])
-def test_qseow_identity_refuses_backslash(name, value) -> None:
+def test_qseow_identity_refuses_backslash(name: str, value: str) -> None:
     refused(Target.QSEOW, name, "backslash", **{name: value})
 
 
 def test_qseow_identity_accepts_other_punctuation() -> None:
-    settings = parse(Target.QSEOW, user_id="alice.o'neil@corp/x", user_directory="CORP-1")
+    settings = parse_qseow(user_id="alice.o'neil@corp/x", user_directory="CORP-1")
     assert settings.user_id == "alice.o'neil@corp/x"
 
 
@@ -114,7 +117,7 @@ def test_qseow_identity_accepts_other_punctuation() -> None:
 
 @pytest.mark.parametrize("name", CLAIM_INPUTS)
 @pytest.mark.parametrize("claim", sorted(REGISTERED_CLAIMS))
-def test_registered_claim_name_is_an_error(name, claim) -> None:
+def test_registered_claim_name_is_an_error(name: Any, claim: Any) -> None:
     refused(Target.QSEOW, name, "registered JWT claim", **{name: claim})
 
 
@@ -126,7 +129,7 @@ def test_registered_claim_name_is_an_error(name, claim) -> None:
         ("user-directory-claim", "groups-claim"),
     ],
 )
-def test_duplicate_claim_names(first, second) -> None:
+def test_duplicate_claim_names(first: str, second: str) -> None:
     err = refused(
         Target.QSEOW, second, "is the same claim name as", **{first: "uid", second: "uid"}
     )
@@ -139,7 +142,7 @@ def test_duplicate_with_a_default_claim_name() -> None:
 
 @pytest.mark.parametrize("name", CLAIM_INPUTS)
 @pytest.mark.parametrize("claim", ["user id", "1st", "a/b", "naïve", "a=b", '"x"'])
-def test_unusable_claim_name(name, claim) -> None:
+def test_unusable_claim_name(name: Any, claim: str) -> None:
     refused(Target.QSEOW, name, "is not a usable claim name", **{name: claim})
 
 
@@ -157,34 +160,34 @@ def test_custom_claim_names_are_kept() -> None:
 
 @pytest.mark.parametrize("name", CLAIM_INPUTS)
 @pytest.mark.parametrize("claim", ["name", "email"])
-def test_claim_name_that_the_name_or_email_input_also_sets(name, claim) -> None:
+def test_claim_name_that_the_name_or_email_input_also_sets(name: Any, claim: str) -> None:
     # Found by these tests: user-id-claim=name with --name let the display name overwrite the
     # user id in the token, silently. Now an error, unless that input is left empty.
     refused(Target.QSEOW, name, "would overwrite", **{name: claim, claim: "x@example.com"})
-    assert parse(Target.QSEOW, **{name: claim})
+    assert parse_qseow(**{name: claim})
 
 
 # --- attributes (issue: an attribute may not overwrite a claim the tool sets) ----------------
 
 
 def test_attributes_from_text_and_list() -> None:
-    text = parse(Target.QSEOW, attributes="dept=Sales\r\nregion = EU, West \n\nlevel=a=b")
-    listed = parse(Target.QSEOW, attributes=["dept=Sales", "region= EU, West", "level=a=b"])
+    text = parse_qseow(attributes="dept=Sales\r\nregion = EU, West \n\nlevel=a=b")
+    listed = parse_qseow(attributes=["dept=Sales", "region= EU, West", "level=a=b"])
     expected = (("dept", "Sales"), ("region", "EU, West"), ("level", "a=b"))
     assert text.attributes == listed.attributes == expected
 
 
 def test_attribute_with_empty_value_is_kept() -> None:
-    assert parse(Target.QSEOW, attributes="flag=").attributes == (("flag", ""),)
+    assert parse_qseow(attributes="flag=").attributes == (("flag", ""),)
 
 
 @pytest.mark.parametrize("item", ["dept", "=Sales", " = Sales", "dept:Sales"])
-def test_attribute_not_key_value(item) -> None:
+def test_attribute_not_key_value(item: str) -> None:
     refused(Target.QSEOW, "attributes", "is not KEY=VALUE", attributes=item)
 
 
 @pytest.mark.parametrize("key", ["1dept", "my dept", "dépt", "a/b"])
-def test_attribute_key_not_a_claim_name(key) -> None:
+def test_attribute_key_not_a_claim_name(key: str) -> None:
     refused(Target.QSEOW, "attributes", "is not a usable claim name", attributes=f"{key}=x")
 
 
@@ -193,12 +196,12 @@ TOOL_CLAIMS += ["jti", "iat", "nbf", "exp", "sub"]
 
 
 @pytest.mark.parametrize("key", TOOL_CLAIMS)
-def test_attribute_may_not_overwrite_a_claim_the_tool_sets(key) -> None:
+def test_attribute_may_not_overwrite_a_claim_the_tool_sets(key: Any) -> None:
     refused(Target.QSEOW, "attributes", "would overwrite a claim", attributes=f"{key}=x")
 
 
 @pytest.mark.parametrize("key", ["uid", "dir", "roles"])
-def test_attribute_may_not_overwrite_custom_claim_names(key) -> None:
+def test_attribute_may_not_overwrite_custom_claim_names(key: str) -> None:
     refused(
         Target.QSEOW,
         "attributes",
@@ -211,7 +214,7 @@ def test_attribute_may_not_overwrite_custom_claim_names(key) -> None:
 
 
 def test_attribute_may_use_a_default_name_that_is_not_in_use() -> None:
-    settings = parse(Target.QSEOW, attributes="userId=x", user_id_claim="uid")
+    settings = parse_qseow(attributes="userId=x", user_id_claim="uid")
     assert settings.attributes == (("userId", "x"),)
 
 
@@ -241,30 +244,30 @@ def test_attribute_given_twice() -> None:
         ("0", False),
     ],
 )
-def test_email_verified(text, expected) -> None:
-    settings = parse(Target.CLOUD, email_verified=text)
+def test_email_verified(text: str | None, expected: bool) -> None:
+    settings = parse_cloud(email_verified=text)
     assert settings.email_verified is expected
 
 
 @pytest.mark.parametrize("text", ["maybe", "verified", "2", "t", "nope"])
-def test_email_verified_garbage(text) -> None:
+def test_email_verified_garbage(text: str) -> None:
     refused(Target.CLOUD, "email-verified", "is not true or false", email_verified=text)
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("5m", 300), ("1h", 3600)])
-def test_cloud_lifetime(text, seconds) -> None:
-    assert parse(Target.CLOUD, expires_in=text).lifetime == seconds
+def test_cloud_lifetime(text: str, seconds: int) -> None:
+    assert parse_cloud(expires_in=text).lifetime == seconds
 
 
 @pytest.mark.parametrize("text", ["3601", "61m", "2h", "1d", "999999999999w"])
-def test_cloud_lifetime_over_an_hour(text) -> None:
+def test_cloud_lifetime_over_an_hour(text: str) -> None:
     refused(Target.CLOUD, "expires-in", "longer than the 1h (3600 s)", expires_in=text)
 
 
 @pytest.mark.parametrize(("lifetime", "skew"), [("1h", "10s"), ("1h", "59m"), ("55m", "6m")])
-def test_cloud_skew_does_not_count_against_the_hour(lifetime, skew) -> None:
+def test_cloud_skew_does_not_count_against_the_hour(lifetime: str, skew: str) -> None:
     # The whole window moves back, so exp - nbf stays expires-in: 1h is valid with any skew.
-    settings = parse(Target.CLOUD, expires_in=lifetime, clock_skew=skew)
+    settings = parse_cloud(expires_in=lifetime, clock_skew=skew)
     assert settings.lifetime <= 3600 and settings.clock_skew > 0
 
 
@@ -272,14 +275,14 @@ def test_cloud_skew_does_not_count_against_the_hour(lifetime, skew) -> None:
 @pytest.mark.parametrize(
     ("skew", "seconds"), [("", 10), (None, 10), ("0", 0), ("0s", 0), ("30s", 30), ("2m", 120)]
 )
-def test_clock_skew_default_and_values(target: Target, skew, seconds) -> None:
+def test_clock_skew_default_and_values(target: Target, skew: str | None, seconds: int) -> None:
     assert parse(target, clock_skew=skew).clock_skew == seconds
 
 
 @BOTH_TARGETS
 @pytest.mark.parametrize(("lifetime", "skew"), [("10s", ""), ("30s", "30s"), ("5m", "1h")])
 def test_clock_skew_not_shorter_than_the_lifetime_names_both(
-    target: Target, lifetime, skew
+    target: Target, lifetime: str, skew: str
 ) -> None:
     # The token would have expired before anyone could use it.
     err = refused(
@@ -290,7 +293,7 @@ def test_clock_skew_not_shorter_than_the_lifetime_names_both(
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("skew", ["-10s", "ten", "1 m"])
-def test_clock_skew_unparseable(target: Target, skew) -> None:
+def test_clock_skew_unparseable(target: Target, skew: str) -> None:
     refused(target, "clock-skew", "is not a duration", clock_skew=skew)
 
 
@@ -298,27 +301,27 @@ def test_clock_skew_unparseable(target: Target, skew) -> None:
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("", 3600), ("30s", 30), ("24h", 86400)])
-def test_qseow_lifetime_without_warning(text, seconds) -> None:
-    settings = parse(Target.QSEOW, expires_in=text)
+def test_qseow_lifetime_without_warning(text: str, seconds: int) -> None:
+    settings = parse_qseow(expires_in=text)
     assert settings.lifetime == seconds
     assert settings.warnings == ()
 
 
 @pytest.mark.parametrize("text", ["86401", "25h", "2d", "2w", "365d"])
-def test_qseow_lifetime_over_a_day_warns(text) -> None:
-    settings = parse(Target.QSEOW, expires_in=text)
+def test_qseow_lifetime_over_a_day_warns(text: str) -> None:
+    settings = parse_qseow(expires_in=text)
     [message] = warnings_about(settings.warnings, "expires-in")
     assert "over 24h" in message
 
 
 @pytest.mark.parametrize("text", ["366d", "53w", "31536001", "999999999999w"])
-def test_qseow_lifetime_over_a_year(text) -> None:
+def test_qseow_lifetime_over_a_year(text: str) -> None:
     refused(Target.QSEOW, "expires-in", "longer than the 365d", expires_in=text)
 
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("text", ["0", "0s", "-1", "-5m", "1 hour", "5x", "1.5h", "9999999999999"])
-def test_bad_lifetime(target: Target, text) -> None:
+def test_bad_lifetime(target: Target, text: str) -> None:
     refused(target, "expires-in", expires_in=text)
 
 
@@ -327,33 +330,33 @@ def test_bad_lifetime(target: Target, text) -> None:
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("text", ["none", "HS256", "hs512", "EdDSA"])
-def test_algorithm_refused(target: Target, text) -> None:
+def test_algorithm_refused(target: Target, text: str) -> None:
     refused(target, "algorithm", repr(text), algorithm=text)
 
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("text", ["RS1024", "S3cret-passphrase", "-----BEGIN PRIVATE KEY-----"])
-def test_algorithm_not_a_jws_name_is_not_shown(target: Target, text) -> None:
+def test_algorithm_not_a_jws_name_is_not_shown(target: Target, text: str) -> None:
     err = refused(target, "algorithm", "the value given is not accepted", algorithm=text)
     assert text not in err.render()
 
 
 @pytest.mark.parametrize("text", ["PS256", "ES256", "ES512"])
-def test_qseow_refuses_pss_and_ecdsa(text) -> None:
+def test_qseow_refuses_pss_and_ecdsa(text: str) -> None:
     refused(Target.QSEOW, "algorithm", "not accepted by a QSEoW virtual proxy", algorithm=text)
 
 
 @pytest.mark.parametrize("text", ["RS384", "RS512", "PS256", "PS512", "ES256", "es384"])
-def test_cloud_non_rs256_warns(text) -> None:
-    settings = parse(Target.CLOUD, algorithm=text)
+def test_cloud_non_rs256_warns(text: str) -> None:
+    settings = parse_cloud(algorithm=text)
     assert settings.algorithm == text.upper()
     [message] = warnings_about(settings.warnings, "algorithm")
     assert "RS256" in message
 
 
 @pytest.mark.parametrize("text", ["RS384", "rs512"])
-def test_qseow_rs_family_without_warning(text) -> None:
-    settings = parse(Target.QSEOW, algorithm=text)
+def test_qseow_rs_family_without_warning(text: str) -> None:
+    settings = parse_qseow(algorithm=text)
     assert (settings.algorithm, settings.warnings) == (text.upper(), ())
 
 
@@ -364,24 +367,24 @@ TEXT_CASES = [(target, name) for target in Target for name in TEXT_INPUTS[target
 
 @pytest.mark.parametrize(("target", "name"), TEXT_CASES)
 @pytest.mark.parametrize("bad", ["a\nb", "a\rb", "a\tb", "a\x00b", "a\x1bb", "a\x7fb"], ids=repr)
-def test_control_characters_refused(target: Target, name, bad) -> None:
+def test_control_characters_refused(target: Target, name: Any, bad: str) -> None:
     refused(target, name, "control character", **{name: bad})
 
 
 @pytest.mark.parametrize(("target", "name"), TEXT_CASES)
-def test_over_long_value_refused(target: Target, name) -> None:
+def test_over_long_value_refused(target: Target, name: Any) -> None:
     refused(target, name, f"{MAX_VALUE_LENGTH + 1} characters", **{name: "x" * 1025})
 
 
 @pytest.mark.parametrize("name", ["user-id", "user-directory", "name", "audience", "issuer"])
-def test_longest_value_accepted(name) -> None:
-    settings = parse(Target.QSEOW, **{name: "x" * MAX_VALUE_LENGTH})
+def test_longest_value_accepted(name: str) -> None:
+    settings = parse_qseow(**{name: "x" * MAX_VALUE_LENGTH})
     assert "x" * MAX_VALUE_LENGTH in dataclasses.astuple(settings)
 
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("name", ["user-id", "issuer", "email", "expires-in"])
-def test_list_for_a_single_value_input(target: Target, name) -> None:
+def test_list_for_a_single_value_input(target: Target, name: str) -> None:
     if name == "user-id" and target is Target.CLOUD:
         name = "subject"
     refused(target, name, "takes one value, not a list", **{name: ["a", "b"]})
@@ -411,7 +414,7 @@ def test_list_for_a_single_value_input(target: Target, name) -> None:
         (" \n\r\n  \n", ()),
     ],
 )
-def test_groups(target: Target, raw, expected) -> None:
+def test_groups(target: Target, raw: Any, expected: Any) -> None:
     settings = parse(target, groups=raw)
     assert settings.groups == expected
     assert not comma_warnings(settings)
@@ -423,7 +426,7 @@ def comma_warnings(settings: QseowSettings | CloudSettings) -> list[str]:
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("line", ["Sales, Ops", '["Sales", "Ops"]'])  # no JSON form either
-def test_comma_list_in_a_variable_is_one_group_with_a_warning(target: Target, line) -> None:
+def test_comma_list_in_a_variable_is_one_group_with_a_warning(target: Target, line: str) -> None:
     # The old habit (A, B) now makes one group: say so, without repeating the value.
     settings = parse(target, groups=f"Dev\n{line}")
     assert settings.groups == ("Dev", line)
@@ -446,18 +449,18 @@ def test_repeated_flags_are_never_warned_about_commas(target: Target) -> None:
         (["dept=a,b", " region=c "], (("dept", "a,b"), ("region", "c"))),
     ],
 )
-def test_attributes_follow_the_same_list_rule(raw, expected) -> None:
-    assert parse(Target.QSEOW, attributes=raw).attributes == expected
+def test_attributes_follow_the_same_list_rule(raw: Any, expected: Any) -> None:
+    assert parse_qseow(attributes=raw).attributes == expected
 
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("raw", [["Sales\tEMEA"], "Sales\tEMEA", "Sales\rEMEA", ["x" * 1025]])
-def test_group_items_are_checked(target: Target, raw) -> None:
+def test_group_items_are_checked(target: Target, raw: Any) -> None:
     refused(target, "groups", groups=raw)
 
 
 def test_qseow_groups_remind_to_map_the_claim() -> None:
-    settings = parse(Target.QSEOW, groups="Sales")
+    settings = parse_qseow(groups="Sales")
     [message] = warnings_about(settings.warnings, "groups")
     assert "'groups'" in message and "JWT attribute mapping" in message
     assert "give groups-claim" in message  # how to silence it
@@ -466,12 +469,12 @@ def test_qseow_groups_remind_to_map_the_claim() -> None:
 def test_naming_the_groups_claim_silences_the_reminder() -> None:
     """An expected warning on every run is noise: a groups-claim given says the proxy maps it."""
     for claim in ("roles", "groups"):
-        settings = parse(Target.QSEOW, groups="Sales", groups_claim=claim)
+        settings = parse_qseow(groups="Sales", groups_claim=claim)
         assert warnings_about(settings.warnings, "groups") == []
 
 
 def test_cloud_groups_do_not_warn() -> None:
-    assert parse(Target.CLOUD, groups="Sales").warnings == ()
+    assert parse_cloud(groups="Sales").warnings == ()
 
 
 # --- e-mail and issuer warnings (rules 9, 11) ------------------------------------------------
@@ -479,7 +482,7 @@ def test_cloud_groups_do_not_warn() -> None:
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("email", ["not-an-email", "a@b", "a b@example.com", "@example.com"])
-def test_odd_email_warns(target: Target, email) -> None:
+def test_odd_email_warns(target: Target, email: str) -> None:
     settings = parse(target, email=email)
     [message] = warnings_about(settings.warnings, "email")
     assert "does not look like an e-mail address" in message
@@ -490,7 +493,7 @@ def test_odd_email_warns(target: Target, email) -> None:
     ("issuer", "fragment"),
     [("https://idp.example.com/", "ends with '/'"), ("my idp", "contains a space")],
 )
-def test_issuer_that_rarely_matches_warns(target: Target, issuer, fragment) -> None:
+def test_issuer_that_rarely_matches_warns(target: Target, issuer: str, fragment: str) -> None:
     settings = parse(target, issuer=issuer)
     [message] = warnings_about(settings.warnings, "issuer")
     assert fragment in message
@@ -502,16 +505,14 @@ def test_plain_issuer_does_not_warn(target: Target) -> None:
 
 
 def test_qseow_optional_values() -> None:
-    settings = parse(
-        Target.QSEOW, name="Alice", email="alice@example.com", audience="qlik", issuer="ci"
-    )
+    settings = parse_qseow(name="Alice", email="alice@example.com", audience="qlik", issuer="ci")
     assert (settings.name, settings.email, settings.audience, settings.issuer) == (
         "Alice",
         "alice@example.com",
         "qlik",
         "ci",
     )
-    assert parse(Target.QSEOW, name="", email=" ", audience="").name is None
+    assert parse_qseow(name="", email=" ", audience="").name is None
 
 
 # --- inputs of the other target --------------------------------------------------------------
@@ -522,7 +523,7 @@ OTHER_TARGET_CASES = [
 
 
 @pytest.mark.parametrize(("target", "name"), OTHER_TARGET_CASES)
-def test_input_of_the_other_target_is_ignored_with_a_warning(target: Target, name) -> None:
+def test_input_of_the_other_target_is_ignored_with_a_warning(target: Target, name: Any) -> None:
     settings = parse(target, **{name: "x"})
     [message] = warnings_about(settings.warnings, name)
     assert message == f"is ignored for target {target.value}"
@@ -530,7 +531,7 @@ def test_input_of_the_other_target_is_ignored_with_a_warning(target: Target, nam
 
 @pytest.mark.parametrize(("target", "name"), OTHER_TARGET_CASES)
 @pytest.mark.parametrize("empty", ["", "  ", [], [""]])
-def test_empty_input_of_the_other_target_is_silent(target: Target, name, empty) -> None:
+def test_empty_input_of_the_other_target_is_silent(target: Target, name: Any, empty: Any) -> None:
     assert parse(target, **{name: empty}).warnings == ()
 
 
@@ -543,12 +544,12 @@ def test_every_input_belongs_to_a_target() -> None:
 
 
 @pytest.mark.parametrize(("text", "target"), [("qseow", Target.QSEOW), (" CLOUD\n", Target.CLOUD)])
-def test_parse_target(text, target: Target) -> None:
+def test_parse_target(text: str, target: Target) -> None:
     assert parse_target(text) is target
 
 
 @pytest.mark.parametrize(("text", "fragment"), [("", "is required"), ("saas", "not a target")])
-def test_parse_target_refuses(text, fragment) -> None:
+def test_parse_target_refuses(text: str, fragment: str) -> None:
     with pytest.raises(InputError) as info:
         parse_target(text)
     assert_error(info.value, "target", fragment, "qseow")
@@ -562,7 +563,7 @@ def test_parse_target_refuses(text, fragment) -> None:
     ],
 )
 def test_every_missing_required_input_is_named_at_once(
-    target: Target, given, first, others
+    target: Target, given: Any, first: str, others: str
 ) -> None:
     with pytest.raises(InputError) as info:
         parse_settings(target, given)

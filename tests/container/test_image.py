@@ -10,6 +10,9 @@ import ast
 import json
 import tomllib
 from pathlib import Path
+from typing import Any
+
+from tests.container.conftest import Docker, RunAction, RunGitlab
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,16 +40,19 @@ def _package_version() -> str:
     raise AssertionError(f"no {attr} found in {source}")
 
 
-def _inspect(docker, image: str) -> dict:
-    return json.loads(docker("image", "inspect", image).stdout)[0]
+def _inspect(docker: Docker, image: str) -> dict[str, Any]:
+    inspected: dict[str, Any] = json.loads(docker("image", "inspect", image).stdout)[0]
+    return inspected
 
 
-def _python(run_action, image: str, code: str) -> tuple[int, str, str]:
+def _python(run_action: RunAction, image: str, code: str) -> tuple[int, str, str]:
     result = run_action(image, {}, entrypoint="python", args=["-c", code])
     return result.returncode, result.stdout, result.stderr
 
 
-def test_qs_jwt_is_on_path_and_prints_the_package_version(action_image: str, run_gitlab) -> None:
+def test_qs_jwt_is_on_path_and_prints_the_package_version(
+    action_image: str, run_gitlab: RunGitlab
+) -> None:
     result = run_gitlab(action_image, "command -v qs-jwt && qs-jwt --version", {})
     assert result.returncode == 0, result.stderr
     where, version_line = result.stdout.strip().splitlines()
@@ -54,7 +60,9 @@ def test_qs_jwt_is_on_path_and_prints_the_package_version(action_image: str, run
     assert version_line.split()[-1] == _package_version()
 
 
-def test_the_package_and_its_runtime_dependencies_import(action_image: str, run_action) -> None:
+def test_the_package_and_its_runtime_dependencies_import(
+    action_image: str, run_action: RunAction
+) -> None:
     code = (
         "import importlib.metadata as md, qsjwt, jwt, cryptography, requests; "
         "import actions_toolkit.core; "
@@ -65,7 +73,9 @@ def test_the_package_and_its_runtime_dependencies_import(action_image: str, run_
     assert out.strip() == _package_version()
 
 
-def test_pygithub_and_build_tools_are_not_installed(action_image: str, run_action) -> None:
+def test_pygithub_and_build_tools_are_not_installed(
+    action_image: str, run_action: RunAction
+) -> None:
     # actions-toolkit declares PyGithub; the image installs it with --no-deps. setuptools is
     # build-only, and the actions-toolkit wheel's stray top-level `tests` package is removed.
     code = (
@@ -80,7 +90,7 @@ def test_pygithub_and_build_tools_are_not_installed(action_image: str, run_actio
     assert "No module named 'github'" in err
 
 
-def test_runs_with_no_network_and_only_loopback(action_image: str, run_action) -> None:
+def test_runs_with_no_network_and_only_loopback(action_image: str, run_action: RunAction) -> None:
     rc, out, err = _python(
         run_action, action_image, "import socket; print([n for _, n in socket.if_nameindex()])"
     )
@@ -88,7 +98,9 @@ def test_runs_with_no_network_and_only_loopback(action_image: str, run_action) -
     assert out.strip() == "['lo']"
 
 
-def test_entrypoint_is_absolute_exec_form_and_runs_as_root(docker, action_image: str) -> None:
+def test_entrypoint_is_absolute_exec_form_and_runs_as_root(
+    docker: Docker, action_image: str
+) -> None:
     config = _inspect(docker, action_image)["Config"]
     assert config["Entrypoint"] == ENTRYPOINT
     # Setting ENTRYPOINT resets the base's CMD ["python3"]; otherwise the runner's docker run
@@ -101,7 +113,7 @@ def test_entrypoint_is_absolute_exec_form_and_runs_as_root(docker, action_image:
     assert env["PATH"].split(":")[0] == f"{VENV}/bin"
 
 
-def test_bytecode_is_compiled_at_build_time(action_image: str, run_action) -> None:
+def test_bytecode_is_compiled_at_build_time(action_image: str, run_action: RunAction) -> None:
     # Hash-based, unchecked .pyc (flags == 1) comes from the Dockerfile's compileall step, not
     # from pip; and importing must not have to write any.
     code = (
@@ -120,7 +132,7 @@ def test_bytecode_is_compiled_at_build_time(action_image: str, run_action) -> No
     assert rest == "[] [1]"
 
 
-def test_no_build_leftovers_in_the_final_image(action_image: str, run_gitlab) -> None:
+def test_no_build_leftovers_in_the_final_image(action_image: str, run_gitlab: RunGitlab) -> None:
     # The build stage's /tmp/build (requirements, any .build-ca certificates) and /src stay behind.
     result = run_gitlab(
         action_image,
@@ -131,7 +143,7 @@ def test_no_build_leftovers_in_the_final_image(action_image: str, run_gitlab) ->
     assert result.stdout.strip().splitlines()[-1] == "clean"
 
 
-def test_image_size_over_the_base(docker, action_image: str, base_image: str) -> None:
+def test_image_size_over_the_base(docker: Docker, action_image: str, base_image: str) -> None:
     image = _inspect(docker, action_image)
     base = _inspect(docker, base_image)
     growth_mb = (image["Size"] - base["Size"]) / 1e6
@@ -140,7 +152,9 @@ def test_image_size_over_the_base(docker, action_image: str, base_image: str) ->
     assert 0 < growth_mb < MAX_GROWTH_MB
 
 
-def test_runner_harness_passes_hyphenated_multiline_inputs(action_image: str, run_action) -> None:
+def test_runner_harness_passes_hyphenated_multiline_inputs(
+    action_image: str, run_action: RunAction
+) -> None:
     # The harness itself: `-e NAME` with the value in the client's environment, as the runner
     # does. A PEM has newlines, which `docker run --env-file` cannot carry.
     pem = "-----BEGIN EXAMPLE-----\nAAAA\nBBBB\n-----END EXAMPLE-----\n"
@@ -167,7 +181,7 @@ def test_runner_harness_passes_hyphenated_multiline_inputs(action_image: str, ru
     assert result.stderr == ""
 
 
-def test_gitlab_style_run_gets_the_project_dir(action_image: str, run_gitlab) -> None:
+def test_gitlab_style_run_gets_the_project_dir(action_image: str, run_gitlab: RunGitlab) -> None:
     result = run_gitlab(
         action_image,
         'echo "$GITLAB_CI $CI_PROJECT_DIR $(pwd)" && qs-jwt --help > help.txt',

@@ -37,6 +37,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.container.conftest import Docker
+
 REPO = Path(__file__).resolve().parents[2]
 SELFTEST = REPO / ".github" / "workflows" / "selftest.yml"
 ACT = Path(sys.executable).parent / "act"
@@ -103,7 +105,7 @@ def _act_env(env: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def act_run(
-    docker, action_image: str, base_image: str, tmp_path_factory: pytest.TempPathFactory
+    docker: Docker, action_image: str, base_image: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ActRun]:
     if not ACT.exists():
         pytest.skip(

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -125,7 +125,7 @@ def run_plan(plan: Mapping[str, Any], workdir: Path) -> dict[str, Any]:
 
 
 def run_all(
-    plans: list[Mapping[str, Any]], workdir: Path, workers: int = 0
+    plans: Sequence[Mapping[str, Any]], workdir: Path, workers: int = 0
 ) -> list[dict[str, Any]]:
     workdir.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=workers or (os.cpu_count() or 2)) as pool:
