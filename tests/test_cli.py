@@ -1,8 +1,15 @@
-"""The real ``qs-jwt`` process: stdout, stderr, exit codes, files, and what must never show."""
+"""The ``qs-jwt`` command line: stdout, stderr, exit codes, files, and what must never show.
+
+Most tests call ``main(argv, env)`` in this process (``qs_jwt``), with its own streams, working
+directory and environment; a real process adds nothing there. The ones about what only a
+process shows (the ``python -m qsjwt`` entry point, a full or closed stdout, bytes that are
+not UTF-8 on stdin, a signal from outside) start one (``qs_jwt_process``, ``subprocess``).
+"""
 
 from __future__ import annotations
 
 import base64
+import io
 import itertools
 import json
 import os
@@ -53,6 +60,30 @@ def qs_jwt(
     stdin: str | None = None,
     cwd: Path | None = None,
 ) -> Run:
+    """The command line in this process: its own streams, directory and environment."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("QSJWT_")}
+    streams = sys.stdin, sys.stdout, sys.stderr
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    try:
+        sys.stdin = io.TextIOWrapper(io.BytesIO((stdin or "").encode()), encoding="utf-8")
+        sys.stdout, sys.stderr = out, err
+        if cwd is not None:
+            os.chdir(cwd)
+        code = main([*map(str, args)], {**base, **(env or {})})
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = streams
+        os.chdir(here)
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+def qs_jwt_process(
+    *args: str | Path,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    cwd: Path | None = None,
+) -> Run:
+    """``python -m qsjwt`` as a real process, for what only a process shows."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("QSJWT_")}
     proc = subprocess.run(
         [sys.executable, "-m", "qsjwt", *map(str, args)],
@@ -88,7 +119,7 @@ def keyfiles(tmp_path: Path, rsa_pair: KeyPair) -> dict[str, Path]:
 def test_qseow_prints_only_the_token_and_it_verifies(
     keyfiles: dict[str, Path], rsa_pair: KeyPair
 ) -> None:
-    run = qs_jwt(*QSEOW_ARGS, "--group", "Sales", "--private-key-file", keyfiles["private"])
+    run = qs_jwt_process(*QSEOW_ARGS, "--group", "Sales", "--private-key-file", keyfiles["private"])
     assert run.code == 0, run.err
     token = run.out.strip()
     assert run.out == token + "\n"
@@ -560,7 +591,7 @@ def test_help_names_the_environment_variables() -> None:
 
 
 def test_version() -> None:
-    run = qs_jwt("--version")
+    run = qs_jwt_process("--version")
     assert run.code == 0
     assert run.out.strip() == f"qs-jwt {__version__}"
 
