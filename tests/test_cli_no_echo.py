@@ -16,24 +16,13 @@ import pytest
 
 from qsjwt.cli import build_parser, main
 from tests.conftest import KeyPair
+from tests.test_cli import CLOUD_ARGS, QSEOW_ARGS
 
 PASSPHRASE = "S3cret-Passphrase-0042"
 NO_VALUE = {"-h", "--help", "--force"}
 BASE = {
-    "qseow": ["qseow", "--user-id", "alice", "--user-directory", "CORP"],
-    "cloud": [
-        "cloud",
-        "--issuer",
-        "idp.example.com",
-        "--key-id",
-        "kid-1",
-        "--subject",
-        "svc",
-        "--name",
-        "CI",
-        "--email",
-        "ci@example.com",
-    ],
+    "qseow": QSEOW_ARGS,
+    "cloud": CLOUD_ARGS,
     "decode": ["decode", "-"],
     "verify": ["verify", "-"],
     "lint": ["lint", "-", "--target", "qseow"],
