@@ -28,8 +28,11 @@ MIN_RSA_BITS = 2048
 RECOMMENDED_RSA_BITS = 3072
 _PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----\n?", re.DOTALL)
-_UNSUPPORTED_CIPHER = ("unknown key encryption algorithm", "unknown cipher", "unsupported")
-"""How cryptography says it cannot decrypt a key's cipher at all (DES, RC2, MD5 PBEs...)."""
+_UNSUPPORTED_CIPHER = ("unknown key encryption algorithm", "encrypted with unknown cipher")
+"""How cryptography says it cannot decrypt a key's cipher at all, whatever the passphrase (PKCS#8
+with DES, RC2-64, RC4-40, 2-key 3DES or an MD5 PRF; PKCS#1 with DES-CBC, SEED, Camellia...).
+Its catch-all "may be encrypted with an unsupported algorithm" is not one of them: an RC4 key
+it can read says that for a wrong passphrase."""
 CONVERT_KEY = (
     "convert it once: openssl pkcs8 -topk8 -v2 aes-256-cbc -provider legacy -provider default "
     "-in old.pem -out new.pem"
@@ -265,11 +268,21 @@ def certificate_of(
 
 
 def load_verifying_key(text: str | bytes, *, input_name: str) -> VerifyingKey:
-    """The public key in a certificate or public-key PEM, for checking a token."""
+    """The public key in a certificate or public-key PEM, for checking a token.
+
+    A bundle or a chain gives its first certificate (the leaf, in the order PEM files list
+    them), wherever it stands among the blocks; a private key alone is refused, never read.
+    """
     pem = pem_from_text(text, input_name=input_name)
     public: object
-    if pem_label(pem) == "CERTIFICATE":
+    if b"-----BEGIN CERTIFICATE-----" in pem:
         public = load_certificate(pem, input_name=input_name).public_key()
+    elif (pem_label(pem) or "").endswith("PRIVATE KEY"):
+        raise KeyMaterialError(
+            "is a private key, not a certificate or public key",
+            input_name=input_name,
+            hint="give the certificate configured in Qlik",
+        )
     else:
         try:
             public = serialization.load_pem_public_key(pem)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -79,10 +80,30 @@ def _size(settings: Settings, size: int) -> tuple[Finding, ...]:
     if problem is None:
         return ()
     error, message = problem
-    culprit = "groups" if settings.groups else "attributes"
+    culprit, lead = _bulk(settings)
+    text = f"{lead} {message}"
     if error:
-        raise InputError(f"the token {message}", input_name=culprit, hint=OVERSIZE_HINT)
-    return (warning(f"the token {message}", culprit),)
+        raise InputError(text, input_name=culprit, hint=OVERSIZE_HINT)
+    return (warning(text, culprit),)
+
+
+def _bulk(settings: Settings) -> tuple[str | None, str]:
+    """The input that makes the token big (groups or attributes, whichever takes more of it),
+    and the start of a sentence saying how much of the token it takes, as the token carries it
+    (JSON, then base64url: 4 bytes for every 3)."""
+    attributes = dict(settings.attributes) if isinstance(settings, QseowSettings) else {}
+    parts = [
+        (_encoded_size(list(settings.groups)), "groups", len(settings.groups)),
+        (_encoded_size(attributes), "attributes", len(attributes)),
+    ]
+    encoded, name, count = max(parts, key=lambda part: part[0] if part[2] else -1)
+    if not count:
+        return None, "the token"
+    return name, f"{count} {name} take {encoded / 1024:.1f} KB of the token, which"
+
+
+def _encoded_size(value: object) -> int:
+    return len(json.dumps(value, separators=(",", ":")).encode()) * 4 // 3
 
 
 def _guard(settings: Settings, header: dict[str, Any], claims: Claims, now: dt.datetime) -> None:

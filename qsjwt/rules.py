@@ -84,14 +84,27 @@ QSEOW_LONG = "over 24h: a leaked token stays usable that long"
 # --- size -------------------------------------------------------------------------------------
 
 TOKEN_WARN_BYTES = 8 * 1024
-"""A token travels in one request header (``Authorization: Bearer``). Qlik documents no size
-limit for either target (shared/reference/qlik-oauth-and-live.md: "size limits" undocumented),
-but the front ends before it do: Apache's LimitRequestFieldSize is 8190 bytes by default, nginx's
-large_client_header_buffers 8 KB, and most load balancers the same. Over 8 KB: a warning."""
+"""A token travels in one request header (``Authorization: Bearer``) to QSEoW's virtual proxy
+and to Qlik Cloud's /login/jwt-session. Qlik documents no size limit for either: not the QSEoW
+JWT and virtual-proxy help, the Proxy Service API pages (help.qlik.com), the Qlik Cloud JWT
+tutorial and identity-provider API (qlik.dev), nor shared/reference/qlik-oauth-and-live.md
+("size limits" undocumented). The front ends before Qlik do document theirs, per header:
+Apache's LimitRequestFieldSize defaults to 8190 bytes
+(httpd.apache.org/docs/2.4/mod/core.html#limitrequestfieldsize), and nginx refuses a header
+field larger than one of its large_client_header_buffers, 8k by default, with 400
+(nginx.org/en/docs/http/ngx_http_core_module.html#large_client_header_buffers). Over 8 KB a
+proxy or load balancer built on either refuses the token: a warning."""
 TOKEN_MAX_BYTES = 16 * 1024
-"""No common front end takes a single header over 16 KB by default (Windows HTTP.sys, under
-Windows servers such as QSEoW's, MaxFieldLength 16 KB; ASP.NET Kestrel's HTTP/2 header field
-16 KiB, learn.microsoft.com Http2Limits.MaxRequestHeaderFieldSize): over it, an error."""
+"""16 KB is the default ceiling of the larger HTTP stacks. Windows' HTTP.sys, the HTTP stack of
+the Windows servers QSEoW runs on: MaxFieldLength (one header) and MaxRequestBytes (request line
+and headers together), 16384 bytes each by default, "HTTP 400 - Bad Request (Request Header too
+long)" past them (learn.microsoft.com/troubleshoot/developer/webapps/iis/iisadmin-service-
+inetinfo/httpsys-registry-windows, KB 820129; support.microsoft.com/help/2020943). Node.js:
+http.maxHeaderSize, all headers together, 16 KiB (nodejs.org/api/http.html#httpmaxheadersize).
+ASP.NET Kestrel: one HTTP/2 header field, 16 KiB (learn.microsoft.com/dotnet/api/
+microsoft.aspnetcore.server.kestrel.core.http2limits.maxrequestheaderfieldsize). Over it a
+token needs every hop reconfigured (the issue's 167 KB token would pass none): an error, never
+a token out."""
 
 
 def token_size_problem(size: int) -> tuple[bool, str] | None:
@@ -99,8 +112,9 @@ def token_size_problem(size: int) -> tuple[bool, str] | None:
     kb = f"{size / 1024:.1f} KB"
     if size > TOKEN_MAX_BYTES:
         return True, (
-            f"is {kb}, over the {TOKEN_MAX_BYTES // 1024} KB no HTTP front end takes in one "
-            "header by default; Qlik would never see it"
+            f"is {kb}, over the {TOKEN_MAX_BYTES // 1024} KB that HTTP front ends such as Windows "
+            "HTTP.sys and Node.js take at most in a request's headers by default; Qlik would "
+            "never see it"
         )
     if size > TOKEN_WARN_BYTES:
         return False, (

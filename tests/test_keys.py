@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import subprocess
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -284,7 +285,8 @@ def test_load_verifying_key(request: pytest.FixtureRequest, pair: str, what: str
 def test_load_verifying_key_refuses_private_key(rsa_pair: KeyPair) -> None:
     with pytest.raises(KeyMaterialError) as info:
         load_verifying_key(rsa_pair.private_pem, input_name="public-key-file")
-    assert_error(info.value, "public-key-file", "is not a PEM certificate or public key")
+    assert_error(info.value, "public-key-file", "is a private key, not a certificate")
+    assert "MII" not in info.value.render()
 
 
 # --- key generation and certificates for Qlik ------------------------------------------------
@@ -394,36 +396,92 @@ def _openssl(*args: str, stdin: bytes) -> bytes:
     return subprocess.run(["openssl", *args], input=stdin, capture_output=True, check=True).stdout
 
 
+LEGACY = ("-provider", "legacy", "-provider", "default")
+"""What OpenSSL 3 needs to write (and read) DES, RC2, RC4 and the old PBEs."""
+
+
+def _legacy_key(pem: bytes, *form: str) -> bytes:
+    old = _openssl(*form, *LEGACY, "-passout", "pass:right-passphrase", stdin=pem)
+    assert b"ENCRYPTED" in old
+    return old
+
+
 @pytest.mark.parametrize(
     "legacy",
     [
         ["pkcs8", "-topk8", "-v1", "PBE-SHA1-RC2-64"],
+        ["pkcs8", "-topk8", "-v1", "PBE-MD5-RC2-64"],
+        ["pkcs8", "-topk8", "-v1", "PBE-SHA1-RC4-40"],
         ["pkcs8", "-topk8", "-v2", "des"],
+        ["pkcs8", "-topk8", "-v2", "aes-128-cbc", "-v2prf", "hmacWithMD5"],
         ["rsa", "-des", "-traditional"],
+        ["rsa", "-seed", "-traditional"],
     ],
-    ids=["pkcs8-rc2", "pkcs8-des", "traditional-des"],
+    ids=["pkcs8-rc2", "pkcs8-md5-rc2", "pkcs8-rc4-40", "pkcs8-des", "pkcs8-md5-prf", "des", "seed"],
 )
+@pytest.mark.parametrize("passphrase", ["right-passphrase", "wrong-passphrase"])
 def test_a_legacy_cipher_is_named_not_blamed_on_the_passphrase(
-    rsa_pair: KeyPair, legacy: Any
+    rsa_pair: KeyPair, legacy: Any, passphrase: str
 ) -> None:
-    """OpenSSL 3 cannot decrypt these whatever the passphrase: say so, and how to convert."""
-    old = _openssl(
-        *legacy,
-        "-provider",
-        "legacy",
-        "-provider",
-        "default",
-        "-passout",
-        "pass:right-passphrase",
-        stdin=rsa_pair.private_pem,
-    )
-    assert b"ENCRYPTED" in old
+    """These cannot be decrypted here whatever the passphrase: say so, and how to convert."""
+    old = _legacy_key(rsa_pair.private_pem, *legacy)
     with pytest.raises(KeyMaterialError) as info:
         load_signing_key(
-            old, "right-passphrase", input_name=PRIVATE_KEY, passphrase_name=PRIVATE_KEY_PASSPHRASE
+            old, passphrase, input_name=PRIVATE_KEY, passphrase_name=PRIVATE_KEY_PASSPHRASE
         )
     assert_error(info.value, PRIVATE_KEY, "legacy cipher", "openssl pkcs8 -topk8 -v2 aes-256-cbc")
-    assert "right-passphrase" not in info.value.render()
+    assert passphrase not in info.value.render()
+
+
+def test_the_conversion_the_message_gives_makes_a_key_that_signs(
+    rsa_pair: KeyPair, tmp_path: Path
+) -> None:
+    """The hint's command, run as printed, turns a legacy key into one this tool reads."""
+    for form in (["rsa", "-des", "-traditional"], ["pkcs8", "-topk8", "-v1", "PBE-SHA1-RC2-64"]):
+        (tmp_path / "old.pem").write_bytes(_legacy_key(rsa_pair.private_pem, *form))
+        with pytest.raises(KeyMaterialError) as info:
+            load_signing_key(
+                (tmp_path / "old.pem").read_bytes(),
+                "right-passphrase",
+                input_name=PRIVATE_KEY,
+                passphrase_name=PRIVATE_KEY_PASSPHRASE,
+            )
+        command = (info.value.hint or "").removeprefix("convert it once: ").split()
+        assert command[:2] == ["openssl", "pkcs8"]
+        passphrases = ["-passin", "pass:right-passphrase", "-passout", "pass:new-passphrase"]
+        subprocess.run(command + passphrases, cwd=tmp_path, capture_output=True, check=True)
+        loaded = load_signing_key(
+            (tmp_path / "new.pem").read_bytes(),
+            "new-passphrase",
+            input_name=PRIVATE_KEY,
+            passphrase_name=PRIVATE_KEY_PASSPHRASE,
+        )
+        assert _same_key(loaded.key, rsa_pair.key)
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        ["pkcs8", "-topk8", "-v1", "PBE-MD5-DES"],
+        ["pkcs8", "-topk8", "-v1", "PBE-SHA1-RC2-40"],
+        ["pkcs8", "-topk8", "-v1", "PBE-SHA1-RC4-128"],
+        ["pkcs8", "-topk8", "-v1", "PBE-SHA1-3DES"],
+        ["rsa", "-des3", "-traditional"],
+    ],
+    ids=["pkcs8-md5-des", "pkcs8-rc2-40", "pkcs8-rc4-128", "pkcs8-3des", "des3"],
+)
+def test_an_old_cipher_this_tool_reads_signs_and_a_wrong_passphrase_is_one(
+    rsa_pair: KeyPair, form: Any
+) -> None:
+    """Not every old cipher is unreadable: these sign with the right passphrase, and a wrong one
+    is blamed on the passphrase (RC4 then says "may be encrypted with an unsupported algorithm",
+    which must not be read as a legacy cipher)."""
+    old = _legacy_key(rsa_pair.private_pem, *form)
+    names = {"input_name": PRIVATE_KEY, "passphrase_name": PRIVATE_KEY_PASSPHRASE}
+    assert _same_key(load_signing_key(old, "right-passphrase", **names).key, rsa_pair.key)
+    with pytest.raises(KeyMaterialError) as info:
+        load_signing_key(old, "wrong-passphrase", **names)
+    assert_error(info.value, PRIVATE_KEY_PASSPHRASE, "does not decrypt")
 
 
 def test_a_wrong_passphrase_is_still_a_wrong_passphrase() -> None:
@@ -435,6 +493,31 @@ def test_a_wrong_passphrase_is_still_a_wrong_passphrase() -> None:
             passphrase_name=PRIVATE_KEY_PASSPHRASE,
         )
     assert_error(info.value, PRIVATE_KEY_PASSPHRASE, "does not decrypt")
+
+
+@pytest.mark.parametrize(
+    "bundle",
+    ["pkcs12-dump", "key-then-certificate", "chain"],
+)
+def test_verifying_with_a_bundle_uses_its_first_certificate(
+    rsa_pair: KeyPair, other_rsa_pair: KeyPair, bundle: str
+) -> None:
+    """The certificate input of verify and lint takes what mint's takes: a bundle or a chain;
+    a private key in it is skipped, never read."""
+    text = {
+        "pkcs12-dump": _bag("cert")
+        + rsa_pair.certificate_pem
+        + _bag("key")
+        + other_rsa_pair.private_pem,
+        "key-then-certificate": other_rsa_pair.private_pem + rsa_pair.certificate_pem,
+        "chain": rsa_pair.certificate_pem + other_rsa_pair.certificate_pem,
+    }[bundle]
+    public = load_verifying_key(text, input_name=CERTIFICATE)
+    assert _public_der(public) == _public_der(rsa_pair.key.public_key())
+
+
+def _public_der(public: Any) -> bytes:
+    return bytes(public.public_bytes(serialization.Encoding.DER, PUBLIC_INFO))
 
 
 def test_the_key_s_certificate_is_found_in_a_chain(

@@ -424,13 +424,21 @@ def test_every_minted_token_lints_without_errors(
 
 
 @pytest.mark.parametrize(
-    ("size", "severity"),
-    [(8 * 1024, None), (8 * 1024 + 1, Severity.WARNING), (16 * 1024 + 1, Severity.ERROR)],
+    ("size", "severity", "says"),
+    [
+        (8 * 1024, None, ""),
+        (8 * 1024 + 1, Severity.WARNING, "is 8.0 KB, over the 8 KB"),
+        (16 * 1024, Severity.WARNING, "is 16.0 KB, over the 8 KB"),
+        (16 * 1024 + 1, Severity.ERROR, "is 16.0 KB, over the 16 KB"),
+        (167 * 1024, Severity.ERROR, "is 167.0 KB, over the 16 KB"),
+    ],
 )
-def test_token_size(size: Any, severity: Any) -> None:
+def test_token_size(size: int, severity: Severity | None, says: str) -> None:
+    """The same limits mint applies, for any token: the size and the limit it passed."""
     findings = [
         f
         for f in lint_token({"alg": "RS256"}, qseow_claims(), Target.QSEOW, now=NOW, size=size)
         if f.subject == "token"
     ]
     assert [f.severity for f in findings] == ([severity] if severity else [])
+    assert all(f.message.startswith(says) for f in findings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from qsjwt.errors import InputError, KeyMaterialError, QsjwtError
 from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
 from qsjwt.keys import certificate_pem, load_certificate, self_signed_certificate
 from qsjwt.mint import mint, mint_from_text
+from qsjwt.sign import sign_token
 from tests.conftest import (
     ENCRYPTED_KEY,
     ENCRYPTED_KEY_PASSPHRASE,
@@ -31,6 +33,7 @@ from tests.helpers import (
     parse_cloud,
     parse_qseow,
     signing_key,
+    warnings_about,
 )
 
 
@@ -246,13 +249,36 @@ def _groups(count: int) -> str:
     return "\n".join(f"Group-{n:04d}-with-a-fairly-long-name" for n in range(count))
 
 
+_SHARE = re.compile(
+    r"(\d+) (groups|attributes) take ([\d.]+) KB of the token, which is ([\d.]+) KB"
+)
+
+
+def _share(message: str, name: str, count: int, size: int) -> None:
+    """The message names ``count`` of ``name`` and their share of a token of ``size`` bytes:
+    all of it but the rest of the claims, the header and the signature (under 2 KB here)."""
+    match = _SHARE.match(message)
+    assert match, message
+    assert (int(match[1]), match[2]) == (count, name)
+    part, whole = float(match[3]), float(match[4])
+    assert whole == round(size / 1024, 1) and whole - 2 < part < whole, message
+
+
 @BOTH_TARGETS
 def test_a_token_no_front_end_would_pass_is_refused(rsa3072_pair: KeyPair, target: Target) -> None:
-    """Thousands of groups made a 167 KB token: over 16 KB it is an error naming groups."""
+    """Thousands of groups made a 167 KB token: over 16 KB it is an error naming groups, their
+    number and their share of the token, the size and the limit; no token comes out."""
     key = signing_key(rsa3072_pair.private_pem)
+    settings = parse(target, groups=_groups(3000))
     with pytest.raises(InputError) as info:
-        mint(parse(target, groups=_groups(600)), key, now=NOW, jti=FIXED_JTI)
-    assert info.value.input_name == "groups" and "over the 16 KB" in info.value.message
+        mint(settings, key, now=NOW, jti=FIXED_JTI)
+    size = len(
+        sign_token(
+            build_claims(settings, now=NOW, jti=FIXED_JTI), key.key, header=build_header(settings)
+        )
+    )
+    assert_error(info.value, "groups", "over the 16 KB", "fewer or shorter groups")
+    _share(info.value.message, "groups", 3000, size)
 
 
 @BOTH_TARGETS
@@ -260,4 +286,39 @@ def test_a_large_token_warns(rsa3072_pair: KeyPair, target: Target) -> None:
     key = signing_key(rsa3072_pair.private_pem)
     minted = mint(parse(target, groups=_groups(300)), key, now=NOW, jti=FIXED_JTI)
     assert 8 * 1024 < len(minted.token) <= 16 * 1024
-    assert any("over the 8 KB" in w.message for w in minted.warnings if w.subject == "groups")
+    message = warnings_about(minted.warnings, "groups")[-1]
+    assert "over the 8 KB" in message
+    _share(message, "groups", 300, len(minted.token))
+
+
+def test_attributes_that_make_the_token_big_are_named_not_the_groups(
+    rsa3072_pair: KeyPair,
+) -> None:
+    attributes = "\n".join(f"attribute{n}={'x' * 1000}" for n in range(20))
+    settings = parse_qseow(groups="Sales\nOps", groups_claim="groups", attributes=attributes)
+    with pytest.raises(InputError) as info:
+        mint(settings, signing_key(rsa3072_pair.private_pem), now=NOW, jti=FIXED_JTI)
+    assert_error(info.value, "attributes", "20 attributes take ", "over the 16 KB")
+    assert "attribute1" not in info.value.render()  # a count, never a name or a value
+
+
+@pytest.mark.parametrize(
+    ("days_after", "fragment"), [(-1, "is not valid before"), (400, "expired on")]
+)
+def test_a_certificate_outside_its_validity_warns_beside_the_token(
+    rsa_pair: KeyPair, days_after: int, fragment: str
+) -> None:
+    """The token is still made (Qlik may accept it: the certificate only carries the key)."""
+    cert = self_signed_certificate(rsa_pair.key, common_name="t", days=30, now=NOW)
+    now = NOW + dt.timedelta(days=days_after)
+    minted = mint_from_text(
+        parse_qseow(),
+        private_key=rsa_pair.private_pem,
+        passphrase=None,
+        certificate=certificate_pem(cert),
+        now=now,
+        jti=FIXED_JTI,
+    )
+    [message] = warnings_about(minted.warnings, CERTIFICATE)
+    assert fragment in message
+    verify_independently(minted.token, rsa_pair.certificate_pem, "RS256", check_time=False)

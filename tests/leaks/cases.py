@@ -219,6 +219,31 @@ def _two_different_keys(pem: bytes) -> bytes:
     return pem + _other_pem("private")
 
 
+def _expired(pem: bytes) -> bytes:
+    """The same key's certificate, valid only in 2020 (issued by the throw-away key: the check
+    compares keys, not signatures), then the chain's other certificate."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from qsjwt.keys import certificate_pem
+
+    issuer = serialization.load_pem_private_key(_other_pem("private"), None)
+    assert isinstance(issuer, ec.EllipticCurvePrivateKey)
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "expired")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(x509.load_pem_x509_certificate(pem).public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC))
+        .not_valid_after(datetime.datetime(2021, 1, 1, tzinfo=datetime.UTC))
+        .sign(issuer, hashes.SHA256())
+    )
+    return certificate_pem(cert) + _other_pem("certificate")
+
+
 def _base64_garbage(pem: bytes) -> bytes:
     return b"bm90IGEga2V5IGF0IGFsbA==" * 40  # base64 of "not a key at all", repeated
 
@@ -326,6 +351,12 @@ _GOOD: list[Case] = [
         "good: the certificate configured in Qlik matches the key",
         qseow(certificate=Key(part="certificate")),
         ok(),
+    ),
+    Case(
+        "good-expired-certificate",
+        "keys as people have them: the key's certificate (in a chain) has expired: a warning",
+        qseow(certificate=Key(part="certificate", mangle=_expired)),
+        ok(warning="expired on 2021-01-01"),
     ),
     Case("good-crlf-pem", "CRLF PEM: accepted", qseow(private_key=Key(mangle=_crlf)), ok()),
     Case(
