@@ -159,7 +159,9 @@ class LocalQlik:
         self._context.load_cert_chain(cert_file, key_file)
         self._server = _Server(self)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def host(self) -> str:
