@@ -1,8 +1,8 @@
 """Trading a client assertion for a Qlik Cloud access token at ``/oauth/token``.
 
 The standard library's HTTP client only (imported by the commands that talk to Qlik, never by
-minting): TLS verification is always on (``ca_bundle`` adds a private CA, nothing turns it off),
-redirects are never followed (the assertion is bound to one host), proxies come from the usual
+minting): TLS verification is always on (``ca_bundle`` names the CAs to trust; nothing turns it
+off), redirects are never followed (the assertion is bound to one host), proxies come from the usual
 environment variables unless given. Each attempt signs a new assertion (new ``jti``), so a
 retry can never be refused as a replay.
 
@@ -45,6 +45,8 @@ from qsjwt.oauth import CLIENT_ID, EXPIRES_IN, KEY_ID, SCOPE, TENANT, USER_LOOKU
 from qsjwt.oauth import OAuthSettings as Settings
 
 CA_BUNDLE = "ca-bundle"
+BEARER = "Bearer"
+"""How ``Authorization`` spells the scheme, whatever case Qlik's ``token_type`` uses."""
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEFAULT_DEADLINE = 60.0
 """Seconds from the first request to giving up: what the issue allows at most by default."""
@@ -105,7 +107,8 @@ class Transport:
     (``https_proxy``, ``no_proxy``...); an empty mapping uses none."""
 
     ca_bundle: str | None = None
-    """a PEM file of CA certificates to trust besides the system's (a TLS-inspecting proxy)"""
+    """a PEM file of the CA certificates to trust instead of the system's, as ``curl --cacert``
+    (a TLS-inspecting proxy's CA, say)"""
     timeout: float = DEFAULT_TIMEOUT
     deadline: float = DEFAULT_DEADLINE
     proxies: Mapping[str, str] | None = None
@@ -204,7 +207,7 @@ def exchange(
             raise failure.error
         wait = max(failure.retry_after, _backoff(attempt, clock.jitter()))
         if elapsed + wait + MIN_ATTEMPT_TIME > transport.deadline:
-            raise _given_up(failure, attempt, elapsed, wait, transport.deadline)
+            raise _given_up(failure, attempt, elapsed, transport.deadline)
         clock.sleep(wait)
 
 
@@ -265,7 +268,7 @@ def _issued(
     scope = document.get("scope")
     return AccessToken(
         access_token=token,
-        token_type="Bearer",  # noqa: S106 (the scheme's name, not a secret)
+        token_type=BEARER,
         expires_in=expires_in,
         expires_at=expires_at,
         scope=scope if isinstance(scope, str) and scope.isprintable() else None,
@@ -305,7 +308,7 @@ def _answered(answer: urllib.error.HTTPError, settings: Settings, now: dt.dateti
     error: QsjwtError
     if status == 429:
         error = QlikRefusedError(
-            "Qlik limits the rate of token requests (HTTP 429) and kept refusing",
+            "Qlik limits the rate of token requests (HTTP 429)",
             hint="the token endpoint takes 100 requests a minute per tenant: mint once per job",
         )
     else:
@@ -354,18 +357,26 @@ def _refusal(status: int, body: bytes, settings: Settings, skew: int | None) -> 
             SCOPE,
             "ask only for scopes the OAuth client has (leave scope empty to get all of them)",
         )
-    if skew is not None and abs(skew) >= CLOCK_SKEW_NOTICE and status in (400, 401):
+    matched = next(
+        (
+            entry
+            for entry in _BY_WORDS
+            if any(f" {needle} " in words for needle in entry[0])
+            and (entry[1] != USER_LOOKUP or settings.grant is Grant.USER_IMPERSONATION)
+        ),
+        None,
+    )
+    clock_off = skew is not None and abs(skew) >= CLOCK_SKEW_NOTICE and status in (400, 401)
+    if skew is not None and clock_off and (matched is None or matched[1] not in _NOT_THE_CLOCK):
         direction = "behind" if skew > 0 else "ahead of"
         return refused(
             f"this machine's clock is {abs(skew)} s {direction} Qlik's",
             None,
             "set the clock right (NTP): an assertion is valid only from its iat to its exp",
         )
-    for needles, input_name, what, hint in _BY_WORDS:
-        if any(f" {needle} " in words for needle in needles):
-            if input_name == USER_LOOKUP and settings.grant is not Grant.USER_IMPERSONATION:
-                continue
-            return refused(what, input_name, hint)
+    if matched is not None:
+        _, input_name, what, hint = matched
+        return refused(what, input_name, hint)
     if status == 403:
         return refused(
             "the client or the user is disabled, or the tenant's maximum number of tokens is "
@@ -440,6 +451,8 @@ _BY_WORDS: tuple[tuple[tuple[str, ...], str | None, str, str], ...] = (
 )
 """Words of Qlik's titles and details, in the order that decides: the tutorial's
 troubleshooting strings ("Signature validation failed", "Invalid audience") first."""
+_NOT_THE_CLOCK = (TENANT, KEY_ID, PRIVATE_KEY)
+"""Refusals a wrong clock cannot cause: they are reported even when the clocks differ."""
 
 
 def _error_parts(body: bytes) -> tuple[list[str], str]:
@@ -538,14 +551,12 @@ def _network(err: BaseException) -> _Failure:
     )
 
 
-def _given_up(
-    failure: _Failure, attempts: int, elapsed: float, wait: float, deadline: float
-) -> QsjwtError:
+def _given_up(failure: _Failure, attempts: int, elapsed: float, deadline: float) -> QsjwtError:
     error = failure.error
     if failure.asked_wait is not None and failure.asked_wait > deadline - elapsed:
         tail = f"Qlik asked to wait {failure.asked_wait:.0f} s, past the {deadline:.0f} s limit"
     else:
-        tail = f"gave up after {attempts} attempts in {elapsed + wait:.0f} s"
+        tail = f"gave up after {attempts} attempts in {elapsed:.0f} s"
     return type(error)(error.message + f"; {tail}", input_name=error.input_name, hint=error.hint)
 
 

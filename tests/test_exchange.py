@@ -417,6 +417,15 @@ def test_clock_far_off(
     assert_error(err, None, "clock is", direction, "NTP")
 
 
+def test_a_refusal_the_clock_cannot_cause_is_named_even_when_clocks_differ(
+    tmp_path: Path, key: LoadedKey, fake: FakeTime
+) -> None:
+    with LocalQlik(tmp_path, clock_offset=600) as qlik:
+        qlik.register(QlikClient(CLIENT, [public_jwk(key.key, input_name="private-key")]))
+        err = refusal(qlik, key, fake, QlikRefusedError, tenant=f"localhost:{qlik.port}")
+    assert_error(err, "tenant", "audience")
+
+
 def test_rfc6749_error_bodies_map_the_same(tmp_path: Path, key: LoadedKey, fake: FakeTime) -> None:
     with LocalQlik(tmp_path, error_style="rfc6749") as qlik:
         qlik.register(QlikClient(CLIENT, [public_jwk(key.key, input_name="private-key")]))
