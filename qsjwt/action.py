@@ -24,8 +24,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from qsjwt.claims import new_jti
-from qsjwt.display import one_line
-from qsjwt.errors import InputError, MissingInputError, OutputError, QsjwtError
+from qsjwt.display import escape_controls, one_line
+from qsjwt.errors import (
+    InputError,
+    KeyMaterialError,
+    MissingInputError,
+    OutputError,
+    QsjwtError,
+)
 from qsjwt.findings import Finding
 from qsjwt.formats import check_variable_name, iso_utc
 from qsjwt.inputs import (
@@ -92,8 +98,11 @@ ACTION_INPUTS: tuple[ActionInput, ...] = (
     ),
 )
 
-ERROR_CODES = ("missing-input", "invalid-input", "invalid-key", "output-failed", "internal")
-"""What ``error-code`` can say: the classes of ``qsjwt.errors``, plus a bug of ours."""
+INTERNAL = "internal"
+_FORESEEN = (MissingInputError, InputError, KeyMaterialError, OutputError)
+ERROR_CODES = (*(cls.code for cls in _FORESEEN), INTERNAL)
+"""What ``error-code`` can say: the failures ``qsjwt.errors`` foresees for this action, plus
+``internal`` for everything else (a bug of ours). ``_error_code`` is the one mapping."""
 
 OUTPUTS: dict[str, str] = {
     "token": "The signed JWT. Masked in logs. Use it in later steps of the same job: GitHub drops "
@@ -175,7 +184,7 @@ def run(env: Mapping[str, str], runner: Runner) -> int:
             step.notes(values)
             for finding in parsed.warnings if parsed else ():
                 step.warn(finding)
-            return step.failed(err.code, err.input_name, _title(err), err.render())
+            return step.failed(_error_code(err), err.input_name, _title(err), err.render())
         step.mask(minted.token)
         step.notes(values)
         for finding in minted.warnings:
@@ -192,10 +201,11 @@ def run(env: Mapping[str, str], runner: Runner) -> int:
             "header": _compact(minted.header),
             "claims": _compact(minted.claims),
         }
+        summary = _summary(target, settings, minted)  # before the outputs: a bug here sets none
         step.append("GITHUB_OUTPUT", outputs)
         if export_name:
             step.append("GITHUB_ENV", {export_name: minted.token})
-        step.summary(_summary(target, settings, minted))
+        step.summary(summary)
         exported = f"; also in ${export_name} for the next steps" if export_name else ""
         # No user value in a plain line: the runner reads "##[command]" anywhere in one.
         step.info(
@@ -206,10 +216,12 @@ def run(env: Mapping[str, str], runner: Runner) -> int:
     except _LogGoneError:
         return step.log_gone()
     except OutputError as err:
-        return step.failed(err.code, err.input_name, "Cannot write step outputs", err.render())
+        return step.failed(
+            _error_code(err), err.input_name, "Cannot write step outputs", err.render()
+        )
     except Exception as err:  # a bug of ours: no traceback, which could carry a secret
         return step.failed(
-            "internal",
+            _error_code(err),
             None,
             "Internal error",
             f"qs-jwt failed unexpectedly ({type(err).__name__}); the step failed and its "
@@ -281,7 +293,9 @@ class _Step:
             self._print(lambda: self.runner.set_secret(secret))
 
     def annotate(self, kind: str, title: str, message: str) -> None:
-        self._print(lambda: self.runner.command(kind, {"title": title}, message))
+        # The toolkit escapes only % CR LF: an ESC or "##[" (read anywhere) is ours to escape.
+        text = escape_controls(message)
+        self._print(lambda: self.runner.command(kind, {"title": escape_controls(title)}, text))
 
     def warn(self, finding: Finding) -> None:
         title = f"Check {finding.subject}" if finding.subject else "qs-jwt warning"
@@ -289,7 +303,7 @@ class _Step:
 
     def debug(self, message: str) -> None:
         if self.runner.debugging:
-            self._print(lambda: self.runner.command("debug", {}, message))
+            self._print(lambda: self.runner.command("debug", {}, escape_controls(message)))
 
     def info(self, message: str) -> None:
         self._print(lambda: sys.stdout.write(message + "\n"))
@@ -378,9 +392,12 @@ class _Step:
     def log_gone(self) -> int:
         """stdout is closed or full: stop, pass nothing on, and say so where it can be said."""
         with contextlib.suppress(OSError, ValueError, AttributeError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # quiet exit
+            stdout = sys.stdout.fileno()
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, stdout)  # what Python flushes at exit goes nowhere: a quiet exit
+            os.close(null)
         with contextlib.suppress(OutputError, OSError):
-            self.append("GITHUB_OUTPUT", {"error-code": "output-failed"})
+            self.append("GITHUB_OUTPUT", {"error-code": OutputError.code})
         with contextlib.suppress(OSError, ValueError, AttributeError):
             sys.stderr.write(
                 "qs-jwt: error: the log (stdout) cannot be written, so a mask may not have "
@@ -418,6 +435,13 @@ def _key_format(raw: str) -> str:
     return "PEM with \\n escapes" if "\n" not in text and "\\n" in text else "PEM"
 
 
+def _error_code(err: Exception) -> str:
+    """The ``error-code`` output: the class of a failure the action foresees, else internal
+    (a core error no input can cause, such as the signer's last guard, is a bug too)."""
+    code = err.code if isinstance(err, QsjwtError) else INTERNAL
+    return code if code in ERROR_CODES else INTERNAL
+
+
 def _title(err: QsjwtError) -> str:
     if isinstance(err, OutputError):
         return "Cannot write step outputs"
@@ -440,9 +464,11 @@ def _who(settings: Settings) -> str:
 
 def _code(text: str) -> str:
     """A value for the summary's table, as inline code: no @mention, link, image, HTML or
-    emphasis can come out of it, and its ``|`` cannot split the table's cell."""
+    emphasis can come out of it, its ``|`` cannot split the table's cell, and a character that
+    is not printable (a line break, a bidi override) shows as its escape."""
+    text = escape_controls(text).replace("|", "\\|")
     fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
-    return f"{fence} {text.replace('|', chr(92) + '|')} {fence}"
+    return f"{fence} {text} {fence}"
 
 
 def _summary(target: Target, settings: Settings, minted: Minted) -> str:
@@ -462,6 +488,8 @@ def _summary(target: Target, settings: Settings, minted: Minted) -> str:
         ("Expires at", f"{iso_utc(minted.expires_at)} (in {minted.expires_in} s)"),
     ]
     claims = json.dumps(minted.claims, indent=2, ensure_ascii=False)
+    if not claims.replace("\n", "").isprintable():  # e.g. a bidi override reordering a line
+        claims = json.dumps(minted.claims, indent=2)  # the same JSON, non-ASCII as \u escapes
     fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", claims)), default=0) + 1)
     lines = ["## Qlik Sense JWT", "", "| | |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in rows]

@@ -413,7 +413,10 @@ _GOOD: list[Case] = [
     Case(
         "good-hostile-markdown",
         "hostile: Markdown and HTML for the step summary",
-        cloud(name="<img src=x onerror=alert(1)> | [x](https://evil.example) `c` ```"),
+        cloud(
+            name="<img src=x onerror=alert(1)> | [x](https://evil.example) `c` ```",
+            subject="@octocat ![i](https://evil.example/i.png) a\\|b",
+        ),
         ok(),
     ),
     Case(

@@ -34,6 +34,8 @@ _CODE_SPAN = re.compile(r"(`+) .*? \1")
 _RENDERED = re.compile(r"<[a-zA-Z]|\]\(|(?<![\w`])@\w|https?://|www\.")
 """What Markdown would render from a value outside code: HTML, a link or image, an @mention,
 an autolink."""
+_CELL_BORDER = re.compile(r"(?<!\\)\|")
+"""Where GFM splits a table row: a ``|`` not escaped by a backslash."""
 ERROR_OUTPUTS = {"error-code", "error-input"}
 _ARMOR = re.compile(r"-----(BEGIN|END) [A-Z0-9 ]+-----")
 
@@ -362,6 +364,11 @@ def check_action(
         outside_code = _CODE_SPAN.sub("", _FENCED.sub("", summary))
         if _RENDERED.search(outside_code):
             verdict.fail("the step summary renders HTML, a link or a mention from an input")
+        rows = [line for line in summary.splitlines() if line.startswith("| ")]
+        if any(len(_CELL_BORDER.split(row)) != 4 for row in rows):
+            verdict.fail("a value splits a row of the step summary's table")
+        if not summary.replace("\n", "").isprintable():
+            verdict.fail("the step summary holds a control or bidi character from an input")
     else:
         if len(errors) != 1:
             verdict.fail(f"{len(errors)} error annotations, expected exactly one")
