@@ -99,7 +99,8 @@ def parse_target(text: str, *, input_name: str = "target") -> Target:
     try:
         return Target(text.strip().lower())
     except ValueError:
-        raise InputError(
+        error = InputError if text.strip() else MissingInputError
+        raise error(
             "is not a target" if text.strip() else "is required",
             input_name=input_name,
             hint="use qseow (client-managed Qlik Sense) or cloud (Qlik Cloud)",

@@ -462,9 +462,7 @@ def test_the_log_escapes_what_a_core_message_might_carry(
     [
         pytest.param(
             {"target": ""},
-            # missing-input would fit better: settings.parse_target raises a plain InputError
-            # for an empty target (reported; settings.py is not the action's)
-            ("invalid-input", "target"),
+            ("missing-input", "target"),
             ["target: is required"],
             id="no-target",
         ),
