@@ -3,7 +3,8 @@
 Most tests call ``main(argv, env)`` in this process (``qs_jwt``), with its own streams, working
 directory and environment; a real process adds nothing there. The ones about what only a
 process shows (the ``python -m qsjwt`` entry point, a full or closed stdout, bytes that are
-not UTF-8 on stdin, a signal from outside) start one (``qs_jwt_process``, ``subprocess``).
+not UTF-8 on stdin, a signal from outside) start one (``qs_jwt_process``, ``subprocess``) and
+are named ``test_process_*``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import signal
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -116,7 +117,7 @@ def keyfiles(tmp_path: Path, rsa_pair: KeyPair) -> dict[str, Path]:
 # --- minting --------------------------------------------------------------------------------
 
 
-def test_qseow_prints_only_the_token_and_it_verifies(
+def test_process_python_m_qsjwt_prints_only_the_token_and_it_verifies(
     keyfiles: dict[str, Path], rsa_pair: KeyPair
 ) -> None:
     run = qs_jwt_process(*QSEOW_ARGS, "--group", "Sales", "--private-key-file", keyfiles["private"])
@@ -164,7 +165,9 @@ def test_cloud_token_has_qlik_cloud_claims(keyfiles: dict[str, Path], rsa_pair: 
         pytest.param(lambda pem: base64.b64encode(pem.encode()).decode(), id="base64"),
     ],
 )
-def test_key_text_from_environment_in_every_encoding(rsa_pair: KeyPair, encode: Any) -> None:
+def test_key_text_from_environment_in_every_encoding(
+    rsa_pair: KeyPair, encode: Callable[[str], str]
+) -> None:
     run = qs_jwt(*QSEOW_ARGS, env={"QSJWT_PRIVATE_KEY": encode(rsa_pair.private_pem.decode())})
     assert run.code == 0, run.err
     verify_independently(run.out.strip(), rsa_pair.public_pem, "RS256")
@@ -306,7 +309,11 @@ def test_warnings_go_to_stderr(keyfiles: dict[str, Path]) -> None:
     ],
 )
 def test_bad_settings(
-    keyfiles: dict[str, Path], rsa_pair: KeyPair, args: Any, env: Any, expected: str
+    keyfiles: dict[str, Path],
+    rsa_pair: KeyPair,
+    args: list[str],
+    env: dict[str, str],
+    expected: str,
 ) -> None:
     run = qs_jwt(*args, "--private-key-file", keyfiles["private"], env=env)
     assert run.code == 2
@@ -442,7 +449,7 @@ def test_decode_garbage() -> None:
 
 
 @pytest.mark.parametrize("stdin_errors", ["strict", "surrogateescape"])
-def test_decode_bytes_that_are_not_utf8_are_bad_input(stdin_errors: str) -> None:
+def test_process_stdin_bytes_that_are_not_utf8_are_bad_input(stdin_errors: str) -> None:
     """Whatever the locale makes of stdin, bytes that are not UTF-8 are an error, not a crash."""
     proc = subprocess.run(
         [sys.executable, "-m", "qsjwt", "decode", "-"],
@@ -556,7 +563,7 @@ def test_keygen_writes_usable_files_and_never_overwrites(tmp_path: Path) -> None
     ],
 )
 def test_keygen_bad_certificate_arguments_leave_nothing(
-    tmp_path: Path, args: Any, expected: str
+    tmp_path: Path, args: list[str], expected: str
 ) -> None:
     out = tmp_path / "new" / "keys"
     run = qs_jwt("keygen", "--out-dir", out, *args)
@@ -591,7 +598,7 @@ def test_help_names_the_environment_variables() -> None:
 
 
 def test_version() -> None:
-    run = qs_jwt_process("--version")
+    run = qs_jwt("--version")
     assert run.code == 0
     assert run.out.strip() == f"qs-jwt {__version__}"
 
@@ -612,7 +619,7 @@ def test_every_missing_required_setting_is_named_in_one_line(keyfiles: dict[str,
     )
 
 
-def test_an_output_that_cannot_be_written_is_a_failure_not_a_crash(
+def test_process_a_full_stdout_is_a_failure_not_a_crash(
     keyfiles: dict[str, Path],
 ) -> None:
     with open("/dev/full", "w") as full:
@@ -786,7 +793,7 @@ def test_mint_interrupted_at_any_stage_exits_128_plus_n_and_leaves_nothing(
     rsa_pair: KeyPair,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-    at: Any,
+    at: tuple[str, signal.Signals],
 ) -> None:
     stage, signum = at
     keyfiles = rsa_pair.write(tmp_path)
@@ -825,7 +832,10 @@ def test_mint_interrupted_at_any_stage_exits_128_plus_n_and_leaves_nothing(
     ids=lambda at: f"{at[0]}-{signal.Signals(at[1]).name}",
 )
 def test_keygen_interrupted_at_any_stage_leaves_no_key(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, at: Any
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    at: tuple[str, signal.Signals],
 ) -> None:
     stage, signum = at
     out = tmp_path / "keys"
@@ -869,8 +879,12 @@ sys.exit(cli.main(sys.argv[2:]))
     ],
     ids=lambda v: v if isinstance(v, str) else signal.Signals(v).name,
 )
-def test_a_real_signal_from_outside_during_a_write(
-    tmp_path: Path, keyfiles: dict[str, Path], rsa_pair: KeyPair, stage: str, signum: Any
+def test_process_a_real_signal_from_outside_during_a_write(
+    tmp_path: Path,
+    keyfiles: dict[str, Path],
+    rsa_pair: KeyPair,
+    stage: str,
+    signum: signal.Signals,
 ) -> None:
     """The real process, signalled by another one while it is paused inside a write."""
     out = tmp_path / "out"
