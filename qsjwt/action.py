@@ -3,9 +3,10 @@
 The only module that imports actions-toolkit, and only when ``GITHUB_ACTIONS`` is ``true``:
 outside GitHub the toolkit prints outputs as ``::set-output`` lines, a token in clear text.
 
-``run`` reads top to bottom, and its order is the point: mask the key material, mint, mask the
-token, and only then print warnings and debug detail and write the outputs, ``GITHUB_ENV`` and
-the step summary. Nothing but masks is printed before the token's mask, so no line can show a
+``run`` reads top to bottom, and its order is the point: mask the key material, mint (for the
+``oauth`` target: sign the assertion and trade it for an access token), mask the token, and
+only then print warnings and debug detail and write the outputs, ``GITHUB_ENV`` and the step
+summary. Nothing but masks is printed before the token's mask, so no line can show a
 value that is only masked later; if stdout cannot take a mask, no token is passed on. Every
 failure is one ``::error`` naming the input as ``action.yml`` spells it, the ``error-code`` and
 ``error-input`` outputs, exit code 1, and no traceback.
@@ -21,7 +22,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qsjwt.claims import new_jti
 from qsjwt.display import escape_controls, one_line
@@ -30,6 +31,8 @@ from qsjwt.errors import (
     KeyMaterialError,
     MissingInputError,
     OutputError,
+    QlikRefusedError,
+    QlikUnreachableError,
     QsjwtError,
 )
 from qsjwt.findings import Finding
@@ -43,9 +46,12 @@ from qsjwt.inputs import (
     Target,
 )
 from qsjwt.keys import as_bytes, pem_from_text
-from qsjwt.mint import Minted, mint_from_text
-from qsjwt.settings import QseowSettings, Settings, parse_settings, parse_target
+from qsjwt.mint import mint_from_text
+from qsjwt.settings import CloudSettings, QseowSettings, parse_settings, parse_target
 from qsjwt.sources import KEY_LIMIT, PASSPHRASE_LIMIT, check_length, passphrase_from
+
+if TYPE_CHECKING:
+    from qsjwt.oauth import OAuthSettings
 
 TARGET = "target"
 EXPORT_ENV = "export-env"
@@ -53,7 +59,8 @@ EXPORT_ENV = "export-env"
 NOT_GITHUB = (
     "qs-jwt: this entrypoint is the GitHub Action and runs only where GITHUB_ACTIONS=true; "
     "no token was made. Elsewhere use the qs-jwt CLI, e.g. in GitLab CI set "
-    '`entrypoint: [""]` and run `qs-jwt cloud ...` or `qs-jwt qseow ...` (see qs-jwt --help).\n'
+    '`entrypoint: [""]` and run `qs-jwt oauth ...`, `qs-jwt cloud ...` or `qs-jwt qseow ...` '
+    "(see qs-jwt --help).\n"
 )
 
 
@@ -77,40 +84,57 @@ def _from_spec(spec: InputSpec) -> ActionInput:
 
 
 ACTION_INPUTS: tuple[ActionInput, ...] = (
-    ActionInput(TARGET, "Where the token is used: qseow (client-managed QSEoW) or cloud.", True),
+    ActionInput(
+        TARGET,
+        "Where the token is used: qseow (client-managed QSEoW), cloud (a Qlik Cloud JWT "
+        "identity provider) or oauth (a Qlik Cloud OAuth access token, Private Key JWT).",
+        True,
+    ),
     ActionInput(
         PRIVATE_KEY,
         "Private key that signs the token, from a secret: PEM, PEM on one line with literal \\n "
-        "escapes, or base64 of the PEM. RSA; Qlik Cloud also accepts EC.",
+        "escapes, or base64 of the PEM. RSA; Qlik Cloud also accepts EC (OAuth: P-384).",
         True,
     ),
     ActionInput(PRIVATE_KEY_PASSPHRASE, "Passphrase of an encrypted private key, from a secret."),
     ActionInput(
         CERTIFICATE,
         "Certificate configured in Qlik (PEM or base64); if given, the key must match it, "
-        "checked before signing.",
+        "checked before signing (qseow and cloud).",
     ),
     *(_from_spec(spec) for spec in INPUTS),
     ActionInput(
         EXPORT_ENV,
-        "Name of an environment variable that receives the token for the later steps of this "
-        "job (through GITHUB_ENV). Default: none; use the token output.",
+        "Name of an environment variable that receives the token (oauth: the access token) for "
+        "the later steps of this job (through GITHUB_ENV). Default: none; use the outputs.",
     ),
 )
 
 INTERNAL = "internal"
-_FORESEEN = (MissingInputError, InputError, KeyMaterialError, OutputError)
+_FORESEEN = (
+    MissingInputError,
+    InputError,
+    KeyMaterialError,
+    OutputError,
+    QlikRefusedError,
+    QlikUnreachableError,
+)
 ERROR_CODES = (*(cls.code for cls in _FORESEEN), INTERNAL)
 """What ``error-code`` can say: the failures ``qsjwt.errors`` foresees for this action, plus
 ``internal`` for everything else (a bug of ours). ``_error_code`` is the one mapping."""
 
 OUTPUTS: dict[str, str] = {
-    "token": "The signed JWT. Masked in logs. Use it in later steps of the same job: GitHub drops "
-    "job outputs that contain a secret.",
-    "expires-at": "When the token expires: ISO 8601 UTC, e.g. 2026-01-31T12:00:00Z.",
-    "expires-in": "Lifetime of the token in seconds (exp - iat).",
-    "header": "The token's header as compact JSON.",
-    "claims": "The token's claims as compact JSON (no signature).",
+    "token": "The signed JWT (oauth: only with assertion-only, the client assertion). Masked in "
+    "logs. Use it in later steps of the same job: GitHub drops job outputs that contain a secret.",
+    "access-token": "oauth: the access token Qlik issued, for Authorization: Bearer. Masked in "
+    "logs, like the token.",
+    "expires-at": "When the token (oauth: the access token) expires: ISO 8601 UTC, e.g. "
+    "2026-01-31T12:00:00Z; empty if Qlik did not say.",
+    "expires-in": "Lifetime in seconds: exp - iat of the token, or what Qlik gave for the access "
+    "token.",
+    "scope": "oauth: the scopes Qlik granted the access token, separated by spaces.",
+    "header": "The token's header as compact JSON (not set for an access token).",
+    "claims": "The token's claims as compact JSON, no signature (not set for an access token).",
     "error-code": "Set only when the step fails: " + ", ".join(ERROR_CODES) + ". Never a value; "
     "read it with continue-on-error: true and steps.<id>.outputs.error-code.",
     "error-input": "Set only when the step fails because of one input: its name, as spelled here "
@@ -119,7 +143,11 @@ OUTPUTS: dict[str, str] = {
 
 _BY_VARIABLE = {"INPUT_" + item.name.upper(): item.name for item in ACTION_INPUTS}
 _PEM_ARMOR = re.compile(r"-----(BEGIN|END) [A-Z0-9 ]+-----")
-_TARGET_LABEL = {Target.QSEOW: "QSEoW virtual proxy", Target.CLOUD: "Qlik Cloud"}
+_TARGET_LABEL = {
+    Target.QSEOW: "QSEoW virtual proxy",
+    Target.CLOUD: "Qlik Cloud",
+    Target.OAUTH: "Qlik Cloud OAuth",
+}
 
 Command = Callable[[str, dict[str, str], str], None]
 """``actions_toolkit.command.issue_command``: ``::kind key=value::message``, escaped"""
@@ -170,48 +198,37 @@ def run(env: Mapping[str, str], runner: Runner) -> int:
     try:
         for fragment in _secret_fragments(values[PRIVATE_KEY], values[PRIVATE_KEY_PASSPHRASE]):
             step.mask(fragment)
-        parsed: Settings | None = None
+        warned: tuple[Finding, ...] = ()
         try:
             target = parse_target(values[TARGET], input_name=TARGET)
             settings = parse_settings(target, {spec.name: values[spec.name] for spec in INPUTS})
-            parsed = settings
+            warned = settings.warnings
             export_name = _export_name(values[EXPORT_ENV])
             step.check_writable("GITHUB_OUTPUT", "the outputs")
             if export_name:
                 step.check_writable("GITHUB_ENV", f"the {EXPORT_ENV} variable")
-            minted = _mint(settings, values)
+            made = _make(settings, values)
         except QsjwtError as err:
             step.notes(values)
-            for finding in parsed.warnings if parsed else ():
+            for finding in warned:
                 step.warn(finding)
             return step.failed(_error_code(err), err.input_name, _title(err), err.render())
-        step.mask(minted.token)
+        step.mask(made.secret)
         step.notes(values)
-        for finding in minted.warnings:
+        for finding in made.warnings:
             step.warn(finding)
-        step.debug(
-            f"target {target.value}, algorithm {minted.header['alg']}, lifetime "
-            f"{minted.expires_in} s, header fields {', '.join(minted.header)}, "
-            f"claims {', '.join(minted.claims)}"
-        )
-        outputs = {
-            "token": minted.token,
-            "expires-at": iso_utc(minted.expires_at),
-            "expires-in": str(minted.expires_in),
-            "header": _compact(minted.header),
-            "claims": _compact(minted.claims),
-        }
-        summary = _summary(target, settings, minted)  # before the outputs: a bug here sets none
-        step.append("GITHUB_OUTPUT", outputs)
+        step.debug(f"target {target.value}, {made.debug}")
+        summary = _summary(target, made)  # before the outputs: a bug here sets none
+        step.append("GITHUB_OUTPUT", made.outputs)
         if export_name:
-            step.append("GITHUB_ENV", {export_name: minted.token})
+            step.append("GITHUB_ENV", {export_name: made.secret})
         step.summary(summary)
         exported = f"; also in ${export_name} for the next steps" if export_name else ""
         # No user value in a plain line: the runner reads "##[command]" anywhere in one.
         step.info(
-            f"qs-jwt: minted a {_TARGET_LABEL[target]} token ({minted.header['alg']}), expires "
-            f"at {outputs['expires-at']} (in {minted.expires_in} s). Outputs: token, "
-            f"expires-at, expires-in, header, claims{exported}; details in the step summary."
+            f"qs-jwt: {made.what}, expires at {made.outputs['expires-at'] or 'a time not given'} "
+            f"(in {made.outputs['expires-in'] or '?'} s). Outputs: {', '.join(made.outputs)}"
+            f"{exported}; details in the step summary."
         )
     except _LogGoneError:
         return step.log_gone()
@@ -246,7 +263,138 @@ def _export_name(text: str) -> str | None:
     return name or None
 
 
-def _mint(settings: Settings, values: Mapping[str, str]) -> Minted:
+@dataclass(frozen=True)
+class _Made:
+    """What one run made, as the step reports it: ``secret`` is masked before anything else."""
+
+    secret: str
+    outputs: dict[str, str]
+    warnings: tuple[Finding, ...]
+    what: str
+    """the log line's start, e.g. "minted a Qlik Cloud token (RS256)": never a user value"""
+    debug: str
+    rows: list[tuple[str, str]]
+    """the summary's rows after the target, values already rendered by ``_code``"""
+    claims: Mapping[str, Any] | None = None
+
+
+def _make(
+    settings: QseowSettings | CloudSettings | OAuthSettings, values: Mapping[str, str]
+) -> _Made:
+    """Mint the token, or for oauth the assertion or the access token Qlik trades it for."""
+    raw_key, passphrase, certificate = _key_material(values)
+    if isinstance(settings, QseowSettings | CloudSettings):
+        minted = mint_from_text(
+            settings,
+            private_key=raw_key,
+            passphrase=passphrase,
+            certificate=certificate,
+            now=dt.datetime.now(dt.UTC),
+            jti=new_jti(),
+        )
+        return _signed(
+            minted.token,
+            minted.header,
+            minted.claims,
+            minted.expires_at,
+            warnings=minted.warnings,
+            what=f"minted a {_TARGET_LABEL[settings.target]} token",
+            rows=_rows(settings),
+        )
+    return _oauth(settings, raw_key, passphrase)
+
+
+def _oauth(settings: OAuthSettings, raw_key: str, passphrase: str | bytes | None) -> _Made:
+    from qsjwt.oauth import assertion_header, build_assertion, load_oauth_key  # noqa: PLC0415
+    from qsjwt.oauth import new_jti as new_uuid  # noqa: PLC0415
+
+    key = load_oauth_key(settings, raw_key, passphrase)
+    header = assertion_header(settings, key)
+    rows = [
+        ("Tenant", _code(settings.tenant)),
+        ("Client id", _code(settings.client_id)),
+        ("Grant", _code(settings.grant.value)),
+    ]
+    if settings.user_lookup:
+        rows.append(("User", _code(f"{settings.user_lookup.field}={settings.user_lookup.value}")))
+    rows.append(("Key id", _code(header["kid"])))
+    warnings = settings.warnings + key.warnings
+    if settings.assertion_only:
+        now = dt.datetime.now(dt.UTC)
+        assertion = build_assertion(settings, key, now=now, jti=new_uuid())
+        return _signed(
+            assertion.token,
+            assertion.header,
+            assertion.claims,
+            assertion.expires_at,
+            warnings=warnings,
+            what="signed a Qlik Cloud OAuth client assertion",
+            rows=rows,
+        )
+    from qsjwt.exchange import obtain_access_token  # noqa: PLC0415 (HTTP only for oauth)
+
+    access = obtain_access_token(settings, key)
+    expires_at = iso_utc(access.expires_at) if access.expires_at else ""
+    expires_in = "" if access.expires_in is None else str(access.expires_in)
+    rows += [
+        ("Algorithm", _code(header["alg"])),
+        ("Scope", _code(access.scope) if access.scope else "(the client's)"),
+        ("Expires at", f"{expires_at or 'not given'} (in {expires_in or '?'} s)"),
+    ]
+    return _Made(
+        secret=access.access_token,
+        outputs={
+            "access-token": access.access_token,
+            "expires-at": expires_at,
+            "expires-in": expires_in,
+            "scope": access.scope or "",
+        },
+        warnings=warnings,
+        what=f"Qlik issued an access token ({header['alg']} assertion, "
+        f"{access.attempts} request(s))",
+        debug=f"algorithm {header['alg']}, grant {settings.grant.value}, attempts "
+        f"{access.attempts}, clock difference {access.clock_skew} s",
+        rows=rows,
+    )
+
+
+def _signed(
+    token: str,
+    header: Mapping[str, Any],
+    claims: Mapping[str, Any],
+    expires_at: dt.datetime,
+    *,
+    warnings: tuple[Finding, ...],
+    what: str,
+    rows: list[tuple[str, str]],
+) -> _Made:
+    """A signed JWT (a token, or an OAuth assertion) as the step reports it."""
+    lifetime = claims["exp"] - claims["iat"]
+    return _Made(
+        secret=token,
+        outputs={
+            "token": token,
+            "expires-at": iso_utc(expires_at),
+            "expires-in": str(lifetime),
+            "header": _compact(header),
+            "claims": _compact(claims),
+        },
+        warnings=warnings,
+        what=f"{what} ({header['alg']})",
+        debug=f"algorithm {header['alg']}, lifetime {lifetime} s, header fields "
+        f"{', '.join(header)}, claims {', '.join(claims)}",
+        rows=[
+            *rows,
+            ("Algorithm", _code(header["alg"])),
+            ("Expires at", f"{iso_utc(expires_at)} (in {lifetime} s)"),
+        ],
+        claims=claims,
+    )
+
+
+def _key_material(values: Mapping[str, str]) -> tuple[str, str | bytes | None, str | None]:
+    """The key, its passphrase and the certificate as given, each checked for presence and
+    size (never for content: that is the core's)."""
     raw_key = values[PRIVATE_KEY]
     if not raw_key.strip():
         raise MissingInputError(
@@ -262,14 +410,7 @@ def _mint(settings: Settings, values: Mapping[str, str]) -> Minted:
         values[PRIVATE_KEY_PASSPHRASE], PASSPHRASE_LIMIT, input_name=PRIVATE_KEY_PASSPHRASE
     )
     passphrase = passphrase_from(values[PRIVATE_KEY_PASSPHRASE])
-    return mint_from_text(
-        settings,
-        private_key=raw_key,
-        passphrase=passphrase or None,
-        certificate=values[CERTIFICATE].strip() or None,
-        now=dt.datetime.now(dt.UTC),
-        jti=new_jti(),
-    )
+    return raw_key, passphrase or None, values[CERTIFICATE].strip() or None
 
 
 class _Step:
@@ -456,10 +597,16 @@ def _compact(value: Mapping[str, Any]) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _who(settings: Settings) -> str:
+def _rows(settings: QseowSettings | CloudSettings) -> list[tuple[str, str]]:
+    """Who a QSEoW or Qlik Cloud token is for, as summary rows."""
     if isinstance(settings, QseowSettings):
-        return f"{settings.user_directory}\\{settings.user_id}"
-    return settings.subject
+        return [("User", _code(f"{settings.user_directory}\\{settings.user_id}"))]
+    return [
+        ("Subject", _code(settings.subject)),
+        ("User", f"{_code(settings.name)} {_code(settings.email)}"),
+        ("Issuer", _code(settings.issuer)),
+        ("Key id", _code(settings.key_id)),
+    ]
 
 
 def _code(text: str) -> str:
@@ -471,39 +618,29 @@ def _code(text: str) -> str:
     return f"{fence} {text} {fence}"
 
 
-def _summary(target: Target, settings: Settings, minted: Minted) -> str:
-    """Markdown for the run's page: what was minted for whom, never the token."""
-    rows = [("Target", f"{_TARGET_LABEL[target]} ({_code(target.value)})")]
-    if isinstance(settings, QseowSettings):
-        rows += [("User", _code(_who(settings)))]
-    else:
-        rows += [
-            ("Subject", _code(settings.subject)),
-            ("User", f"{_code(settings.name)} {_code(settings.email)}"),
-            ("Issuer", _code(settings.issuer)),
-            ("Key id", _code(settings.key_id)),
-        ]
-    rows += [
-        ("Algorithm", _code(minted.header["alg"])),
-        ("Expires at", f"{iso_utc(minted.expires_at)} (in {minted.expires_in} s)"),
-    ]
-    claims = json.dumps(minted.claims, indent=2, ensure_ascii=False)
-    if not claims.replace("\n", "").isprintable():  # e.g. a bidi override reordering a line
-        claims = json.dumps(minted.claims, indent=2)  # the same JSON, non-ASCII as \u escapes
-    fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", claims)), default=0) + 1)
+def _summary(target: Target, made: _Made) -> str:
+    """Markdown for the run's page: what was made for whom, never the token."""
+    rows = [("Target", f"{_TARGET_LABEL[target]} ({_code(target.value)})"), *made.rows]
     lines = ["## Qlik Sense JWT", "", "| | |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in rows]
-    lines += [
-        "",
-        "Claims (the token itself is in the `token` output and is never shown):",
-        "",
-        fence + "json",
-        claims,
-        fence,
-        "",
-    ]
-    if minted.warnings:
+    lines += [""]
+    if made.claims is not None:
+        claims = json.dumps(made.claims, indent=2, ensure_ascii=False)
+        if not claims.replace("\n", "").isprintable():  # e.g. a bidi override reordering a line
+            claims = json.dumps(made.claims, indent=2)  # the same JSON, non-ASCII as \u escapes
+        fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", claims)), default=0) + 1)
+        lines += [
+            "Claims (the token itself is in the `token` output and is never shown):",
+            "",
+            fence + "json",
+            claims,
+            fence,
+            "",
+        ]
+    else:
+        lines += ["The access token is in the `access-token` output and is never shown.", ""]
+    if made.warnings:
         lines += ["Warnings:", ""]
-        lines += [f"- {_code(finding.render())}" for finding in minted.warnings]
+        lines += [f"- {_code(finding.render())}" for finding in made.warnings]
         lines += [""]
     return "\n".join(lines) + "\n"

@@ -7,7 +7,21 @@ input's *name*, never its content, and key errors describe the problem, not the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+
+_REF = re.compile("\x1e([a-z0-9-]+)\x1e")
+
+
+def ref(input_name: str) -> str:
+    """Another input named inside a message: each shell shows it as the user spells it
+    (``--ca-bundle``, ``QSJWT_CA_BUNDLE``, ``ca-bundle``)."""
+    return f"\x1e{input_name}\x1e"
+
+
+def spell(text: str, name_of: Mapping[str, str]) -> str:
+    """``text`` with every ``ref`` replaced by the shell's spelling of that input."""
+    return _REF.sub(lambda match: name_of.get(match[1], match[1]), text)
 
 
 class QsjwtError(Exception):
@@ -44,7 +58,7 @@ class QsjwtError(Exception):
             hint = "also missing: " + ", ".join(names.get(n, n) for n in self.also_missing)
         if hint:
             text += f" ({hint})"
-        return text
+        return spell(text, names)
 
 
 class InputError(QsjwtError):
@@ -76,3 +90,17 @@ class OutputError(QsjwtError):
     """A result could not be written where it was asked for (a file, the runner's files)."""
 
     code = "output-failed"
+
+
+class QlikRefusedError(QsjwtError):
+    """Qlik answered and refused: the message says which setting to change."""
+
+    exit_code = 3
+    code = "qlik-refused"
+
+
+class QlikUnreachableError(QsjwtError):
+    """Qlik could not be reached, or did not answer like Qlik: network, TLS, time-out."""
+
+    exit_code = 4
+    code = "qlik-unreachable"

@@ -1,8 +1,9 @@
 """Trading a client assertion for a Qlik Cloud access token at ``/oauth/token``.
 
 The standard library's HTTP client only (imported by the commands that talk to Qlik, never by
-minting): TLS verification is always on (``ca_bundle`` names the CAs to trust; nothing turns it
-off), redirects are never followed (the assertion is bound to one host), proxies come from the usual
+minting): TLS verification is on unless the user asks otherwise (``ca_bundle`` names the CAs
+to trust; ``verify=False`` comes only from the ``insecure`` input, which warns on every run),
+redirects are never followed (the assertion is bound to one host), proxies come from the usual
 environment variables unless given. Each attempt signs a new assertion (new ``jti``), so a
 retry can never be refused as a replay.
 
@@ -39,12 +40,29 @@ from typing import Any
 
 from qsjwt import __version__
 from qsjwt.display import path_for_message
-from qsjwt.errors import InputError, QsjwtError
+from qsjwt.errors import (
+    InputError,
+    QlikRefusedError,
+    QlikUnreachableError,
+    QsjwtError,
+    ref,
+)
 from qsjwt.inputs import PRIVATE_KEY
-from qsjwt.oauth import CLIENT_ID, EXPIRES_IN, KEY_ID, SCOPE, TENANT, USER_LOOKUP, Grant
+from qsjwt.keys import LoadedKey
+from qsjwt.oauth import (
+    CA_BUNDLE,
+    CLIENT_ID,
+    EXPIRES_IN,
+    KEY_ID,
+    SCOPE,
+    TENANT,
+    USER_LOOKUP,
+    Grant,
+    build_assertion,
+    new_jti,
+)
 from qsjwt.oauth import OAuthSettings as Settings
 
-CA_BUNDLE = "ca-bundle"
 BEARER = "Bearer"
 """How ``Authorization`` spells the scheme, whatever case Qlik's ``token_type`` uses."""
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -83,20 +101,6 @@ MIN_ATTEMPT_TIME = 1.0
 """Seconds left before the deadline below which no new request starts."""
 
 
-class QlikRefusedError(QsjwtError):
-    """Qlik answered and refused: the message says which setting to change."""
-
-    exit_code = 3
-    code = "qlik-refused"
-
-
-class QlikUnreachableError(QsjwtError):
-    """Qlik could not be reached, or did not answer like Qlik: network, TLS, time-out."""
-
-    exit_code = 4
-    code = "qlik-unreachable"
-
-
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -112,6 +116,18 @@ class Transport:
     timeout: float = DEFAULT_TIMEOUT
     deadline: float = DEFAULT_DEADLINE
     proxies: Mapping[str, str] | None = None
+    verify: bool = True
+    """False: TLS certificates are not checked (the ``insecure`` input)"""
+
+    @classmethod
+    def of(cls, settings: Settings) -> Transport:
+        """The transport the user's settings ask for."""
+        return cls(
+            ca_bundle=settings.ca_bundle,
+            deadline=float(settings.timeout),
+            timeout=min(DEFAULT_TIMEOUT, float(settings.timeout)),
+            verify=not settings.insecure,
+        )
 
 
 @dataclass(frozen=True)
@@ -220,7 +236,28 @@ class _Failure:
     """what Qlik's Retry-After asked for, if anything"""
 
 
+def obtain_access_token(
+    settings: Settings,
+    key: LoadedKey,
+    *,
+    transport: Transport | None = None,
+    clock: Clock = Clock(),
+) -> AccessToken:
+    """Sign a new assertion with ``key`` for each attempt and trade it for an access token:
+    what every shell does for the ``oauth`` target without ``assertion-only``."""
+
+    def assertion(now: dt.datetime) -> str:
+        return build_assertion(settings, key, now=now, jti=new_jti()).token
+
+    return exchange(settings, assertion, transport=transport or Transport.of(settings), clock=clock)
+
+
 def _opener(transport: Transport) -> urllib.request.OpenerDirector:
+    if not transport.verify:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # the user's explicit choice, warned about
+        return _build(transport, context)
     try:
         context = ssl.create_default_context(cafile=transport.ca_bundle)
     except OSError as err:
@@ -234,6 +271,10 @@ def _opener(transport: Transport) -> urllib.request.OpenerDirector:
         raise InputError(
             f"{shown} cannot be read as a file", input_name=CA_BUNDLE, hint="give a PEM file"
         ) from None
+    return _build(transport, context)
+
+
+def _build(transport: Transport, context: ssl.SSLContext) -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(
         urllib.request.ProxyHandler(None if transport.proxies is None else dict(transport.proxies)),
         urllib.request.HTTPSHandler(context=context),
@@ -290,6 +331,7 @@ def _expiry(document: dict[str, Any], issued: dt.datetime) -> tuple[int | None, 
             at = None
         if at is not None and at.tzinfo is None:
             at = at.replace(tzinfo=dt.UTC)
+    issued = issued.replace(microsecond=0)
     if isinstance(seconds, int) and not isinstance(seconds, bool) and seconds >= 0:
         return seconds, at or issued + dt.timedelta(seconds=seconds)
     if at is not None:
@@ -496,7 +538,7 @@ def _network(err: BaseException) -> _Failure:
                 f"TLS: {what}",
                 input_name=CA_BUNDLE,
                 hint="behind a TLS-inspecting proxy or a private CA, give its CA certificate in "
-                "ca-bundle; verification is never turned off",
+                f"{ref(CA_BUNDLE)}",
             ),
             None,
         )

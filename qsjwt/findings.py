@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from qsjwt.errors import spell
+
 
 class Severity(StrEnum):
     ERROR = "error"
@@ -22,9 +24,11 @@ class Finding:
     """the input (for settings) or claim (for lint) the finding is about"""
 
     def render(self, name_of: Mapping[str, str] | None = None) -> str:
+        names = name_of or {}
+        message = spell(self.message, names)
         if not self.subject:
-            return self.message
-        return f"{(name_of or {}).get(self.subject, self.subject)}: {self.message}"
+            return message
+        return f"{names.get(self.subject, self.subject)}: {message}"
 
 
 def warning(message: str, subject: str | None = None) -> Finding:

@@ -11,6 +11,20 @@ ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 """A name every shell accepts for an environment variable (dotenv files, GITHUB_ENV)."""
 
 
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+
+
+def parse_boolean(text: str, *, input_name: str) -> bool:
+    """true/false as YAML, shells and people write them; raises InputError naming the input."""
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise InputError("is not true or false", input_name=input_name)
+
+
 def iso_utc(moment: dt.datetime) -> str:
     """ISO 8601 in UTC with a ``Z``: what ``date -d``, JavaScript and Python all parse."""
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

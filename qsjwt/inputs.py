@@ -12,10 +12,12 @@ from enum import StrEnum
 
 
 class Target(StrEnum):
-    """Where the token is used: the two formats are not interchangeable."""
+    """Where the token is used: the three formats are not interchangeable."""
 
     QSEOW = "qseow"
     CLOUD = "cloud"
+    OAUTH = "oauth"
+    """Qlik Cloud OAuth, Private Key JWT: a client assertion traded for an access token"""
 
 
 DEFAULT_CLOCK_SKEW = "10s"
@@ -23,9 +25,12 @@ DEFAULT_CLOCK_SKEW = "10s"
 Qlik's clock is "not valid yet" and refused; hosts kept by NTP differ by far less than 10 s, and
 10 s is a small part of the shortest useful lifetime (Qlik's tutorial uses 30 s)."""
 
-BOTH = frozenset(Target)
+ALL = frozenset(Target)
+BOTH = frozenset({Target.QSEOW, Target.CLOUD})
+"""the two JWT login targets: a token for a virtual proxy or an identity provider"""
 QSEOW_ONLY = frozenset({Target.QSEOW})
 CLOUD_ONLY = frozenset({Target.CLOUD})
+OAUTH_ONLY = frozenset({Target.OAUTH})
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class InputSpec:
     metavar: str = "VALUE"
     required: frozenset[Target] = frozenset()
     """the targets that cannot mint without it"""
+    switch: bool = False
+    """true or false; on the CLI a flag without a value (``--assertion-only``)"""
 
     @property
     def env_var(self) -> str:
@@ -78,8 +85,9 @@ INPUTS: tuple[InputSpec, ...] = (
     ),
     InputSpec(
         "key-id",
-        "Key id `kid` of the Qlik Cloud JWT identity provider (Qlik Cloud, required).",
-        CLOUD_ONLY,
+        "Key id `kid`: the Qlik Cloud JWT identity provider's (Qlik Cloud, required), or the "
+        "registered JWK's (OAuth; default the key's RFC 7638 thumbprint, as qs-jwt jwk prints).",
+        CLOUD_ONLY | OAUTH_ONLY,
         metavar="KID",
         required=CLOUD_ONLY,
     ),
@@ -157,8 +165,9 @@ INPUTS: tuple[InputSpec, ...] = (
     ),
     InputSpec(
         "expires-in",
-        "Lifetime: 30s, 5m, 1h, 7d, 2w or bare seconds (default 1h for QSEoW, 5m for Qlik Cloud).",
-        BOTH,
+        "Lifetime: 30s, 5m, 1h, 7d, 2w or bare seconds (default 1h for QSEoW, 5m for Qlik Cloud, "
+        "2m for an OAuth assertion, which Qlik takes for at most 5m).",
+        ALL,
         metavar="DURATION",
     ),
     InputSpec(
@@ -171,10 +180,80 @@ INPUTS: tuple[InputSpec, ...] = (
     ),
     InputSpec(
         "algorithm",
-        "Signing algorithm: RS256 (default), RS384, RS512; Qlik Cloud also PS256-512, ES256-512.",
-        BOTH,
+        "Signing algorithm: RS256 (default), RS384, RS512; Qlik Cloud also PS256-512, ES256-512; "
+        "OAuth RS256, RS512 or ES384 (default RS256 for an RSA key, ES384 for a P-384 key).",
+        ALL,
         default="RS256",
         metavar="ALG",
+    ),
+    InputSpec(
+        "tenant",
+        "OAuth: the Qlik Cloud tenant's host, e.g. tenant.eu.qlikcloud.com (required); the "
+        "assertion goes to https://TENANT/oauth/token, its audience.",
+        OAUTH_ONLY,
+        metavar="HOST",
+        required=OAUTH_ONLY,
+    ),
+    InputSpec(
+        "client-id",
+        "OAuth: the client id of the OAuth client that holds the public key (required). Never "
+        "the client secret: none is needed.",
+        OAUTH_ONLY,
+        metavar="ID",
+        required=OAUTH_ONLY,
+    ),
+    InputSpec(
+        "scope",
+        "OAuth: the scopes to ask for, separated by spaces or lines (default: the client's).",
+        OAUTH_ONLY,
+        metavar="SCOPES",
+    ),
+    InputSpec(
+        "grant",
+        "OAuth: client-credentials (the client's bot user) or user-impersonation (an existing "
+        "user, named by user-lookup).",
+        OAUTH_ONLY,
+        default="client-credentials",
+        metavar="GRANT",
+    ),
+    InputSpec(
+        "user-lookup",
+        "OAuth, user-impersonation: the existing user to act as, subject=VALUE or userId=VALUE.",
+        OAUTH_ONLY,
+        metavar="FIELD=VALUE",
+    ),
+    InputSpec(
+        "assertion-only",
+        "OAuth: output the signed client assertion instead of trading it for an access token "
+        "(you post it to /oauth/token yourself, within its lifetime, once).",
+        OAUTH_ONLY,
+        default="false",
+        metavar="BOOL",
+        switch=True,
+    ),
+    InputSpec(
+        "timeout",
+        "OAuth: how long to keep trying Qlik, retries on 429, 5xx and time-outs included; at "
+        "most 10m.",
+        OAUTH_ONLY,
+        default="1m",
+        metavar="DURATION",
+    ),
+    InputSpec(
+        "ca-bundle",
+        "OAuth: a PEM file of the CA certificates to trust for Qlik's TLS instead of the "
+        "system's (e.g. a TLS-inspecting proxy's CA).",
+        OAUTH_ONLY,
+        metavar="PATH",
+    ),
+    InputSpec(
+        "insecure",
+        "OAuth: do NOT verify Qlik's TLS certificate; anyone on the network path could then "
+        "take the access token. Warns on every run. For a throw-away test setup only.",
+        OAUTH_ONLY,
+        default="false",
+        metavar="BOOL",
+        switch=True,
     ),
 )
 
@@ -187,8 +266,19 @@ BY_NAME = {spec.name: spec for spec in INPUTS}
 
 
 def default_lifetime(target: Target) -> str:
-    """Short by default: a token cannot be revoked (Qlik Cloud allows at most an hour)."""
-    return "1h" if target is Target.QSEOW else "5m"
+    """Short by default: a token cannot be revoked (Qlik Cloud allows at most an hour). An
+    OAuth assertion is spent at once (a new one per retry), so two minutes: a Qlik clock up to
+    two minutes ahead still takes it, and it stays clear of Qlik's 300 s limit."""
+    return {Target.QSEOW: "1h", Target.CLOUD: "5m", Target.OAUTH: "2m"}[target]
+
+
+def default_for(spec: InputSpec, target: Target) -> str | None:
+    """The default an input takes for one target, as help texts show it."""
+    if spec.name == "expires-in":
+        return default_lifetime(target)
+    if spec.name == "algorithm" and target is Target.OAUTH:
+        return None  # from the key: RS256 for RSA, ES384 for EC P-384
+    return spec.default
 
 
 def inputs_for(target: Target) -> tuple[InputSpec, ...]:

@@ -23,8 +23,10 @@ from enum import StrEnum
 from typing import Any
 
 from qsjwt.durations import format_duration, parse_duration
-from qsjwt.errors import InputError, MissingInputError
-from qsjwt.inputs import PRIVATE_KEY
+from qsjwt.errors import InputError, MissingInputError, ref
+from qsjwt.findings import Finding, warning
+from qsjwt.formats import parse_boolean
+from qsjwt.inputs import PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target, default_lifetime
 from qsjwt.jwk import (
     check_kid,
     check_oauth_algorithm,
@@ -32,7 +34,7 @@ from qsjwt.jwk import (
     default_algorithm,
     thumbprint,
 )
-from qsjwt.keys import LoadedKey
+from qsjwt.keys import LoadedKey, load_signing_key
 from qsjwt.sign import sign_token
 
 # The inputs this target reads, as the input table spells them.
@@ -44,15 +46,36 @@ USER_LOOKUP = "user-lookup"
 EXPIRES_IN = "expires-in"
 ALGORITHM = "algorithm"
 GRANT = "grant"
-INPUT_NAMES = (CLIENT_ID, TENANT, KEY_ID, SCOPE, USER_LOOKUP, EXPIRES_IN, ALGORITHM, GRANT)
+ASSERTION_ONLY = "assertion-only"
+TIMEOUT = "timeout"
+CA_BUNDLE = "ca-bundle"
+INSECURE = "insecure"
+EXCHANGE_ONLY = (TIMEOUT, CA_BUNDLE, INSECURE)
+"""Inputs that only matter when the assertion is posted to Qlik."""
+INPUT_NAMES = (
+    CLIENT_ID,
+    TENANT,
+    KEY_ID,
+    SCOPE,
+    USER_LOOKUP,
+    EXPIRES_IN,
+    ALGORITHM,
+    GRANT,
+    ASSERTION_ONLY,
+    *EXCHANGE_ONLY,
+)
 
 MAX_ASSERTION_LIFETIME = 300
 """Qlik: ``exp`` at most ``iat`` + 300 s (the /oauth/token example's 600 s contradicts the
 reference page, which decides)."""
-DEFAULT_ASSERTION_LIFETIME = 120
-"""Two minutes: the assertion is exchanged at once (a new one per retry), so a short life
-limits what a leaked one is worth, while a Qlik clock up to two minutes ahead still takes it.
-Clear of the 300 s edge, where an off-by-one check on Qlik's side would refuse every default."""
+DEFAULT_ASSERTION_LIFETIME = parse_duration(default_lifetime(Target.OAUTH), input_name=EXPIRES_IN)
+DEFAULT_TIMEOUT = 60
+"""Seconds from the first request to giving up, retries included: a minute at most."""
+MAX_TIMEOUT = 600
+INSECURE_WARNING = (
+    "is on: Qlik's TLS certificate is not verified, so anyone on the network path can read "
+    "the assertion and the access token, or pose as Qlik"
+)
 MAX_CLIENT_ID_LENGTH = 256
 MAX_LOOKUP_VALUE_LENGTH = 1024
 LOOKUP_FIELDS = ("subject", "userId")
@@ -114,6 +137,16 @@ class OAuthSettings:
     scope: str | None = None
     """space-separated; None: the token gets the client's scopes"""
     user_lookup: UserLookup | None = None
+    assertion_only: bool = False
+    """output the assertion; do not post it"""
+    timeout: int = DEFAULT_TIMEOUT
+    """seconds to keep trying Qlik, retries included"""
+    ca_bundle: str | None = None
+    """a PEM file of the CAs to trust instead of the system's"""
+    insecure: bool = False
+    """TLS certificates not verified (warned about on every run)"""
+    warnings: tuple[Finding, ...] = ()
+    target: Target = Target.OAUTH
 
     @property
     def token_url(self) -> str:
@@ -132,8 +165,11 @@ class Assertion:
     expires_in: int
 
 
-def parse_oauth(values: Mapping[str, str | Sequence[str]]) -> OAuthSettings:
-    """Validate ``values`` (input name -> text; empty means not given) for an assertion.
+def parse_oauth(
+    values: Mapping[str, str | Sequence[str]], warnings: Sequence[Finding] = ()
+) -> OAuthSettings:
+    """Validate ``values`` (input name -> text; empty means not given) for an assertion and
+    its exchange; ``warnings`` found before (ignored inputs) are kept in the settings.
 
     Raises InputError (MissingInputError for a missing one) naming the first bad input; never
     repeats a value, which may be a secret given in the wrong place.
@@ -149,19 +185,40 @@ def parse_oauth(values: Mapping[str, str | Sequence[str]]) -> OAuthSettings:
     lookup_text = _text(values, USER_LOOKUP)
     if grant is Grant.USER_IMPERSONATION and not lookup_text:
         raise MissingInputError(
-            "is required for grant user-impersonation",
+            f"is required with {ref(GRANT)} user-impersonation",
             input_name=USER_LOOKUP,
             hint="name an existing user: subject=<subject> or userId=<id>",
         )
     if grant is Grant.CLIENT_CREDENTIALS and lookup_text:
         raise InputError(
-            "is only read with grant user-impersonation; a client-credentials token would act "
-            "as the client's bot user, not as this user",
+            f"is only read with {ref(GRANT)} user-impersonation; a client-credentials token "
+            "would act as the client's bot user, not as this user",
             input_name=USER_LOOKUP,
-            hint="set grant to user-impersonation, or leave user-lookup empty",
+            hint=f"set {ref(GRANT)} to user-impersonation, or leave {ref(USER_LOOKUP)} empty",
         )
     key_id = _text(values, KEY_ID)
     algorithm = _text(values, ALGORITHM)
+    found = list(warnings)
+    assertion_only = parse_boolean(
+        _text(values, ASSERTION_ONLY) or "false", input_name=ASSERTION_ONLY
+    )
+    insecure = parse_boolean(_text(values, INSECURE) or "false", input_name=INSECURE)
+    ca_bundle = _text(values, CA_BUNDLE) or None
+    if assertion_only:
+        found += [
+            warning(f"is ignored with {ref(ASSERTION_ONLY)}: nothing is sent to Qlik", name)
+            for name in EXCHANGE_ONLY
+            if _text(values, name) and (name != INSECURE or insecure)
+        ]
+    elif insecure and ca_bundle:
+        raise InputError(
+            f"and {ref(CA_BUNDLE)} are both given: a CA bundle is only read when certificates "
+            "are verified",
+            input_name=INSECURE,
+            hint=f"keep {ref(CA_BUNDLE)} (verified) and drop {ref(INSECURE)}",
+        )
+    elif insecure:
+        found.append(warning(INSECURE_WARNING, INSECURE))
     return OAuthSettings(
         tenant=normalise_tenant(_text(values, TENANT)),
         client_id=_client_id(_text(values, CLIENT_ID)),
@@ -171,7 +228,24 @@ def parse_oauth(values: Mapping[str, str | Sequence[str]]) -> OAuthSettings:
         algorithm=check_oauth_algorithm(algorithm, input_name=ALGORITHM) if algorithm else None,
         scope=_scope(_text(values, SCOPE)),
         user_lookup=_user_lookup(lookup_text) if lookup_text else None,
+        assertion_only=assertion_only,
+        timeout=_timeout(_text(values, TIMEOUT)),
+        ca_bundle=ca_bundle,
+        insecure=insecure and not assertion_only,
+        warnings=tuple(found),
     )
+
+
+def load_oauth_key(
+    settings: OAuthSettings, private_key: str | bytes, passphrase: str | bytes | None
+) -> LoadedKey:
+    """The signing key, checked against Qlik's OAuth rules before anything is signed or sent.
+    Raises KeyMaterialError naming the private key (or its passphrase)."""
+    key = load_signing_key(
+        private_key, passphrase, input_name=PRIVATE_KEY, passphrase_name=PRIVATE_KEY_PASSPHRASE
+    )
+    assertion_header(settings, key)
+    return key
 
 
 def normalise_tenant(text: str, *, input_name: str = TENANT) -> str:
@@ -304,6 +378,20 @@ def _lifetime(text: str) -> int:
             "Cloud allows between an assertion's iat and exp",
             input_name=EXPIRES_IN,
             hint=f"use at most 5m; {format_duration(DEFAULT_ASSERTION_LIFETIME)} is the default",
+        )
+    return seconds
+
+
+def _timeout(text: str) -> int:
+    if not text:
+        return DEFAULT_TIMEOUT
+    seconds = parse_duration(text, input_name=TIMEOUT)
+    if seconds > MAX_TIMEOUT:
+        raise InputError(
+            f"{format_duration(seconds)} is longer than the {format_duration(MAX_TIMEOUT)} "
+            "this tool waits for Qlik at most",
+            input_name=TIMEOUT,
+            hint=f"use at most 10m; {format_duration(DEFAULT_TIMEOUT)} is the default",
         )
     return seconds
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from qsjwt.algorithms import check_algorithm
 from qsjwt.durations import format_duration, parse_duration
 from qsjwt.errors import InputError, MissingInputError
 from qsjwt.findings import Finding, warning
+from qsjwt.formats import parse_boolean
 from qsjwt.inputs import BY_NAME, Target, default_lifetime, required_for
 from qsjwt.rules import (
     BACKSLASH,
@@ -31,6 +33,9 @@ from qsjwt.rules import (
     looks_like_email,
 )
 
+if TYPE_CHECKING:
+    from qsjwt.oauth import OAuthSettings
+
 RawValue = str | Sequence[str]
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -45,10 +50,6 @@ def split_lines(text: str) -> list[str]:
     ``CN=Admins,OU=Groups,DC=corp`` hold commas, and a line break is the one character no
     claim value may hold, so every group name can be written."""
     return [line.strip() for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
-
-
-_TRUE = frozenset({"true", "yes", "on", "1"})
-_FALSE = frozenset({"false", "no", "off", "0"})
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ Settings = QseowSettings | CloudSettings
 
 
 def parse_target(text: str, *, input_name: str = "target") -> Target:
-    """``qseow`` or ``cloud`` (any case); raises InputError naming ``input_name``."""
+    """``qseow``, ``cloud`` or ``oauth`` (any case); raises InputError naming ``input_name``."""
     try:
         return Target(text.strip().lower())
     except ValueError:
@@ -103,11 +104,12 @@ def parse_target(text: str, *, input_name: str = "target") -> Target:
         raise error(
             "is not a target" if text.strip() else "is required",
             input_name=input_name,
-            hint="use qseow (client-managed Qlik Sense) or cloud (Qlik Cloud)",
+            hint="use qseow (client-managed Qlik Sense), cloud (a Qlik Cloud JWT identity "
+            "provider) or oauth (Qlik Cloud OAuth with a private key)",
         ) from None
 
 
-def parse_settings(target: Target, values: Mapping[str, RawValue]) -> Settings:
+def parse_settings(target: Target, values: Mapping[str, RawValue]) -> Settings | OAuthSettings:
     """Validate ``values`` for ``target``; raises InputError naming the first bad input."""
     reader = _Reader(values)
     for name in sorted(values):
@@ -123,7 +125,11 @@ def parse_settings(target: Target, values: Mapping[str, RawValue]) -> Settings:
         )
     if target is Target.QSEOW:
         return _qseow(reader)
-    return _cloud(reader)
+    if target is Target.CLOUD:
+        return _cloud(reader)
+    from qsjwt.oauth import parse_oauth  # noqa: PLC0415 (minting a JWT never loads OAuth)
+
+    return parse_oauth(values, reader.findings)
 
 
 def _qseow(r: _Reader) -> QseowSettings:
@@ -313,12 +319,7 @@ class _Reader:
         return value
 
     def boolean(self, name: str) -> bool:
-        value = self.text(name).lower()
-        if value in _TRUE:
-            return True
-        if value in _FALSE:
-            return False
-        raise InputError("is not true or false", input_name=name)
+        return parse_boolean(self.text(name), input_name=name)
 
     def lifetime(self, target: Target) -> int:
         text = self.text("expires-in") or default_lifetime(target)

@@ -153,6 +153,7 @@ class Result:
         log = "\n".join(line for line in self.lines if not line.startswith(MASK))
         outputs = parse_file_command(self.output_file) if self.output_file else {}
         outputs.pop("token", None)
+        outputs.pop("access-token", None)
         env_file = "" if exported else self.env_file  # the caller checks the exported pair
         return "\n".join([log, self.stderr, self.summary, env_file, *outputs.values()])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,12 +15,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwcrypto import jwk, jwt
 
+from qsjwt import action
 from qsjwt.keys import (
     certificate_pem,
     private_pem,
     public_pem,
     self_signed_certificate,
 )
+from scripts.render_action import read_action
+from tests.action_runner import Result, Runner
+from tests.qlik_local import LocalQlik
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, 0, tzinfo=dt.UTC)
 ENCRYPTED_KEY = Path(__file__).parent / "keys" / "encrypted-rsa-2048.pem"
@@ -112,3 +117,38 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 + ", ".join(_skipped[:10]),
                 red=True,
             )
+
+
+# --- the action in this process, and a local Qlik (shared by the action tests) ---------------
+
+
+@pytest.fixture(scope="module")
+def declared() -> list[str]:
+    return list(read_action()["inputs"])
+
+
+@pytest.fixture
+def runner(tmp_path: Path, declared: list[str]) -> Runner:
+    return Runner(tmp_path / "runner", declared)
+
+
+@pytest.fixture
+def run(runner: Runner, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """``run(inputs, extra=None) -> Result``: the action in this process, output captured."""
+
+    def capture() -> tuple[str, str]:
+        captured = capsys.readouterr()
+        return captured.out, captured.err
+
+    def _run(inputs: dict[str, str], extra: dict[str, str | None] | None = None) -> Result:
+        return runner.run_in_process(action.main, capture, inputs, extra)
+
+    return _run
+
+
+@pytest.fixture
+def qlik(tmp_path: Path) -> Iterator[LocalQlik]:
+    """A local Qlik Cloud on 127.0.0.1 over HTTPS; it knows no OAuth client yet."""
+    (tmp_path / "qlik").mkdir()
+    with LocalQlik(tmp_path / "qlik") as server:
+        yield server

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from qsjwt.errors import InputError, QsjwtError
+from qsjwt.errors import InputError, QsjwtError, spell
 from qsjwt.findings import Finding, Severity
 from qsjwt.inputs import PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
 from qsjwt.keys import LoadedKey, load_signing_key
@@ -72,7 +72,7 @@ def refused(target: Target, input_name: str, *fragments: str, **overrides: Any) 
 
 def assert_error(err: QsjwtError, input_name: str | None, *fragments: str) -> None:
     assert err.input_name == input_name, err.render()
-    text = err.message + " " + (err.hint or "")
+    text = spell(err.message + " " + (err.hint or ""), {})
     for fragment in fragments:
         assert fragment in text, f"{fragment!r} not in {err.render()!r}"
 

@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -46,31 +45,9 @@ CLOUD = {
     "name": "CI Service",
     "email": "ci@example.com",
 }
+OAUTH = {"target": "oauth", "client-id": "client-1"}
+"""with ``tenant`` and ``ca-bundle`` of a local Qlik (tests/qlik_local.py) added"""
 OUTPUT_NAMES = ["token", "expires-at", "expires-in", "header", "claims"]
-
-
-@pytest.fixture(scope="module")
-def declared() -> list[str]:
-    return list(read_action()["inputs"])
-
-
-@pytest.fixture
-def runner(tmp_path: Path, declared: list[str]) -> Runner:
-    return Runner(tmp_path / "runner", declared)
-
-
-@pytest.fixture
-def run(runner: Runner, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    """``run(inputs, extra=None) -> Result``: the action in this process, output captured."""
-
-    def capture() -> tuple[str, str]:
-        captured = capsys.readouterr()
-        return captured.out, captured.err
-
-    def _run(inputs: dict[str, str], extra: dict[str, str | None] | None = None) -> Result:
-        return runner.run_in_process(action.main, capture, inputs, extra)
-
-    return _run
 
 
 def key_lines(pem: bytes | str) -> list[str]:
@@ -725,6 +702,10 @@ ONE_CASE_PER_CODE: dict[str, tuple[dict[str, str], dict[str, str | None], str | 
     "invalid-input": ({**QSEOW, "clock-skew": "later"}, {}, "clock-skew"),
     "invalid-key": ({**QSEOW, "private-key": "bm90IGEga2V5IGF0IGFsbA=="}, {}, "private-key"),
     "output-failed": ({**QSEOW, "export-env": "QLIK_JWT"}, {"GITHUB_ENV": None}, None),
+    # the local Qlik (started below) knows no such client
+    "qlik-refused": ({**OAUTH, "client-id": "unknown-client"}, {}, "client-id"),
+    # no certificate is trusted without the local Qlik's CA: TLS fails before any request
+    "qlik-unreachable": ({**OAUTH, "ca-bundle": ""}, {}, "ca-bundle"),
     "internal": (QSEOW, {}, None),  # with a bug planted after the token's mask, below
 }
 
@@ -735,13 +716,20 @@ def test_every_error_code_has_a_case() -> None:
 
 @pytest.mark.parametrize("code", list(ONE_CASE_PER_CODE))
 def test_error_code_and_error_input_name_the_failure(
-    run: Any, rsa_pair: KeyPair, monkeypatch: pytest.MonkeyPatch, code: str
+    run: Any,
+    rsa_pair: KeyPair,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    code: str,
 ) -> None:
     """What a later step reads (it cannot read the failed step's log): the class and the
     input, exactly, and never a value."""
     inputs, extra, input_name = ONE_CASE_PER_CODE[code]
     if code == "internal":
         monkeypatch.setattr(action, "_compact", lambda value: 1 / 0)
+    if inputs.get("target") == "oauth":
+        qlik = request.getfixturevalue("qlik")
+        inputs = {"tenant": qlik.host, "ca-bundle": qlik.ca_bundle, **inputs}
     result = run({"private-key": rsa_pair.private_pem.decode(), **inputs}, extra)
     assert result.code == 1, result.stdout
     expected = {"error-code": code} | ({"error-input": input_name} if input_name else {})

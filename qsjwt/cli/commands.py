@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from qsjwt.claims import new_jti
 from qsjwt.cli import gather, out
@@ -21,11 +21,15 @@ from qsjwt.inputs import CERTIFICATE, Target
 from qsjwt.keygen import make_key_pair, parse_keygen
 from qsjwt.keys import load_verifying_key, one_line_pem
 from qsjwt.lint import lint_token
-from qsjwt.mint import Minted, mint_from_text
+from qsjwt.mint import mint_from_text
 from qsjwt.rules import MILLISECONDS
 from qsjwt.settings import parse_settings, parse_target
 from qsjwt.sign import decode_unverified, verify_token
 from qsjwt.sources import KEY_LIMIT, read_bounded
+
+if TYPE_CHECKING:
+    from qsjwt.oauth import OAuthSettings
+    from qsjwt.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Mapping[str, str], Mapping[str, str]], int]
 """(parsed arguments, the environment, how each input was spelled) -> exit code"""
@@ -44,8 +48,10 @@ def mint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
     settings = parse_settings(target, values)
     out.findings(settings.warnings, names, sys.stderr)
     material = gather.key_material(args, env)
+    if settings.target is Target.OAUTH:  # its modules load only here
+        return _oauth(cast("OAuthSettings", settings), material, args, outputs)
     minted = mint_from_text(
-        settings,
+        cast("Settings", settings),
         private_key=material.private_key,
         passphrase=material.passphrase,
         certificate=material.certificate,
@@ -53,33 +59,100 @@ def mint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
         jti=new_jti(),
     )
     out.findings([f for f in minted.warnings if f not in settings.warnings], names, sys.stderr)
-    rendered = _render(minted, args.format)
+    return _deliver(
+        minted.token,
+        _signed_document(minted) if args.format == "json" else None,
+        outputs,
+        args.dotenv_variable or gather.DOTENV_DEFAULT,
+        f"token expires at {iso_utc(minted.expires_at)}",
+    )
+
+
+def _oauth(
+    settings: OAuthSettings,
+    material: gather.KeyMaterial,
+    args: argparse.Namespace,
+    outputs: list[PlannedFile],
+) -> int:
+    """The assertion alone, or (by default) the access token Qlik trades it for."""
+    from qsjwt.oauth import build_assertion, load_oauth_key  # noqa: PLC0415
+    from qsjwt.oauth import new_jti as new_oauth_jti  # noqa: PLC0415 (a UUID, as Qlik asks)
+
+    key = load_oauth_key(settings, material.private_key, material.passphrase)
+    if settings.assertion_only:
+        now = dt.datetime.now(dt.UTC)
+        assertion = build_assertion(settings, key, now=now, jti=new_oauth_jti())
+        return _deliver(
+            assertion.token,
+            _signed_document(assertion) if args.format == "json" else None,
+            outputs,
+            args.dotenv_variable or gather.DOTENV_DEFAULT,
+            f"assertion expires at {iso_utc(assertion.expires_at)}; post it to "
+            f"{settings.token_url} once, before then",
+        )
+    from qsjwt.exchange import obtain_access_token  # noqa: PLC0415 (HTTP only when needed)
+
+    access = obtain_access_token(settings, key)
+    expires = iso_utc(access.expires_at) if access.expires_at else None
+    document = {
+        "access_token": access.access_token,
+        "token_type": access.token_type,
+        "expires_at": expires,
+        "expires_in": access.expires_in,
+        "scope": access.scope,
+    }
+    return _deliver(
+        access.access_token,
+        json_document(document) if args.format == "json" else None,
+        outputs,
+        args.dotenv_variable or gather.ACCESS_DOTENV_DEFAULT,
+        f"access token expires at {expires or 'a time Qlik did not say'}",
+    )
+
+
+class _Signed(Protocol):
+    """A minted token or an OAuth assertion: what ``--format json`` shows of it."""
+
+    @property
+    def token(self) -> str: ...
+    @property
+    def header(self) -> Mapping[str, Any]: ...
+    @property
+    def claims(self) -> Mapping[str, Any]: ...
+    @property
+    def expires_at(self) -> dt.datetime: ...
+
+
+def _signed_document(signed: _Signed) -> str:
+    return json_document(
+        {
+            "token": signed.token,
+            "header": signed.header,
+            "claims": signed.claims,
+            "expires_at": iso_utc(signed.expires_at),
+        }
+    )
+
+
+def _deliver(
+    token: str, document: str | None, outputs: list[PlannedFile], variable: str, done: str
+) -> int:
+    """The token (or the JSON ``document`` holding it) to stdout or the output files; a dotenv
+    file gets ``variable=token``. ``done`` goes to stderr once files are written."""
+    rendered = (document or token) + "\n"
     if not outputs:
-        out.result(rendered + "\n")
+        out.result(rendered)
         return 0
-    variable = args.dotenv_variable or gather.DOTENV_DEFAULT
     files = [
-        replace(p, content=f"{variable}={minted.token}\n".encode())
+        replace(p, content=f"{variable}={token}\n".encode())
         if p.replaces_lines
-        else replace(p, content=(rendered + "\n").encode())
+        else replace(p, content=rendered.encode())
         for p in outputs
     ]
     if (stopped := _write(files)) is not None:
         return stopped
-    out.say(sys.stderr, f"token expires at {iso_utc(minted.expires_at)}")
+    out.say(sys.stderr, done)
     return 0
-
-
-def _render(minted: Minted, output_format: str) -> str:
-    if output_format == "token":
-        return minted.token
-    document = {
-        "token": minted.token,
-        "header": minted.header,
-        "claims": minted.claims,
-        "expires_at": iso_utc(minted.expires_at),
-    }
-    return json_document(document)
 
 
 def _write(files: list[PlannedFile], *, overwrite: bool = True) -> int | None:
@@ -196,6 +269,7 @@ def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
 HANDLERS: dict[str, Handler] = {
     "qseow": mint,
     "cloud": mint,
+    "oauth": mint,
     "decode": decode,
     "verify": verify,
     "lint": lint,

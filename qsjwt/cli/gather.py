@@ -34,6 +34,7 @@ ENV_PASSPHRASE = "QSJWT_PRIVATE_KEY_PASSPHRASE"  # noqa: S105 (a variable name)
 ENV_CERTIFICATE = "QSJWT_CERTIFICATE"
 ENV_CERTIFICATE_FILE = "QSJWT_CERTIFICATE_FILE"
 DOTENV_DEFAULT = "QLIK_JWT"
+ACCESS_DOTENV_DEFAULT = "QLIK_ACCESS_TOKEN"
 STDIO = "-"
 """``--output -`` is standard output, as without ``--output``; ``TOKEN`` ``-`` is stdin."""
 
@@ -133,7 +134,9 @@ def key_material(args: argparse.Namespace, env: Mapping[str, str]) -> KeyMateria
     elif env.get(ENV_PASSPHRASE):
         check_length(env[ENV_PASSPHRASE], PASSPHRASE_LIMIT, input_name=PRIVATE_KEY_PASSPHRASE)
         passphrase = passphrase_from(env[ENV_PASSPHRASE])
-    return KeyMaterial(private_key, passphrase, certificate(args.certificate_file, env))
+    return KeyMaterial(
+        private_key, passphrase, certificate(getattr(args, "certificate_file", None), env)
+    )
 
 
 def certificate(flag_path: str | None, env: Mapping[str, str]) -> bytes | str | None:
@@ -175,9 +178,11 @@ def planned_outputs(args: argparse.Namespace, env: Mapping[str, str]) -> list[Pl
     inputs = (
         ("--private-key-file", args.private_key_file),
         ("--passphrase-file", args.passphrase_file),
-        ("--certificate-file", args.certificate_file),
+        ("--certificate-file", getattr(args, "certificate_file", None)),
+        ("--ca-bundle", getattr(args, "ca-bundle", None)),
         (ENV_PRIVATE_KEY_FILE, env.get(ENV_PRIVATE_KEY_FILE)),
         (ENV_CERTIFICATE_FILE, env.get(ENV_CERTIFICATE_FILE)),
+        ("QSJWT_CA_BUNDLE", env.get("QSJWT_CA_BUNDLE")),
     )
     reads = [(name, path) for name, path in inputs if path]
     for index, file in enumerate(planned):

@@ -12,6 +12,7 @@ from typing import Any, NoReturn, Protocol
 
 from qsjwt import __version__
 from qsjwt.cli.gather import (
+    ACCESS_DOTENV_DEFAULT,
     DOTENV_DEFAULT,
     ENV_CERTIFICATE,
     ENV_CERTIFICATE_FILE,
@@ -20,7 +21,7 @@ from qsjwt.cli.gather import (
     ENV_PRIVATE_KEY_FILE,
 )
 from qsjwt.cli.out import PROG, note
-from qsjwt.inputs import Target, default_lifetime, inputs_for
+from qsjwt.inputs import Target, default_for, inputs_for
 from qsjwt.keygen import DEFAULTS as KEYGEN_DEFAULTS
 
 FORBIDDEN = ("--private-key", "--passphrase", "--private-key-passphrase", "--key", "--password")
@@ -43,6 +44,12 @@ EXAMPLES = {
   printf 'Authorization: Bearer %s\\n' "$(cat token.txt)" > auth.header   # off the command line
   curl -X POST -H @auth.header -c cookies.txt https://tenant.eu.qlikcloud.com/login/jwt-session
 """,
+    "oauth": f"""example:
+  export QSJWT_PRIVATE_KEY_FILE=oauth-key.pem      # its JWK is in the OAuth client (qs-jwt jwk)
+  {PROG} oauth --tenant tenant.eu.qlikcloud.com --client-id 0123456789abcdef \\
+      --scope user_default --output access-token.txt
+  {PROG} call https://tenant.eu.qlikcloud.com/api/v1/users/me --token-file access-token.txt
+""",
     "decode": f"""example:
   {PROG} decode - < token.txt
 """,
@@ -64,6 +71,8 @@ EXIT_CODES = """exit codes:
   1  failure: a token that cannot be decoded or is invalid (decode, verify, lint),
      a broken rule (lint), an output that cannot be written, an internal error
   2  bad input or usage: the message names the option or variable to fix
+  3  Qlik refused (oauth, call): the message says which setting to change
+  4  Qlik could not be reached (oauth, call): network, TLS, proxy or time-out
   130  interrupted: SIGINT (143 for SIGTERM, 129 for SIGHUP); during a write no temporary
      file is left, and each file keeps its old content (or, if the signal came during the
      final renames, holds its new one)
@@ -188,7 +197,8 @@ def build_parser() -> Cli:
     parser = _Parser(
         prog=PROG,
         description="Mint, inspect and check JSON Web Tokens for Qlik Sense: client-managed "
-        "QSEoW virtual proxies (qseow) and Qlik Cloud JWT identity providers (cloud).",
+        "QSEoW virtual proxies (qseow), Qlik Cloud JWT identity providers (cloud), and Qlik "
+        "Cloud OAuth clients with a private key (oauth: an access token, no client secret).",
         epilog=EXIT_CODES + "\nRun 'qs-jwt COMMAND --help' for each command's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
@@ -199,6 +209,11 @@ def build_parser() -> Cli:
         "qseow": _mint_command(sub, Target.QSEOW, "mint a token for a QSEoW virtual proxy (JWT)"),
         "cloud": _mint_command(
             sub, Target.CLOUD, "mint a token for a Qlik Cloud JWT identity provider"
+        ),
+        "oauth": _mint_command(
+            sub,
+            Target.OAUTH,
+            "get a Qlik Cloud OAuth access token with a private key (Private Key JWT)",
         ),
         "decode": _decode_command(sub),
         "verify": _verify_command(sub),
@@ -245,16 +260,20 @@ def _mint_command(sub: _Commands, target: Target, summary: str) -> _Parser:
     claims = parser.add_argument_group(
         "token settings", "each can also come from the QSJWT_* variable shown; a flag wins"
     )
-    for spec in inputs_for(target):
-        default = spec.default if spec.name != "expires-in" else default_lifetime(target)
-        extra = f" [default {default}]" if default else ""
+    for spec in sorted(inputs_for(target), key=lambda spec: target not in spec.required):
+        default = default_for(spec, target)
+        extra = f" [default {default}]" if default and not spec.switch else ""
+        how: dict[str, Any] = (
+            {"action": "store_const", "const": "true"}
+            if spec.switch
+            else {"metavar": spec.metavar, "action": "append" if spec.is_list else "store"}
+        )
         parser.option(
             claims,
             spec.cli_flag,
             dest=spec.name,
-            metavar=spec.metavar,
-            action="append" if spec.is_list else "store",
             help=f"{spec.description}{extra} (env {spec.env_var})",
+            **how,
         )
     key = parser.add_argument_group(
         "key", "the private key is never a command-line value: it would show in ps and history"
@@ -272,17 +291,22 @@ def _mint_command(sub: _Commands, target: Target, summary: str) -> _Parser:
         metavar="PATH",
         help=f"passphrase of an encrypted key (env {ENV_PASSPHRASE} holds the passphrase)",
     )
-    _certificate_option(
-        parser, key, "certificate configured in Qlik; checked to match the key before signing"
-    )
-    out = parser.add_argument_group("output", "by default the token alone goes to stdout")
-    parser.option(
-        out,
-        "--format",
-        metavar="{token,json}",
-        default="token",
-        help="token (default) or json: {token, header, claims, expires_at}",
-    )
+    if target is Target.OAUTH:
+        made = "the access token (the assertion with --assertion-only)"
+        json_help = (
+            "token (default) or json: {access_token, token_type, expires_at, expires_in, "
+            "scope}; with --assertion-only {token, header, claims, expires_at}"
+        )
+        variable = f"{ACCESS_DOTENV_DEFAULT}, or {DOTENV_DEFAULT} for an assertion"
+    else:
+        _certificate_option(
+            parser, key, "certificate configured in Qlik; checked to match the key before signing"
+        )
+        made = "the token"
+        json_help = "token (default) or json: {token, header, claims, expires_at}"
+        variable = DOTENV_DEFAULT
+    out = parser.add_argument_group("output", f"by default {made} alone goes to stdout")
+    parser.option(out, "--format", metavar="{token,json}", default="token", help=json_help)
     parser.option(
         out,
         "--output",
@@ -303,7 +327,7 @@ def _mint_command(sub: _Commands, target: Target, summary: str) -> _Parser:
         out,
         "--dotenv-variable",
         metavar="NAME",
-        help=f"variable name in the dotenv file (default {DOTENV_DEFAULT}); needs --dotenv",
+        help=f"variable name in the dotenv file (default {variable}); needs --dotenv",
     )
     parser.set_defaults(target=target)
     return parser
