@@ -191,7 +191,7 @@ def exchange(
     """
     if transport.timeout <= 0 or transport.deadline <= 0:
         raise ValueError("timeout and deadline must be positive")
-    opener = _opener(transport)
+    director = opener(transport)
     start = clock.monotonic()
     attempt = 0
     while True:
@@ -209,7 +209,7 @@ def exchange(
         )
         remaining = transport.deadline - (clock.monotonic() - start)
         try:
-            with opener.open(request, timeout=min(transport.timeout, remaining)) as response:
+            with director.open(request, timeout=min(transport.timeout, remaining)) as response:
                 payload = response.read(MAX_BODY + 1)
                 skew = _skew(response.headers, clock.wall())
             return _issued(payload, response.headers, skew, attempt, clock.wall())
@@ -217,7 +217,7 @@ def exchange(
             with answer:
                 failure = _answered(answer, settings, clock.wall())
         except (OSError, http.client.HTTPException) as err:
-            failure = _network(err)
+            failure = network_failure(err)
         elapsed = clock.monotonic() - start
         if failure.retry_after is None:
             raise failure.error
@@ -252,7 +252,7 @@ def obtain_access_token(
     return exchange(settings, assertion, transport=transport or Transport.of(settings), clock=clock)
 
 
-def _opener(transport: Transport) -> urllib.request.OpenerDirector:
+def opener(transport: Transport) -> urllib.request.OpenerDirector:
     if not transport.verify:
         context = ssl.create_default_context()
         context.check_hostname = False
@@ -365,7 +365,7 @@ def _answered(answer: urllib.error.HTTPError, settings: Settings, now: dt.dateti
 def _refusal(status: int, body: bytes, settings: Settings, skew: int | None) -> QlikRefusedError:
     """What to change, from the status, the error codes and the words Qlik uses (matched, never
     repeated)."""
-    codes, words = _error_parts(body)
+    codes, words = error_parts(body)
     shown = ", ".join([str(status), *codes[:3]])
     said = f"Qlik refused the token request (HTTP {shown})"
 
@@ -497,7 +497,7 @@ _NOT_THE_CLOCK = (TENANT, KEY_ID, PRIVATE_KEY)
 """Refusals a wrong clock cannot cause: they are reported even when the clocks differ."""
 
 
-def _error_parts(body: bytes) -> tuple[list[str], str]:
+def error_parts(body: bytes) -> tuple[list[str], str]:
     """Known error codes (safe to show) and the words of titles and details, lower case and
     space-padded for whole-word matching (never shown), from Qlik's ``errors[]`` or an RFC 6749
     ``error``."""
@@ -524,8 +524,9 @@ def _error_parts(body: bytes) -> tuple[list[str], str]:
     return list(dict.fromkeys(codes)), " " + " ".join(words) + " "
 
 
-def _network(err: BaseException) -> _Failure:
-    """Whether a failure before any answer is worth another try, and what to tell."""
+def network_failure(err: BaseException, host_input: str = TENANT) -> _Failure:
+    """Whether a failure before any answer is worth another try, and what to tell;
+    ``host_input`` is the input that names the host (``tenant``, or ``call``'s ``url``)."""
     reason: object = err.reason if isinstance(err, urllib.error.URLError) else err
     if isinstance(reason, ssl.SSLCertVerificationError):
         what = (
@@ -546,7 +547,7 @@ def _network(err: BaseException) -> _Failure:
         return _Failure(
             QlikUnreachableError(
                 "TLS: the handshake with the tenant failed",
-                input_name=TENANT,
+                input_name=host_input,
                 hint="check the tenant host and any proxy between here and Qlik",
             ),
             None,
@@ -554,7 +555,7 @@ def _network(err: BaseException) -> _Failure:
     if isinstance(reason, socket.gaierror):
         error = QlikUnreachableError(
             "the tenant's host name does not resolve",
-            input_name=TENANT,
+            input_name=host_input,
             hint=_TENANT_HINT + "; a proxy needs https_proxy set",
         )
         return _Failure(error, 0.0 if reason.errno == socket.EAI_AGAIN else None)
@@ -568,7 +569,7 @@ def _network(err: BaseException) -> _Failure:
         return _Failure(
             QlikUnreachableError(
                 "the server at the tenant's host did not answer in HTTP",
-                input_name=TENANT,
+                input_name=host_input,
                 hint=_TENANT_HINT,
             ),
             None,
@@ -578,7 +579,7 @@ def _network(err: BaseException) -> _Failure:
         return _Failure(
             QlikUnreachableError(
                 "could not connect" + (f" ({code})" if code else ""),
-                input_name=TENANT,
+                input_name=host_input,
                 hint="check the tenant host, the network and any proxy (https_proxy, no_proxy)",
             ),
             None,
@@ -586,7 +587,7 @@ def _network(err: BaseException) -> _Failure:
     return _Failure(
         QlikUnreachableError(
             f"could not reach Qlik: {what}",
-            input_name=TENANT,
+            input_name=host_input,
             hint="check the tenant host, the network and any proxy (https_proxy, no_proxy)",
         ),
         0.0,

@@ -25,9 +25,11 @@ DEFAULT_CLOCK_SKEW = "10s"
 Qlik's clock is "not valid yet" and refused; hosts kept by NTP differ by far less than 10 s, and
 10 s is a small part of the shortest useful lifetime (Qlik's tutorial uses 30 s)."""
 
+JWT_TARGETS = (Target.QSEOW, Target.CLOUD)
+"""The targets whose token is a login JWT (``mint``), for a virtual proxy or an identity
+provider; ``oauth`` makes a client assertion (``qsjwt.oauth``) instead."""
 ALL = frozenset(Target)
-BOTH = frozenset({Target.QSEOW, Target.CLOUD})
-"""the two JWT login targets: a token for a virtual proxy or an identity provider"""
+BOTH = frozenset(JWT_TARGETS)
 QSEOW_ONLY = frozenset({Target.QSEOW})
 CLOUD_ONLY = frozenset({Target.CLOUD})
 OAUTH_ONLY = frozenset({Target.OAUTH})

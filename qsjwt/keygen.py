@@ -7,6 +7,7 @@ values with the same messages.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,7 +22,14 @@ from qsjwt.keys import (
 
 KEY_TYPES = ("rsa", "ec")
 RSA_BITS = ("2048", "3072", "4096")
-DEFAULTS = {"key-type": "rsa", "bits": "3072", "days": "365", "common-name": "qs-jwt"}
+CURVES = ("P-256", "P-384")
+DEFAULTS = {
+    "key-type": "rsa",
+    "bits": "3072",
+    "curve": "P-256",
+    "days": "365",
+    "common-name": "qs-jwt",
+}
 """3072-bit RSA: QSEoW takes only RSA, and NIST's guidance puts 3072 bits past 2030."""
 MAX_COMMON_NAME = 64
 """RFC 5280's upper bound for a common name; cryptography refuses a longer one."""
@@ -35,6 +43,7 @@ class KeygenSettings:
     bits: int
     days: int
     common_name: str
+    curve: str = "P-256"
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,9 @@ class KeyPairFiles:
     private: bytes
     certificate: bytes
     public: bytes
+    jwk: bytes | None = None
+    """the public JWK for a Qlik Cloud OAuth client (``kid`` its thumbprint), when the key
+    suits one: RSA, or EC on P-384"""
 
 
 def parse_keygen(values: Mapping[str, str], *, now: dt.datetime) -> KeygenSettings:
@@ -55,16 +67,22 @@ def parse_keygen(values: Mapping[str, str], *, now: dt.datetime) -> KeygenSettin
         bits=int(_choice(given["bits"], RSA_BITS, "bits")),
         days=_days(given["days"], now),
         common_name=_common_name(given["common-name"]),
+        curve=_choice(given["curve"].upper(), CURVES, "curve"),
     )
 
 
 def make_key_pair(settings: KeygenSettings, *, now: dt.datetime) -> KeyPairFiles:
     """A new key and a certificate valid from ``now`` for ``settings.days`` days."""
-    key = generate_key(settings.key_type, settings.bits)
+    key = generate_key(settings.key_type, settings.bits, settings.curve)
     certificate = self_signed_certificate(
         key, common_name=settings.common_name, days=settings.days, now=now
     )
-    return KeyPairFiles(private_pem(key), certificate_pem(certificate), public_pem(key))
+    jwk = None
+    if settings.key_type == "rsa" or settings.curve == "P-384":
+        from qsjwt.jwk import public_jwk  # noqa: PLC0415 (only keygen needs it)
+
+        jwk = (json.dumps(public_jwk(key, input_name="key-type"), indent=2) + "\n").encode()
+    return KeyPairFiles(private_pem(key), certificate_pem(certificate), public_pem(key), jwk)
 
 
 def _choice(value: str, allowed: tuple[str, ...], input_name: str) -> str:

@@ -301,10 +301,11 @@ def _public_der(public: CertificatePublicKeyTypes) -> bytes:
     )
 
 
-def generate_key(key_type: str, bits: int) -> SigningKey:
-    """A new key: RSA of ``bits``, or EC P-256 (for ES256)."""
+def generate_key(key_type: str, bits: int, curve: str = "P-256") -> SigningKey:
+    """A new key: RSA of ``bits``, or EC on ``curve``: P-256 (ES256) or P-384 (ES384, the one
+    curve Qlik Cloud OAuth takes)."""
     if key_type == "ec":
-        return ec.generate_private_key(ec.SECP256R1())
+        return ec.generate_private_key(ec.SECP384R1() if curve == "P-384" else ec.SECP256R1())
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 from qsjwt.algorithms import check_algorithm
 from qsjwt.durations import format_duration, parse_duration
@@ -109,6 +109,16 @@ def parse_target(text: str, *, input_name: str = "target") -> Target:
         ) from None
 
 
+@overload
+def parse_settings(
+    target: Literal[Target.QSEOW, Target.CLOUD], values: Mapping[str, RawValue]
+) -> Settings: ...
+@overload
+def parse_settings(
+    target: Literal[Target.OAUTH], values: Mapping[str, RawValue]
+) -> OAuthSettings: ...
+@overload
+def parse_settings(target: Target, values: Mapping[str, RawValue]) -> Settings | OAuthSettings: ...
 def parse_settings(target: Target, values: Mapping[str, RawValue]) -> Settings | OAuthSettings:
     """Validate ``values`` for ``target``; raises InputError naming the first bad input."""
     reader = _Reader(values)

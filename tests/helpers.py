@@ -11,11 +11,14 @@ import pytest
 
 from qsjwt.errors import InputError, QsjwtError, spell
 from qsjwt.findings import Finding, Severity
-from qsjwt.inputs import PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
+from qsjwt.inputs import JWT_TARGETS, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
 from qsjwt.keys import LoadedKey, load_signing_key
+from qsjwt.oauth import OAuthSettings
 from qsjwt.settings import CloudSettings, QseowSettings, Settings, parse_settings
 
-BOTH_TARGETS = pytest.mark.parametrize("target", list(Target), ids=[t.value for t in Target])
+BOTH_TARGETS = pytest.mark.parametrize(
+    "target", list(JWT_TARGETS), ids=[t.value for t in JWT_TARGETS]
+)
 
 FIXED_JTI = "fixed-jti-for-golden-tests-0123456789"
 """37 characters: over the 22 (128 bits) lint asks for, and stable for exact comparisons."""
@@ -47,7 +50,13 @@ def cloud_values(**overrides: Any) -> dict[str, Any]:
 
 
 def parse(target: Target, **overrides: Any) -> Settings:
-    return parse_settings(target, values_for(target, **overrides))
+    return jwt_settings(parse_settings(target, values_for(target, **overrides)))
+
+
+def jwt_settings(settings: Settings | OAuthSettings) -> Settings:
+    """Settings of a JWT target (qseow, cloud), for what only those take."""
+    assert not isinstance(settings, OAuthSettings)
+    return settings
 
 
 def parse_qseow(**overrides: Any) -> QseowSettings:

@@ -110,7 +110,7 @@ def test_insecure_warns_every_time(oauth: Callable[..., Result]) -> None:
     assert result.code == 0, result.stdout
     warned = result.annotations("warning")
     (insecure,) = [w for w in warned if w.properties["title"] == "Check insecure"]
-    assert "not verified" in insecure.message
+    assert "not verified" in insecure.data
 
 
 @pytest.mark.parametrize(

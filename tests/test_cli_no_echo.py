@@ -19,10 +19,14 @@ from tests.conftest import KeyPair
 from tests.test_cli import CLOUD_ARGS, QSEOW_ARGS
 
 PASSPHRASE = "S3cret-Passphrase-0042"
-NO_VALUE = {"-h", "--help", "--force"}
+NO_VALUE = {"-h", "--help"}
 BASE = {
     "qseow": QSEOW_ARGS,
     "cloud": CLOUD_ARGS,
+    # nothing listens on port 1: a run that gets as far as the exchange ends at once (exit 4)
+    "oauth": ["oauth", "--tenant", "127.0.0.1:1", "--client-id", "client-1", "--timeout", "1s"],
+    "jwk": ["jwk"],
+    "call": ["call", "https://127.0.0.1:1/x", "--timeout", "1s"],
     "decode": ["decode", "-"],
     "verify": ["verify", "-"],
     "lint": ["lint", "-", "--target", "qseow"],
@@ -95,7 +99,7 @@ def test_a_secret_given_to_any_option_is_never_repeated(
     key = tmp_path / "key.pem"
     key.write_bytes(rsa_pair.private_pem)
     argv = [*BASE[command]]
-    if command in ("qseow", "cloud") and flag != "--private-key-file":
+    if command in ("qseow", "cloud", "oauth", "jwk") and flag != "--private-key-file":
         argv += ["--private-key-file", str(key)]
     argv += [f"{flag}={secret}"]
     code, out, err = _run(argv, token, tmp_path, monkeypatch, capsys)

@@ -21,13 +21,11 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from qsjwt.errors import InputError, QsjwtError
+from qsjwt.errors import InputError, QlikRefusedError, QlikUnreachableError, QsjwtError
 from qsjwt.exchange import (
     CLIENT_ASSERTION_TYPE,
     AccessToken,
     Clock,
-    QlikRefusedError,
-    QlikUnreachableError,
     Transport,
     exchange,
     token_request,

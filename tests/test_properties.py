@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from qsjwt.durations import format_duration, parse_duration
 from qsjwt.errors import InputError
-from qsjwt.inputs import INPUTS, Target
+from qsjwt.inputs import INPUTS, JWT_TARGETS, Target
 from qsjwt.keys import LoadedKey
 from qsjwt.lint import lint_token
 from qsjwt.mint import mint
@@ -44,7 +44,7 @@ any_value = st.one_of(
 
 @FAST
 @given(
-    target=st.sampled_from(list(Target)),
+    target=st.sampled_from(JWT_TARGETS),
     overrides=st.dictionaries(st.sampled_from(INPUT_NAMES), any_value, max_size=6),
     start_valid=st.booleans(),
 )

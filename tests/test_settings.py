@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from qsjwt.errors import InputError
-from qsjwt.inputs import INPUTS, Target
+from qsjwt.inputs import INPUTS, JWT_TARGETS, Target
 from qsjwt.rules import MAX_VALUE_LENGTH, REGISTERED_CLAIMS
 from qsjwt.settings import (
     CloudSettings,
@@ -21,6 +21,7 @@ from tests.helpers import (
     CLOUD_REQUIRED,
     QSEOW_REQUIRED,
     assert_error,
+    jwt_settings,
     parse,
     parse_cloud,
     parse_qseow,
@@ -30,7 +31,7 @@ from tests.helpers import (
 
 TEXT_INPUTS = {
     target: [spec.name for spec in INPUTS if target in spec.targets and not spec.is_list]
-    for target in Target
+    for target in JWT_TARGETS
 }
 CLAIM_INPUTS = ("user-id-claim", "user-directory-claim", "groups-claim")
 
@@ -77,7 +78,7 @@ def test_settings_are_frozen(target: Target) -> None:
 @BOTH_TARGETS
 def test_values_are_stripped(target: Target) -> None:
     spaced = {name: f"  {value}\n" for name, value in {**CLOUD_REQUIRED, **QSEOW_REQUIRED}.items()}
-    settings = parse_settings(target, spaced)
+    settings = jwt_settings(parse_settings(target, spaced))
     if isinstance(settings, QseowSettings):
         assert (settings.user_id, settings.user_directory) == ("alice", "CORP")
     else:
@@ -362,7 +363,7 @@ def test_qseow_rs_family_without_warning(text: str) -> None:
 
 # --- every text value: control characters, length, lists ------------------------------------
 
-TEXT_CASES = [(target, name) for target in Target for name in TEXT_INPUTS[target]]
+TEXT_CASES = [(target, name) for target in JWT_TARGETS for name in TEXT_INPUTS[target]]
 
 
 @pytest.mark.parametrize(("target", "name"), TEXT_CASES)
@@ -518,7 +519,7 @@ def test_qseow_optional_values() -> None:
 # --- inputs of the other target --------------------------------------------------------------
 
 OTHER_TARGET_CASES = [
-    (target, spec.name) for target in Target for spec in INPUTS if target not in spec.targets
+    (target, spec.name) for target in JWT_TARGETS for spec in INPUTS if target not in spec.targets
 ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -13,11 +14,12 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from qsjwt.claims import new_jti
 from qsjwt.cli import gather, out
 from qsjwt.display import json_document, path_for_message
-from qsjwt.errors import InputError, QsjwtError
+from qsjwt.durations import parse_duration
+from qsjwt.errors import InputError, OutputError, QsjwtError, ref
 from qsjwt.files import Interrupted, PlannedFile, check_writable, write_all
 from qsjwt.findings import Severity
 from qsjwt.formats import iso_utc
-from qsjwt.inputs import CERTIFICATE, Target
+from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
 from qsjwt.keygen import make_key_pair, parse_keygen
 from qsjwt.keys import load_verifying_key, one_line_pem
 from qsjwt.lint import lint_token
@@ -235,7 +237,7 @@ def _times(claims: Mapping[str, Any]) -> dict[str, str]:
 
 def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     now = dt.datetime.now(dt.UTC)
-    values = {"key-type": args.key_type, "bits": args.bits, "days": args.days}
+    values = {"key-type": args.key_type, "bits": args.bits, "days": args.days, "curve": args.curve}
     settings = parse_keygen({**values, "common-name": args.common_name}, now=now)
     made = make_key_pair(settings, now=now)
     out_dir = Path(args.out_dir)
@@ -255,6 +257,8 @@ def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
         PlannedFile(out_dir / "certificate.pem", made.certificate, "out-dir", 0o644),
         PlannedFile(out_dir / "public-key.pem", made.public, "out-dir", 0o644),
     ]
+    if made.jwk is not None:
+        files.append(PlannedFile(out_dir / "jwk.json", made.jwk, "out-dir", 0o644))
     if (stopped := _write(files, overwrite=args.force)) is not None:
         return stopped
     out.say(
@@ -266,10 +270,137 @@ def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
     return 0
 
 
+def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    from qsjwt.call import call as request  # noqa: PLC0415 (HTTP only for this command)
+    from qsjwt.call import check_method, check_url, new_xrfkey  # noqa: PLC0415
+    from qsjwt.exchange import Transport  # noqa: PLC0415
+
+    url = check_url(args.url)
+    method = check_method(args.method)
+    timeout = parse_duration(args.timeout, input_name="timeout")
+    if timeout > MAX_CALL_TIMEOUT:
+        raise InputError("is longer than 10m", input_name="timeout", hint="e.g. 30s")
+    ca_bundle = args.ca_bundle or env.get("QSJWT_CA_BUNDLE") or None
+    if args.insecure and ca_bundle:
+        raise InputError(
+            f"and {ref('ca-bundle')} are both given: a CA bundle is only read when "
+            "certificates are verified",
+            input_name="insecure",
+        )
+    outputs = [PlannedFile(Path(args.output), b"", "output")] if args.output else []
+    for planned in outputs:
+        check_writable(planned, reads=gather.call_reads(args, env))
+    token = gather.bearer_token(args, env)
+    body = None
+    if args.data_file == gather.STDIO:
+        body = gather.stdin_bytes(CALL_BODY_LIMIT, input_name="data-file")
+    elif args.data_file:
+        body = read_bounded(
+            args.data_file, CALL_BODY_LIMIT, input_name="data-file", secret_hint=None
+        )
+    if args.insecure:
+        out.say(sys.stderr, "warning: --insecure: the server's TLS certificate is not verified")
+    answer = request(
+        method,
+        url,
+        token,
+        body=body,
+        content_type=args.content_type,
+        xrfkey=new_xrfkey() if args.xrfkey else None,
+        transport=Transport(
+            ca_bundle=ca_bundle,
+            timeout=float(timeout),
+            deadline=float(timeout),
+            verify=not args.insecure,
+        ),
+    )
+    said = f"{answer.status} {answer.reason}, {len(answer.body)} bytes"
+    if outputs:
+        if (stopped := _write([replace(outputs[0], content=answer.body)])) is not None:
+            return stopped
+        out.say(sys.stderr, said)
+        return 0
+    if not answer.body.strip():
+        out.say(sys.stderr, said)
+        return 0
+    try:
+        document = json.loads(answer.body)
+    except ValueError:
+        raise OutputError(
+            f"Qlik answered {answer.status} with a body that is not JSON; it is not printed",
+            input_name="output",
+            hint="give --output FILE to save it as it came",
+        ) from None
+    out.result(json_document(document) + "\n")
+    out.say(sys.stderr, said)
+    return 0
+
+
+MAX_CALL_TIMEOUT = 600
+CALL_BODY_LIMIT = 16 * 1024 * 1024
+JWK_FORMATS = ("jwk", "jwks", "json")
+
+
+def jwk(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    from qsjwt.jwk import (  # noqa: PLC0415
+        check_kid,
+        check_oauth_algorithm,
+        public_forms,
+        public_key_from_text,
+    )
+
+    if args.format not in JWK_FORMATS:
+        raise InputError(f"must be one of {', '.join(JWK_FORMATS)}", input_name="format")
+    kid = check_kid(args.key_id, input_name="key-id") if args.key_id else None
+    alg = check_oauth_algorithm(args.algorithm, input_name="algorithm") if args.algorithm else None
+    if args.public_key_file or args.certificate_file:
+        text: str | bytes = read_bounded(
+            args.public_key_file or args.certificate_file,
+            KEY_LIMIT,
+            input_name=CERTIFICATE,
+            secret_hint=None,
+        )
+        key = public_key_from_text(
+            text, input_name=CERTIFICATE, passphrase_name=PRIVATE_KEY_PASSPHRASE
+        )
+        source = CERTIFICATE
+    else:
+        material = gather.key_material(args, env)
+        key = public_key_from_text(
+            material.private_key,
+            material.passphrase,
+            input_name=PRIVATE_KEY,
+            passphrase_name=PRIVATE_KEY_PASSPHRASE,
+        )
+        source = PRIVATE_KEY
+    forms = public_forms(key, kid=kid, algorithm=alg, input_name=source)
+    documents: dict[str, Mapping[str, Any]] = {
+        "jwk": forms.jwk,
+        "jwks": forms.jwks,
+        "json": {
+            "jwk": forms.jwk,
+            "jwks": forms.jwks,
+            "public_key_pem": forms.public_pem.decode("ascii"),
+            "one_line_pem": forms.one_line_pem,
+        },
+    }
+    document = documents[args.format]
+    out.result(json_document(document) + "\n")
+    out.say(
+        sys.stderr,
+        f"{'the kid given' if kid else 'kid = the key thumbprint ' + forms.jwk['kid']}, alg "
+        f"{forms.jwk['alg']}: register this public JWK in the OAuth client (nothing in it is "
+        "secret)",
+    )
+    return 0
+
+
 HANDLERS: dict[str, Handler] = {
     "qseow": mint,
     "cloud": mint,
     "oauth": mint,
+    "jwk": jwk,
+    "call": call,
     "decode": decode,
     "verify": verify,
     "lint": lint,

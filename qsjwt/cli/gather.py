@@ -33,6 +33,8 @@ ENV_PRIVATE_KEY_FILE = "QSJWT_PRIVATE_KEY_FILE"
 ENV_PASSPHRASE = "QSJWT_PRIVATE_KEY_PASSPHRASE"  # noqa: S105 (a variable name)
 ENV_CERTIFICATE = "QSJWT_CERTIFICATE"
 ENV_CERTIFICATE_FILE = "QSJWT_CERTIFICATE_FILE"
+ENV_TOKEN = "QSJWT_TOKEN"  # noqa: S105 (a variable name)
+ENV_TOKEN_FILE = "QSJWT_TOKEN_FILE"  # noqa: S105 (a variable name)
 DOTENV_DEFAULT = "QLIK_JWT"
 ACCESS_DOTENV_DEFAULT = "QLIK_ACCESS_TOKEN"
 STDIO = "-"
@@ -75,6 +77,16 @@ def spelled(
             )
             or f"--passphrase-file (or {ENV_PASSPHRASE})"
         )
+    if hasattr(args, "token_file"):
+        names["token"] = (
+            _first(
+                ("--token-file", args.token_file),
+                (ENV_TOKEN_FILE, env.get(ENV_TOKEN_FILE)),
+                (ENV_TOKEN, env.get(ENV_TOKEN)),
+            )
+            or f"--token-file (or {ENV_TOKEN_FILE}, {ENV_TOKEN})"
+        )
+        names["url"] = "URL"
     if hasattr(args, "certificate_file"):
         names[CERTIFICATE] = (
             _first(
@@ -210,3 +222,51 @@ def token(args: argparse.Namespace) -> str:
     if not text:
         raise InputError("standard input was empty", input_name="token")
     return text
+
+
+def bearer_token(args: argparse.Namespace, env: Mapping[str, str]) -> str:
+    """``call``'s token: ``--token-file``, else ``QSJWT_TOKEN_FILE``, else ``QSJWT_TOKEN``;
+    one line of printable ASCII (a JWT or an opaque access token), bounded."""
+    path = args.token_file or env.get(ENV_TOKEN_FILE)
+    if path:
+        raw = read_bounded(path, TOKEN_LIMIT, input_name="token", secret_hint=ENV_TOKEN)
+        try:
+            text = raw.decode("ascii").strip()
+        except UnicodeDecodeError:
+            text = "\n"  # refused below, like any other text that is not a token
+    elif env.get(ENV_TOKEN):
+        check_length(env[ENV_TOKEN], TOKEN_LIMIT, input_name="token")
+        text = env[ENV_TOKEN].strip()
+    else:
+        raise InputError(
+            f"no token: give --token-file PATH, or set {ENV_TOKEN_FILE} (a path) or {ENV_TOKEN} "
+            "(the token itself)",
+            input_name="token",
+        )
+    if not text or not text.isascii() or not text.isprintable() or " " in text:
+        raise InputError(
+            "is not one token: it must be one line of printable ASCII without spaces",
+            input_name="token",
+            hint="write the token alone (qs-jwt ... --output FILE), not a dotenv line or JSON",
+        )
+    return text
+
+
+def stdin_bytes(limit: int, *, input_name: str) -> bytes:
+    if sys.stdin is None or sys.stdin.isatty():
+        raise InputError("- reads standard input, which is a terminal", input_name=input_name)
+    data = sys.stdin.buffer.read(limit + 1)
+    check_length(data, limit, input_name=input_name)
+    return data
+
+
+def call_reads(args: argparse.Namespace, env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The files ``call`` reads, which its ``--output`` must not replace."""
+    inputs = (
+        ("--token-file", args.token_file),
+        (ENV_TOKEN_FILE, env.get(ENV_TOKEN_FILE)),
+        ("--data-file", args.data_file if args.data_file != STDIO else None),
+        ("--ca-bundle", args.ca_bundle),
+        ("QSJWT_CA_BUNDLE", env.get("QSJWT_CA_BUNDLE")),
+    )
+    return [(name, path) for name, path in inputs if path]

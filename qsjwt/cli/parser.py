@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from qsjwt.cli.gather import (
     ENV_PASSPHRASE,
     ENV_PRIVATE_KEY,
     ENV_PRIVATE_KEY_FILE,
+    ENV_TOKEN,
+    ENV_TOKEN_FILE,
 )
 from qsjwt.cli.out import PROG, note
 from qsjwt.inputs import Target, default_for, inputs_for
@@ -28,6 +31,7 @@ FORBIDDEN = ("--private-key", "--passphrase", "--private-key-passphrase", "--key
 """Options people reach for that are never accepted: a key or passphrase on a command line
 shows in ``ps`` and in shell history."""
 TOP_LEVEL_FLAGS = ("-h", "--help", "--version")
+_EXPLICIT = re.compile(r"ignored explicit argument .*", re.DOTALL)
 
 EXAMPLES = {
     "qseow": f"""example:
@@ -49,6 +53,16 @@ EXAMPLES = {
   {PROG} oauth --tenant tenant.eu.qlikcloud.com --client-id 0123456789abcdef \\
       --scope user_default --output access-token.txt
   {PROG} call https://tenant.eu.qlikcloud.com/api/v1/users/me --token-file access-token.txt
+""",
+    "jwk": f"""example:
+  {PROG} jwk --private-key-file oauth-key.pem > jwk.json
+  # paste jwk.json into the OAuth client's "Public key" field, or put it in the publicKeys
+  # array of POST/PATCH /api/v1/oauth-clients; qs-jwt oauth signs with the same kid
+""",
+    "call": f"""example:
+  export QSJWT_TOKEN_FILE=access-token.txt         # or QSJWT_TOKEN, e.g. from a step output
+  {PROG} call https://tenant.eu.qlikcloud.com/api/v1/users/me
+  {PROG} call https://qlik.example.com/jwt/qrs/about --xrfkey --token-file token.jwt
 """,
     "decode": f"""example:
   {PROG} decode - < token.txt
@@ -104,6 +118,8 @@ class _Parser(argparse.ArgumentParser):
         """each option's input name (its ``dest``), to its flag: how messages spell it"""
 
     def error(self, message: str) -> NoReturn:
+        # argparse's one message that quotes a value: "--force=VALUE" on an option that takes none
+        message = _EXPLICIT.sub("takes no value; one was given (not shown)", message)
         note(f"error: {message} (see {self.prog} --help)")
         raise SystemExit(2)
 
@@ -215,6 +231,8 @@ def build_parser() -> Cli:
             Target.OAUTH,
             "get a Qlik Cloud OAuth access token with a private key (Private Key JWT)",
         ),
+        "jwk": _jwk_command(sub),
+        "call": _call_command(sub),
         "decode": _decode_command(sub),
         "verify": _verify_command(sub),
         "lint": _lint_command(sub),
@@ -333,6 +351,108 @@ def _mint_command(sub: _Commands, target: Target, summary: str) -> _Parser:
     return parser
 
 
+def _jwk_command(sub: _Commands) -> _Parser:
+    jwk = _command(sub, "jwk", "print a key's public JWK, to register in a Qlik Cloud OAuth client")
+    source = jwk.add_argument_group(
+        "key",
+        f"one of these; by default the private key of {ENV_PRIVATE_KEY_FILE} or "
+        f"{ENV_PRIVATE_KEY}, as qs-jwt oauth reads it",
+    )
+    given = source.add_mutually_exclusive_group()
+    jwk.option(given, "--private-key-file", metavar="PATH", help="PEM private key")
+    jwk.option(given, "--public-key-file", metavar="PATH", help="PEM public key")
+    _certificate_option(jwk, given, "X.509 certificate (PEM) of the key")
+    jwk.option(
+        source,
+        "--passphrase-file",
+        metavar="PATH",
+        help=f"passphrase of an encrypted private key (env {ENV_PASSPHRASE})",
+    )
+    jwk.option(
+        jwk,
+        "--key-id",
+        metavar="KID",
+        help="the JWK's kid [default: the key's RFC 7638 thumbprint, the kid qs-jwt oauth "
+        "signs with when --key-id is not given]",
+    )
+    jwk.option(
+        jwk,
+        "--algorithm",
+        metavar="{RS256,RS512,ES384}",
+        help="the JWK's alg [default RS256 for an RSA key, ES384 for an EC P-384 key]",
+    )
+    jwk.option(
+        jwk,
+        "--format",
+        metavar="{jwk,jwks,json}",
+        default="jwk",
+        help="jwk (default): the JWK alone; jwks: {keys: [JWK]}; json: {jwk, jwks, "
+        "public_key_pem, one_line_pem}",
+    )
+    return jwk
+
+
+def _call_command(sub: _Commands) -> _Parser:
+    call = _command(
+        sub,
+        "call",
+        "make one request to Qlik with a token, which stays off every command line",
+    )
+    call.option(call, "url", metavar="URL", help="the https URL to request")
+    call.option(
+        call,
+        "--method",
+        metavar="METHOD",
+        default="GET",
+        help="GET (default), POST, PUT, PATCH or DELETE",
+    )
+    call.option(
+        call,
+        "--token-file",
+        metavar="PATH",
+        help=f"a file holding the token (env {ENV_TOKEN_FILE}, or the token itself in "
+        f"{ENV_TOKEN}); never a command-line value",
+    )
+    call.option(call, "--data-file", metavar="PATH", help="the request body, - for stdin")
+    call.option(
+        call,
+        "--content-type",
+        metavar="TYPE",
+        default="application/json",
+        help="of the body [default application/json]",
+    )
+    call.option(
+        call,
+        "--xrfkey",
+        action="store_true",
+        help="QSEoW: add a random X-Qlik-Xrfkey, in the query and the header, as QRS and the "
+        "proxy's APIs require",
+    )
+    call.option(
+        call,
+        "--ca-bundle",
+        metavar="PATH",
+        help="PEM file of the CAs to trust instead of the system's (env QSJWT_CA_BUNDLE)",
+    )
+    call.option(
+        call,
+        "--insecure",
+        action="store_true",
+        help="do NOT verify the server's TLS certificate (warns every time; tests only)",
+    )
+    call.option(
+        call, "--timeout", metavar="DURATION", default="30s", help="[default 30s, at most 10m]"
+    )
+    call.option(
+        call,
+        "--output",
+        metavar="FILE",
+        help="write the answer's body to FILE (0600) as it came; without it, a JSON answer is "
+        "printed on stdout (any other kind needs --output)",
+    )
+    return call
+
+
 def _decode_command(sub: _Commands) -> _Parser:
     decode = _command(sub, "decode", "show a token's header and claims, NOT verified")
     _token_argument(decode)
@@ -364,8 +484,13 @@ def _keygen_command(sub: _Commands) -> _Parser:
     keygen = _command(sub, "keygen", "create a key pair and a self-signed certificate for Qlik")
     keygen.option(keygen, "--out-dir", required=True, metavar="DIR")
     helps = {
-        "key-type": ("{rsa,ec}", "rsa (default; the only type QSEoW accepts) or ec (P-256, ES256)"),
+        "key-type": ("{rsa,ec}", "rsa (default; the only type QSEoW accepts) or ec"),
         "bits": ("{2048,3072,4096}", "RSA key size (default 3072)"),
+        "curve": (
+            "{P-256,P-384}",
+            "EC curve (default P-256, for ES256; P-384 for ES384, the "
+            "one curve Qlik Cloud OAuth takes)",
+        ),
         "days": ("N", "certificate validity in days (default 365)"),
         "common-name": ("CN", "certificate subject CN (default qs-jwt)"),
     }
