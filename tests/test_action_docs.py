@@ -69,8 +69,10 @@ def test_outputs_and_runs() -> None:
     action = read_action()
     assert list(action["outputs"]) == [
         "token",
+        "access-token",
         "expires-at",
         "expires-in",
+        "scope",
         "header",
         "claims",
         "error-code",
@@ -135,12 +137,13 @@ def test_readme_workflow_examples_use_real_inputs_and_pass_secrets_safely() -> N
     section = action_section(README.read_text(encoding="utf-8"))
     inputs = set(read_action()["inputs"])
     blocks = _with_blocks(section)
-    assert {block.get(TARGET) for block in blocks} >= {"qseow", "cloud"}
+    assert {block.get(TARGET) for block in blocks} >= {"qseow", "cloud", "oauth"}
     for block in blocks:
         assert set(block) <= inputs, set(block) - inputs
         assert block[PRIVATE_KEY] == "${{ secrets.QLIK_JWT_PRIVATE_KEY }}"
     # the token reaches later steps through env:, never inline in a script
     assert "${{ steps.jwt.outputs.token }}" in section
+    assert "${{ steps.qlik.outputs.access-token }}" in section
     for code in re.findall(r"```yaml\n(.*?)```", section, re.DOTALL):
         for script in re.findall(r"run: \|\n((?:\s{8,}.*\n?)+)", code):
             assert "${{" not in script, script

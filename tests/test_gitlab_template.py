@@ -36,6 +36,7 @@ from qsjwt.cli import (
 )
 from qsjwt.formats import ENV_NAME
 from qsjwt.inputs import BY_NAME, INPUTS
+from scripts.render_gitlab import render_template
 from tests.conftest import KeyPair, verify_independently
 
 REPO = Path(__file__).resolve().parents[1]
@@ -269,6 +270,13 @@ def test_every_input_used_is_declared_and_every_declared_input_is_used() -> None
     assert declared - used == set(), "declared but not used"
 
 
+def test_the_table_derived_blocks_are_rendered() -> None:
+    """``python scripts/render_gitlab.py --write`` after a change to the input table."""
+    assert render_template(TEMPLATE.read_text(encoding="utf-8")) == TEMPLATE.read_text(
+        encoding="utf-8"
+    )
+
+
 def test_inputs_have_descriptions_and_the_claim_inputs_match_the_cli() -> None:
     spec = spec_inputs()
     for name, rules in spec.items():
@@ -287,7 +295,7 @@ def test_inputs_have_descriptions_and_the_claim_inputs_match_the_cli() -> None:
         "output-variable",
         "dotenv",
     }
-    assert spec["target"]["options"] == ["qseow", "cloud"]
+    assert spec["target"]["options"] == ["qseow", "cloud", "oauth"]
     assert "default" not in spec["target"]
     assert "default" not in spec["image"]  # no image is trusted by default: pin yours
     assert spec["dotenv"] == {**spec["dotenv"], "type": "boolean", "default": False}

@@ -25,7 +25,7 @@ README = (Path(__file__).parent.parent / "README.md").read_text()
 def test_every_setting_is_documented_with_flag_and_variable(spec: Any) -> None:
     row = next((line for line in README.splitlines() if f"`{spec.env_var}`" in line), None)
     assert row is not None, f"{spec.env_var} missing from README"
-    assert f"`{spec.cli_flag} " in row
+    assert f"`{spec.cli_flag}{'`' if spec.switch else ' '}" in row
 
 
 @pytest.mark.parametrize(
