@@ -599,7 +599,7 @@ def _given_up(failure: _Failure, attempts: int, elapsed: float, deadline: float)
     if failure.asked_wait is not None and failure.asked_wait > deadline - elapsed:
         tail = f"Qlik asked to wait {failure.asked_wait:.0f} s, past the {deadline:.0f} s limit"
     else:
-        tail = f"gave up after {attempts} attempts in {elapsed:.0f} s"
+        tail = f"gave up after {attempts} attempt{'s' if attempts > 1 else ''} in {elapsed:.0f} s"
     return type(error)(error.message + f"; {tail}", input_name=error.input_name, hint=error.hint)
 
 

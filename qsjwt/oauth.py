@@ -86,6 +86,10 @@ _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 """RFC 6749 §3.3 scope-token: printable ASCII except space, ``"`` and ``\\``."""
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_PEM = re.compile(r"-----(BEGIN|END) ")
+MAX_SCOPE_LENGTH = 128
+"""Qlik's scope names are short (``admin.apps:read``): a longer one is something else, perhaps a
+secret pasted into the wrong input, and is not sent."""
 
 
 class Grant(StrEnum):
@@ -300,7 +304,7 @@ def assertion_header(settings: OAuthSettings, key: LoadedKey) -> dict[str, str]:
     KeyMaterialError naming the private key."""
     algorithm = settings.algorithm or default_algorithm(key.key)
     check_oauth_key(key.key, algorithm, input_name=PRIVATE_KEY)
-    return {"alg": algorithm, "kid": settings.key_id or thumbprint(key.key)}
+    return {"alg": algorithm, "typ": "JWT", "kid": settings.key_id or thumbprint(key.key)}
 
 
 def build_assertion(
@@ -336,6 +340,13 @@ def _text(values: Mapping[str, str | Sequence[str]], name: str) -> str:
     if not isinstance(raw, str):
         raise InputError("takes one value, not a list", input_name=name)
     value = raw.strip()
+    if _PEM.search(value):
+        raise InputError(
+            "holds PEM armour (-----BEGIN ...): a key or certificate given in the wrong place; "
+            "it is neither used nor sent",
+            input_name=name,
+            hint=f"the key goes in {ref(PRIVATE_KEY)}",
+        )
     if _CONTROL.search(value) and name != SCOPE:  # scope may be one per line
         raise InputError(
             "contains a line break, a control character or bytes that are not UTF-8",
@@ -400,6 +411,13 @@ def _scope(text: str) -> str | None:
     """Space- or line-separated scope names, each once, joined by one space."""
     tokens = list(dict.fromkeys(text.split()))
     for number, token in enumerate(tokens, start=1):
+        if len(token) > MAX_SCOPE_LENGTH:
+            raise InputError(
+                f"scope {number} is longer than {MAX_SCOPE_LENGTH} characters, more than any "
+                "Qlik scope name; it is not sent",
+                input_name=SCOPE,
+                hint="separate scopes with spaces or lines, e.g. user_default or admin.apps:read",
+            )
         if not _SCOPE_TOKEN.fullmatch(token):
             raise InputError(
                 f"scope {number} holds a character a scope name cannot have",

@@ -89,8 +89,8 @@ def _oauth(
             _signed_document(assertion) if args.format == "json" else None,
             outputs,
             args.dotenv_variable or gather.DOTENV_DEFAULT,
-            f"assertion expires at {iso_utc(assertion.expires_at)}; post it to "
-            f"{settings.token_url} once, before then",
+            f"assertion expires at {iso_utc(assertion.expires_at)}; post it to the tenant's "
+            "/oauth/token once, before then",
         )
     from qsjwt.exchange import obtain_access_token  # noqa: PLC0415 (HTTP only when needed)
 

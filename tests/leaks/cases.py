@@ -1236,9 +1236,178 @@ _OUTPUTS: list[Case] = [
     ),
 ]
 
+# --- Qlik Cloud OAuth (the third target) ----------------------------------------------------
+
+OAUTH: dict[str, Value] = {
+    "target": "oauth",
+    "private-key": Key(),
+    # nothing listens on port 1: a run that gets as far as the exchange ends at once (exit 4),
+    # inside the image's empty network too
+    "tenant": "127.0.0.1:1",
+    "client-id": "client-1",
+    "timeout": "1s",
+}
+
+
+def oauth(**changes: Value | None) -> dict[str, Value]:
+    return _with(OAUTH, changes)
+
+
+_PEM_ARMOUR = "holds PEM armour"
+_OAUTH: list[Case] = [
+    Case(
+        "good-oauth-assertion-only",
+        "good: an OAuth client assertion, not posted",
+        oauth(assertion_only="true", timeout=None),
+        ok(),
+    ),
+    Case(
+        "good-oauth-assertion-es384",
+        "good: an OAuth client assertion signed with an EC P-384 key",
+        oauth(assertion_only="true", timeout=None, private_key=Key("ec384")),
+        ok(),
+    ),
+    Case(
+        "good-oauth-other-target-input",
+        "good: an input of another target is ignored, with a warning",
+        oauth(assertion_only="true", timeout=None, user_id="alice"),
+        ok(warning="is ignored for target oauth"),
+        cli=None,
+        gitlab=False,
+        why_not="the CLI has no flag for another target's input and reads only its own "
+        "target's variables; the GitLab job passes every input as a variable, so the same",
+    ),
+    Case(
+        "oauth-unreachable",
+        "OAuth: Qlik cannot be reached (exit 4), and nothing is output",
+        OAUTH,
+        Expect(4, ("could not reach Qlik",), "tenant"),
+    ),
+    Case(
+        "oauth-tenant-and-client-missing",
+        "each required input missing, empty or whitespace",
+        oauth(tenant=None, client_id=" "),
+        bad("tenant", REQUIRED),
+    ),
+    Case(
+        "oauth-tenant-http",
+        "OAuth: the tenant must be https",
+        oauth(tenant="http://tenant.eu.qlikcloud.com"),
+        bad("tenant", "must use https"),
+    ),
+    Case(
+        "oauth-tenant-path",
+        "OAuth: the tenant is a host, never the token URL",
+        oauth(tenant="https://tenant.eu.qlikcloud.com/oauth/token"),
+        bad("tenant", "holds a path"),
+    ),
+    Case(
+        "oauth-tenant-user-info",
+        "OAuth: credentials in the tenant URL are refused, not shown",
+        oauth(tenant="https://ci:S3cret-Passphrase-0042@tenant.eu.qlikcloud.com"),
+        bad("tenant", "holds user info"),
+    ),
+    Case(
+        "oauth-key-as-client-id",
+        "a secret where a value belongs: the key given as the client id",
+        oauth(client_id=Key()),
+        bad("client-id", _PEM_ARMOUR, "printable ASCII"),
+    ),
+    Case(
+        "oauth-key-as-scope",
+        "a secret where a value belongs: the key given as the scope is never sent",
+        oauth(scope=Key()),
+        bad("scope", _PEM_ARMOUR, "longer than 128"),
+    ),
+    Case(
+        "oauth-key-as-user-lookup",
+        "a secret where a value belongs: the key given as the user lookup",
+        oauth(grant="user-impersonation", user_lookup=Key()),
+        bad("user-lookup", _PEM_ARMOUR, "does not say which field", "names a field"),
+    ),
+    Case(
+        "oauth-grant-unknown",
+        "OAuth: a grant this tool does not know",
+        oauth(grant="password"),
+        bad("grant", "is not a grant this tool knows"),
+    ),
+    Case(
+        "oauth-lookup-without-impersonation",
+        "OAuth: a user lookup is only read with user impersonation",
+        oauth(user_lookup="subject=auth0|alice"),
+        bad("user-lookup", "is only read with"),
+    ),
+    Case(
+        "oauth-impersonation-without-lookup",
+        "each required input missing, empty or whitespace",
+        oauth(grant="user-impersonation"),
+        bad("user-lookup", "is required with"),
+    ),
+    Case(
+        "oauth-lookup-field",
+        "OAuth: Qlik looks users up by subject or userId only",
+        oauth(grant="user-impersonation", user_lookup="email=alice@example.com"),
+        bad("user-lookup", "names a field"),
+    ),
+    Case(
+        "oauth-timeout-long",
+        "OAuth: the exchange waits at most 10 minutes",
+        oauth(timeout="11m"),
+        bad("timeout", "longer than the 10m"),
+    ),
+    Case(
+        "oauth-assertion-too-long",
+        "OAuth: Qlik takes an assertion for at most 300 s",
+        oauth(expires_in="6m"),
+        bad("expires-in", "300 s"),
+    ),
+    Case(
+        "oauth-algorithm-ps256",
+        "OAuth: RS256, RS512 or ES384 only",
+        oauth(algorithm="PS256"),
+        bad("algorithm", "RS256"),
+    ),
+    Case(
+        "oauth-ec-p256-key",
+        "OAuth: an EC key must be on P-384",
+        oauth(private_key=Key("ec256")),
+        bad("private-key", "P-384"),
+    ),
+    Case(
+        "oauth-small-rsa-key",
+        "OAuth: RSA keys of at least 2048 bits",
+        oauth(private_key=Key("rsa1024")),
+        bad("private-key", "2048"),
+    ),
+    Case(
+        "oauth-insecure-and-ca-bundle",
+        "OAuth: a CA bundle is only read when certificates are verified",
+        oauth(insecure="true", ca_bundle="/etc/ssl/certs/ca-certificates.crt"),
+        bad("insecure", "are both given"),
+    ),
+    Case(
+        "oauth-ca-bundle-missing",
+        "OAuth: a CA bundle that is not a file",
+        oauth(ca_bundle="/nowhere/ca.pem"),
+        bad("ca-bundle", "cannot be read"),
+    ),
+    Case(
+        "oauth-key-as-ca-bundle",
+        "a secret where a path belongs: the key given as the CA bundle",
+        oauth(ca_bundle=Key()),
+        bad("ca-bundle", _PEM_ARMOUR, "cannot be read"),
+    ),
+    Case(
+        "oauth-assertion-only-not-boolean",
+        "OAuth: assertion-only is true or false",
+        oauth(assertion_only="maybe"),
+        bad("assertion-only", "is not true or false"),
+    ),
+]
+
 CASES: tuple[Case, ...] = tuple(
     _GOOD + _REQUIRED + _TARGETS + _UNKNOWN_NAMES + _KEYS + _ALGORITHMS + _LIFETIMES + _CLAIMS
-) + tuple(_HOSTILE + _OUTPUTS)
+) + tuple(_HOSTILE + _OUTPUTS + _OAUTH)
 
 BY_ID = {case.id: case for case in CASES}
 assert len(BY_ID) == len(CASES), "case ids must be unique"

@@ -28,7 +28,9 @@ from tests.leaks.plans import ELSEWHERE, RUNNER_DIR, RUNNER_STEMS, WORK, Plan
 OUTPUT_NAMES = {"token", "expires-at", "expires-in", "header", "claims"}
 ALLOWED_COMMANDS = {"add-mask", "error", "warning", "notice", "debug"}
 _CLI_ERROR = re.compile(r"qs-jwt(?: [a-z]+)?: error: (.*)")
-_CLI_OK_LINE = re.compile(r"qs-jwt: (warning:|wrote|token expires at) .*")
+_CLI_OK_LINE = re.compile(
+    r"qs-jwt: (warning:|wrote|(access )?token expires at|assertion expires at) .*"
+)
 _FENCED = re.compile(r"^(`{3,}).*?^\1$", re.MULTILINE | re.DOTALL)
 _CODE_SPAN = re.compile(r"(`+) .*? \1")
 _RENDERED = re.compile(r"<[a-zA-Z]|\]\(|(?<![\w`])@\w|https?://|www\.")

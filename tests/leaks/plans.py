@@ -235,6 +235,11 @@ def cli_plan(case: Case, mode: CliMode, material: Material, command: Sequence[st
             flags.append(f"--{name}=".encode() + data)
         elif mode.settings == "env":
             plan.env[spec.env_var] = data
+        elif spec.switch:  # a flag without a value when true; anything else in its variable
+            if data.strip().lower() == b"true":
+                flags.append(spec.cli_flag.encode())
+            else:
+                plan.env[spec.env_var] = data
         elif spec.is_list:
             flags += [spec.cli_flag.encode() + b"=" + part for part in data.split(b"\n")]
         else:
