@@ -18,7 +18,6 @@ from qsjwt.files import Interrupted, PlannedFile, check_writable, write_all
 from qsjwt.findings import Severity
 from qsjwt.formats import iso_utc
 from qsjwt.inputs import CERTIFICATE, Target
-from qsjwt.keygen import make_key_pair, parse_keygen
 from qsjwt.keys import load_verifying_key, one_line_pem
 from qsjwt.lint import lint_token
 from qsjwt.mint import Minted, mint_from_text
@@ -161,6 +160,8 @@ def _times(claims: Mapping[str, Any]) -> dict[str, str]:
 
 
 def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    from qsjwt.keygen import make_key_pair, parse_keygen  # noqa: PLC0415 (only keygen needs it)
+
     now = dt.datetime.now(dt.UTC)
     values = {"key-type": args.key_type, "bits": args.bits, "days": args.days}
     settings = parse_keygen({**values, "common-name": args.common_name}, now=now)

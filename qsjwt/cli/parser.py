@@ -4,7 +4,6 @@ repeat what was typed (it may be a key or passphrase given in the wrong place)."
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ from qsjwt.cli.gather import (
 )
 from qsjwt.cli.out import PROG, note
 from qsjwt.inputs import Target, default_lifetime, inputs_for
-from qsjwt.keygen import DEFAULTS as KEYGEN_DEFAULTS
 
 FORBIDDEN = ("--private-key", "--passphrase", "--private-key-passphrase", "--key", "--password")
 """Options people reach for that are never accepted: a key or passphrase on a command line
@@ -133,6 +131,8 @@ class Cli:
         for the command and echo it)."""
         if not argv or argv[0] in self.commands or argv[0] in TOP_LEVEL_FLAGS:
             return
+        import difflib  # noqa: PLC0415 (only for a usage error)
+
         names = ", ".join(self.commands)
         option = argv[0].split("=", 1)[0]
         if any(option in self.flags(command) for command in self.commands):
@@ -152,6 +152,8 @@ class Cli:
         Anything else (``-pS3cret``, a key, a passphrase after an unknown option) is counted,
         never shown; a misspelt ``--option`` gets the known one close to it.
         """
+        import difflib  # noqa: PLC0415 (only for a usage error)
+
         named: list[str] = []
         notes: list[str] = []
         hidden = 0
@@ -337,6 +339,8 @@ def _lint_command(sub: _Commands) -> _Parser:
 
 
 def _keygen_command(sub: _Commands) -> _Parser:
+    from qsjwt.keygen import DEFAULTS as KEYGEN_DEFAULTS  # noqa: PLC0415 (a token needs none)
+
     keygen = _command(sub, "keygen", "create a key pair and a self-signed certificate for Qlik")
     keygen.option(keygen, "--out-dir", required=True, metavar="DIR")
     helps = {
