@@ -194,6 +194,12 @@ def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
     return 0
 
 
+def bulk(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    from qsjwt.cli.bulk import run  # noqa: PLC0415 (only bulk needs it)
+
+    return run(args, env, names)
+
+
 HANDLERS: dict[str, Handler] = {
     "qseow": mint,
     "cloud": mint,
@@ -201,4 +207,5 @@ HANDLERS: dict[str, Handler] = {
     "verify": verify,
     "lint": lint,
     "keygen": keygen,
+    "bulk": bulk,
 }
