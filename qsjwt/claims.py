@@ -6,8 +6,9 @@ and tests need no clock.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
-import secrets
+import os
 from typing import Any
 
 from qsjwt.rules import CLOUD_AUDIENCE
@@ -20,8 +21,12 @@ JTI_BYTES = 32
 
 
 def new_jti() -> str:
-    """A fresh token id: Qlik Cloud refuses a ``jti`` it has seen."""
-    return secrets.token_urlsafe(JTI_BYTES)
+    """A fresh token id: Qlik Cloud refuses a ``jti`` it has seen.
+
+    What ``secrets.token_urlsafe`` returns (the OS's random bytes in base64url), without
+    importing ``secrets``, whose ``hmac`` loads a second OpenSSL (``_hashlib``) at start-up.
+    """
+    return base64.urlsafe_b64encode(os.urandom(JTI_BYTES)).rstrip(b"=").decode("ascii")
 
 
 def build_claims(settings: Settings, *, now: dt.datetime, jti: str) -> Claims:

@@ -13,11 +13,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import signal
 import stat
-import tempfile
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,6 +221,8 @@ def _stage(item: _Staged, received: list[int]) -> None:
         content = _content(planned)
         item.fd = _open_unnamed(planned.path.parent)
         if item.fd is None:
+            import tempfile  # noqa: PLC0415 (the fallback only; see _open_unnamed)
+
             item.fd, item.name = tempfile.mkstemp(
                 dir=planned.path.parent, prefix=f".{planned.path.name}."
             )
@@ -289,7 +288,7 @@ def _link_unnamed(item: _Staged) -> str:
     directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
         while True:
-            name = f".{path.name}.{secrets.token_hex(8)}"
+            name = f".{path.name}.{os.urandom(8).hex()}"  # secrets.token_hex, without hmac
             try:
                 os.link(f"{_FD_DIR}/{item.fd}", name, dst_dir_fd=directory, follow_symlinks=True)
             except FileExistsError:
@@ -362,6 +361,8 @@ def _held_signals() -> Iterator[list[int]]:
     alone, and so is everything outside the main thread, where handlers cannot be set. Once the
     files are in place, a held signal is raised as Interrupted (written=True).
     """
+    import threading  # noqa: PLC0415 (imported when a file is written, not at every start)
+
     received: list[int] = []
     old: dict[int, signal.Handlers | Callable[[int, FrameType | None], object] | int | None] = {}
     if threading.current_thread() is threading.main_thread():

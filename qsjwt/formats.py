@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 from qsjwt.errors import InputError
@@ -30,19 +31,24 @@ def iso_utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-_RESERVED_ENV = re.compile(
+_RESERVED_ENV = (
     r"(GITHUB|RUNNER|ACTIONS|CI|GITLAB|LD|DYLD|NODE|NPM_CONFIG|PYTHON|PIP|GIT|SSH|DOCKER)_.*"
     r"|PATH|HOME|SHELL|ENV|BASH_ENV|IFS|PS4|PROMPT_COMMAND|CDPATH|TMPDIR|LANG|LC_.*|TZ"
     r"|PERL5OPT|PERL5LIB|RUBYOPT|RUBYLIB|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS"
-    r"|CLASSPATH|GCONV_PATH|HOSTALIASES|CI|GITHUB|NODE_OPTIONS|PYTHON.*|BASH_FUNC_.*",
-    re.IGNORECASE,
+    r"|CLASSPATH|GCONV_PATH|HOSTALIASES|CI|GITHUB|NODE_OPTIONS|PYTHON.*|BASH_FUNC_.*"
 )
+
+
+@functools.cache
+def _reserved_env() -> re.Pattern[str]:
+    """Compiled on first use: compiling it costs a millisecond that most runs never need."""
+    return re.compile(_RESERVED_ENV, re.IGNORECASE)
 
 
 def is_reserved_env_name(name: str) -> bool:
     """A variable that changes how later steps or jobs run (the runner's own, the loader's,
     an interpreter's start-up options, the shell's): a token must never be exported to it."""
-    return bool(_RESERVED_ENV.fullmatch(name))
+    return bool(_reserved_env().fullmatch(name))
 
 
 def check_variable_name(name: str, *, input_name: str, example: str) -> None:

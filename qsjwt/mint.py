@@ -6,9 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from cryptography import x509
+from typing import TYPE_CHECKING, Any
 
 from qsjwt.algorithms import check_key_fits
 from qsjwt.claims import Claims, build_claims, build_header
@@ -20,6 +18,9 @@ from qsjwt.lint import lint_token
 from qsjwt.rules import OVERSIZE_HINT, token_size_problem
 from qsjwt.settings import QseowSettings, Settings
 from qsjwt.sign import sign_token
+
+if TYPE_CHECKING:  # only a caller with certificates imports cryptography.x509
+    from cryptography import x509
 
 
 @dataclass(frozen=True)

@@ -95,10 +95,20 @@ class CloudSettings:
 Settings = QseowSettings | CloudSettings
 
 
-def parse_target(text: str, *, input_name: str = "target") -> Target:
-    """``qseow``, ``cloud`` or ``oauth`` (any case); raises InputError naming ``input_name``."""
+def parse_target(
+    text: str, *, input_name: str = "target", allowed: Sequence[Target] = tuple(Target)
+) -> Target:
+    """``qseow``, ``cloud`` or ``oauth`` (any case), one of ``allowed``; raises InputError
+    naming ``input_name``."""
     try:
-        return Target(text.strip().lower())
+        target = Target(text.strip().lower())
+        if target not in allowed:
+            raise InputError(
+                f"{target.value} is not a target here",
+                input_name=input_name,
+                hint="use " + " or ".join(t.value for t in allowed),
+            )
+        return target
     except ValueError:
         error = InputError if text.strip() else MissingInputError
         raise error(

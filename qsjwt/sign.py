@@ -1,31 +1,82 @@
-"""Signing and reading tokens with PyJWT, behind the algorithm allow-list."""
+"""Signing tokens behind the algorithm allow-list; reading and verifying them with PyJWT.
+
+Signing does not import PyJWT: its package imports ``cryptography.x509`` and its JWKS client
+(``urllib.request``, ``http.client``, ``ssl``) whatever one uses, which is most of a cold
+``qs-jwt qseow``'s time. The compact serialisation below is the one ``jwt.encode`` makes, byte
+for byte (header keys sorted, no spaces, base64url without padding; tests/test_sign.py holds
+PyJWT as the oracle), and every signature is made by the key object's own ``sign()``, so a key
+held by a key service (a subclass whose ``sign()`` calls it) signs as before. Decoding and
+verifying keep PyJWT, imported when they are first used.
+"""
 
 from __future__ import annotations
 
+import base64
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from qsjwt.algorithms import ALLOWED, SigningKey
+from qsjwt.algorithms import ALLOWED, ECDSA, RSA_PSS, SigningKey
 from qsjwt.claims import Claims
 from qsjwt.errors import QsjwtError, TokenError
-from qsjwt.keys import VerifyingKey
+
+if TYPE_CHECKING:
+    from qsjwt.keys import VerifyingKey
 
 EVERY_ALLOWED = tuple(dict.fromkeys(alg for algs in ALLOWED.values() for alg in algs))
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "256": hashes.SHA256,
+    "384": hashes.SHA384,
+    "512": hashes.SHA512,
+}
+
+
+def b64url(data: bytes) -> bytes:
+    """Base64url without padding (RFC 7515, section 2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
 def sign_token(claims: Claims, key: SigningKey, *, header: dict[str, str]) -> str:
     """The compact JWT for ``claims``; only the allow-listed algorithms, never none or HS*.
 
-    ``key.sign()`` makes the signature, so a key held by a key service works too.
+    ``key.sign()`` makes the signature, so a key held by a key service works too. The header
+    carries ``typ: JWT``, ``alg`` and the other fields of ``header``, keys sorted, as
+    ``jwt.encode(claims, key, algorithm, headers=...)`` writes it.
     """
     algorithm = header["alg"]
     if algorithm not in EVERY_ALLOWED:  # settings refuse these first; this is the last guard
         raise QsjwtError(f"refusing to sign with algorithm {algorithm!r}")
-    extra = {name: value for name, value in header.items() if name not in ("alg", "typ")}
-    return jwt.encode(claims, key, algorithm=algorithm, headers=extra or None)
+    if not isinstance(claims, dict):
+        raise TypeError("the claims of a JWT are a JSON object (a dict)")
+    protected = {**header, "typ": "JWT", "alg": algorithm}
+    signing_input = (
+        b64url(json.dumps(protected, separators=(",", ":"), sort_keys=True).encode())
+        + b"."
+        + b64url(json.dumps(claims, separators=(",", ":")).encode("utf-8"))
+    )
+    return (signing_input + b"." + b64url(signature(key, algorithm, signing_input))).decode()
+
+
+def signature(key: SigningKey, algorithm: str, data: bytes) -> bytes:
+    """The JWS signature of ``data`` (RFC 7518, section 3): PKCS#1 v1.5 for RS*, PSS with a
+    salt as long as the hash for PS*, and for ES* the fixed-width r || s that JWS wants from
+    the DER the key's ``sign()`` returns."""
+    digest = _HASHES[algorithm[2:]]()
+    if algorithm in ECDSA:
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise QsjwtError(f"an {algorithm} signature needs an EC key")
+        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(digest)))
+        width = (key.curve.key_size + 7) // 8
+        return r.to_bytes(width, "big") + s.to_bytes(width, "big")
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        raise QsjwtError(f"an {algorithm} signature needs an RSA key")
+    if algorithm in RSA_PSS:
+        pss = padding.PSS(mgf=padding.MGF1(digest), salt_length=digest.digest_size)
+        return key.sign(data, pss, digest)
+    return key.sign(data, padding.PKCS1v15(), digest)
 
 
 def decode_unverified(token: str) -> tuple[dict[str, Any], Claims]:
@@ -42,6 +93,8 @@ def decode_unverified(token: str) -> tuple[dict[str, Any], Claims]:
             input_name="token",
             hint=hint,
         )
+    import jwt  # noqa: PLC0415 (only here and in verify_token: signing does without it)
+
     try:
         header = jwt.get_unverified_header(token)
         claims = jwt.decode(token, options={"verify_signature": False})
@@ -66,6 +119,8 @@ def verify_token(
             input_name="token",
             hint="give the certificate or public key of the key that signed it",
         )
+    import jwt  # noqa: PLC0415
+
     try:
         claims = jwt.decode(
             token.strip(),

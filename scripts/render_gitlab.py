@@ -29,16 +29,13 @@ def _description(text: str) -> str:
     one_line = f"      description: {json.dumps(text, ensure_ascii=False)}"
     if len(one_line) <= _WIDTH:
         return one_line + "\n"
-    folded = textwrap.fill(
-        text, width=_WIDTH, initial_indent=" " * 8, subsequent_indent=" " * 8
-    )
+    folded = textwrap.fill(text, width=_WIDTH, initial_indent=" " * 8, subsequent_indent=" " * 8)
     return "      description: >-\n" + folded + "\n"
 
 
 def render_blocks() -> dict[str, str]:
     inputs = "".join(
-        f"    {spec.name}:\n{_description(spec.description)}      default: \"\"\n"
-        for spec in INPUTS
+        f'    {spec.name}:\n{_description(spec.description)}      default: ""\n' for spec in INPUTS
     )
     variables = "".join(
         f"    {spec.env_var}:\n      value: $[[ inputs.{spec.name} ]]\n      expand: false\n"

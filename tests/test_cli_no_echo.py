@@ -31,6 +31,7 @@ BASE = {
     "verify": ["verify", "-"],
     "lint": ["lint", "-", "--target", "qseow"],
     "keygen": ["keygen", "--out-dir", "keys"],
+    "bulk": ["bulk", "--target", "qseow", "--users-file", "-", "--user-directory", "D"],
 }
 PATH_OPTIONS = {"--output", "--dotenv", "--out-dir"}
 """Options whose value becomes a file: after a good run the path exists and may be shown."""
@@ -99,7 +100,7 @@ def test_a_secret_given_to_any_option_is_never_repeated(
     key = tmp_path / "key.pem"
     key.write_bytes(rsa_pair.private_pem)
     argv = [*BASE[command]]
-    if command in ("qseow", "cloud", "oauth", "jwk") and flag != "--private-key-file":
+    if command in ("qseow", "cloud", "oauth", "jwk", "bulk") and flag != "--private-key-file":
         argv += ["--private-key-file", str(key)]
     argv += [f"{flag}={secret}"]
     code, out, err = _run(argv, token, tmp_path, monkeypatch, capsys)

@@ -1,20 +1,28 @@
-"""Signing, decoding and verifying; every signed token is checked by jwcrypto, not PyJWT."""
+"""Signing, decoding and verifying; every signed token is checked by jwcrypto, and signing
+(which does not use PyJWT) is held to PyJWT as the oracle."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
+import jwt as pyjwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qsjwt.algorithms import SigningKey
 from qsjwt.claims import build_claims, build_header
-from qsjwt.errors import QsjwtError, TokenError
+from qsjwt.errors import KeyMaterialError, QsjwtError, TokenError
 from qsjwt.inputs import Target
-from qsjwt.keys import VerifyingKey, load_verifying_key
+from qsjwt.keys import VerifyingKey, load_signing_key, load_verifying_key, private_pem
 from qsjwt.rules import CLOUD_AUDIENCE
 from qsjwt.sign import decode_unverified, sign_token, verify_token
 from tests.conftest import KeyPair, make_pair, verify_independently
@@ -24,6 +32,11 @@ from tests.helpers import FIXED_JTI, assert_error, b64url, craft_token, parse
 @pytest.fixture(scope="module")
 def p384_pair() -> KeyPair:
     return make_pair(ec.generate_private_key(ec.SECP384R1()))
+
+
+@pytest.fixture(scope="module")
+def p521_pair() -> KeyPair:
+    return make_pair(ec.generate_private_key(ec.SECP521R1()))
 
 
 def _now() -> dt.datetime:
@@ -246,3 +259,157 @@ def test_verify_rejects_tampered_claims(rsa_pair: KeyPair, rsa_verifier: Any) ->
     forged = f"{header}.{b64url({**claims, 'userId': 'admin'})}.{signature}"
     with pytest.raises(TokenError):
         verify_token(forged, rsa_verifier, audience=None)
+
+
+# --- PyJWT as the oracle: signing does not import it, and must match it ---------------------
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63),
+    st.text(),  # any code point but surrogates: escapes, RTL, astral characters...
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+claim_sets = st.dictionaries(st.text(), json_values, max_size=8)
+extra_headers = st.dictionaries(
+    st.text(min_size=1).filter(lambda name: name not in ("alg", "typ", "b64", "crit")),
+    st.text(),
+    max_size=3,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    alg=st.sampled_from(["RS256", "RS384", "RS512"]),
+    claims=claim_sets,
+    extra=extra_headers,
+)
+def test_rs_tokens_are_byte_for_byte_what_pyjwt_makes(
+    rsa_pair: KeyPair, alg: str, claims: dict[str, Any], extra: dict[str, str]
+) -> None:
+    """PKCS#1 v1.5 is deterministic: the same header and claims give the same token."""
+    header = {"alg": alg, "typ": "JWT", **extra}
+    expected = pyjwt.encode(claims, rsa_pair.key, algorithm=alg, headers=extra or None)
+    assert sign_token(claims, rsa_pair.key, header=header) == expected
+
+
+@pytest.mark.parametrize(
+    ("pair_name", "alg"),
+    [
+        ("rsa_pair", "PS256"),
+        ("rsa_pair", "PS384"),
+        ("rsa3072_pair", "PS512"),
+        ("ec_pair", "ES256"),
+        ("p384_pair", "ES384"),
+        ("p521_pair", "ES512"),
+    ],
+)
+def test_ps_and_es_tokens_verify_with_pyjwt_and_jwcrypto(
+    request: pytest.FixtureRequest, pair_name: str, alg: str
+) -> None:
+    """Randomised signatures cannot be compared byte for byte: both libraries must accept
+    them, with the header PyJWT would have written."""
+    pair = request.getfixturevalue(pair_name)
+    token, header, claims = _signed(Target.CLOUD, pair.key, algorithm=alg)
+    assert pyjwt.decode(token, pair.public_pem, algorithms=[alg], audience=CLOUD_AUDIENCE) == claims
+    assert verify_independently(token, pair.public_pem, alg) == (header, claims)
+    unsigned = pyjwt.encode(claims, pair.key, algorithm=alg, headers={"kid": header["kid"]})
+    assert token.rsplit(".", 1)[0] == unsigned.rsplit(".", 1)[0]
+    if alg.startswith("ES"):  # r || s of the curve's width, not DER
+        width = {"ES256": 32, "ES384": 48, "ES512": 66}[alg]
+        assert len(base64.urlsafe_b64decode(token.rsplit(".", 1)[1] + "==")) == 2 * width
+
+
+class RemoteRsaKey(rsa.RSAPrivateKey):
+    """A key held elsewhere (a key service): only ``sign()`` and the public half work here."""
+
+    def __init__(self, inner: rsa.RSAPrivateKey) -> None:
+        self._inner = inner
+        self.calls = 0
+
+    def sign(self, data: bytes, padding: Any, algorithm: Any) -> bytes:
+        self.calls += 1
+        return self._inner.sign(data, padding, algorithm)
+
+    def public_key(self) -> rsa.RSAPublicKey:
+        return self._inner.public_key()
+
+    @property
+    def key_size(self) -> int:
+        return self._inner.key_size
+
+    def decrypt(self, ciphertext: bytes, padding: Any) -> bytes:
+        raise NotImplementedError
+
+    def private_numbers(self) -> rsa.RSAPrivateNumbers:
+        raise NotImplementedError
+
+    def private_bytes(self, *args: Any) -> bytes:
+        raise NotImplementedError
+
+    def __copy__(self) -> RemoteRsaKey:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> RemoteRsaKey:
+        return self
+
+
+@pytest.mark.parametrize("alg", ["RS256", "PS256"])
+def test_signing_goes_through_the_key_objects_sign(rsa_pair: KeyPair, alg: str) -> None:
+    remote = RemoteRsaKey(rsa_pair.key)
+    token, header, claims = _signed(Target.CLOUD, remote, algorithm=alg)
+    assert remote.calls == 1
+    assert verify_independently(token, rsa_pair.public_pem, alg) == (header, claims)
+
+
+def test_the_mint_path_imports_neither_pyjwt_nor_x509(rsa_pair: KeyPair, tmp_path: Path) -> None:
+    """PyJWT's package imports cryptography.x509 and an HTTP client: a cold qs-jwt qseow pays
+    for neither (decode, verify and lint still use PyJWT; a certificate still loads x509)."""
+    key = tmp_path / "key.pem"
+    key.write_bytes(rsa_pair.private_pem)
+    code = (
+        "import sys, io\n"
+        "from qsjwt.cli import main\n"
+        "sys.stdout = io.StringIO()\n"
+        f"code = main(['qseow', '--user-id', 'a', '--user-directory', 'D', "
+        f"'--private-key-file', {str(key)!r}])\n"
+        "loaded = [m for m in sys.modules if m == 'jwt' or m.startswith(('jwt.', "
+        "'cryptography.x509', 'urllib.request', 'http.client', 'ssl'))]\n"
+        "sys.__stdout__.write(f'{code} {sorted(loaded)}')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "0 []"
+
+
+def _key_with(pair: KeyPair, **changes: int) -> bytes:
+    """The PEM of ``pair``'s key with some of its numbers replaced, unchecked."""
+    numbers = pair.key.private_numbers()
+    values = {
+        "p": numbers.p,
+        "q": numbers.q,
+        "d": numbers.d,
+        "dmp1": numbers.dmp1,
+        "dmq1": numbers.dmq1,
+        "iqmp": numbers.iqmp,
+        **changes,
+    }
+    damaged = rsa.RSAPrivateNumbers(public_numbers=numbers.public_numbers, **values).private_key(
+        unsafe_skip_rsa_key_validation=True
+    )
+    return private_pem(damaged)
+
+
+@pytest.mark.parametrize("part", ["d", "dmp1", "dmq1", "iqmp"])
+def test_a_damaged_rsa_key_is_refused_though_openssl_does_not_check_it(
+    rsa_pair: KeyPair, part: str
+) -> None:
+    """Keys load without OpenSSL's slow RSA check; qs-jwt's own arithmetic and a verified
+    signature stand in for it, so a key whose parts disagree never signs."""
+    pem = _key_with(rsa_pair, **{part: getattr(rsa_pair.key.private_numbers(), part) + 2})
+    with pytest.raises(KeyMaterialError) as info:
+        load_signing_key(pem, input_name="private-key", passphrase_name="passphrase")
+    assert_error(info.value, "private-key", "is a damaged RSA key")

@@ -19,8 +19,7 @@ from qsjwt.errors import InputError, OutputError, QsjwtError, ref
 from qsjwt.files import Interrupted, PlannedFile, check_writable, write_all
 from qsjwt.findings import Severity
 from qsjwt.formats import iso_utc
-from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
-from qsjwt.keygen import make_key_pair, parse_keygen
+from qsjwt.inputs import CERTIFICATE, JWT_TARGETS, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
 from qsjwt.keys import load_verifying_key, one_line_pem
 from qsjwt.lint import lint_token
 from qsjwt.mint import mint_from_text
@@ -205,7 +204,7 @@ def verify(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
 
 
 def lint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
-    target = parse_target(args.target)
+    target = parse_target(args.target, allowed=JWT_TARGETS)
     token = gather.token(args)
     header, claims = decode_unverified(token)
     found = lint_token(
@@ -236,6 +235,8 @@ def _times(claims: Mapping[str, Any]) -> dict[str, str]:
 
 
 def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    from qsjwt.keygen import make_key_pair, parse_keygen  # noqa: PLC0415 (only keygen needs it)
+
     now = dt.datetime.now(dt.UTC)
     values = {"key-type": args.key_type, "bits": args.bits, "days": args.days, "curve": args.curve}
     settings = parse_keygen({**values, "common-name": args.common_name}, now=now)
@@ -395,6 +396,12 @@ def jwk(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, st
     return 0
 
 
+def bulk(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    from qsjwt.cli.bulk import run  # noqa: PLC0415 (only bulk needs it)
+
+    return run(args, env, names)
+
+
 HANDLERS: dict[str, Handler] = {
     "qseow": mint,
     "cloud": mint,
@@ -405,4 +412,5 @@ HANDLERS: dict[str, Handler] = {
     "verify": verify,
     "lint": lint,
     "keygen": keygen,
+    "bulk": bulk,
 }

@@ -4,7 +4,6 @@ repeat what was typed (it may be a key or passphrase given in the wrong place)."
 from __future__ import annotations
 
 import argparse
-import difflib
 import re
 import sys
 from collections.abc import Sequence
@@ -25,7 +24,6 @@ from qsjwt.cli.gather import (
 )
 from qsjwt.cli.out import PROG, note
 from qsjwt.inputs import Target, default_for, inputs_for
-from qsjwt.keygen import DEFAULTS as KEYGEN_DEFAULTS
 
 FORBIDDEN = ("--private-key", "--passphrase", "--private-key-passphrase", "--key", "--password")
 """Options people reach for that are never accepted: a key or passphrase on a command line
@@ -72,6 +70,11 @@ EXAMPLES = {
 """,
     "lint": f"""example:
   {PROG} lint - --target cloud < token.txt
+""",
+    "bulk": f"""example (users.csv: a header row user-id,name,email,groups, then one user per row):
+  {PROG} bulk --target qseow --users-file users.csv --user-directory CORP \\
+      --private-key-file key.pem --output tokens.jsonl
+  # tokens.jsonl (0600): one {{"user", "token", "expires_at"}} per row, in input order
 """,
     "keygen": f"""example:
   {PROG} keygen --out-dir ./qlik-jwt-key
@@ -158,6 +161,8 @@ class Cli:
         for the command and echo it)."""
         if not argv or argv[0] in self.commands or argv[0] in TOP_LEVEL_FLAGS:
             return
+        import difflib  # noqa: PLC0415 (only for a usage error)
+
         names = ", ".join(self.commands)
         option = argv[0].split("=", 1)[0]
         if any(option in self.flags(command) for command in self.commands):
@@ -177,6 +182,8 @@ class Cli:
         Anything else (``-pS3cret``, a key, a passphrase after an unknown option) is counted,
         never shown; a misspelt ``--option`` gets the known one close to it.
         """
+        import difflib  # noqa: PLC0415 (only for a usage error)
+
         named: list[str] = []
         notes: list[str] = []
         hidden = 0
@@ -237,6 +244,7 @@ def build_parser() -> Cli:
         "verify": _verify_command(sub),
         "lint": _lint_command(sub),
         "keygen": _keygen_command(sub),
+        "bulk": _bulk_command(sub),
     }
     return Cli(parser, commands)
 
@@ -481,6 +489,8 @@ def _lint_command(sub: _Commands) -> _Parser:
 
 
 def _keygen_command(sub: _Commands) -> _Parser:
+    from qsjwt.keygen import DEFAULTS as KEYGEN_DEFAULTS  # noqa: PLC0415 (a token needs none)
+
     keygen = _command(sub, "keygen", "create a key pair and a self-signed certificate for Qlik")
     keygen.option(keygen, "--out-dir", required=True, metavar="DIR")
     helps = {
@@ -500,3 +510,65 @@ def _keygen_command(sub: _Commands) -> _Parser:
         )
     keygen.option(keygen, "--force", action="store_true", help="replace existing files")
     return keygen
+
+
+def _bulk_command(sub: _Commands) -> _Parser:
+    """``bulk``: a token per user row, the shared settings and the key as for one token."""
+    bulk = _command(sub, "bulk", "mint a token per user from CSV or JSON Lines, on every core")
+    users = bulk.add_argument_group("users")
+    bulk.option(users, "--target", required=True, metavar="{qseow,cloud}", help="the target")
+    bulk.option(
+        users,
+        "--users-file",
+        required=True,
+        metavar="PATH",
+        help="CSV with a header row, or JSON Lines; - for standard input. Per-user columns: "
+        "qseow user-id, user-directory, name, email, groups, attributes; cloud subject, name, "
+        "email, email-verified, groups (a list: one value per line in a cell, or a JSON array)",
+    )
+    bulk.option(
+        users,
+        "--users-format",
+        metavar="{csv,jsonl}",
+        help="default: jsonl when the first line opens a JSON object, else csv",
+    )
+    bulk.option(
+        users,
+        "--skip-bad-rows",
+        action="store_true",
+        help="skip a row that cannot be minted and count it (default: stop at the first)",
+    )
+    bulk.option(users, "--jobs", metavar="N", help="worker processes (default: one per core)")
+    shared = bulk.add_argument_group(
+        "shared token settings", "for every row, unless the row has its own value"
+    )
+    seen: set[str] = set()
+    for target in Target:
+        for spec in inputs_for(target):
+            if spec.name in seen:
+                continue
+            seen.add(spec.name)
+            bulk.option(
+                shared,
+                spec.cli_flag,
+                dest=spec.name,
+                metavar=spec.metavar,
+                action="append" if spec.is_list else "store",
+                help=f"{spec.description} (env {spec.env_var})",
+            )
+    key = bulk.add_argument_group("key", "as for qseow and cloud; never a command-line value")
+    bulk.option(
+        key,
+        "--private-key-file",
+        metavar="PATH",
+        help=f"PEM private key (env {ENV_PRIVATE_KEY_FILE}, or the text in {ENV_PRIVATE_KEY})",
+    )
+    bulk.option(key, "--passphrase-file", metavar="PATH", help=f"passphrase (env {ENV_PASSPHRASE})")
+    _certificate_option(bulk, key, "certificate configured in Qlik; checked to match the key")
+    bulk.option(
+        bulk,
+        "--output",
+        metavar="FILE",
+        help="write the JSON Lines to FILE (mode 0600, atomically) instead of stdout",
+    )
+    return bulk

@@ -1,0 +1,355 @@
+"""Many tokens from one key: one per user, from CSV (a header row) or JSON Lines, on every core.
+
+Each row holds the per-user values of the target (QSEoW: ``user-id``, ``user-directory``,
+``name``, ``email``, ``groups``, ``attributes``; Qlik Cloud: ``subject``, ``name``, ``email``,
+``email-verified``, ``groups``), named as the inputs are (``user_id`` and ``User-Id`` work too);
+every other setting is shared and comes from the usual inputs. A row's values win over the
+shared ones. A list (groups, attributes) is one value per line in a CSV cell, as in a variable,
+or a JSON array (attributes: a JSON object) in JSON Lines.
+
+The result is JSON Lines, one ``{"user", "token", "expires_at"}`` per row in input order. Each
+worker process loads the key once; every Qlik Cloud token gets its own ``jti``. A bad row
+stops the run, named by its line number (never by its values), or is skipped and counted.
+This module reads no environment, file or clock and prints nothing: the caller passes the
+text stream, ``now`` and a progress callback.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from qsjwt.claims import new_jti
+from qsjwt.errors import InputError, KeyMaterialError, QsjwtError
+from qsjwt.findings import Finding
+from qsjwt.formats import iso_utc
+from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
+from qsjwt.settings import CloudSettings, QseowSettings, RawValue, parse_settings, split_lines
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from qsjwt.keys import LoadedKey
+
+USERS = "users-file"
+"""The input every row error is about (its line number says where)."""
+PER_USER: dict[Target, tuple[str, ...]] = {
+    Target.QSEOW: ("user-id", "user-directory", "name", "email", "groups", "attributes"),
+    Target.CLOUD: ("subject", "name", "email", "email-verified", "groups"),
+}
+FORMATS = ("csv", "jsonl")
+CHUNK = 64
+"""Rows a worker signs per task: large enough that passing rows and tokens between processes
+costs little next to the signatures, small enough to keep every core busy to the end."""
+IN_PROCESS_BELOW = 256
+"""Fewer rows than this are signed in this process: starting workers costs more than it saves."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One user: its line in the input (where it starts), and its values or what is wrong."""
+
+    line: int
+    values: dict[str, RawValue]
+    problem: str | None = None
+    """why the row cannot be read; never one of its values"""
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    lines: list[str]
+    """one JSON document per minted token, in input order (the tokens are credentials)"""
+    skipped: tuple[int, ...]
+    """the line numbers of the bad rows skipped (only with ``skip_bad_rows``)"""
+    warnings: tuple[Finding, ...]
+    """every distinct warning of the tokens (about the key or the shared settings)"""
+
+    @property
+    def count(self) -> int:
+        return len(self.lines)
+
+
+def column_name(text: str) -> str:
+    """A column or field as the inputs spell it: ``User_ID`` -> ``user-id``."""
+    return text.strip().lower().replace("_", "-")
+
+
+def sniff_format(first_line: str) -> str:
+    """``jsonl`` when the first line that is not blank opens a JSON object, else ``csv``."""
+    return "jsonl" if first_line.lstrip().startswith("{") else "csv"
+
+
+def read_rows(lines: Iterable[str], target: Target, users_format: str) -> Iterator[Row]:
+    """The rows of a CSV text (with a header row) or of JSON Lines; blank lines are skipped.
+
+    Raises InputError for a header that cannot be used (the whole file is wrong); a row that
+    cannot be read is yielded with its ``problem``, so that it can be skipped.
+    """
+    if users_format not in FORMATS:
+        raise InputError(f"must be one of {', '.join(FORMATS)}", input_name="users-format")
+    if users_format == "csv":
+        return _csv_rows(lines, target)
+    return _jsonl_rows(lines, target)
+
+
+def _known(name: str, target: Target) -> str:
+    """How a message may name a column: a per-user input's name, else only its position."""
+    return name if name in PER_USER[target] else "a column that is not a per-user value"
+
+
+def _csv_rows(lines: Iterable[str], target: Target) -> Iterator[Row]:
+    reader = csv.reader(lines, strict=True)
+    try:
+        header = next(reader, None)
+        while header is not None and not any(cell.strip() for cell in header):
+            header = next(reader, None)
+    except csv.Error:
+        raise InputError("line 1: the header row is not valid CSV", input_name=USERS) from None
+    if header is None:
+        return
+    columns = [column_name(cell) for cell in header]
+    allowed = PER_USER[target]
+    for position, name in enumerate(columns, start=1):
+        if name not in allowed:
+            shown = f"{name!r}" if name in _ALL_PER_USER else f"column {position}"
+            raise InputError(
+                f"line {reader.line_num}: {shown} is not a per-user value for target "
+                f"{target.value}",
+                input_name=USERS,
+                hint="per-user columns: " + ", ".join(allowed),
+            )
+    if len(set(columns)) != len(columns):
+        raise InputError(f"line {reader.line_num}: a column appears twice", input_name=USERS)
+    end = reader.line_num
+    while True:
+        start = end + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            end = reader.line_num
+            yield Row(start, {}, "is not valid CSV (an unclosed quote?)")
+            continue
+        end = reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(columns):
+            problem = f"has {len(cells)} fields; the header has {len(columns)}"
+            yield Row(start, {}, problem)
+            continue
+        values: dict[str, RawValue] = {}
+        for name, cell in zip(columns, cells, strict=True):
+            if cell.strip():
+                values[name] = split_lines(cell) if name in _LISTS else cell
+        yield Row(start, values)
+
+
+_LISTS = frozenset({"groups", "attributes"})
+_ALL_PER_USER = frozenset(name for names in PER_USER.values() for name in names)
+
+
+def _jsonl_rows(lines: Iterable[str], target: Target) -> Iterator[Row]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            document = json.loads(line)
+        except ValueError:
+            yield Row(number, {}, "is not a JSON document")
+            continue
+        if not isinstance(document, dict):
+            yield Row(number, {}, "is not a JSON object")
+            continue
+        values: dict[str, RawValue] = {}
+        problem = None
+        for key, value in document.items():
+            name = column_name(str(key))
+            if name not in PER_USER[target]:
+                shown = f"{name!r}" if name in _ALL_PER_USER else "a field"
+                problem = f"holds {shown} that is not a per-user value for {target.value}"
+                break
+            converted = _json_value(name, value)
+            if converted is None:
+                problem = f"{name}: {_EXPECTED.get(name, 'must be a string')}"
+                break
+            if converted:
+                values[name] = converted
+        yield Row(number, {} if problem else values, problem)
+
+
+_EXPECTED = {
+    "groups": "must be an array of strings (or a string, one group per line)",
+    "attributes": "must be an object of strings (or a string, one KEY=VALUE per line)",
+    "email-verified": "must be true or false",
+}
+
+
+def _json_value(name: str, value: object) -> RawValue | None:
+    """A JSON value as the input's text; None when its type does not fit the input."""
+    if value is None:
+        return ""
+    if name == "email-verified" and isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return split_lines(value) if name in _LISTS else value
+    if name == "groups" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    if (
+        name == "attributes"
+        and isinstance(value, dict)
+        and all(isinstance(v, str) for v in value.values())
+    ):
+        return [f"{key}={item}" for key, item in value.items()]
+    return None
+
+
+# --- minting ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyText:
+    """The key as text, so that each worker process loads it once for itself."""
+
+    private_key: str | bytes = field(repr=False)
+    passphrase: str | bytes | None = field(default=None, repr=False)
+
+    def load(self) -> LoadedKey:
+        from qsjwt.keys import load_signing_key  # noqa: PLC0415 (workers import it themselves)
+
+        return load_signing_key(
+            self.private_key,
+            self.passphrase,
+            input_name=PRIVATE_KEY,
+            passphrase_name=PRIVATE_KEY_PASSPHRASE,
+        )
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every row of a run shares (sent once to each worker)."""
+
+    target: Target
+    shared: Mapping[str, RawValue]
+    now: dt.datetime
+
+
+_Bad = tuple[int, str, str | None, str | None]
+"""a bad row: its line, the message, the input it is about, a hint"""
+_Done = tuple[list[str | _Bad], set[Finding]]
+
+_worker_key: LoadedKey | None = None
+_worker_job: _Job | None = None
+
+
+def _start_worker(key: KeyText, job: _Job) -> None:
+    global _worker_key, _worker_job  # noqa: PLW0603 (one key per worker process, loaded once)
+    _worker_key = key.load()
+    _worker_job = job
+
+
+def _mint_chunk(rows: Sequence[Row]) -> _Done:
+    """Mint a token for each row with the worker's key; bad rows come back as _Bad."""
+    from qsjwt.mint import mint  # noqa: PLC0415
+
+    assert _worker_key is not None and _worker_job is not None  # noqa: S101 (set by _start_worker)
+    job, key = _worker_job, _worker_key
+    out: list[str | _Bad] = []
+    warnings: set[Finding] = set()
+    for row in rows:
+        if row.problem is not None:
+            out.append((row.line, row.problem, None, None))
+            continue
+        try:
+            settings = parse_settings(job.target, {**job.shared, **row.values})
+            if not isinstance(settings, QseowSettings | CloudSettings):
+                raise ValueError("bulk mints JWTs for qseow or cloud only")  # parse_target's
+            minted = mint(settings, key, now=job.now, jti=new_jti())
+        except KeyMaterialError as err:  # the key does not fit: no row can be signed
+            out.append((row.line, err.message, err.input_name or PRIVATE_KEY, err.hint))
+            continue
+        except InputError as err:
+            out.append((row.line, err.message, err.input_name, err.hint))
+            continue
+        if isinstance(settings, QseowSettings):
+            user = f"{settings.user_directory}\\{settings.user_id}"
+        else:
+            user = settings.subject
+        document = {"user": user, "token": minted.token, "expires_at": iso_utc(minted.expires_at)}
+        out.append(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
+        warnings.update(minted.warnings)
+    return out, warnings
+
+
+def _chunks(rows: Sequence[Row]) -> Iterator[Sequence[Row]]:
+    for start in range(0, len(rows), CHUNK):
+        yield rows[start : start + CHUNK]
+
+
+def mint_bulk(
+    rows: Iterable[Row],
+    *,
+    target: Target,
+    shared: Mapping[str, RawValue],
+    key: KeyText,
+    now: dt.datetime,
+    skip_bad_rows: bool = False,
+    jobs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BulkResult:
+    """A token for every row, in input order, signed by ``jobs`` processes (default: one per
+    core). ``progress(done, total)`` is called as rows are done.
+
+    Raises InputError for the first bad row (its line number and what is wrong, never a value)
+    unless ``skip_bad_rows``; KeyMaterialError for a key that cannot sign.
+    """
+    rows = list(rows)
+    job = _Job(target, dict(shared), now)
+    _start_worker(key, job)  # here too: a bad key is refused once, before any worker starts
+    workers = max(1, jobs or os.cpu_count() or 1)
+    lines: list[str] = []
+    skipped: list[int] = []
+    warnings: dict[Finding, None] = {}
+    done = 0
+    for outcomes, found in _run(rows, key, job, workers):
+        for outcome in outcomes:
+            if isinstance(outcome, str):
+                lines.append(outcome)
+            elif outcome[2] in _KEY_INPUTS:  # about the key, not the row: never skipped
+                raise KeyMaterialError(outcome[1], input_name=outcome[2], hint=outcome[3])
+            elif skip_bad_rows:
+                skipped.append(outcome[0])
+            else:
+                raise _row_error(outcome)
+        warnings.update(dict.fromkeys(sorted(found, key=lambda f: f.render())))
+        done += len(outcomes)
+        if progress is not None:
+            progress(done, len(rows))
+    return BulkResult(lines, tuple(skipped), tuple(warnings))
+
+
+def _run(rows: Sequence[Row], key: KeyText, job: _Job, workers: int) -> Iterator[_Done]:
+    """Each chunk's outcomes in input order: in this process for a few rows or one job, else
+    from a pool of workers that each load the key once."""
+    if workers == 1 or len(rows) < IN_PROCESS_BELOW:
+        yield from map(_mint_chunk, _chunks(rows))
+        return
+    import multiprocessing  # noqa: PLC0415 (only a run large enough for a pool)
+
+    with multiprocessing.get_context().Pool(
+        workers, initializer=_start_worker, initargs=(key, job)
+    ) as pool:
+        yield from pool.imap(_mint_chunk, _chunks(rows))
+
+
+_KEY_INPUTS = frozenset({PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, CERTIFICATE})
+
+
+def _row_error(bad: _Bad) -> QsjwtError:
+    line, message, input_name, hint = bad
+    about = f"{input_name}: " if input_name else ""
+    return InputError(f"line {line}: {about}{message}", input_name=USERS, hint=hint)

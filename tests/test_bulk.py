@@ -1,0 +1,263 @@
+"""``qs-jwt bulk`` and qsjwt.bulk: every token verifies with jwcrypto (the signer uses neither
+jwcrypto nor PyJWT), input order and count are kept, bad rows are named by line only, and an
+empty input gives no token."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qsjwt.bulk import IN_PROCESS_BELOW, BulkResult, KeyText, Row, mint_bulk, read_rows
+from qsjwt.errors import InputError, KeyMaterialError
+from qsjwt.inputs import Target
+from qsjwt.rules import CLOUD_AUDIENCE
+from tests.conftest import NOW, KeyPair, verify_independently
+from tests.test_cli import qs_jwt, qs_jwt_process
+
+CLOUD_SHARED = {"issuer": "idp.example.com", "key-id": "kid-1"}
+
+
+def csv_text(header: list[str], rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def qseow_users(count: int) -> str:
+    return csv_text(
+        ["user-id", "name", "groups"],
+        [[f"user{i:05d}", f"User {i}", f"Readers\nTeam {i % 3}"] for i in range(count)],
+    )
+
+
+def cloud_users(count: int) -> str:
+    return "".join(
+        json.dumps({"subject": f"s{i}", "name": f"N {i}", "email": f"u{i}@example.com"}) + "\n"
+        for i in range(count)
+    )
+
+
+def rows_of(text: str, target: Target, users_format: str) -> list[Row]:
+    return list(read_rows(io.StringIO(text, newline=""), target, users_format))
+
+
+def minted(
+    pair: KeyPair, text: str, target: Target, users_format: str, **kwargs: Any
+) -> BulkResult:
+    shared = {"user-directory": "CORP"} if target is Target.QSEOW else CLOUD_SHARED
+    return mint_bulk(
+        rows_of(text, target, users_format),
+        target=target,
+        shared={**shared, "clock-skew": "0s", **kwargs.pop("shared", {})},
+        key=KeyText(pair.private_pem),
+        now=NOW,
+        **kwargs,
+    )
+
+
+def documents(result: BulkResult) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in result.lines]
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def test_csv_rows_keep_their_lines_and_split_lists() -> None:
+    text = 'User_ID,Name,groups\nalice,Alice,"A\nB"\n\nbob,,C\n'
+    rows = rows_of(text, Target.QSEOW, "csv")
+    assert rows == [
+        Row(2, {"user-id": "alice", "name": "Alice", "groups": ["A", "B"]}),
+        Row(5, {"user-id": "bob", "groups": ["C"]}),
+    ]
+
+
+def test_csv_row_with_the_wrong_number_of_fields_is_a_bad_row() -> None:
+    rows = rows_of("user-id,name\nalice\nbob,Bob\n", Target.QSEOW, "csv")
+    assert rows[0].line == 2 and rows[0].problem == "has 1 fields; the header has 2"
+    assert rows[1] == Row(3, {"user-id": "bob", "name": "Bob"})
+
+
+@pytest.mark.parametrize(
+    ("header", "fragment"),
+    [
+        ("user-id,subject", "'subject' is not a per-user value for target qseow"),
+        ("user-id,s3cr3t-column", "column 2 is not a per-user value"),
+        ("user-id,user_id", "a column appears twice"),
+    ],
+)
+def test_a_bad_header_stops_before_any_row(header: str, fragment: str) -> None:
+    with pytest.raises(InputError) as info:
+        rows_of(header + "\nalice,x\n", Target.QSEOW, "csv")
+    assert info.value.input_name == "users-file"
+    assert fragment in info.value.message and info.value.message.startswith("line 1:")
+    assert "s3cr3t" not in info.value.render()
+
+
+def test_json_lines_take_arrays_objects_and_booleans() -> None:
+    text = (
+        '{"subject": "s1", "groups": ["A", "B,C"], "email_verified": false}\n'
+        "\n"
+        '{"subject": "s2", "name": null}\n'
+    )
+    assert rows_of(text, Target.CLOUD, "jsonl") == [
+        Row(1, {"subject": "s1", "groups": ["A", "B,C"], "email-verified": "false"}),
+        Row(3, {"subject": "s2"}),
+    ]
+    qseow = rows_of('{"user-id": "a", "attributes": {"dept": "Sales"}}', Target.QSEOW, "jsonl")
+    assert qseow == [Row(1, {"user-id": "a", "attributes": ["dept=Sales"]})]
+
+
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ("not json at all", "is not a JSON document"),
+        ('["a"]', "is not a JSON object"),
+        ('{"subject": "s", "password": "hunter2"}', "holds a field that is not a per-user"),
+        ('{"subject": "s", "groups": [1]}', "groups: must be an array of strings"),
+        ('{"subject": "s", "email-verified": 1}', "email-verified: must be true or false"),
+    ],
+)
+def test_json_lines_bad_rows(line: str, fragment: str) -> None:
+    (row,) = rows_of(line + "\n", Target.CLOUD, "jsonl")
+    assert row.line == 1 and row.values == {}
+    assert row.problem is not None and fragment in row.problem
+    assert "hunter2" not in row.problem
+
+
+# --- minting ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_every_qseow_token_verifies_in_input_order(rsa_pair: KeyPair, jobs: int) -> None:
+    count = IN_PROCESS_BELOW + 37  # over the in-process limit: with jobs=2 a pool signs
+    result = minted(rsa_pair, qseow_users(count), Target.QSEOW, "csv", jobs=jobs)
+    assert result.count == count and result.skipped == ()
+    for i, document in enumerate(documents(result)):
+        assert document["user"] == f"CORP\\user{i:05d}"
+        header, claims = verify_independently(
+            document["token"], rsa_pair.public_pem, "RS256", check_time=False
+        )
+        assert header == {"alg": "RS256", "typ": "JWT"}
+        assert claims["userId"] == f"user{i:05d}" and claims["userDirectory"] == "CORP"
+        assert claims["groups"] == ["Readers", f"Team {i % 3}"]
+        assert document["expires_at"] == "2026-11-28T13:00:00Z"
+
+
+def test_every_cloud_token_verifies_and_has_its_own_jti(rsa_pair: KeyPair) -> None:
+    result = minted(rsa_pair, cloud_users(300), Target.CLOUD, "jsonl", jobs=2)
+    jtis = set()
+    for i, document in enumerate(documents(result)):
+        header, claims = verify_independently(
+            document["token"], rsa_pair.public_pem, "RS256", check_time=False
+        )
+        assert header["kid"] == "kid-1" and claims["aud"] == CLOUD_AUDIENCE
+        assert claims["sub"] == document["user"] == f"s{i}"
+        jtis.add(claims["jti"])
+    assert len(jtis) == 300
+
+
+def test_ec_keys_sign_cloud_tokens(ec_pair: KeyPair) -> None:
+    result = minted(ec_pair, cloud_users(3), Target.CLOUD, "jsonl", shared={"algorithm": "ES256"})
+    for document in documents(result):
+        verify_independently(document["token"], ec_pair.public_pem, "ES256", check_time=False)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_bad_row_stops_the_run_by_its_line_only(rsa_pair: KeyPair, jobs: int) -> None:
+    rows = [[f"user{i}"] for i in range(400)]
+    rows[299] = ["CORP\\secret-value"]  # a backslash: Qlik would split the user there
+    text = csv_text(["user-id"], rows)
+    with pytest.raises(InputError) as info:
+        minted(rsa_pair, text, Target.QSEOW, "csv", jobs=jobs)
+    rendered = info.value.render()
+    assert info.value.input_name == "users-file"
+    assert rendered.startswith("users-file: line 301: user-id: ")
+    assert "secret-value" not in rendered
+
+
+def test_bad_rows_are_skipped_and_counted(rsa_pair: KeyPair) -> None:
+    text = csv_text(["user-id", "email"], [["a", ""], ["b\\x", ""], ["c", ""], ["d"], ["e", ""]])
+    result = minted(rsa_pair, text, Target.QSEOW, "csv", skip_bad_rows=True)
+    assert [d["user"] for d in documents(result)] == ["CORP\\a", "CORP\\c", "CORP\\e"]
+    assert result.skipped == (3, 5)
+
+
+def test_a_key_that_does_not_fit_is_never_a_skipped_row(ec_pair: KeyPair) -> None:
+    with pytest.raises(KeyMaterialError) as info:
+        minted(ec_pair, qseow_users(2), Target.QSEOW, "csv", skip_bad_rows=True)
+    assert "an EC key cannot sign RS256" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "users_format"),
+    [("", "csv"), ("user-id,name\n", "csv"), ("\n\n", "csv"), ("", "jsonl"), ("\n", "jsonl")],
+)
+def test_empty_input_gives_no_token(rsa_pair: KeyPair, text: str, users_format: str) -> None:
+    result = minted(rsa_pair, text, Target.QSEOW, users_format)
+    assert result.count == 0 and result.lines == [] and result.skipped == ()
+
+
+def test_progress_is_reported_to_the_end(rsa_pair: KeyPair) -> None:
+    seen: list[tuple[int, int]] = []
+    minted(
+        rsa_pair, qseow_users(130), Target.QSEOW, "csv", progress=lambda d, t: seen.append((d, t))
+    )
+    assert seen[-1] == (130, 130) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def test_cli_bulk_writes_a_private_file(tmp_path: Path, rsa_pair: KeyPair) -> None:
+    users = tmp_path / "users.csv"
+    users.write_text(qseow_users(5))
+    key = tmp_path / "key.pem"
+    key.write_bytes(rsa_pair.private_pem)
+    output = tmp_path / "tokens.jsonl"
+    run = qs_jwt(
+        "bulk", "--target", "qseow", "--users-file", users, "--user-directory", "CORP",
+        "--private-key-file", key, "--output", output,
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    assert run.out == ""
+    assert stat.S_IMODE(output.stat().st_mode) == 0o600
+    lines = output.read_text().splitlines()
+    assert [json.loads(line)["user"] for line in lines] == [f"CORP\\user{i:05d}" for i in range(5)]
+    assert "5 token(s)" in run.err and "eyJ" not in run.err
+
+
+def test_cli_bulk_cloud_from_stdin_to_stdout(tmp_path: Path, rsa_pair: KeyPair) -> None:
+    run = qs_jwt(
+        "bulk", "--target", "cloud", "--users-file", "-", "--issuer", "idp.example.com",
+        "--key-id", "k1",
+        env={"QSJWT_PRIVATE_KEY": rsa_pair.private_pem.decode()},
+        stdin=cloud_users(3),
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    users = [json.loads(line)["user"] for line in run.out.splitlines()]
+    assert users == ["s0", "s1", "s2"]
+
+
+def test_process_cli_bulk_bad_row_exits_2_naming_the_line(
+    tmp_path: Path, rsa_pair: KeyPair
+) -> None:
+    users = tmp_path / "users.jsonl"
+    users.write_text('{"subject": "s1"}\n{"subject": "s2", "email": "secret\\u0007value-xyz"}\n')
+    key = tmp_path / "key.pem"
+    key.write_bytes(rsa_pair.private_pem)
+    run = qs_jwt_process(
+        "bulk", "--target", "cloud", "--users-file", users, "--issuer", "i", "--key-id", "k",
+        "--name", "N", "--email", "ci@example.com", "--private-key-file", key,
+    )  # fmt: skip
+    assert run.code == 2
+    assert run.out == ""
+    assert "--users-file: line 2: email:" in run.err
+    assert "value-xyz" not in run.err
