@@ -7,6 +7,9 @@ runs this script before it builds the wheel and the sdist, and the Dockerfile ru
 ``QSJWT_VERSION`` build argument. A checkout that is not stamped says ``0.0.0.dev0``.
 
     python scripts/set_version.py v1.2.3            stamp 1.2.3 (prints it)
+    python scripts/set_version.py v1.2.3 --repository owner/name
+                                                    also point pyproject.toml's project URLs
+                                                    (https://github.com/OWNER/qs-jwt) at it
     python scripts/set_version.py 0.0.0.dev0        back to the unreleased version
     python scripts/set_version.py --check v1.2.3    exit 1 unless 1.2.3 is stamped
     python scripts/set_version.py --notes v1.2.3    print the CHANGELOG.md section of 1.2.3
@@ -19,12 +22,16 @@ runs it before qs-jwt is installed).
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSION_FILE = ROOT / "qsjwt" / "_version.py"
+PYPROJECT = ROOT / "pyproject.toml"
+URL_PLACEHOLDER = "https://github.com/OWNER/qs-jwt"
+REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
 CHANGELOG = ROOT / "CHANGELOG.md"
 DEV_VERSION = "0.0.0.dev0"
 
@@ -65,6 +72,16 @@ def stamp(version: str, path: Path = VERSION_FILE) -> None:
     path.write_text(ASSIGNMENT.sub(f'__version__ = "{version}"', text), encoding="utf-8")
 
 
+def stamp_urls(repository: str, path: Path = PYPROJECT) -> None:
+    """Point the project URLs of ``path`` at ``https://github.com/<repository>``."""
+    if REPOSITORY.fullmatch(repository) is None or repository.endswith((".", "/")):
+        raise ValueError(f"not a GitHub repository name: {repository!r} (owner/name)")
+    text = path.read_text(encoding="utf-8")
+    if URL_PLACEHOLDER + '"' not in text and URL_PLACEHOLDER + "/" not in text:
+        raise ValueError(f"{path.name}: no {URL_PLACEHOLDER} URL to replace")
+    path.write_text(text.replace(URL_PLACEHOLDER, f"https://github.com/{repository}"), "utf-8")
+
+
 def release_notes(changelog: str, version: str) -> str:
     """The body of the ``## [version]`` section of a Keep a Changelog file."""
     heading = re.compile(rf"^## \[{re.escape(version)}\][^\n]*\n", re.MULTILINE)
@@ -80,26 +97,27 @@ def release_notes(changelog: str, version: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    usage = "usage: python scripts/set_version.py [--check | --notes] vMAJOR.MINOR.PATCH\n"
-    if len(argv) == 1:
-        mode, tag = "stamp", argv[0]
-    elif len(argv) == 2 and argv[0] in ("--check", "--notes"):
-        mode, tag = argv[0][2:], argv[1]
-    else:
-        sys.stderr.write(usage)
-        return 2
+    parser = argparse.ArgumentParser(prog="set_version.py", description=__doc__.split("\n")[0])
+    parser.add_argument("tag", help="vMAJOR.MINOR.PATCH (or 0.0.0.dev0, the unreleased version)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="exit 1 unless the tag is stamped")
+    mode.add_argument("--notes", action="store_true", help="print the tag's CHANGELOG section")
+    parser.add_argument("--repository", help="owner/name for pyproject.toml's project URLs")
+    args = parser.parse_args(argv)
     try:
         # the unreleased version is accepted too (the Dockerfile's default; undoes a stamp)
-        version = DEV_VERSION if tag == DEV_VERSION else version_from_tag(tag)
-        if mode == "notes":
+        version = DEV_VERSION if args.tag == DEV_VERSION else version_from_tag(args.tag)
+        if args.notes:
             sys.stdout.write(release_notes(CHANGELOG.read_text(encoding="utf-8"), version) + "\n")
             return 0
-        if mode == "check":
+        if args.check:
             stamped = read_version()
             if stamped != version:
                 sys.stderr.write(f"set_version: {VERSION_FILE.name} has {stamped}, not {version}\n")
                 return 1
             return 0
+        if args.repository:
+            stamp_urls(args.repository)
         stamp(version)
     except (ValueError, OSError) as error:
         sys.stderr.write(f"set_version: {error}\n")
