@@ -32,7 +32,7 @@ die() { echo "publish-action: error: $*" >&2; exit 1; }
 [[ "$tag" =~ ^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$ ]] || die "not a release tag: $tag"
 major=v${BASH_REMATCH[1]}
 [ "$(git rev-parse HEAD)" = "$source_sha" ] || die "HEAD is not the source commit $source_sha"
-expected="  image: docker://$image@$digest"
+expected="  image: \"docker://$image@$digest\""
 
 git_as_bot() {
   git -c user.name="github-actions[bot]" \

@@ -5,7 +5,7 @@ of the commit under test. A release publishes a copy that runs the image it push
 so a workflow that uses the action pulls a prebuilt, immutable image instead of building one:
 
     python scripts/release_action.py render --image ghcr.io/owner/qs-jwt --digest sha256:<64 hex>
-        rewrites action.yml in place (only its `image:` line and a header line change)
+        rewrites action.yml in place (its `image:` line and two header lines change)
     python scripts/release_action.py base-image
         prints the Dockerfile's pinned base (the one `FROM name@sha256:<64 hex> AS base`)
     python scripts/release_action.py check-base INDEX.json
@@ -60,7 +60,7 @@ def render(action_yml: str, image: str, digest: str) -> str:
     at = lines.index(SOURCE_IMAGE_LINE)
     if not runs < at or "  using: docker" not in lines[runs:at]:
         raise ValueError("action.yml: the image line is not in `runs:` of a docker action")
-    lines[at] = f"  image: {reference}"
+    lines[at] = f'  image: "{reference}"'  # quoted: a plain scalar may not hold `@` here
     header = [
         "# Released action: runs the image the release workflow pushed, by its digest",
         "# (.github/workflows/release.yml; the source's action.yml builds the Dockerfile).",
@@ -72,7 +72,7 @@ def base_image(dockerfile: str) -> str:
     """The Dockerfile's one pinned base reference (``name:tag@sha256:...``)."""
     found = BASE_LINE.findall(dockerfile)
     if len(found) != 1:
-        raise ValueError("the Dockerfile needs exactly one line 'FROM name@sha256:<64 hex> AS base'")
+        raise ValueError("the Dockerfile needs one line 'FROM name@sha256:<64 hex> AS base'")
     return str(found[0])
 
 
