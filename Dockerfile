@@ -1,17 +1,23 @@
 # Qlik Sense JWT: the GitHub container action, also usable as a plain CI image (`qs-jwt` on PATH).
-#
-# Base: the official python:3.13-slim, pinned by the digest of its multi-arch image index.
-# Source of this digest: public Dockerfiles pinning "python:3.13-slim@sha256:6771159c..." as the
-# multi-arch index digest (CISOToolbox/demo-docker, JasonTM17/AgriInsight); no registry was
-# reachable where this file was written, so refresh tag and digest together on a networked host:
+
+# The version of qs-jwt in the image: a release passes its tag's (--build-arg QSJWT_VERSION=1.2.3;
+# an image build context has no .git). The default is the unreleased version that
+# qsjwt/_version.py holds (tests/test_release.py keeps the two equal).
+ARG QSJWT_VERSION=0.0.0.dev0
+
+# Base: the official python:3.13-slim, pinned by the digest of its multi-arch image index, in a
+# literal FROM so that Dependabot (which does not follow an ARG into FROM) can propose updates.
+# The release workflow refuses to publish unless this digest resolves in the registry
+# (`docker buildx imagetools inspect`) to an index with linux/amd64 and linux/arm64. To refresh
+# it by hand on a networked host:
 #   docker buildx imagetools inspect python:3.13-slim      (the "Digest:" line)
-#   skopeo inspect docker://docker.io/library/python:3.13-slim --format '{{.Digest}}'
-# Hosts with no registry build a stand-in and pass --build-arg BASE_IMAGE=python:3.13-slim:
-# see scripts/build-image.sh and docs/container.md.
-ARG BASE_IMAGE=python:3.13-slim@sha256:6771159cd4fa5d9bba1258caf0b82e6b73458c694d178ad97c5e925c2d0e1a91
+# Hosts with no registry build a local stand-in instead: scripts/build-image.sh swaps this one
+# line for the stand-in's tag in a copy of this file (a digest never matches a local image);
+# see docs/container.md.
+FROM python:3.13-slim@sha256:6771159cd4fa5d9bba1258caf0b82e6b73458c694d178ad97c5e925c2d0e1a91 AS base
 
 # ---- build: a virtual environment in /opt/qsjwt; nothing else of this stage is kept ----------
-FROM ${BASE_IMAGE} AS build
+FROM base AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore \
@@ -41,19 +47,25 @@ RUN set -eu; \
     python -m pip --python /opt/qsjwt/bin/python install --no-deps --require-hashes --no-compile \
       -r /tmp/build/action.txt
 
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY qsjwt/ qsjwt/
-# Install qs-jwt (console script + metadata, so `qs-jwt --version` can read it), drop the build-only
-# setuptools and the stray top-level `tests` package that the actions-toolkit wheel ships, then
-# compile all bytecode once (hash-based, unchecked: the image is immutable).
-RUN python -m pip --python /opt/qsjwt/bin/python install --no-deps --no-build-isolation --no-compile . \
+COPY scripts/set_version.py scripts/
+ARG QSJWT_VERSION
+# Stamp the version (scripts/set_version.py), install qs-jwt (console script + metadata, so
+# `qs-jwt --version` can read it), drop the build-only setuptools and the stray top-level `tests`
+# package that the actions-toolkit wheel ships, then compile all bytecode once (hash-based,
+# unchecked: the image is immutable).
+RUN python scripts/set_version.py "$QSJWT_VERSION" \
+ && python -m pip --python /opt/qsjwt/bin/python install --no-deps --no-build-isolation --no-compile . \
  && python -m pip --python /opt/qsjwt/bin/python uninstall --yes setuptools \
  && rm -rf /opt/qsjwt/lib/python3*/site-packages/tests \
  && /opt/qsjwt/bin/python -m compileall -q -f -j 0 --invalidation-mode unchecked-hash /opt/qsjwt/lib
 
 # ---- final: the base image + /opt/qsjwt + the entrypoint ---------------------------------------
-FROM ${BASE_IMAGE}
+FROM base
+ARG QSJWT_VERSION
 LABEL org.opencontainers.image.title="qs-jwt" \
+      org.opencontainers.image.version="${QSJWT_VERSION}" \
       org.opencontainers.image.description="Qlik Sense JWT: mint JWTs for Qlik Sense (QSEoW and Qlik Cloud) in CI" \
       org.opencontainers.image.licenses="MIT"
 ENV PYTHONUNBUFFERED=1 \

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from qsjwt._version import __version__
 
 _HOMES = {
     "Minter": "qsjwt.api",

@@ -3,7 +3,8 @@
 # hosts, locked-down CI). With a registry, a plain `docker build .` is all you need.
 #
 #   scripts/build-image.sh [--tag TAG] [--ca-dir DIR] [--suite SUITE] [--context DIR]
-#                          [--index-url URL] [--no-pull] [--rebuild-base] [--quiet]
+#                          [--index-url URL] [--version VERSION] [--no-pull] [--rebuild-base]
+#                          [--quiet] [--print-dockerfile]
 #
 #   --tag TAG        name of the image to build (default qs-jwt-action:local)
 #   --ca-dir DIR     directory of extra CA certificates (*.crt) for a TLS-intercepting proxy on
@@ -11,20 +12,25 @@
 #   --suite SUITE    Debian suite for a locally built base (default trixie: Python 3.13)
 #   --context DIR    build context holding the Dockerfile (default: this repository)
 #   --index-url URL  a PyPI mirror for the image's pip install (the lock's hashes still apply)
+#   --version VER    the qs-jwt version to stamp (build arg QSJWT_VERSION; default unreleased)
 #   --no-pull        never try a registry for the base image
 #   --rebuild-base   rebuild the local stand-in base even if an image of that name exists
 #   --quiet          pass -q to docker build (debootstrap always logs to a file)
+#   --print-dockerfile  print the Dockerfile that would be built and exit (needs no engine)
 #
 # It needs a reachable Docker engine (DOCKER_HOST, or the default socket); on a machine without
 # one, scripts/docker-engine.sh starts a private engine. Steps:
-#   1. The base image BASE_IMAGE (default python:3.13-slim) is used if it is present locally,
+#   1. The base image BASE_IMAGE (default: the Dockerfile's `FROM ... AS base` without its
+#      digest, e.g. python:3.13-slim) is used if it is present locally,
 #      otherwise pulled if a registry answers. If neither works, a stand-in is built from
 #      Debian's own packages: `debootstrap --variant=minbase SUITE` + `docker import` gives
 #      debian-local:SUITE, then python3, pip, venv and ca-certificates on top, tagged BASE_IMAGE.
 #      Needs root, debootstrap and the Debian mirror (DEBIAN_MIRROR, default deb.debian.org).
-#   2. The repository's Dockerfile, unchanged, with --network host (engines without a bridge
-#      network need it for pip) and --build-arg BASE_IMAGE=... (a digest cannot match a
-#      local image).
+#   2. The repository's Dockerfile with --network host (engines without a bridge network need
+#      it for pip). Its one pinned line `FROM python:X@sha256:... AS base` names a digest, which
+#      never matches a local image: unless BASE_IMAGE is that very reference, the build uses a
+#      copy of the Dockerfile (in QSJWT_BUILD_WORK) whose base line names BASE_IMAGE instead;
+#      every other line is the Dockerfile's own.
 # The debootstrap root filesystem is cached in QSJWT_BUILD_WORK (default /tmp/qsjwt-build).
 # Progress and timing laps go to stderr; the image name is the only line printed on stdout.
 set -euo pipefail
@@ -38,12 +44,13 @@ index_url=
 pull=1
 rebuild_base=0
 quiet=0
-base_image=${BASE_IMAGE:-python:3.13-slim}
+version=
+print_dockerfile=0
 work=${QSJWT_BUILD_WORK:-/tmp/qsjwt-build}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 usage() {
-  sed -n '5,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '5,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -54,6 +61,8 @@ while [ "$#" -gt 0 ]; do
     --suite) suite=${2:?--suite needs a value}; shift 2 ;;
     --context) context=${2:?--context needs a value}; shift 2 ;;
     --index-url) index_url=${2:?--index-url needs a value}; shift 2 ;;
+    --version) version=${2:?--version needs a value}; shift 2 ;;
+    --print-dockerfile) print_dockerfile=1; shift ;;
     --no-pull) pull=0; shift ;;
     --rebuild-base) rebuild_base=1; shift ;;
     --quiet | -q) quiet=1; shift ;;
@@ -75,6 +84,22 @@ qflag=()
 [ "$quiet" -eq 1 ] && qflag=(-q)
 
 [ -f "$context/Dockerfile" ] || die "no Dockerfile in $context"
+
+# The pinned base (the one literal FROM that Dependabot updates) and the Dockerfile to build.
+pinned=$(sed -n 's/^FROM \([^ ]*@sha256:[0-9a-f]\{64\}\) AS base$/\1/p' "$context/Dockerfile")
+[ -n "$pinned" ] && [ "$(printf '%s\n' "$pinned" | wc -l)" -eq 1 ] ||
+  die "the Dockerfile needs exactly one line 'FROM image@sha256:<64 hex> AS base'"
+base_image=${BASE_IMAGE:-${pinned%@*}}
+dockerfile=$context/Dockerfile
+local_dockerfile() {
+  # the Dockerfile with its base line naming $base_image (awk: no regex metacharacters in play)
+  awk -v pinned="FROM $pinned AS base" -v local="FROM $base_image AS base" \
+    '$0 == pinned { print local; next } { print }' "$context/Dockerfile"
+}
+if [ "$print_dockerfile" -eq 1 ]; then
+  if [ "$base_image" = "$pinned" ]; then cat "$context/Dockerfile"; else local_dockerfile; fi
+  exit 0
+fi
 if [ -n "$ca_dir" ]; then
   [ -d "$ca_dir" ] || die "--ca-dir $ca_dir is not a directory"
   ca_dir=$(cd "$ca_dir" && pwd)
@@ -188,8 +213,14 @@ if [ -n "$ca_dir" ] && [ "$standin" -eq 0 ]; then
   done
   lap "staged ${#staged[@]} CA certificate(s) in $context/.build-ca for the build stage"
 fi
-build_args=(--build-arg "BASE_IMAGE=$base_image")
+build_args=()
 [ -n "$index_url" ] && build_args+=(--build-arg "PIP_INDEX_URL=$index_url")
-docker build "${qflag[@]}" --network host "${build_args[@]}" -t "$tag" "$context" >&2
+[ -n "$version" ] && build_args+=(--build-arg "QSJWT_VERSION=$version")
+if [ "$base_image" != "$pinned" ]; then
+  dockerfile=$work/Dockerfile.local
+  local_dockerfile >"$dockerfile"
+  lap "building with base $base_image instead of the pinned $pinned ($dockerfile)"
+fi
+docker build "${qflag[@]}" --network host "${build_args[@]}" -f "$dockerfile" -t "$tag" "$context" >&2
 lap "built $tag"
 echo "$tag"
