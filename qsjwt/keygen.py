@@ -58,12 +58,20 @@ class KeyPairFiles:
     suits one: RSA, or EC on P-384"""
 
 
-def parse_keygen(values: Mapping[str, str], *, now: dt.datetime) -> KeygenSettings:
+def parse_keygen(values: Mapping[str, str | None], *, now: dt.datetime) -> KeygenSettings:
     """Checked settings from text values named as the inputs are (``key-type``, ``bits``...);
-    a missing value takes its default. Raises InputError naming the input; never repeats it."""
-    given = {**DEFAULTS, **values}
+    a missing value (or None) takes its default, and a curve alone means an EC key. Raises
+    InputError naming the input; never repeats it."""
+    given = {**DEFAULTS, **{name: value for name, value in values.items() if value is not None}}
+    if values.get("curve") and not values.get("key-type"):
+        given["key-type"] = "ec"
+    key_type = _choice(given["key-type"], KEY_TYPES, "key-type")
+    if values.get("curve") and key_type != "ec":
+        raise InputError(
+            "applies to EC keys only", input_name="curve", hint="add --key-type ec, or drop it"
+        )
     return KeygenSettings(
-        key_type=_choice(given["key-type"], KEY_TYPES, "key-type"),
+        key_type=key_type,
         bits=int(_choice(given["bits"], RSA_BITS, "bits")),
         days=_days(given["days"], now),
         common_name=_common_name(given["common-name"]),

@@ -494,7 +494,10 @@ def _keygen_command(sub: _Commands) -> _Parser:
     keygen = _command(sub, "keygen", "create a key pair and a self-signed certificate for Qlik")
     keygen.option(keygen, "--out-dir", required=True, metavar="DIR")
     helps = {
-        "key-type": ("{rsa,ec}", "rsa (default; the only type QSEoW accepts) or ec"),
+        "key-type": (
+            "{rsa,ec}",
+            "rsa (default; the only type QSEoW accepts) or ec (the default with --curve)",
+        ),
         "bits": ("{2048,3072,4096}", "RSA key size (default 3072)"),
         "curve": (
             "{P-256,P-384}",
@@ -506,7 +509,11 @@ def _keygen_command(sub: _Commands) -> _Parser:
     }
     for name, (metavar, help_text) in helps.items():
         keygen.option(
-            keygen, f"--{name}", metavar=metavar, default=KEYGEN_DEFAULTS[name], help=help_text
+            keygen,
+            f"--{name}",
+            metavar=metavar,
+            default=None if name in ("key-type", "curve") else KEYGEN_DEFAULTS[name],
+            help=help_text,
         )
     keygen.option(keygen, "--force", action="store_true", help="replace existing files")
     return keygen
