@@ -6,6 +6,16 @@ destination at once; elsewhere (or where the file system has no O_TMPFILE) under
 name made by ``mkstemp``. Signals that would end the process are held while files are written
 and honoured at the next stage boundary, so clean-up always runs and no temporary file is left;
 only SIGKILL can leave one, and on Linux only in the instant between link and rename.
+
+Every call that exists only on some systems has a path for the others (Windows above all):
+no ``os.fchmod`` (Python < 3.13 on Windows): ``os.chmod`` on the temporary name; no O_TMPFILE,
+O_NOFOLLOW, O_DIRECTORY or ``os.link`` with ``dir_fd``: ``mkstemp``; a named temporary file is
+closed before it is renamed (Windows cannot rename an open file); no O_NOFOLLOW when a dotenv
+file is read: the opened file must be the one ``lstat`` sees; no SIGHUP or SIGPIPE: the signals
+that exist are held (SIGBREAK too, on Windows). Links are found per path component with
+``lstat``, which also sees Windows junctions, instead of comparing with ``realpath`` (which on
+Windows also expands 8.3 short names and mapped drives). What "private" means on Windows, where
+mode bits are mostly ignored, is in SECURITY.md.
 """
 
 from __future__ import annotations
@@ -26,11 +36,14 @@ from qsjwt.errors import InputError, OutputError
 DOTENV_LIMIT = 1024 * 1024
 """The largest existing dotenv file whose other lines are kept (GitLab's own limit is far lower)."""
 
-_STOPPING = tuple(
-    getattr(signal, name)
-    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGPIPE")
-    if hasattr(signal, name)
-)
+_STOPPING_NAMES = ("SIGINT", "SIGTERM", "SIGHUP", "SIGPIPE", "SIGBREAK")
+"""Signals that end the process by default; each is held only where it exists (not SIGHUP and
+SIGPIPE on Windows, SIGBREAK only there)."""
+_UNNAMED_NEEDS = ("O_TMPFILE", "O_DIRECTORY", "O_NOFOLLOW", "link")
+"""What the unnamed-file path needs from ``os``; without any of it, ``mkstemp`` is used."""
+_REPARSE_LINKS = {0xA000000C, 0xA0000003}
+"""Windows reparse tags of a symbolic link and of a junction (mount point): both redirect a
+path as a symbolic link does, and ``lstat`` reports them in ``st_reparse_tag``."""
 _NO_UNNAMED_FILES = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL}
 """What open(O_TMPFILE) fails with where the kernel or file system has no unnamed files."""
 _FD_DIR = "/proc/self/fd"
@@ -114,8 +127,8 @@ def _check_directory(parent: Path, input_name: str) -> None:
         raise InputError(
             f"directory {path_for_message(parent)} does not exist", input_name=input_name
         )
-    real = os.path.realpath(parent)
-    if os.path.normcase(real) != os.path.normcase(os.path.abspath(parent)):
+    if _link_on_the_way(parent):
+        real = os.path.realpath(parent)
         raise InputError(
             f"directory {path_for_message(parent)} goes through a symbolic link; refusing to "
             "write a secret through it",
@@ -126,6 +139,35 @@ def _check_directory(parent: Path, input_name: str) -> None:
         raise InputError(
             f"directory {path_for_message(parent)} is not writable", input_name=input_name
         )
+
+
+def _link_on_the_way(directory: Path) -> bool:
+    """Whether a component of ``directory``, as written, is a symbolic link or a junction.
+
+    Each component is ``lstat``-ed in turn (``..`` included, so ``link/..`` is caught), which
+    works the same on Windows. A relative path starts at the working directory, whose own
+    links are not the caller's doing (on POSIX ``getcwd()`` has none).
+    """
+    if directory.is_absolute():
+        current, parts = Path(directory.anchor), directory.parts[1:]
+    elif directory.anchor:  # Windows: "C:relative" or "\\rooted": no components of its own
+        absolute = Path(os.path.abspath(directory))
+        current, parts = Path(absolute.anchor), absolute.parts[1:]
+    else:
+        current, parts = Path(os.getcwd()), directory.parts
+    for part in parts:
+        current = current / part
+        if _is_link(current):
+            return True
+    return False
+
+
+def _is_link(path: Path) -> bool:
+    try:
+        info = os.lstat(path)
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISLNK(info.st_mode) or getattr(info, "st_reparse_tag", 0) in _REPARSE_LINKS
 
 
 _KINDS = {
@@ -237,6 +279,9 @@ def _stage(item: _Staged, received: list[int]) -> None:
             os.chmod(item.name or f"{_FD_DIR}/{item.fd}", planned.mode)
         _reached("chmodded", received)
         os.fsync(item.fd)
+        if item.name is not None:  # renamed by its name, and Windows cannot rename an open file
+            fd, item.fd = item.fd, None
+            os.close(fd)
         _reached("synced", received)
     except OSError as err:
         raise _write_error(planned, err) from None
@@ -244,11 +289,10 @@ def _stage(item: _Staged, received: list[int]) -> None:
 
 def _open_unnamed(directory: Path) -> int | None:
     """An unnamed file in ``directory`` (Linux O_TMPFILE, linked through /proc), or None."""
-    flag = getattr(os, "O_TMPFILE", 0)
-    if not flag or not os.path.isdir(_FD_DIR):
+    if not all(hasattr(os, name) for name in _UNNAMED_NEEDS) or not os.path.isdir(_FD_DIR):
         return None
     try:
-        return os.open(directory, flag | os.O_WRONLY, 0o600)
+        return os.open(directory, os.O_TMPFILE | os.O_WRONLY, 0o600)
     except OSError as err:
         if err.errno in _NO_UNNAMED_FILES:
             return None
@@ -303,14 +347,20 @@ def _content(planned: PlannedFile) -> bytes:
     prefix = planned.replaces_lines
     if prefix is None:
         return planned.content
+    nofollow = getattr(os, "O_NOFOLLOW", 0)
     try:
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-        handle = os.open(planned.path, flags)  # no link followed, no FIFO waited on
+        # no link followed, no FIFO waited on; bytes as they are (O_BINARY: no CRLF translation
+        # on Windows)
+        flags = os.O_RDONLY | nofollow | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        handle = os.open(planned.path, flags)
     except FileNotFoundError:
         return planned.content
     with os.fdopen(handle, "rb") as existing:
-        if not stat.S_ISREG(os.fstat(existing.fileno()).st_mode):
+        info = os.fstat(existing.fileno())
+        if not stat.S_ISREG(info.st_mode):
             raise OSError(errno.EINVAL, "not a regular file")
+        if not nofollow and not _is_the_file_at(planned.path, info):
+            raise OSError(errno.ELOOP, "a symbolic link")
         old = existing.read(DOTENV_LIMIT + 1)
     if len(old) > DOTENV_LIMIT:
         raise InputError(
@@ -320,6 +370,16 @@ def _content(planned: PlannedFile) -> bytes:
             hint="give a new file",
         )
     return replace_lines(old, prefix, planned.content)
+
+
+def _is_the_file_at(path: Path, opened: os.stat_result) -> bool:
+    """Without O_NOFOLLOW (Windows): the file opened is the one at ``path``, not a link's target
+    (a link put there since ``check_writable`` looked)."""
+    try:
+        here = os.lstat(path)
+    except OSError:
+        return False
+    return not _is_link(path) and os.path.samestat(here, opened)
 
 
 def replace_lines(old: bytes, prefix: bytes, line: bytes) -> bytes:
@@ -352,7 +412,7 @@ def _write_error(planned: PlannedFile, err: OSError) -> OutputError:
 
 @contextlib.contextmanager
 def _held_signals() -> Iterator[list[int]]:
-    """Hold SIGINT, SIGTERM, SIGHUP and SIGPIPE while files are written.
+    """Hold SIGINT, SIGTERM, SIGHUP and SIGPIPE (SIGBREAK on Windows) while files are written.
 
     A handler that raised at once could fire between ``mkstemp`` creating a file and returning
     its name, or inside the clean-up itself, and leave a secret behind. So each signal whose
@@ -370,7 +430,8 @@ def _held_signals() -> Iterator[list[int]]:
         def hold(signum: int, frame: FrameType | None) -> None:
             received.append(signum)
 
-        for signum in _STOPPING:
+        stopping = [getattr(signal, name) for name in _STOPPING_NAMES if hasattr(signal, name)]
+        for signum in stopping:
             handler = signal.getsignal(signum)
             if handler in (signal.SIG_DFL, signal.default_int_handler):
                 old[signum] = handler

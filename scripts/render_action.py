@@ -1,9 +1,11 @@
-"""Render action.yml from the code, and the README's action tables from action.yml.
+"""Render both actions from the code, and the README's action tables from action.yml.
 
-``action.yml`` is rendered from ``qsjwt.inputs.INPUTS`` and ``qsjwt.action`` (ACTION_INPUTS,
-OUTPUTS); the README's inputs and outputs tables are rendered from ``action.yml`` as parsed
-here. After changing an input or an output, run ``python scripts/render_action.py --write``;
-``tests/test_action_docs.py`` fails while either file is out of date.
+``action.yml`` (the container action) and ``anywhere/action.yml`` (the composite action for
+every runner: Linux, Windows, macOS) are rendered from ``qsjwt.inputs.INPUTS`` and
+``qsjwt.action`` (ACTION_INPUTS, OUTPUTS), so their inputs and outputs cannot differ; the
+README's inputs and outputs tables are rendered from ``action.yml`` as parsed here. After
+changing an input or an output, run ``python scripts/render_action.py --write``;
+``tests/test_action_docs.py`` and ``tests/test_anywhere.py`` fail while a file is out of date.
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ from qsjwt.action import ACTION_INPUTS, OUTPUTS
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION_YML = ROOT / "action.yml"
+ANYWHERE_YML = ROOT / "anywhere" / "action.yml"
+SETUP_PYTHON = "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065 # v5.6.0"
+"""The same pin as .github/workflows/ci.yml (Dependabot updates the workflows' pins)."""
+ANYWHERE_PYTHON = "3.13"
+"""The Python the composite action runs on: requirements/action.txt is locked for it, as the
+image's is."""
 README = ROOT / "README.md"
 TABLE_MARKERS = {
     "inputs": ("<!-- action-inputs:start -->", "<!-- action-inputs:end -->"),
@@ -68,6 +76,115 @@ def render_action_yml() -> str:
     for name, description in OUTPUTS.items():
         lines += [f"  {name}:", f"    description: {_q(description)}"]
     lines += ["runs:", "  using: docker", "  image: Dockerfile"]
+    return "\n".join(lines) + "\n"
+
+
+ANYWHERE_HEADER = """\
+# Generated from qsjwt/inputs.py and qsjwt/action.py, like ../action.yml: edit those, then run
+#   python scripts/render_action.py --write
+# (tests/test_anywhere.py fails while this file is out of date).
+#
+# The same action for every runner (Linux, Windows, macOS, self-hosted): no container. It sets
+# up Python without touching the job's PATH, installs qs-jwt from this action's own files with
+# hash-locked dependencies into a virtual environment in RUNNER_TEMP (emptied after each job),
+# and runs the same adapter as the container (qsjwt.action.main) with the inputs as INPUT_*
+# variables, hyphens kept, exactly as a container action gets them: never in the script text.
+# Same masking order, outputs and errors. A runner without PyPI: docs/anywhere.md.
+"""
+
+INSTALL_SCRIPT = """\
+set -euo pipefail
+# Windows (Git Bash): run programs by their POSIX-style path
+unix() {
+  if command -v cygpath >/dev/null 2>&1; then cygpath -u "$1"; else printf '%s\\n' "$1"; fi
+}
+root="$GITHUB_ACTION_PATH/.."
+venv="$(unix "$RUNNER_TEMP")/qs-jwt-anywhere"
+in_venv() {
+  for python in "$venv/bin/python" "$venv/Scripts/python.exe"; do
+    if [ -x "$python" ]; then printf '%s\\n' "$python"; return 0; fi
+  done
+  return 1
+}
+# One environment per job, reused by a second use of the action in the same job.
+python=$(in_venv) || { "$(unix "$QSJWT_BASE_PYTHON")" -m venv "$venv" && python=$(in_venv); }
+pip=("$python" -m pip --disable-pip-version-check --quiet install --no-deps)
+# Every dependency pinned by version and hash (the image installs the same file). pip reads
+# PIP_INDEX_URL, PIP_FIND_LINKS and PIP_NO_INDEX from the job's env: docs/anywhere.md.
+"${pip[@]}" --require-hashes -r "$root/requirements/action.txt"
+# qs-jwt itself from this action's files at the ref the workflow pinned, built with the
+# setuptools just installed: nothing else is fetched.
+"${pip[@]}" --no-build-isolation --no-index --force-reinstall "$root"
+echo "python=$python" >>"$GITHUB_OUTPUT"
+"""
+
+MINT_SCRIPT = """\
+# -I: only the environment's qs-jwt, never a module from the working directory or PYTHONPATH.
+exec "$QSJWT_PYTHON" -I "$GITHUB_ACTION_PATH/../entrypoint.py"
+"""
+
+
+def _block(script: str, indent: str) -> list[str]:
+    return [f"{indent}{line}" if line else "" for line in script.rstrip("\n").split("\n")]
+
+
+def render_anywhere_yml() -> str:
+    lines = [
+        ANYWHERE_HEADER.rstrip("\n"),
+        "name: Qlik Sense JWT (any runner)",
+        "description: "
+        + _q(
+            "Mint a JWT for Qlik Sense (client-managed QSEoW or Qlik Cloud), masked in logs "
+            "before it is used. Runs on Linux, Windows and macOS runners, without a container."
+        ),
+        "author: qs-jwt maintainers",
+        "branding:",
+        "  icon: lock",
+        "  color: green",
+        "inputs:",
+    ]
+    for item in ACTION_INPUTS:
+        lines += [
+            f"  {item.name}:",
+            f"    description: {_q(item.description)}",
+            f"    required: {'true' if item.required else 'false'}",
+        ]
+    lines.append("outputs:")
+    for name, description in OUTPUTS.items():
+        lines += [
+            f"  {name}:",
+            f"    description: {_q(description)}",
+            f"    value: ${{{{ steps.mint.outputs.{name} }}}}",
+        ]
+    lines += [
+        "runs:",
+        "  using: composite",
+        "  steps:",
+        "    - name: Set up Python for qs-jwt (the job's own Python and PATH stay as they are)",
+        "      id: python",
+        f"      uses: {SETUP_PYTHON}",
+        "      with:",
+        f'        python-version: "{ANYWHERE_PYTHON}"',
+        "        update-environment: false",
+        "    - name: Install qs-jwt from this action's files (hash-locked)",
+        "      id: install",
+        "      shell: bash",
+        "      env:",
+        "        QSJWT_BASE_PYTHON: ${{ steps.python.outputs.python-path }}",
+        "      run: |",
+        *_block(INSTALL_SCRIPT, "        "),
+        "    - name: Mint the token",
+        "      id: mint",
+        "      shell: bash",
+        "      env:",
+        "        QSJWT_PYTHON: ${{ steps.install.outputs.python }}",
+        *(
+            f"        INPUT_{item.name.upper()}: ${{{{ inputs.{item.name} }}}}"
+            for item in ACTION_INPUTS
+        ),
+        "      run: |",
+        *_block(MINT_SCRIPT, "        "),
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -150,9 +267,14 @@ def main(argv: list[str]) -> int:
         sys.stderr.write("usage: python scripts/render_action.py --write\n")
         return 2
     ACTION_YML.write_text(render_action_yml(), encoding="utf-8")
+    ANYWHERE_YML.parent.mkdir(exist_ok=True)
+    ANYWHERE_YML.write_text(render_anywhere_yml(), encoding="utf-8")
     readme = README.read_text(encoding="utf-8")
     README.write_text(write_tables(readme, render_tables(read_action())), encoding="utf-8")
-    sys.stderr.write(f"wrote {ACTION_YML.name} and the tables in {README.name}\n")
+    sys.stderr.write(
+        f"wrote {ACTION_YML.name}, {ANYWHERE_YML.relative_to(ROOT).as_posix()} and the tables "
+        f"in {README.name}\n"
+    )
     return 0
 
 

@@ -185,6 +185,8 @@ class Runner:
             "CI": "true",
             "HOME": str(self.root),
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            # Windows: a process without SYSTEMROOT cannot start Python's sockets or crypto
+            **{k: os.environ[k] for k in ("SYSTEMROOT",) if k in os.environ},
             **{var: str(path) for var, path in self.files.items()},
         }
         for name in self.declared:

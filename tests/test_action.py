@@ -35,6 +35,7 @@ from tests.action_runner import (
     unescape_data,
 )
 from tests.conftest import ENCRYPTED_KEY, ENCRYPTED_KEY_PASSPHRASE, KeyPair, verify_independently
+from tests.platforms import DEV_FULL, PREEXEC
 
 QSEOW = {"target": "qseow", "user-id": "alice", "user-directory": "CORP"}
 CLOUD = {
@@ -873,7 +874,12 @@ def test_hostile_name_input_is_refused_or_kept_as_text(run: Any, rsa_pair: KeyPa
 ENTRYPOINT_PATH = Path(__file__).resolve().parent.parent / "entrypoint.py"
 
 
-STREAMS = ["dev-full", "closed", "broken-pipe", "all-closed"]
+STREAMS = [
+    pytest.param("dev-full", marks=DEV_FULL),
+    pytest.param("closed", marks=PREEXEC),
+    "broken-pipe",
+    pytest.param("all-closed", marks=PREEXEC),
+]
 
 
 def _run_with_stdout(env: dict[str, str], stdout: str) -> subprocess.CompletedProcess[str]:

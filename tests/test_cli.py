@@ -27,6 +27,16 @@ import pytest
 from qsjwt import __version__, files
 from qsjwt.cli import main
 from tests.conftest import ENCRYPTED_KEY, ENCRYPTED_KEY_PASSPHRASE, KeyPair, verify_independently
+from tests.platforms import (
+    DEV_FULL,
+    DEV_NULL_PATH,
+    FIFOS,
+    POSIX_MODES,
+    POSIX_SIGNALS,
+    SYMLINKS,
+    UNNAMED_FILES,
+    WINDOWS,
+)
 
 QSEOW_ARGS = ["qseow", "--user-id", "alice", "--user-directory", "CORP"]
 CLOUD_ARGS = [
@@ -214,6 +224,7 @@ def test_json_format(keyfiles: dict[str, Path], rsa_pair: KeyPair) -> None:
     assert document["expires_at"].endswith("Z")
 
 
+@POSIX_MODES
 def test_output_file_is_private_and_nothing_secret_is_printed(
     tmp_path: Path, keyfiles: dict[str, Path], rsa_pair: KeyPair
 ) -> None:
@@ -228,6 +239,7 @@ def test_output_file_is_private_and_nothing_secret_is_printed(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+@POSIX_MODES
 def test_dotenv_file(tmp_path: Path, keyfiles: dict[str, Path], rsa_pair: KeyPair) -> None:
     dotenv = tmp_path / "jwt.env"
     run = qs_jwt(
@@ -403,6 +415,7 @@ def test_unreadable_output_directory_writes_nothing(
     assert run.out == ""
 
 
+@SYMLINKS
 def test_symlink_output_is_refused(tmp_path: Path, keyfiles: dict[str, Path]) -> None:
     real = tmp_path / "real.txt"
     real.write_text("keep me")
@@ -522,6 +535,7 @@ def test_lint_reports_every_broken_rule(keyfiles: dict[str, Path]) -> None:
 # --- keygen, help, version ------------------------------------------------------------------
 
 
+@POSIX_MODES
 def test_keygen_writes_usable_files_and_never_overwrites(tmp_path: Path) -> None:
     out = tmp_path / "keys"
     run = qs_jwt("keygen", "--out-dir", out, "--bits", "2048", "--common-name", "my-idp")
@@ -619,6 +633,7 @@ def test_every_missing_required_setting_is_named_in_one_line(keyfiles: dict[str,
     )
 
 
+@DEV_FULL
 def test_process_a_full_stdout_is_a_failure_not_a_crash(
     keyfiles: dict[str, Path],
 ) -> None:
@@ -639,8 +654,10 @@ def test_process_a_full_stdout_is_a_failure_not_a_crash(
 # --- files: what an output may replace, and interruptions (qsjwt/files.py) ------------------
 
 STAGES = ["opened", "written", "chmodded", "synced", "linked", "replaced"]
-SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
-EXIT_BY_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+SIGNALS = [
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+]
+EXIT_BY_SIGNAL = {signum: 128 + signum for signum in SIGNALS}  # 130, 143, 129
 
 
 def _mint_in_process(
@@ -651,7 +668,16 @@ def _mint_in_process(
     return Run(code, captured.out, captured.err)
 
 
-@pytest.mark.parametrize("place", ["/dev/null", "fifo", "key", "key-by-variable", "hard-link"])
+@pytest.mark.parametrize(
+    "place",
+    [
+        pytest.param("/dev/null", marks=DEV_NULL_PATH),
+        pytest.param("fifo", marks=FIFOS),
+        "key",
+        "key-by-variable",
+        "hard-link",
+    ],
+)
 def test_output_never_replaces_a_device_a_fifo_or_an_input(
     tmp_path: Path, keyfiles: dict[str, Path], capsys: pytest.CaptureFixture[str], place: str
 ) -> None:
@@ -712,6 +738,7 @@ def test_dotenv_may_not_be_the_certificate_or_the_passphrase(
         assert f"--dotenv: names the same file as {flag}" in run.err
 
 
+@SYMLINKS
 def test_output_through_a_symlinked_directory_is_refused(
     tmp_path: Path, keyfiles: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -743,10 +770,12 @@ def test_dotenv_keeps_the_other_variables_of_the_file(
     name, _, token = lines[1].partition("=")
     assert name == "QLIK_JWT"
     verify_independently(token, rsa_pair.public_pem, "RS256")
-    assert stat.S_IMODE(dotenv.stat().st_mode) == 0o600
+    if not WINDOWS:
+        assert stat.S_IMODE(dotenv.stat().st_mode) == 0o600
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+@FIFOS
 def test_keygen_refuses_a_fifo_and_existing_files_without_force(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -783,6 +812,8 @@ def _signal_at(monkeypatch: pytest.MonkeyPatch, stage: str, signum: int) -> None
     monkeypatch.setattr(files, "stage_hook", hook)
 
 
+@UNNAMED_FILES
+@POSIX_SIGNALS
 @pytest.mark.parametrize(
     "at",
     list(itertools.product(STAGES, SIGNALS)),
@@ -826,6 +857,8 @@ def test_mint_interrupted_at_any_stage_exits_128_plus_n_and_leaves_nothing(
     _assert_clean(run, rsa_pair)
 
 
+@UNNAMED_FILES
+@POSIX_SIGNALS
 @pytest.mark.parametrize(
     "at",
     list(itertools.product(STAGES, SIGNALS)),
@@ -868,14 +901,20 @@ sys.exit(cli.main(sys.argv[2:]))
 """
 
 
+@UNNAMED_FILES
+@POSIX_SIGNALS
 @pytest.mark.parametrize(
     ("stage", "signum"),
     [
-        ("opened", signal.SIGTERM),
-        ("synced", signal.SIGINT),
-        ("linked", signal.SIGHUP),
-        ("written", signal.SIGPIPE),
-        ("replaced", signal.SIGTERM),
+        (stage, getattr(signal, name))
+        for stage, name in [
+            ("opened", "SIGTERM"),
+            ("synced", "SIGINT"),
+            ("linked", "SIGHUP"),
+            ("written", "SIGPIPE"),
+            ("replaced", "SIGTERM"),
+        ]
+        if hasattr(signal, name)  # SIGHUP and SIGPIPE: not on Windows
     ],
     ids=lambda v: v if isinstance(v, str) else signal.Signals(v).name,
 )
@@ -908,7 +947,7 @@ def test_process_a_real_signal_from_outside_during_a_write(
     run = Run(proc.returncode, out_text, "".join(before) + err_text)
     _assert_clean(run, rsa_pair)
     names = [p.name for p in out.iterdir()]
-    if signum == signal.SIGPIPE:  # ignored by Python: the write completes
+    if signum == getattr(signal, "SIGPIPE", None):  # ignored by Python: the write completes
         assert (run.code, names) == (0, ["token.jwt"])
         return
     assert run.code == 128 + signum

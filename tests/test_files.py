@@ -19,6 +19,17 @@ from qsjwt import files
 from qsjwt.errors import InputError, OutputError, QsjwtError
 from qsjwt.files import PlannedFile, check_writable, replace_lines, write_all
 from tests.helpers import assert_error
+from tests.platforms import (
+    DEV_NULL_PATH,
+    FIFOS,
+    POSIX_MODES,
+    POSIX_SIGNALS,
+    PROCFS,
+    SYMLINKS,
+    UNIX_SOCKETS,
+    UNNAMED_FILES,
+    WINDOWS,
+)
 
 
 def _planned(
@@ -39,6 +50,7 @@ def open_umask() -> Iterator[None]:
     os.umask(old)
 
 
+@POSIX_MODES
 def test_writes_with_mode_0600(tmp_path: Path, open_umask: Any) -> None:
     target = tmp_path / "token.txt"
     write_all([_planned(target, b"eyJ.token\n")])
@@ -47,12 +59,14 @@ def test_writes_with_mode_0600(tmp_path: Path, open_umask: Any) -> None:
     assert sorted(tmp_path.iterdir()) == [target]  # no temporary file left behind
 
 
+@POSIX_MODES
 def test_mode_can_be_chosen(tmp_path: Path, open_umask: Any) -> None:
     target = tmp_path / "certificate.pem"
     write_all([_planned(target, mode=0o644)])
     assert _mode(target) == 0o644
 
 
+@POSIX_MODES
 def test_overwrite_replaces_content_and_tightens_mode(tmp_path: Path, open_umask: Any) -> None:
     target = tmp_path / "token.txt"
     target.write_bytes(b"old and longer content")
@@ -62,6 +76,7 @@ def test_overwrite_replaces_content_and_tightens_mode(tmp_path: Path, open_umask
     assert _mode(target) == 0o600
 
 
+@pytest.mark.skipif(WINDOWS, reason="Windows cannot replace a file that another handle holds open")
 def test_replaces_atomically_by_rename(tmp_path: Path) -> None:
     """A reader holding the old file keeps it whole: the new content is a new inode."""
     target = tmp_path / "token.txt"
@@ -95,6 +110,7 @@ def test_overwrite_false_writes_a_new_file(tmp_path: Path) -> None:
     assert target.read_bytes() == b"secret\n"
 
 
+@SYMLINKS
 @pytest.mark.parametrize("dangling", [False, True])
 def test_refuses_a_symlink_destination(tmp_path: Path, dangling: bool) -> None:
     real = tmp_path / "elsewhere.txt"
@@ -133,6 +149,7 @@ def test_refuses_a_parent_that_is_a_file(tmp_path: Path) -> None:
     assert_error(info.value, "output", "does not exist")
 
 
+@PROCFS
 def test_refuses_an_unwritable_directory() -> None:
     """The tests run as root, for whom mode bits do not stop writing; /proc/sys does.
 
@@ -203,6 +220,10 @@ def test_rename_failure_on_the_second_file_leaves_neither(
     assert list(tmp_path.iterdir()) == []  # neither file, and no temporary file
 
 
+@pytest.mark.skipif(
+    not hasattr(os, "fchmod"),
+    reason="no os.fchmod (Windows before Python 3.13); test_files_portable fails os.chmod",
+)
 def test_staging_failure_on_the_second_file_leaves_neither(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -235,7 +256,7 @@ def test_error_message_does_not_carry_the_content(tmp_path: Path) -> None:
 
 UNNAMED_STAGES = ["opened", "written", "chmodded", "synced", "linked", "replaced"]
 NAMED_STAGES = ["opened", "written", "chmodded", "synced", "replaced"]
-HELD = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+HELD = [signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
 
 
 @pytest.fixture(params=["unnamed", "named"])
@@ -243,6 +264,8 @@ def staging(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     """Both ways of staging: Linux's O_TMPFILE, and mkstemp (other systems, other file systems)."""
     if request.param == "named":
         monkeypatch.delattr(os, "O_TMPFILE", raising=False)
+    elif not hasattr(os, "O_TMPFILE") or not os.path.isdir(files._FD_DIR):
+        pytest.skip("O_TMPFILE and /proc/self/fd are Linux only")
     return str(request.param)
 
 
@@ -262,6 +285,7 @@ def test_every_stage_is_reached_in_order(
     assert seen == staged + staged + committed + committed
 
 
+@UNNAMED_FILES
 def test_on_linux_the_file_has_no_name_until_it_is_complete(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -278,6 +302,7 @@ def test_on_linux_the_file_has_no_name_until_it_is_complete(
     assert listings["replaced"] == ["token.jwt"]
 
 
+@UNNAMED_FILES
 def test_without_unnamed_files_the_temporary_name_is_private(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, open_umask: Any
 ) -> None:
@@ -327,6 +352,7 @@ SIGNAL_POINTS = [
 ]
 
 
+@POSIX_SIGNALS
 @pytest.mark.parametrize(
     "at", SIGNAL_POINTS, ids=lambda at: f"{at[0]}-{at[1]}-{signal.Signals(at[2]).name}"
 )
@@ -336,6 +362,8 @@ def test_a_signal_at_any_stage_leaves_old_or_new_files_and_nothing_else(
     staging, stage, signum = at
     if staging == "named":
         monkeypatch.delattr(os, "O_TMPFILE", raising=False)
+    elif not hasattr(os, "O_TMPFILE") or not os.path.isdir(files._FD_DIR):
+        pytest.skip("O_TMPFILE and /proc/self/fd are Linux only")
     first, second = tmp_path / "private-key.pem", tmp_path / "certificate.pem"
     if existing:
         first.write_bytes(b"old key")
@@ -357,6 +385,7 @@ def test_a_signal_at_any_stage_leaves_old_or_new_files_and_nothing_else(
     assert {signal.getsignal(s) for s in HELD} == before  # handlers restored
 
 
+@POSIX_SIGNALS
 def test_an_ignored_signal_stays_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Python ignores SIGPIPE (a closed pipe is an OSError instead), so it stops nothing."""
     assert signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN
@@ -366,6 +395,7 @@ def test_an_ignored_signal_stays_ignored(tmp_path: Path, monkeypatch: pytest.Mon
     assert signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN
 
 
+@POSIX_SIGNALS
 def test_a_custom_handler_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
     old = signal.signal(signal.SIGHUP, lambda signum, frame: calls.append(signum))
@@ -428,9 +458,9 @@ def unix_socket(tmp_path: Path) -> Iterator[Path]:
 @pytest.mark.parametrize(
     ("place", "kind"),
     [
-        ("/dev/null", "is a character device, not a regular file"),
-        ("fifo", "is a FIFO (named pipe), not a regular file"),
-        ("unix_socket", "is a socket, not a regular file"),
+        pytest.param("/dev/null", "is a character device, not a regular file", marks=DEV_NULL_PATH),
+        pytest.param("fifo", "is a FIFO (named pipe), not a regular file", marks=FIFOS),
+        pytest.param("unix_socket", "is a socket, not a regular file", marks=UNIX_SOCKETS),
     ],
 )
 def test_refuses_what_is_not_a_regular_file(
@@ -445,6 +475,7 @@ def test_refuses_what_is_not_a_regular_file(
     assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
 
 
+@SYMLINKS
 def test_refuses_the_same_file_as_an_input(tmp_path: Path) -> None:
     key = tmp_path / "key.pem"
     key.write_bytes(b"the only key")
@@ -476,6 +507,7 @@ def test_two_outputs_not_yet_there_are_the_same_file(
     check_writable(_planned(Path("u.jwt")), reads=[("--output", "t.jwt"), ("--x", "missing.pem")])
 
 
+@SYMLINKS
 @pytest.mark.parametrize("depth", [1, 2])
 def test_refuses_a_path_through_a_symlinked_directory(tmp_path: Path, depth: int) -> None:
     real = tmp_path / "real"
@@ -491,6 +523,7 @@ def test_refuses_a_path_through_a_symlinked_directory(tmp_path: Path, depth: int
     assert sorted(p.name for p in real.rglob("*")) == ["sub"]
 
 
+@SYMLINKS
 def test_a_relative_path_is_measured_from_the_real_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -523,10 +556,12 @@ def test_dotenv_keeps_every_other_line(
 ) -> None:
     path = tmp_path / "build.env"
     path.write_bytes(old)
-    path.chmod(0o644)
+    if not WINDOWS:
+        path.chmod(0o644)
     write_all([_dotenv(path)])
     assert path.read_bytes() == new
-    assert _mode(path) == 0o600
+    if not WINDOWS:
+        assert _mode(path) == 0o600
     assert replace_lines(old, b"QLIK_JWT=", b"QLIK_JWT=eyJ.new\n") == new
 
 
@@ -589,6 +624,7 @@ def test_messages_show_a_path_that_exists(tmp_path: Path) -> None:
 # --- class 4: Windows and other systems ------------------------------------------------------
 
 
+@POSIX_MODES
 @pytest.mark.parametrize("mode", [0o600, 0o644])
 def test_without_fchmod_the_mode_is_still_set(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, open_umask: Any, staging: Any, mode: int
@@ -611,4 +647,5 @@ def test_without_proc_the_named_path_is_taken(
     seen = _stages_seen(monkeypatch)
     write_all([_planned(tmp_path / "token.jwt")])
     assert seen == NAMED_STAGES
-    assert _mode(tmp_path / "token.jwt") == 0o600
+    if not WINDOWS:
+        assert _mode(tmp_path / "token.jwt") == 0o600

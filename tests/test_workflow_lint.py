@@ -216,13 +216,30 @@ def test_no_expression_is_expanded_inside_a_run_script(path: Path) -> None:
         assert "${{" not in step.get("run", ""), f"{job_id}: {step.get('name')}"
 
 
+ACT_SKIPS = "github.actor != 'nektos/act'"
+
+
 def test_selftest_needs_nothing_act_cannot_run_offline() -> None:
     # act substitutes a local copy for actions/checkout and runs `uses: ./` from the prebuilt
-    # image; any other remote action would need github.com.
+    # image; any other remote action would need github.com. The composite action (./anywhere)
+    # needs setup-python from github.com, so its job is one act skips.
     workflow = _load(WORKFLOWS / "selftest.yml")
     for job_id, step in _steps(workflow):
         uses = str(step.get("uses", ""))
+        if uses == "./anywhere":
+            assert workflow["jobs"][job_id].get("if") == ACT_SKIPS, job_id
+            continue
         assert not uses or uses == "./" or uses.startswith("actions/checkout@"), (job_id, uses)
+
+
+def test_selftest_runs_the_composite_action_on_every_kind_of_runner() -> None:
+    workflow = _load(WORKFLOWS / "selftest.yml")
+    job = workflow["jobs"]["selftest-anywhere"]
+    assert job["runs-on"] == "${{ matrix.os }}"
+    assert job["strategy"]["matrix"]["os"] == ["ubuntu-latest", "windows-latest", "macos-latest"]
+    uses = [step for step in job["steps"] if step.get("uses") == "./anywhere"]
+    assert len(uses) == 2 and uses[1].get("continue-on-error") is True
+    assert "selftest-anywhere" in workflow["jobs"]["selftest-all"]["needs"]
     assert sum(step.get("uses") == "./" for _, step in _steps(workflow)) >= 3
 
 

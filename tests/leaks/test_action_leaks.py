@@ -31,6 +31,9 @@ from tests.leaks.plans import (
     prepare_in_process,
 )
 from tests.leaks.tally import TALLY, Timer, ensure_reporter
+from tests.platforms import LINUX_ONLY_PLACES
+
+pytestmark = LINUX_ONLY_PLACES
 
 MATERIAL = material()
 DECLARED = list(read_action()["inputs"])

@@ -26,6 +26,9 @@ from tests.leaks.driver import run_all
 from tests.leaks.material import material
 from tests.leaks.plans import CLI_MODES, CliMode, cli_plan, qs_jwt_command
 from tests.leaks.tally import TALLY, Timer, ensure_reporter
+from tests.platforms import LINUX_ONLY_PLACES
+
+pytestmark = LINUX_ONLY_PLACES
 
 MATERIAL = material()
 NOT_RUNNABLE: dict[str, str] = {}
