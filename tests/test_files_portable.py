@@ -195,11 +195,11 @@ def test_the_cli_output_and_dotenv(tmp_path: Path, rsa_pair: KeyPair) -> None:
 
 
 @pytest.mark.usefixtures("posix_removed")
-def test_the_cli_keygen_writes_three_files_and_never_overwrites(tmp_path: Path) -> None:
+def test_the_cli_keygen_writes_its_files_and_never_overwrites(tmp_path: Path) -> None:
     out = tmp_path / "keys"
     run = qs_jwt("keygen", "--out-dir", out, "--bits", "2048")
     assert run.code == 0, run.err
-    assert _listing(out) == ["certificate.pem", "private-key.pem", "public-key.pem"]
+    assert _listing(out) == ["certificate.pem", "jwk.json", "private-key.pem", "public-key.pem"]
     key = (out / "private-key.pem").read_bytes()
     assert b"PRIVATE KEY" in key
     if MODES_KEPT:
