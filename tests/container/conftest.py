@@ -306,8 +306,13 @@ def run_action_with(
     entrypoint: str | None = None,
     args: Sequence[str] = (),
     timeout: float = RUN_TIMEOUT,
+    network: str = "none",
+    workspace_files: Mapping[str, bytes] | None = None,
 ) -> Result:
     """``docker run`` ``image`` as the GitHub runner runs a container action.
+
+    ``network`` "host" is for the tests that talk to a local Qlik on 127.0.0.1 (loopback only:
+    the engine has no bridge); ``workspace_files`` are written into the workspace first.
 
     ``env`` adds to (or, with ``None`` as the value, removes from) the runner's environment;
     names are passed with ``-e NAME`` only and values through the client's environment, as the
@@ -315,8 +320,10 @@ def run_action_with(
     """
     runner_env: dict[str, str | None] = dict(make_runner_dirs(root))
     runner_env.update(env)
+    for name, content in (workspace_files or {}).items():
+        (root / "workspace" / name).write_bytes(content)
     flags, values = _client_env(runner_env)
-    cmd = ["run", "--rm", "--network", "none", "--workdir", "/github/workspace", *flags]
+    cmd = ["run", "--rm", "--network", network, "--workdir", "/github/workspace", *flags]
     for name in ("workspace", "file_commands", "home", "workflow"):
         cmd += ["-v", f"{root / name}:/github/{name}"]
     cmd += ["-v", f"{root / 'runner_temp'}:/github/runner_temp"]
@@ -340,9 +347,14 @@ def run_gitlab_with(
     *,
     project_dir: Path,
     timeout: float = RUN_TIMEOUT,
+    network: str = "none",
+    files: Mapping[str, bytes] | None = None,
 ) -> GitlabResult:
-    """Run ``sh -c script`` in ``image`` as a GitLab job with ``entrypoint: [""]`` would."""
+    """Run ``sh -c script`` in ``image`` as a GitLab job with ``entrypoint: [""]`` would;
+    ``files`` are written into the project directory first."""
     project_dir.mkdir(parents=True, exist_ok=True)
+    for name, content in (files or {}).items():
+        (project_dir / name).write_bytes(content)
     base: dict[str, str | None] = {
         "CI": "true",
         "GITLAB_CI": "true",
@@ -350,7 +362,7 @@ def run_gitlab_with(
     }
     base.update(env)
     flags, values = _client_env(base)
-    cmd = ["run", "--rm", "--network", "none", "--entrypoint", "", *flags]
+    cmd = ["run", "--rm", "--network", network, "--entrypoint", "", *flags]
     cmd += ["-v", f"{project_dir}:/builds/project", "-w", "/builds/project"]
     cmd += [image, "sh", "-c", script]
     proc = docker(*cmd, env=values, check=False, timeout=timeout)
@@ -373,10 +385,20 @@ def run_action(docker: Docker, tmp_path: Path) -> RunAction:
         entrypoint: str | None = None,
         args: Sequence[str] = (),
         timeout: float = RUN_TIMEOUT,
+        network: str = "none",
+        files: Mapping[str, bytes] | None = None,
     ) -> Result:
         root = Path(tempfile.mkdtemp(prefix="gh-", dir=tmp_path))
         return run_action_with(
-            docker, image, env, root=root, entrypoint=entrypoint, args=args, timeout=timeout
+            docker,
+            image,
+            env,
+            root=root,
+            entrypoint=entrypoint,
+            args=args,
+            timeout=timeout,
+            network=network,
+            files=files,
         )
 
     return run
@@ -387,9 +409,24 @@ def run_gitlab(docker: Docker, tmp_path: Path) -> RunGitlab:
     """``run_gitlab(image, script, env) -> GitlabResult`` with a fresh project directory."""
 
     def run(
-        image: str, script: str, env: Mapping[str, str | None], *, timeout: float = RUN_TIMEOUT
+        image: str,
+        script: str,
+        env: Mapping[str, str | None],
+        *,
+        timeout: float = RUN_TIMEOUT,
+        network: str = "none",
+        files: Mapping[str, bytes] | None = None,
     ) -> GitlabResult:
         project = Path(tempfile.mkdtemp(prefix="gl-", dir=tmp_path)) / "project"
-        return run_gitlab_with(docker, image, script, env, project_dir=project, timeout=timeout)
+        return run_gitlab_with(
+            docker,
+            image,
+            script,
+            env,
+            project_dir=project,
+            timeout=timeout,
+            network=network,
+            files=files,
+        )
 
     return run
