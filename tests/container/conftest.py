@@ -398,7 +398,7 @@ def run_action(docker: Docker, tmp_path: Path) -> RunAction:
             args=args,
             timeout=timeout,
             network=network,
-            files=files,
+            workspace_files=files,
         )
 
     return run
