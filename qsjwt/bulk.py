@@ -256,7 +256,8 @@ def _mint_chunk(rows: Sequence[Row]) -> _Done:
     """Mint a token for each row with the worker's key; bad rows come back as _Bad."""
     from qsjwt.mint import mint  # noqa: PLC0415
 
-    assert _worker_key is not None and _worker_job is not None  # noqa: S101 (set by _start_worker)
+    if _worker_key is None or _worker_job is None:
+        raise RuntimeError("the worker was not started with a key and a job")  # our bug
     job, key = _worker_job, _worker_key
     out: list[str | _Bad] = []
     warnings: set[Finding] = set()
