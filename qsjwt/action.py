@@ -21,7 +21,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from qsjwt.claims import new_jti
@@ -46,7 +46,7 @@ from qsjwt.inputs import (
     Target,
 )
 from qsjwt.keys import as_bytes, pem_from_text
-from qsjwt.mint import mint_from_text
+from qsjwt.mint import Minted, mint_from_text
 from qsjwt.settings import CloudSettings, QseowSettings, parse_settings, parse_target
 from qsjwt.sources import KEY_LIMIT, PASSPHRASE_LIMIT, check_length, passphrase_from
 
@@ -214,6 +214,15 @@ def run(env: Mapping[str, str], runner: Runner) -> int:
                 step.warn(finding)
             return step.failed(_error_code(err), err.input_name, _title(err), err.render())
         step.mask(made.secret)
+        checked = ""
+        if made.check is not None:
+            try:
+                checked = made.check(step.mask)
+            except QsjwtError as err:
+                step.notes(values)
+                for finding in made.warnings:
+                    step.warn(finding)
+                return step.failed(_error_code(err), err.input_name, _title(err), err.render())
         step.notes(values)
         for finding in made.warnings:
             step.warn(finding)
@@ -230,6 +239,8 @@ def run(env: Mapping[str, str], runner: Runner) -> int:
             f"(in {made.outputs['expires-in'] or '?'} s). Outputs: {', '.join(made.outputs)}"
             f"{exported}; details in the step summary."
         )
+        if checked:
+            step.info(f"qs-jwt: {escape_controls(checked)}")
     except _LogGoneError:
         return step.log_gone()
     except OutputError as err:
@@ -276,6 +287,9 @@ class _Made:
     rows: list[tuple[str, str]]
     """the summary's rows after the target, values already rendered by ``_code``"""
     claims: Mapping[str, Any] | None = None
+    check: Callable[[Callable[[str], None]], str] | None = None
+    """``check`` asked for: proves the token at Qlik (masking each probe token it makes with
+    the callable it is given first) and returns the line to log; raises when Qlik refuses"""
 
 
 def _make(
@@ -284,15 +298,20 @@ def _make(
     """Mint the token, or for oauth the assertion or the access token Qlik trades it for."""
     raw_key, passphrase, certificate = _key_material(values)
     if isinstance(settings, QseowSettings | CloudSettings):
-        minted = mint_from_text(
-            settings,
-            private_key=raw_key,
-            passphrase=passphrase,
-            certificate=certificate,
-            now=dt.datetime.now(dt.UTC),
-            jti=new_jti(),
-        )
-        return _signed(
+        jwt_settings = settings
+
+        def mint_one() -> Minted:
+            return mint_from_text(
+                jwt_settings,
+                private_key=raw_key,
+                passphrase=passphrase,
+                certificate=certificate,
+                now=dt.datetime.now(dt.UTC),
+                jti=new_jti(),
+            )
+
+        minted = mint_one()
+        made = _signed(
             minted.token,
             minted.header,
             minted.claims,
@@ -301,7 +320,29 @@ def _make(
             what=f"minted a {_TARGET_LABEL[settings.target]} token",
             rows=_rows(settings),
         )
+        if settings.check is None:
+            return made
+
+        def check(mask: Callable[[str], None]) -> str:
+            def probe() -> str:
+                token = mint_one().token
+                mask(token)
+                return token
+
+            return _prove(jwt_settings, minted.token, probe)
+
+        return replace(made, check=check)
     return _oauth(settings, raw_key, passphrase)
+
+
+def _prove(
+    settings: QseowSettings | CloudSettings | OAuthSettings,
+    token: str,
+    make_probe: Callable[[], str],
+) -> str:
+    from qsjwt.probe import describe, prove  # noqa: PLC0415 (HTTP only for check)
+
+    return describe(prove(settings, token, make_probe))
 
 
 def _oauth(settings: OAuthSettings, raw_key: str, passphrase: str | bytes | None) -> _Made:
@@ -341,7 +382,9 @@ def _oauth(settings: OAuthSettings, raw_key: str, passphrase: str | bytes | None
         ("Scope", _code(access.scope) if access.scope else "(the client's)"),
         ("Expires at", f"{expires_at or 'not given'} (in {expires_in or '?'} s)"),
     ]
+    token = access.access_token
     return _Made(
+        check=(lambda _mask: _prove(settings, token, lambda: token)) if settings.check else None,
         secret=access.access_token,
         outputs={
             "access-token": access.access_token,

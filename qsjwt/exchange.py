@@ -39,6 +39,7 @@ from email.message import Message
 from typing import Any
 
 from qsjwt import __version__
+from qsjwt.connection import CA_BUNDLE, TENANT, Connection
 from qsjwt.display import path_for_message
 from qsjwt.errors import (
     InputError,
@@ -50,12 +51,10 @@ from qsjwt.errors import (
 from qsjwt.inputs import PRIVATE_KEY
 from qsjwt.keys import LoadedKey
 from qsjwt.oauth import (
-    CA_BUNDLE,
     CLIENT_ID,
     EXPIRES_IN,
     KEY_ID,
     SCOPE,
-    TENANT,
     USER_LOOKUP,
     Grant,
     build_assertion,
@@ -120,13 +119,13 @@ class Transport:
     """False: TLS certificates are not checked (the ``insecure`` input)"""
 
     @classmethod
-    def of(cls, settings: Settings) -> Transport:
+    def of(cls, connection: Connection) -> Transport:
         """The transport the user's settings ask for."""
         return cls(
-            ca_bundle=settings.ca_bundle,
-            deadline=float(settings.timeout),
-            timeout=min(DEFAULT_TIMEOUT, float(settings.timeout)),
-            verify=not settings.insecure,
+            ca_bundle=connection.ca_bundle,
+            deadline=float(connection.timeout),
+            timeout=min(DEFAULT_TIMEOUT, float(connection.timeout)),
+            verify=not connection.insecure,
         )
 
 
@@ -221,7 +220,7 @@ def exchange(
         elapsed = clock.monotonic() - start
         if failure.retry_after is None:
             raise failure.error
-        wait = max(failure.retry_after, _backoff(attempt, clock.jitter()))
+        wait = max(failure.retry_after, backoff(attempt, clock.jitter()))
         if elapsed + wait + MIN_ATTEMPT_TIME > transport.deadline:
             raise _given_up(failure, attempt, elapsed, transport.deadline)
         clock.sleep(wait)
@@ -249,15 +248,21 @@ def obtain_access_token(
     def assertion(now: dt.datetime) -> str:
         return build_assertion(settings, key, now=now, jti=new_jti()).token
 
-    return exchange(settings, assertion, transport=transport or Transport.of(settings), clock=clock)
+    return exchange(
+        settings, assertion, transport=transport or Transport.of(settings.connection), clock=clock
+    )
 
 
-def opener(transport: Transport) -> urllib.request.OpenerDirector:
+def opener(
+    transport: Transport, *extra: urllib.request.BaseHandler
+) -> urllib.request.OpenerDirector:
+    """An HTTP client with the transport's TLS and proxy rules that never follows a redirect;
+    ``extra`` handlers (a cookie jar) are added. Raises InputError for a bad ``ca-bundle``."""
     if not transport.verify:
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE  # the user's explicit choice, warned about
-        return _build(transport, context)
+        return _build(transport, context, extra)
     try:
         context = ssl.create_default_context(cafile=transport.ca_bundle)
     except OSError as err:
@@ -271,14 +276,17 @@ def opener(transport: Transport) -> urllib.request.OpenerDirector:
         raise InputError(
             f"{shown} cannot be read as a file", input_name=CA_BUNDLE, hint="give a PEM file"
         ) from None
-    return _build(transport, context)
+    return _build(transport, context, extra)
 
 
-def _build(transport: Transport, context: ssl.SSLContext) -> urllib.request.OpenerDirector:
+def _build(
+    transport: Transport, context: ssl.SSLContext, extra: tuple[urllib.request.BaseHandler, ...]
+) -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(
         urllib.request.ProxyHandler(None if transport.proxies is None else dict(transport.proxies)),
         urllib.request.HTTPSHandler(context=context),
         _NoRedirects(),
+        *extra,
     )
 
 
@@ -305,7 +313,7 @@ def _issued(
         raise QsjwtError(
             "Qlik issued an access token that is not a bearer token; this tool cannot use it"
         )
-    expires_in, expires_at = _expiry(document, _date(headers) or now)
+    expires_in, expires_at = _expiry(document, answer_date(headers) or now)
     scope = document.get("scope")
     return AccessToken(
         access_token=token,
@@ -358,7 +366,7 @@ def _answered(answer: urllib.error.HTTPError, settings: Settings, now: dt.dateti
             f"Qlik's token endpoint kept failing (HTTP {status})",
             hint="Qlik Cloud may be down: check status.qlik.com and try again later",
         )
-    asked = _retry_after(answer.headers, now)
+    asked = retry_after(answer.headers, now)
     return _Failure(error, asked or 0.0, asked)
 
 
@@ -603,13 +611,13 @@ def _given_up(failure: _Failure, attempts: int, elapsed: float, deadline: float)
     return type(error)(error.message + f"; {tail}", input_name=error.input_name, hint=error.hint)
 
 
-def _backoff(attempt: int, jitter: float) -> float:
+def backoff(attempt: int, jitter: float) -> float:
     """Equal jitter: half the exponential step always, the other half at random."""
     step = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** (attempt - 1))
     return step / 2 + step / 2 * jitter
 
 
-def _retry_after(headers: Message, now: dt.datetime) -> float | None:
+def retry_after(headers: Message, now: dt.datetime) -> float | None:
     """``Retry-After`` in seconds (a number or an HTTP date), or None if absent or unreadable."""
     value = (headers.get("Retry-After") or "").strip()
     if value.isdigit():
@@ -623,7 +631,7 @@ def _retry_after(headers: Message, now: dt.datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
-def _date(headers: Message) -> dt.datetime | None:
+def answer_date(headers: Message) -> dt.datetime | None:
     try:
         when = email.utils.parsedate_to_datetime(headers.get("Date") or "")
     except (TypeError, ValueError, IndexError):
@@ -633,7 +641,7 @@ def _date(headers: Message) -> dt.datetime | None:
 
 def _skew(headers: Message, now: dt.datetime) -> int | None:
     """Qlik's clock minus ours, whole seconds (positive: ours is behind)."""
-    theirs = _date(headers)
+    theirs = answer_date(headers)
     return None if theirs is None else round((theirs - now).total_seconds())
 
 

@@ -190,11 +190,27 @@ INPUTS: tuple[InputSpec, ...] = (
     ),
     InputSpec(
         "tenant",
-        "OAuth: the Qlik Cloud tenant's host, e.g. tenant.eu.qlikcloud.com (required); the "
-        "assertion goes to https://TENANT/oauth/token, its audience.",
-        OAUTH_ONLY,
+        "The Qlik Cloud tenant's host, e.g. tenant.eu.qlikcloud.com: OAuth (required) posts the "
+        "assertion to https://TENANT/oauth/token, its audience; check calls it.",
+        CLOUD_ONLY | OAUTH_ONLY,
         metavar="HOST",
         required=OAUTH_ONLY,
+    ),
+    InputSpec(
+        "virtual-proxy-url",
+        "QSEoW: the virtual proxy's https URL with its prefix, e.g. https://qlik.example.com/jwt: "
+        "where check proves the token.",
+        QSEOW_ONLY,
+        metavar="URL",
+    ),
+    InputSpec(
+        "check",
+        "After minting, prove that Qlik takes the token (QSEoW: virtual-proxy-url; Qlik Cloud: "
+        "tenant) and say who Qlik thinks the user is; fails when Qlik refuses.",
+        ALL,
+        default="false",
+        metavar="BOOL",
+        switch=True,
     ),
     InputSpec(
         "client-id",
@@ -235,24 +251,24 @@ INPUTS: tuple[InputSpec, ...] = (
     ),
     InputSpec(
         "timeout",
-        "OAuth: how long to keep trying Qlik, retries on 429, 5xx and time-outs included; at "
-        "most 10m.",
-        OAUTH_ONLY,
+        "OAuth and check: how long to keep trying Qlik, retries on 429, 5xx and time-outs "
+        "included; at most 10m.",
+        ALL,
         default="1m",
         metavar="DURATION",
     ),
     InputSpec(
         "ca-bundle",
-        "OAuth: a PEM file of the CA certificates to trust for Qlik's TLS instead of the "
-        "system's (e.g. a TLS-inspecting proxy's CA).",
-        OAUTH_ONLY,
+        "OAuth and check: a PEM file of the CA certificates to trust for Qlik's TLS instead of "
+        "the system's (e.g. a TLS-inspecting proxy's CA).",
+        ALL,
         metavar="PATH",
     ),
     InputSpec(
         "insecure",
-        "OAuth: do NOT verify Qlik's TLS certificate; anyone on the network path could then "
-        "take the access token. Warns on every run. For a throw-away test setup only.",
-        OAUTH_ONLY,
+        "OAuth and check: do NOT verify Qlik's TLS certificate; anyone on the network path "
+        "could then take the token. Warns on every run. For a throw-away test setup only.",
+        ALL,
         default="false",
         metavar="BOOL",
         switch=True,

@@ -12,16 +12,25 @@ output.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import json
 import re
-import urllib.parse
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from qsjwt.connection import (
+    CA_BUNDLE,
+    CONNECTION_INPUTS,
+    DEFAULT_TIMEOUT,
+    INSECURE,
+    TENANT,
+    TIMEOUT,
+    Connection,
+    normalise_tenant,
+    parse_connection,
+)
 from qsjwt.durations import format_duration, parse_duration
 from qsjwt.errors import InputError, MissingInputError, ref
 from qsjwt.findings import Finding, warning
@@ -39,7 +48,6 @@ from qsjwt.sign import sign_token
 
 # The inputs this target reads, as the input table spells them.
 CLIENT_ID = "client-id"
-TENANT = "tenant"
 KEY_ID = "key-id"
 SCOPE = "scope"
 USER_LOOKUP = "user-lookup"
@@ -47,10 +55,8 @@ EXPIRES_IN = "expires-in"
 ALGORITHM = "algorithm"
 GRANT = "grant"
 ASSERTION_ONLY = "assertion-only"
-TIMEOUT = "timeout"
-CA_BUNDLE = "ca-bundle"
-INSECURE = "insecure"
-EXCHANGE_ONLY = (TIMEOUT, CA_BUNDLE, INSECURE)
+CHECK = "check"
+EXCHANGE_ONLY = CONNECTION_INPUTS
 """Inputs that only matter when the assertion is posted to Qlik."""
 INPUT_NAMES = (
     CLIENT_ID,
@@ -69,13 +75,6 @@ MAX_ASSERTION_LIFETIME = 300
 """Qlik: ``exp`` at most ``iat`` + 300 s (the /oauth/token example's 600 s contradicts the
 reference page, which decides)."""
 DEFAULT_ASSERTION_LIFETIME = parse_duration(default_lifetime(Target.OAUTH), input_name=EXPIRES_IN)
-DEFAULT_TIMEOUT = 60
-"""Seconds from the first request to giving up, retries included: a minute at most."""
-MAX_TIMEOUT = 600
-INSECURE_WARNING = (
-    "is on: Qlik's TLS certificate is not verified, so anyone on the network path can read "
-    "the assertion and the access token, or pose as Qlik"
-)
 MAX_CLIENT_ID_LENGTH = 256
 MAX_LOOKUP_VALUE_LENGTH = 1024
 LOOKUP_FIELDS = ("subject", "userId")
@@ -84,7 +83,6 @@ LOOKUP_FIELDS = ("subject", "userId")
 _CLIENT_ID = re.compile(r"[\x21-\x7e]+")
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 """RFC 6749 §3.3 scope-token: printable ASCII except space, ``"`` and ``\\``."""
-_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _PEM = re.compile(r"-----(BEGIN|END) ")
 MAX_SCOPE_LENGTH = 128
@@ -151,6 +149,12 @@ class OAuthSettings:
     """TLS certificates not verified (warned about on every run)"""
     warnings: tuple[Finding, ...] = ()
     target: Target = Target.OAUTH
+    check: bool = False
+    """after the exchange, prove the access token works (``users/me``)"""
+
+    @property
+    def connection(self) -> Connection:
+        return Connection(self.timeout, self.ca_bundle, self.insecure)
 
     @property
     def token_url(self) -> str:
@@ -206,23 +210,24 @@ def parse_oauth(
     assertion_only = parse_boolean(
         _text(values, ASSERTION_ONLY) or "false", input_name=ASSERTION_ONLY
     )
-    insecure = parse_boolean(_text(values, INSECURE) or "false", input_name=INSECURE)
-    ca_bundle = _text(values, CA_BUNDLE) or None
+    connection, connection_findings = parse_connection(
+        _text(values, TIMEOUT), _text(values, CA_BUNDLE), _text(values, INSECURE)
+    )
+    check = parse_boolean(_text(values, CHECK) or "false", input_name=CHECK)
+    if assertion_only and check:
+        raise InputError(
+            f"needs the access token, which {ref(ASSERTION_ONLY)} does not get",
+            input_name=CHECK,
+            hint=f"drop one of {ref(CHECK)} and {ref(ASSERTION_ONLY)}",
+        )
     if assertion_only:
         found += [
             warning(f"is ignored with {ref(ASSERTION_ONLY)}: nothing is sent to Qlik", name)
             for name in EXCHANGE_ONLY
-            if _text(values, name) and (name != INSECURE or insecure)
+            if _text(values, name) and (name != INSECURE or connection.insecure)
         ]
-    elif insecure and ca_bundle:
-        raise InputError(
-            f"and {ref(CA_BUNDLE)} are both given: a CA bundle is only read when certificates "
-            "are verified",
-            input_name=INSECURE,
-            hint=f"keep {ref(CA_BUNDLE)} (verified) and drop {ref(INSECURE)}",
-        )
-    elif insecure:
-        found.append(warning(INSECURE_WARNING, INSECURE))
+    else:
+        found += connection_findings
     return OAuthSettings(
         tenant=normalise_tenant(_text(values, TENANT)),
         client_id=_client_id(_text(values, CLIENT_ID)),
@@ -233,9 +238,10 @@ def parse_oauth(
         scope=_scope(_text(values, SCOPE)),
         user_lookup=_user_lookup(lookup_text) if lookup_text else None,
         assertion_only=assertion_only,
-        timeout=_timeout(_text(values, TIMEOUT)),
-        ca_bundle=ca_bundle,
-        insecure=insecure and not assertion_only,
+        timeout=connection.timeout,
+        ca_bundle=connection.ca_bundle,
+        insecure=connection.insecure and not assertion_only,
+        check=check,
         warnings=tuple(found),
     )
 
@@ -250,47 +256,6 @@ def load_oauth_key(
     )
     assertion_header(settings, key)
     return key
-
-
-def normalise_tenant(text: str, *, input_name: str = TENANT) -> str:
-    """``tenant.eu.qlikcloud.com`` or ``https://tenant.eu.qlikcloud.com[/]`` as ``host[:port]``,
-    lower case. Refuses http, a path, a query, a fragment and user info: the assertion's
-    ``aud`` must be the exact URL the request goes to, and nothing else may ride along."""
-    raw = text.strip()
-    if "://" not in raw:
-        raw = "https://" + raw
-    hint = "give the tenant's host, e.g. tenant.eu.qlikcloud.com (/oauth/token is added)"
-    try:
-        url = urllib.parse.urlsplit(raw)
-        port = url.port
-    except ValueError:
-        raise InputError(
-            "is not a host name or https URL", input_name=input_name, hint=hint
-        ) from None
-    if url.scheme.lower() != "https":
-        raise InputError(
-            "must use https: the assertion and the access token may not travel in clear",
-            input_name=input_name,
-            hint=hint,
-        )
-    if url.username is not None or url.password is not None:
-        raise InputError(
-            "holds user info (user:password@); credentials never go into the URL",
-            input_name=input_name,
-            hint=hint,
-        )
-    if url.path not in ("", "/") or url.query or url.fragment or raw.endswith(("?", "#")):
-        raise InputError(
-            "holds a path, query or fragment; the tenant is a host only",
-            input_name=input_name,
-            hint=hint,
-        )
-    if port == 0:
-        raise InputError(
-            "names port 0, which no server listens on", input_name=input_name, hint=hint
-        )
-    host = _host(url.hostname or "", input_name=input_name, hint=hint)
-    return host if port in (None, 443) else f"{host}:{port}"
 
 
 def new_jti() -> str:
@@ -393,20 +358,6 @@ def _lifetime(text: str) -> int:
     return seconds
 
 
-def _timeout(text: str) -> int:
-    if not text:
-        return DEFAULT_TIMEOUT
-    seconds = parse_duration(text, input_name=TIMEOUT)
-    if seconds > MAX_TIMEOUT:
-        raise InputError(
-            f"{format_duration(seconds)} is longer than the {format_duration(MAX_TIMEOUT)} "
-            "this tool waits for Qlik at most",
-            input_name=TIMEOUT,
-            hint=f"use at most 10m; {format_duration(DEFAULT_TIMEOUT)} is the default",
-        )
-    return seconds
-
-
 def _scope(text: str) -> str | None:
     """Space- or line-separated scope names, each once, joined by one space."""
     tokens = list(dict.fromkeys(text.split()))
@@ -466,21 +417,3 @@ def _user_lookup(text: str) -> UserLookup:
             hint=hint,
         )
     return UserLookup(field, value)
-
-
-def _host(host: str, *, input_name: str, hint: str) -> str:
-    """A DNS name (ASCII; IDNA-encode first) or an IP address, lower case."""
-    try:
-        return f"[{ipaddress.IPv6Address(host)}]" if ":" in host else _dns_or_ipv4(host)
-    except ValueError:
-        raise InputError("is not a valid host name", input_name=input_name, hint=hint) from None
-
-
-def _dns_or_ipv4(host: str) -> str:
-    name = host.lower().removesuffix(".")
-    if re.fullmatch(r"[0-9.]+", name):
-        return str(ipaddress.IPv4Address(name))
-    labels = name.split(".")
-    if len(name) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
-        raise ValueError(name)
-    return name

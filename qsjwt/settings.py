@@ -7,13 +7,26 @@ for repeated CLI flags. An empty string means "not given", as the GitHub runner 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, overload
 
 from qsjwt.algorithms import check_algorithm
+from qsjwt.connection import (
+    CA_BUNDLE,
+    CHECK,
+    CONNECTION_INPUTS,
+    INSECURE,
+    TENANT,
+    TIMEOUT,
+    VIRTUAL_PROXY_URL,
+    Check,
+    check_virtual_proxy_url,
+    normalise_tenant,
+    parse_connection,
+)
 from qsjwt.durations import format_duration, parse_duration
-from qsjwt.errors import InputError, MissingInputError
+from qsjwt.errors import InputError, MissingInputError, ref
 from qsjwt.findings import Finding, warning
 from qsjwt.formats import parse_boolean
 from qsjwt.inputs import BY_NAME, Target, default_lifetime, required_for
@@ -72,6 +85,8 @@ class QseowSettings:
     issuer: str | None = None
     warnings: tuple[Finding, ...] = ()
     target: Target = Target.QSEOW
+    check: Check | None = None
+    """prove the token at the virtual proxy after minting"""
 
 
 @dataclass(frozen=True)
@@ -90,6 +105,8 @@ class CloudSettings:
     groups: tuple[str, ...] = ()
     warnings: tuple[Finding, ...] = ()
     target: Target = Target.CLOUD
+    check: Check | None = None
+    """prove a token like it at the tenant after minting"""
 
 
 Settings = QseowSettings | CloudSettings
@@ -197,6 +214,7 @@ def _qseow(r: _Reader) -> QseowSettings:
         attributes=r.attributes(frozenset(reserved)),
         audience=r.optional("audience"),
         issuer=r.issuer(r.text("issuer")) or None,
+        check=r.check(VIRTUAL_PROXY_URL, check_virtual_proxy_url),
         warnings=tuple(r.findings),
     )
 
@@ -221,6 +239,7 @@ def _cloud(r: _Reader) -> CloudSettings:
         clock_skew=r.clock_skew(lifetime),
         algorithm=r.algorithm(Target.CLOUD),
         groups=r.groups(),
+        check=r.check(TENANT, lambda text: "https://" + normalise_tenant(text)),
         warnings=tuple(r.findings),
     )
 
@@ -340,6 +359,20 @@ class _Reader:
 
     def boolean(self, name: str) -> bool:
         return parse_boolean(self.text(name), input_name=name)
+
+    def check(self, where: str, url_of: Callable[[str], str]) -> Check | None:
+        """``check``'s settings; without it, a warning for each input only it reads."""
+        if not self.boolean(CHECK):
+            for name in (where, *CONNECTION_INPUTS):
+                if self.given(name) and self.text(name):  # text(): a bad value is still refused
+                    self.warn(name, f"is only read with {ref(CHECK)}")
+            return None
+        url = url_of(self.required(where))
+        connection, findings = parse_connection(
+            self.text(TIMEOUT), self.text(CA_BUNDLE), self.text(INSECURE)
+        )
+        self.findings.extend(findings)
+        return Check(url, connection)
 
     def lifetime(self, target: Target) -> int:
         text = self.text("expires-in") or default_lifetime(target)

@@ -1,7 +1,10 @@
 """A local Qlik Cloud for tests: a real HTTPS server on 127.0.0.1 that answers like Qlik.
 
 It implements ``POST /oauth/token`` (Private Key JWT, client credentials and user
-impersonation) and ``GET /api/v1/users/me`` by the documented rules
+impersonation), ``POST /login/jwt-session`` (a JWT identity provider: ``idp``), ``GET
+/api/v1/users/me`` (with an access token or a session's cookie), and QSEoW virtual proxies
+(``add_proxy``: ``/<prefix>/qps/user`` GET and DELETE, ``/<prefix>/qrs/about``, with the
+Xrfkey pair, the proxy's certificate and claim names) by the documented rules
 (shared/reference/qlik-oauth-and-live.md §A), with jwcrypto as the verifier (qs-jwt signs with
 PyJWT). Where Qlik's behaviour is not documented, it does the strictest documented thing and
 says so in ``STRICTER_THAN_DOCUMENTED``. Errors use Qlik's ``{"errors": [...]}`` body, or RFC
@@ -56,7 +59,13 @@ STRICTER_THAN_DOCUMENTED = (
     "aud must be a string equal to the token URL, not an array holding it",
     "user_lookup is accepted only in a JSON body (the form encoding is undocumented)",
     "client_secret next to an assertion is refused (two ways to authenticate)",
+    "jwt-session and the virtual proxy allow no clock tolerance (nbf <= now < exp exactly)",
+    "jwt-session refusals name the rule in their title (Qlik's detail wording is undocumented)",
+    "a virtual proxy refuses a token for a user it does not know, when it has a user list",
+    "a QSEoW refusal is a bare 401 with no reason (Qlik documents none)",
 )
+LOGIN_AUDIENCE = "qlik.api/login/jwt-session"
+MAX_LOGIN_LIFETIME = 3600
 
 
 @dataclass
@@ -69,6 +78,34 @@ class QlikClient:
     grants: frozenset[str] = frozenset({"client_credentials"})
     enabled: bool = True
     private_key_jwt: bool = True
+
+
+@dataclass
+class QlikIdp:
+    """The tenant's JWT identity provider: issuer, key ID and the certificate it verifies with."""
+
+    issuer: str
+    key_id: str
+    certificate_pem: bytes
+
+
+@dataclass
+class QlikProxy:
+    """A QSEoW virtual proxy with JWT authentication."""
+
+    prefix: str
+    certificate_pem: bytes
+    user_id_claim: str = "userId"
+    user_directory_claim: str = "userDirectory"
+    users: set[tuple[str, str]] | None = None
+    """(directory, user id) the repository knows; None: any user"""
+    max_sessions: int = 5
+    sessions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    logins: int = 0
+
+    @property
+    def cookie(self) -> str:
+        return f"X-Qlik-Session-{self.prefix}"
 
 
 @dataclass
@@ -151,8 +188,14 @@ class LocalQlik:
         self.requests: list[Seen] = []
         self.routes: dict[tuple[str, str], Handler] = {
             ("POST", "/oauth/token"): _token,
+            ("POST", "/login/jwt-session"): _jwt_session,
             ("GET", "/api/v1/users/me"): _users_me,
         }
+        self.idp: QlikIdp | None = None
+        self.sessions: dict[str, QlikUser] = {}
+        """Qlik Cloud sessions by their ``eas.sid`` cookie"""
+        self.login_jtis: set[str] = set()
+        self.proxies: dict[str, QlikProxy] = {}
         self._lock = threading.Lock()
         self.ca_bundle, cert_file, key_file = _make_certificates(directory)
         self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -181,6 +224,22 @@ class LocalQlik:
     def add_user(self, user: QlikUser) -> QlikUser:
         self.users.append(user)
         return user
+
+    def add_proxy(self, proxy: QlikProxy) -> QlikProxy:
+        """Serve a virtual proxy at ``/<prefix>``."""
+        self.proxies[proxy.prefix] = proxy
+        base = f"/{proxy.prefix}"
+        self.routes[("GET", base + "/qps/user")] = _qps_user
+        self.routes[("DELETE", base + "/qps/user")] = _qps_logout
+        self.routes[("GET", base + "/qrs/about")] = _qrs_about
+        return proxy
+
+    def proxy_url(self, prefix: str) -> str:
+        return f"https://{self.host}/{prefix}"
+
+    @property
+    def tenant_url(self) -> str:
+        return f"https://{self.host}"
 
     def queue(self, *answers: Scripted) -> None:
         self.script.extend(answers)
@@ -244,6 +303,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._route("POST")
+
+    def do_DELETE(self) -> None:
+        self._route("DELETE")
 
     def _route(self, method: str) -> None:
         qlik = self.server.qlik
@@ -452,6 +514,9 @@ def _scope(client: QlikClient, requested: object) -> str:
 
 
 def _users_me(qlik: LocalQlik, request: BaseHTTPRequestHandler, _body: bytes) -> Answer:
+    session = qlik.sessions.get(_cookies(request).get("eas.sid", ""))
+    if session is not None and not request.headers.get("Authorization"):
+        return Answer(200, _user_document(session, bot=False))
     scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
     issued = qlik.issued.get(token) if scheme.lower() == "bearer" else None
     if issued is None or issued.expires_at <= qlik.now():
@@ -459,17 +524,206 @@ def _users_me(qlik: LocalQlik, request: BaseHTTPRequestHandler, _body: bytes) ->
     user = issued.user or QlikUser(
         id="bot-" + issued.client_id, subject="qlikbot@" + issued.client_id, name="Bot"
     )
-    document = {
+    return Answer(200, _user_document(user, bot=issued.user is None))
+
+
+def _user_document(user: QlikUser, *, bot: bool) -> dict[str, Any]:
+    return {
         "id": user.id,
         "tenantId": "local-tenant",
         "subject": user.subject,
         "name": user.name,
         "email": user.email,
         "status": user.status,
-        "assignedRoles": [{"name": "TenantAdmin"}] if issued.user is None else [],
+        "assignedRoles": [{"name": "TenantAdmin"}] if bot else [],
         "assignedGroups": [],
     }
-    return Answer(200, document)
+
+
+def _cookies(request: BaseHTTPRequestHandler) -> dict[str, str]:
+    jar: dict[str, str] = {}
+    for part in (request.headers.get("Cookie") or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name:
+            jar[name] = value
+    return jar
+
+
+def _bearer(request: BaseHTTPRequestHandler) -> str | None:
+    scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def _verified_claims(
+    token: str,
+    certificate_pem: bytes,
+    algorithms: tuple[str, ...],
+    refuse: Callable[[str], RefusedError],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims of a token signed by the certificate's key (jwcrypto), or ``refuse``."""
+    header, _ = _peek(token)
+    if header is None or header.get("alg") not in algorithms:
+        raise refuse("Invalid token: algorithm not allowed")
+    key = jwk.JWK.from_pyca(x509.load_pem_x509_certificate(certificate_pem).public_key())
+    checker = jws.JWS()
+    try:
+        checker.deserialize(token)
+        checker.verify(key, alg=header["alg"])
+    except (jws.InvalidJWSSignature, jws.InvalidJWSObject, ValueError):
+        raise refuse("Invalid signature: the token does not verify with the certificate") from None
+    claims = json.loads(checker.payload)
+    if not isinstance(claims, dict):
+        raise refuse("Invalid token: malformed claims")
+    return header, claims
+
+
+def _times(qlik: LocalQlik, claims: dict[str, Any], refuse: Callable[[str], RefusedError]) -> None:
+    now = qlik.now().timestamp()
+    nbf, exp = claims.get("nbf", claims.get("iat")), claims.get("exp")
+    if not all(isinstance(t, int) and not isinstance(t, bool) for t in (nbf, exp)):
+        raise refuse("Invalid token: exp and nbf must be whole seconds")
+    assert isinstance(nbf, int) and isinstance(exp, int)
+    if exp <= now:
+        raise refuse("Token expired (exp is past)")
+    if nbf > now:
+        raise refuse("Token not yet valid (nbf is in the future)")
+
+
+# --- POST /login/jwt-session (a Qlik Cloud JWT identity provider) -----------------------------
+
+LOGIN_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+
+
+def _jwt_session(qlik: LocalQlik, request: BaseHTTPRequestHandler, _body: bytes) -> Answer:
+    def refuse(title: str) -> RefusedError:
+        return RefusedError(401, "AUTH-1", title)
+
+    token = _bearer(request)
+    idp = qlik.idp
+    if token is None:
+        raise refuse("Missing bearer token")
+    header, _ = _peek(token)
+    if idp is None:
+        raise refuse("No JWT identity provider is configured")
+    if header is None or header.get("kid") != idp.key_id:
+        raise refuse("Invalid kid: no key with this key id")
+    header, claims = _verified_claims(token, idp.certificate_pem, LOGIN_ALGORITHMS, refuse)
+    if claims.get("iss") != idp.issuer:
+        raise refuse("Invalid issuer")
+    if claims.get("aud") != LOGIN_AUDIENCE:
+        raise refuse("Invalid audience")
+    _times(qlik, claims, refuse)
+    nbf, exp = claims.get("nbf", claims.get("iat")), claims["exp"]
+    if exp - nbf > MAX_LOGIN_LIFETIME:
+        raise refuse("Token lifetime exceeds 3600 seconds (exp - nbf)")
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti:
+        raise refuse("Missing jti")
+    if jti in qlik.login_jtis:
+        raise refuse("Token replay: jti already used")
+    if claims.get("subType") != "user" or not isinstance(claims.get("sub"), str):
+        raise refuse("Invalid sub or subType")
+    for name in ("name", "email"):
+        if not isinstance(claims.get(name), str) or not claims[name]:
+            raise refuse(f"Missing claim {name}")
+    if not isinstance(claims.get("email_verified"), bool):
+        raise refuse("Invalid email_verified: must be a boolean")
+    qlik.login_jtis.add(jti)
+    user = next((u for u in qlik.users if u.subject == claims["sub"]), None)
+    if user is None:  # a JWT login provisions the user
+        user = qlik.add_user(
+            QlikUser("u-" + secrets.token_hex(4), claims["sub"], claims["name"], claims["email"])
+        )
+    sid = secrets.token_urlsafe(24)
+    qlik.sessions[sid] = user
+    return Answer(200, {}, {"Set-Cookie": f"eas.sid={sid}; Path=/; Secure; HttpOnly"})
+
+
+# --- a QSEoW virtual proxy ------------------------------------------------------------------
+
+
+def _proxy_of(qlik: LocalQlik, request: BaseHTTPRequestHandler) -> QlikProxy:
+    prefix = urllib.parse.urlsplit(request.path).path.strip("/").split("/")[0]
+    proxy = qlik.proxies.get(prefix)
+    if proxy is None:
+        raise RefusedError(404, "HTTP-404", "Not found")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.path).query)
+    keys = [v for k, values in query.items() if k.lower() == "xrfkey" for v in values]
+    header = request.headers.get("X-Qlik-Xrfkey")
+    if len(keys) != 1 or header != keys[0] or len(header) != 16 or not header.isalnum():
+        raise RefusedError(403, "HTTP-403", "XSRF prevention check failed")
+    return proxy
+
+
+def _proxy_user(
+    qlik: LocalQlik, proxy: QlikProxy, request: BaseHTTPRequestHandler
+) -> tuple[tuple[str, str] | None, str | None]:
+    """The user a request is logged in as (a new session for a good token), and a new
+    session's id to set as a cookie; (None, None) for no authentication at all."""
+    sid = _cookies(request).get(proxy.cookie)
+    if sid in proxy.sessions and _bearer(request) is None:
+        return proxy.sessions[sid], None
+    token = _bearer(request)
+    if token is None:
+        return None, None
+
+    def refuse(_title: str) -> RefusedError:
+        return RefusedError(401, "HTTP-401", "Unauthorized")  # QSEoW says no more
+
+    _, claims = _verified_claims(token, proxy.certificate_pem, ("RS256", "RS384", "RS512"), refuse)
+    _times(qlik, claims, refuse)
+    user_id = claims.get(proxy.user_id_claim)
+    directory = claims.get(proxy.user_directory_claim)
+    if not isinstance(user_id, str) or not isinstance(directory, str):
+        raise refuse("claims")
+    if proxy.users is not None and (directory, user_id) not in proxy.users:
+        raise refuse("unknown user")
+    if (
+        sum(1 for who in proxy.sessions.values() if who == (directory, user_id))
+        >= proxy.max_sessions
+    ):
+        raise RefusedError(403, "HTTP-403", "OnMaxParallelSessionsExceeded")
+    new = secrets.token_urlsafe(24)
+    proxy.sessions[new] = (directory, user_id)
+    proxy.logins += 1
+    return (directory, user_id), new
+
+
+def _session_cookie(proxy: QlikProxy, sid: str | None) -> dict[str, str]:
+    return {"Set-Cookie": f"{proxy.cookie}={sid}; Path=/; Secure; HttpOnly"} if sid else {}
+
+
+def _qps_user(qlik: LocalQlik, request: BaseHTTPRequestHandler, _body: bytes) -> Answer:
+    proxy = _proxy_of(qlik, request)
+    who, sid = _proxy_user(qlik, proxy, request)
+    if who is None:
+        return Answer(200, {"session": "inactive"})
+    directory, user_id = who
+    document = {
+        "userDirectory": directory,
+        "userId": user_id,
+        "userName": user_id,
+        "logoutUri": f"https://{qlik.host}/{proxy.prefix}/qps/user",
+    }
+    return Answer(200, document, _session_cookie(proxy, sid))
+
+
+def _qps_logout(qlik: LocalQlik, request: BaseHTTPRequestHandler, _body: bytes) -> Answer:
+    proxy = _proxy_of(qlik, request)
+    sid = _cookies(request).get(proxy.cookie, "")
+    if proxy.sessions.pop(sid, None) is None:
+        return Answer(200, {"session": "inactive"})
+    return Answer(200, {"session": "ended"})
+
+
+def _qrs_about(qlik: LocalQlik, request: BaseHTTPRequestHandler, _body: bytes) -> Answer:
+    proxy = _proxy_of(qlik, request)
+    who, sid = _proxy_user(qlik, proxy, request)
+    if who is None:
+        return Answer(302, {}, {"Location": f"/{proxy.prefix}/login"})
+    return Answer(
+        200, {"buildVersion": "14.187.4", "schemaPath": "About"}, _session_cookie(proxy, sid)
+    )
 
 
 # --- certificates ---------------------------------------------------------------------------

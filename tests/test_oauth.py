@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from jwcrypto import jwk as jw
 from jwcrypto import jwt as jwcrypto_jwt
 
+from qsjwt.connection import normalise_tenant
 from qsjwt.errors import InputError, KeyMaterialError, MissingInputError
 from qsjwt.jwk import public_jwk, thumbprint
 from qsjwt.keys import LoadedKey, signing_key_from
@@ -31,7 +32,6 @@ from qsjwt.oauth import (
     UserLookup,
     build_assertion,
     new_jti,
-    normalise_tenant,
     parse_oauth,
 )
 from tests.conftest import NOW, KeyPair

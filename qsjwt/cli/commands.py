@@ -13,16 +13,17 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from qsjwt.claims import new_jti
 from qsjwt.cli import gather, out
+from qsjwt.cli.out import PROG
+from qsjwt.connection import parse_connection
 from qsjwt.display import json_document, path_for_message
-from qsjwt.durations import parse_duration
-from qsjwt.errors import InputError, OutputError, QsjwtError, ref
+from qsjwt.errors import InputError, OutputError, QsjwtError
 from qsjwt.files import Interrupted, PlannedFile, check_writable, write_all
 from qsjwt.findings import Severity
 from qsjwt.formats import iso_utc
 from qsjwt.inputs import CERTIFICATE, JWT_TARGETS, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
 from qsjwt.keys import load_verifying_key, one_line_pem
 from qsjwt.lint import lint_token
-from qsjwt.mint import mint_from_text
+from qsjwt.mint import Minted, mint_from_text
 from qsjwt.rules import MILLISECONDS
 from qsjwt.settings import parse_settings, parse_target
 from qsjwt.sign import decode_unverified, verify_token
@@ -43,23 +44,41 @@ def mint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
     values = gather.settings_values(args, env, target)
     if args.format not in FORMATS:
         raise InputError(f"must be one of {', '.join(FORMATS)}", input_name="format")
+    check_only = getattr(args, "check_only", False)
+    if check_only:
+        values["check"] = "true"
+        if args.output or args.dotenv or args.format != "token":
+            raise InputError(
+                "check makes no token for output: it proves one and prints who Qlik logged in",
+                input_name="output" if args.output else "dotenv" if args.dotenv else "format",
+                hint=f"run {PROG} {target.value} --check to mint, check and output a token",
+            )
     outputs = gather.planned_outputs(args, env)
-    if not outputs and sys.stdout is None:
+    if not outputs and sys.stdout is None and not check_only:
         raise QsjwtError("standard output is closed; no token was made", hint="use --output FILE")
     settings = parse_settings(target, values)
     out.findings(settings.warnings, names, sys.stderr)
     material = gather.key_material(args, env)
     if settings.target is Target.OAUTH:  # its modules load only here
         return _oauth(cast("OAuthSettings", settings), material, args, outputs)
-    minted = mint_from_text(
-        cast("Settings", settings),
-        private_key=material.private_key,
-        passphrase=material.passphrase,
-        certificate=material.certificate,
-        now=dt.datetime.now(dt.UTC),
-        jti=new_jti(),
-    )
+    jwt_settings = cast("Settings", settings)
+
+    def mint_one() -> Minted:
+        return mint_from_text(
+            jwt_settings,
+            private_key=material.private_key,
+            passphrase=material.passphrase,
+            certificate=material.certificate,
+            now=dt.datetime.now(dt.UTC),
+            jti=new_jti(),
+        )
+
+    minted = mint_one()
     out.findings([f for f in minted.warnings if f not in settings.warnings], names, sys.stderr)
+    if jwt_settings.check is not None:
+        _check(jwt_settings, minted.token, lambda: mint_one().token)
+    if check_only:
+        return 0
     return _deliver(
         minted.token,
         _signed_document(minted) if args.format == "json" else None,
@@ -94,6 +113,10 @@ def _oauth(
     from qsjwt.exchange import obtain_access_token  # noqa: PLC0415 (HTTP only when needed)
 
     access = obtain_access_token(settings, key)
+    if settings.check:
+        _check(settings, access.access_token, lambda: access.access_token)
+    if getattr(args, "check_only", False):
+        return 0
     expires = iso_utc(access.expires_at) if access.expires_at else None
     document = {
         "access_token": access.access_token,
@@ -109,6 +132,13 @@ def _oauth(
         args.dotenv_variable or gather.ACCESS_DOTENV_DEFAULT,
         f"access token expires at {expires or 'a time Qlik did not say'}",
     )
+
+
+def _check(settings: Settings | OAuthSettings, token: str, make_probe: Callable[[], str]) -> None:
+    """Prove the token at Qlik before it is output; a refusal raises (exit 3 or 4)."""
+    from qsjwt.probe import describe, prove  # noqa: PLC0415 (HTTP only for check)
+
+    out.say(sys.stderr, describe(prove(settings, token, make_probe)))
 
 
 class _Signed(Protocol):
@@ -278,16 +308,11 @@ def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
 
     url = check_url(args.url)
     method = check_method(args.method)
-    timeout = parse_duration(args.timeout, input_name="timeout")
-    if timeout > MAX_CALL_TIMEOUT:
-        raise InputError("is longer than 10m", input_name="timeout", hint="e.g. 30s")
-    ca_bundle = args.ca_bundle or env.get("QSJWT_CA_BUNDLE") or None
-    if args.insecure and ca_bundle:
-        raise InputError(
-            f"and {ref('ca-bundle')} are both given: a CA bundle is only read when "
-            "certificates are verified",
-            input_name="insecure",
-        )
+    connection, findings = parse_connection(
+        args.timeout,
+        args.ca_bundle or env.get("QSJWT_CA_BUNDLE", ""),
+        "true" if args.insecure else "",
+    )
     outputs = [PlannedFile(Path(args.output), b"", "output")] if args.output else []
     for planned in outputs:
         check_writable(planned, reads=gather.call_reads(args, env))
@@ -299,8 +324,7 @@ def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
         body = read_bounded(
             args.data_file, CALL_BODY_LIMIT, input_name="data-file", secret_hint=None
         )
-    if args.insecure:
-        out.say(sys.stderr, "warning: --insecure: the server's TLS certificate is not verified")
+    out.findings(findings, names, sys.stderr)
     answer = request(
         method,
         url,
@@ -308,12 +332,7 @@ def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
         body=body,
         content_type=args.content_type,
         xrfkey=new_xrfkey() if args.xrfkey else None,
-        transport=Transport(
-            ca_bundle=ca_bundle,
-            timeout=float(timeout),
-            deadline=float(timeout),
-            verify=not args.insecure,
-        ),
+        transport=Transport.of(connection),
     )
     said = f"{answer.status} {answer.reason}, {len(answer.body)} bytes"
     if outputs:
@@ -337,7 +356,6 @@ def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
     return 0
 
 
-MAX_CALL_TIMEOUT = 600
 CALL_BODY_LIMIT = 16 * 1024 * 1024
 JWK_FORMATS = ("jwk", "jwks", "json")
 
@@ -402,7 +420,19 @@ def bulk(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
     return run(args, env, names)
 
 
+def check(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    """Reached only when the word after ``check`` is not a target (the parser sends a target's
+    check to that target's command)."""
+    target = parse_target(args.target, input_name="target")
+    raise InputError(
+        "is a target, but written otherwise than the command is",
+        input_name="target",
+        hint=f"write it in lower case: {PROG} check {target.value} ...",
+    )
+
+
 HANDLERS: dict[str, Handler] = {
+    "check": check,
     "qseow": mint,
     "cloud": mint,
     "oauth": mint,

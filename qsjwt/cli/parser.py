@@ -29,6 +29,7 @@ FORBIDDEN = ("--private-key", "--passphrase", "--private-key-passphrase", "--key
 """Options people reach for that are never accepted: a key or passphrase on a command line
 shows in ``ps`` and in shell history."""
 TOP_LEVEL_FLAGS = ("-h", "--help", "--version")
+CHECKABLE = tuple(target.value for target in Target)
 _EXPLICIT = re.compile(r"ignored explicit argument .*", re.DOTALL)
 
 EXAMPLES = {
@@ -61,6 +62,14 @@ EXAMPLES = {
   export QSJWT_TOKEN_FILE=access-token.txt         # or QSJWT_TOKEN, e.g. from a step output
   {PROG} call https://tenant.eu.qlikcloud.com/api/v1/users/me
   {PROG} call https://qlik.example.com/jwt/qrs/about --xrfkey --token-file token.jwt
+""",
+    "check": f"""example:
+  export QSJWT_PRIVATE_KEY_FILE=key.pem
+  {PROG} check qseow --user-id svc_ci --user-directory CORP \\
+      --virtual-proxy-url https://qlik.example.com/jwt
+  {PROG} check cloud --tenant tenant.eu.qlikcloud.com --issuer my-idp.example.com \\
+      --key-id my-key-2026 --subject svc_ci --name "CI Service" --email ci@example.com
+  {PROG} check oauth --tenant tenant.eu.qlikcloud.com --client-id 0123456789abcdef
 """,
     "decode": f"""example:
   {PROG} decode - < token.txt
@@ -144,7 +153,14 @@ class Cli:
         return frozenset(f for f in self.commands[command].option_of if f.startswith("-"))
 
     def parse(self, argv: list[str]) -> argparse.Namespace:
-        """The namespace for a known command, or exit 2 with a message that shows no value."""
+        """The namespace for a known command, or exit 2 with a message that shows no value.
+
+        ``check TARGET [options]`` is the target's own command, parsed as such, that proves a
+        token at Qlik and outputs none."""
+        if argv[:1] == ["check"] and len(argv) > 1 and argv[1] in CHECKABLE:
+            args = self.parse(argv[1:])
+            args.check_only = True
+            return args
         self._check_command(argv)
         args, extras = self.parser.parse_known_args(argv)
         if args.command is None:
@@ -240,6 +256,7 @@ def build_parser() -> Cli:
         ),
         "jwk": _jwk_command(sub),
         "call": _call_command(sub),
+        "check": _check_command(sub),
         "decode": _decode_command(sub),
         "verify": _verify_command(sub),
         "lint": _lint_command(sub),
@@ -459,6 +476,22 @@ def _call_command(sub: _Commands) -> _Parser:
         "printed on stdout (any other kind needs --output)",
     )
     return call
+
+
+def _check_command(sub: _Commands) -> _Parser:
+    check = _command(
+        sub,
+        "check",
+        "prove that Qlik takes a token, and show who Qlik logs in (no token is output)",
+    )
+    check.option(
+        check,
+        "target",
+        metavar="{qseow,cloud,oauth}",
+        help="then the target's own options (qs-jwt TARGET --help), and where Qlik is: "
+        "--virtual-proxy-url (qseow) or --tenant (cloud, oauth)",
+    )
+    return check
 
 
 def _decode_command(sub: _Commands) -> _Parser:
