@@ -1405,9 +1405,69 @@ _OAUTH: list[Case] = [
     ),
 ]
 
+_URL_REFUSALS = (
+    CONTROL,
+    _PEM_ARMOUR,
+    "is not a valid host name",
+    "is not a host name or https URL",
+    "not a virtual proxy prefix",
+    "holds a query or fragment",
+    "holds a path",
+)
+_CHECK: list[Case] = [
+    Case(
+        "check-qseow-unreachable",
+        "check: the virtual proxy cannot be reached (exit 4); nothing is output",
+        qseow(check="true", virtual_proxy_url="https://127.0.0.1:1/jwt", timeout="1s"),
+        Expect(4, ("could not reach Qlik",), "virtual-proxy-url"),
+    ),
+    Case(
+        "check-cloud-unreachable",
+        "check: the tenant cannot be reached (exit 4); nothing is output",
+        cloud(check="true", tenant="127.0.0.1:1", timeout="1s"),
+        Expect(4, ("could not reach Qlik",), "tenant"),
+    ),
+    Case(
+        "check-qseow-without-url",
+        "each required input missing, empty or whitespace",
+        qseow(check="true"),
+        bad("virtual-proxy-url", REQUIRED),
+    ),
+    Case(
+        "check-qseow-http-url",
+        "check: the virtual proxy must be https",
+        qseow(check="true", virtual_proxy_url="http://qlik.example.com/jwt"),
+        bad("virtual-proxy-url", "must use https"),
+    ),
+    Case(
+        "check-key-as-virtual-proxy-url",
+        "a secret where a value belongs: the key given as the virtual proxy URL",
+        qseow(check="true", virtual_proxy_url=Key()),
+        bad("virtual-proxy-url", *_URL_REFUSALS),
+    ),
+    Case(
+        "check-key-as-tenant",
+        "a secret where a value belongs: the key given as the tenant",
+        cloud(check="true", tenant=Key()),
+        bad("tenant", *_URL_REFUSALS),
+    ),
+    Case(
+        "check-not-boolean",
+        "check is true or false",
+        qseow(check="maybe"),
+        bad("check", "is not true or false"),
+    ),
+    Case(
+        "good-check-inputs-without-check",
+        "good: where Qlik is, given without check, is only warned about",
+        qseow(virtual_proxy_url="https://qlik.example.com/jwt"),
+        ok(warning="is only read with"),
+    ),
+]
+
 CASES: tuple[Case, ...] = tuple(
     _GOOD + _REQUIRED + _TARGETS + _UNKNOWN_NAMES + _KEYS + _ALGORITHMS + _LIFETIMES + _CLAIMS
-) + tuple(_HOSTILE + _OUTPUTS + _OAUTH)
+) + tuple(_HOSTILE + _OUTPUTS + _OAUTH + _CHECK)
 
 BY_ID = {case.id: case for case in CASES}
 assert len(BY_ID) == len(CASES), "case ids must be unique"
