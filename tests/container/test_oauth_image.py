@@ -1,4 +1,4 @@
-"""The image against a local Qlik Cloud: the OAuth target as GitHub and GitLab run it.
+"""The image against a local Qlik: the OAuth target and check, as GitHub and GitLab run them.
 
 The other image tests run with ``--network none``. These talk to tests/qlik_local.py on the
 host's 127.0.0.1, so they run with ``--network host``; the engine has no bridge, so the
@@ -19,7 +19,7 @@ from qsjwt.keys import signing_key_from
 from tests.action_runner import MASK, parse_file_command
 from tests.conftest import KeyPair
 from tests.container.conftest import RunAction, RunGitlab
-from tests.qlik_local import LocalQlik, QlikClient
+from tests.qlik_local import LocalQlik, QlikClient, QlikIdp, QlikProxy
 from tests.test_exchange import users_me
 
 CLIENT = "client-image"
@@ -111,3 +111,56 @@ def test_gitlab_job_gets_and_uses_an_access_token_without_curl(
     assert local_qlik.issued, "an access token was issued"
     for issued in local_qlik.issued:
         assert issued not in result.stdout + result.stderr
+
+
+def test_action_check_qseow_through_the_image(
+    action_image: str, run_action: RunAction, tmp_path: Path, rsa_pair: KeyPair
+) -> None:
+    (tmp_path / "proxy").mkdir()
+    with LocalQlik(tmp_path / "proxy") as qlik:
+        proxy = qlik.add_proxy(QlikProxy("jwt", rsa_pair.certificate_pem))
+        result = run_action(
+            action_image,
+            {
+                "INPUT_TARGET": "qseow",
+                "INPUT_USER-ID": "alice",
+                "INPUT_USER-DIRECTORY": "CORP",
+                "INPUT_CHECK": "true",
+                "INPUT_VIRTUAL-PROXY-URL": qlik.proxy_url("jwt"),
+                "INPUT_CA-BUNDLE": "qlik-ca.pem",
+                "INPUT_PRIVATE-KEY": rsa_pair.private_pem.decode(),
+            },
+            network="host",
+            files=_ca(qlik),
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "check passed: Qlik logged in CORP\\alice" in result.stdout
+    assert proxy.logins == 1 and proxy.sessions == {}
+    assert "token" in parse_file_command(result.files["output"])
+
+
+def test_gitlab_check_cloud_refusal_names_the_issuer(
+    action_image: str, run_gitlab: RunGitlab, tmp_path: Path, rsa_pair: KeyPair
+) -> None:
+    (tmp_path / "idp").mkdir()
+    with LocalQlik(tmp_path / "idp") as qlik:
+        qlik.idp = QlikIdp("idp.example.com", "kid-1", rsa_pair.certificate_pem)
+        result = run_gitlab(
+            action_image,
+            "qs-jwt check cloud",
+            {
+                "QSJWT_TENANT": qlik.host,
+                "QSJWT_ISSUER": "another-idp.example.com",
+                "QSJWT_KEY_ID": "kid-1",
+                "QSJWT_SUBJECT": "svc_ci",
+                "QSJWT_NAME": "CI",
+                "QSJWT_EMAIL": "ci@example.com",
+                "QSJWT_CA_BUNDLE": "/builds/project/qlik-ca.pem",
+                "QSJWT_PRIVATE_KEY": rsa_pair.private_pem.decode(),
+            },
+            network="host",
+            files=_ca(qlik),
+        )
+    assert result.returncode == 3, result.stderr
+    assert "QSJWT_ISSUER: Qlik refused the login" in result.stderr
+    assert "another-idp" not in result.stderr
