@@ -347,7 +347,6 @@ def _prints(command: str) -> bool:
     return bool(_PRINTS.search(command)) and not _INTO_A_FILE.fullmatch(command.strip())
 
 
-
 def test_the_job_never_prints_the_token() -> None:
     for job in _raw_jobs().values():
         for part in ("before_script", "script", "after_script"):
