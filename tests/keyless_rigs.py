@@ -26,8 +26,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwcrypto import jwk, jwt
 
-ROOT_TOKEN = "qs-jwt-test-root"  # noqa: S105 (a throw-away dev server's)
-REQUEST_TOKEN = "qs-jwt-test-request-token"  # noqa: S105 (the fake GitHub endpoint's)
+ROOT_TOKEN = "qs-jwt-test-root"
+REQUEST_TOKEN = "qs-jwt-test-request-token"
 AUDIENCE = "https://vault.qs-jwt.test"
 REPOSITORY = "acme/qlik"
 BRANCH = "refs/heads/main"
@@ -69,7 +69,7 @@ class Issuer:
         """As GitHub's: it already has a query, the audience is appended with &."""
         return f"{self.url}/token?api-version=2.0"
 
-    def token(self, audience: str, **overrides: Any) -> str:  # noqa: ANN401
+    def token(self, audience: str, **overrides: Any) -> str:
         now = int(time.time())
         claims = {
             "iss": self.url,
@@ -93,7 +93,7 @@ def start_issuer() -> Issuer:
     holder: dict[str, Issuer] = {}
 
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *_args: Any) -> None:  # noqa: ANN401
+        def log_message(self, *_args: Any) -> None:
             return
 
         def _json(self, status: int, document: object) -> None:
@@ -104,7 +104,7 @@ def start_issuer() -> Issuer:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             issuer = holder["issuer"]
             parts = urllib.parse.urlsplit(self.path)
             if parts.path == "/.well-known/openid-configuration":
@@ -175,7 +175,7 @@ def start_bao(home: Path) -> Bao:
         "HOME": str(home),
         "BAO_DEV_ROOT_TOKEN_ID": ROOT_TOKEN,
     }
-    process = subprocess.Popen(  # noqa: S603 (our own argument list)
+    process = subprocess.Popen(
         [bao_binary(), "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}"],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -215,11 +215,14 @@ def configure(bao: Bao) -> None:
         "auth/jwt/config",
         {"oidc_discovery_url": bao.issuer.url, "bound_issuer": bao.issuer.url},
     )
-    rules = "".join(
-        f'path "transit/keys/{k}" {{ capabilities = ["read"] }}\n'
-        f'path "transit/sign/{k}/*" {{ capabilities = ["update"] }}\n'
-        for k in (*POLICY_KEYS, "aes")
-    ) + 'path "transit/keys/other" { capabilities = ["read"] }\n'
+    rules = (
+        "".join(
+            f'path "transit/keys/{k}" {{ capabilities = ["read"] }}\n'
+            f'path "transit/sign/{k}/*" {{ capabilities = ["update"] }}\n'
+            for k in (*POLICY_KEYS, "aes")
+        )
+        + 'path "transit/keys/other" { capabilities = ["read"] }\n'
+    )
     call(bao.address, "PUT", "sys/policies/acl/qs-jwt", {"policy": rules})
     call(
         bao.address,
@@ -268,8 +271,8 @@ class SoftHsm:
 def softhsm_token(directory: Path) -> Iterator[SoftHsm]:
     """A fresh token in ``directory`` (SOFTHSM2_CONF points at it) with an RSA-3072 key
     'rsa', an EC P-384 key 'ec384' and an EC P-256 key 'ec256', each generated in the token."""
-    import pkcs11  # noqa: PLC0415
-    from pkcs11.util.ec import encode_named_curve_parameters  # noqa: PLC0415
+    import pkcs11
+    from pkcs11.util.ec import encode_named_curve_parameters
 
     tokens = directory / "tokens"
     tokens.mkdir()
@@ -278,7 +281,7 @@ def softhsm_token(directory: Path) -> Iterator[SoftHsm]:
     old = os.environ.get("SOFTHSM2_CONF")
     os.environ["SOFTHSM2_CONF"] = str(config)
     try:
-        subprocess.run(  # noqa: S603
+        subprocess.run(
             [
                 shutil.which("softhsm2-util") or "softhsm2-util",
                 "--init-token",

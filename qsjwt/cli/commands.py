@@ -29,6 +29,8 @@ from qsjwt.sign import decode_unverified, verify_token
 from qsjwt.sources import KEY_LIMIT, read_bounded
 
 if TYPE_CHECKING:
+    from qsjwt.keys import LoadedKey
+    from qsjwt.mint import Minted
     from qsjwt.oauth import OAuthSettings
     from qsjwt.settings import Settings
 
@@ -48,17 +50,22 @@ def mint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
         raise QsjwtError("standard output is closed; no token was made", hint="use --output FILE")
     settings = parse_settings(target, values)
     out.findings(settings.warnings, names, sys.stderr)
-    material = gather.key_material(args, env)
+    remote = gather.remote_key(values, env, args.private_key_file)
     if settings.target is Target.OAUTH:  # its modules load only here
-        return _oauth(cast("OAuthSettings", settings), material, args, outputs)
-    minted = mint_from_text(
-        cast("Settings", settings),
-        private_key=material.private_key,
-        passphrase=material.passphrase,
-        certificate=material.certificate,
-        now=dt.datetime.now(dt.UTC),
-        jti=new_jti(),
-    )
+        key = remote or _oauth_key(cast("OAuthSettings", settings), args, env)
+        return _oauth(cast("OAuthSettings", settings), key, args, outputs)
+    if remote is not None:
+        minted = _mint_remote(cast("Settings", settings), remote, args, env)
+    else:
+        material = gather.key_material(args, env)
+        minted = mint_from_text(
+            cast("Settings", settings),
+            private_key=material.private_key,
+            passphrase=material.passphrase,
+            certificate=material.certificate,
+            now=dt.datetime.now(dt.UTC),
+            jti=new_jti(),
+        )
     out.findings([f for f in minted.warnings if f not in settings.warnings], names, sys.stderr)
     return _deliver(
         minted.token,
@@ -69,17 +76,37 @@ def mint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
     )
 
 
+def _mint_remote(
+    settings: Settings, remote: LoadedKey, args: argparse.Namespace, env: Mapping[str, str]
+) -> Minted:
+    """Mint with a key held by a key service; Qlik's certificate, if given, must be its."""
+    from qsjwt.keys import load_certificates  # noqa: PLC0415
+    from qsjwt.mint import mint as mint_with  # noqa: PLC0415
+
+    text = gather.certificate(getattr(args, "certificate_file", None), env)
+    chain = load_certificates(text, input_name=CERTIFICATE) if text else []
+    return mint_with(
+        settings, remote, now=dt.datetime.now(dt.UTC), jti=new_jti(), certificates=chain
+    )
+
+
+def _oauth_key(
+    settings: OAuthSettings, args: argparse.Namespace, env: Mapping[str, str]
+) -> LoadedKey:
+    from qsjwt.oauth import load_oauth_key  # noqa: PLC0415
+
+    material = gather.key_material(args, env)
+    return load_oauth_key(settings, material.private_key, material.passphrase)
+
+
 def _oauth(
-    settings: OAuthSettings,
-    material: gather.KeyMaterial,
-    args: argparse.Namespace,
-    outputs: list[PlannedFile],
+    settings: OAuthSettings, key: LoadedKey, args: argparse.Namespace, outputs: list[PlannedFile]
 ) -> int:
     """The assertion alone, or (by default) the access token Qlik trades it for."""
-    from qsjwt.oauth import build_assertion, load_oauth_key  # noqa: PLC0415
+    from qsjwt.oauth import assertion_header, build_assertion  # noqa: PLC0415
     from qsjwt.oauth import new_jti as new_oauth_jti  # noqa: PLC0415 (a UUID, as Qlik asks)
 
-    key = load_oauth_key(settings, material.private_key, material.passphrase)
+    assertion_header(settings, key)  # Qlik's OAuth rules, before anything is signed or sent
     if settings.assertion_only:
         now = dt.datetime.now(dt.UTC)
         assertion = build_assertion(settings, key, now=now, jti=new_oauth_jti())

@@ -174,11 +174,9 @@ class DigestSigner(Protocol):
 def _digest(data: bytes, algorithm: object) -> tuple[bytes, str]:
     """Hash ``data`` here (or take it as hashed, for ``Prehashed``); the digest and its name."""
     if isinstance(algorithm, utils.Prehashed):
-        return data, algorithm._algorithm.name  # noqa: SLF001 (cryptography's only handle)
+        return data, algorithm._algorithm.name
     if not isinstance(algorithm, hashes.SHA256 | hashes.SHA384 | hashes.SHA512):
-        raise RemoteKeyError(
-            "signs with SHA-256, SHA-384 or SHA-512 only", input_name=KEY_SERVICE
-        )
+        raise RemoteKeyError("signs with SHA-256, SHA-384 or SHA-512 only", input_name=KEY_SERVICE)
     digest = hashes.Hash(algorithm)
     digest.update(data)
     return digest.finalize(), algorithm.name
@@ -200,11 +198,11 @@ class RemoteRSAKey(rsa.RSAPrivateKey):
 
     def sign(
         self,
-        data: bytes,
+        data: bytes | bytearray | memoryview,
         padding: padding.AsymmetricPadding,
-        algorithm: hashes.HashAlgorithm | utils.Prehashed,
+        algorithm: object,
     ) -> bytes:
-        digest, name = _digest(data, algorithm)
+        digest, name = _digest(bytes(data), algorithm)
         if isinstance(padding, _padding.PKCS1v15):
             return self._signer.sign_digest(digest, name, "pkcs1v15")
         if isinstance(padding, _padding.PSS) and _pss_salt_is_hash(padding, len(digest)):
@@ -227,7 +225,7 @@ class RemoteRSAKey(rsa.RSAPrivateKey):
     def private_numbers(self) -> rsa.RSAPrivateNumbers:
         _no_private()
 
-    def private_bytes(self, *_args: object, **_kwargs: object) -> bytes:  # type: ignore[override]
+    def private_bytes(self, *_args: object, **_kwargs: object) -> bytes:
         _no_private()
 
     def __copy__(self) -> RemoteRSAKey:
@@ -245,11 +243,13 @@ class RemoteECKey(ec.EllipticCurvePrivateKey):
         self._signer = signer
 
     def sign(
-        self, data: bytes, signature_algorithm: ec.EllipticCurveSignatureAlgorithm
+        self,
+        data: bytes | bytearray | memoryview,
+        signature_algorithm: ec.EllipticCurveSignatureAlgorithm,
     ) -> bytes:
         if not isinstance(signature_algorithm, ec.ECDSA):
             raise RemoteKeyError("signs with ECDSA only", input_name=KEY_SERVICE)
-        digest, name = _digest(data, signature_algorithm.algorithm)
+        digest, name = _digest(bytes(data), signature_algorithm.algorithm)
         raw = self._signer.sign_digest(digest, name, "ecdsa")
         width = (self.curve.key_size + 7) // 8
         if len(raw) != 2 * width:
@@ -277,7 +277,7 @@ class RemoteECKey(ec.EllipticCurvePrivateKey):
     def private_numbers(self) -> ec.EllipticCurvePrivateNumbers:
         _no_private()
 
-    def private_bytes(self, *_args: object, **_kwargs: object) -> bytes:  # type: ignore[override]
+    def private_bytes(self, *_args: object, **_kwargs: object) -> bytes:
         _no_private()
 
     def __copy__(self) -> RemoteECKey:
@@ -287,7 +287,25 @@ class RemoteECKey(ec.EllipticCurvePrivateKey):
         return self
 
 
-
 def _pss_salt_is_hash(pss: padding.PSS, digest_size: int) -> bool:
-    salt = pss._salt_length  # noqa: SLF001 (cryptography keeps no public accessor)
+    salt = pss._salt_length
     return salt is padding.PSS.DIGEST_LENGTH or salt == digest_size
+
+
+def remote_key_from(
+    values: Mapping[str, object],
+    secrets: Secrets,
+    *,
+    ci_env: Mapping[str, str],
+    on_secret: Callable[[str], None] = lambda _value: None,
+) -> LoadedKey | None:
+    """The remote key that ``values`` (inputs by name) point to, or None without a
+    ``key-service``: what every shell calls before it would read a private key."""
+    from qsjwt.inputs import KEY_SERVICE_INPUTS  # noqa: PLC0415
+
+    texts = {n: v for n, v in values.items() if n in KEY_SERVICE_INPUTS and isinstance(v, str)}
+    reference = texts.get(KEY_SERVICE, "").strip()
+    if not reference:
+        return None
+    context = Context(texts, secrets, ci_env, on_secret)
+    return open_remote_key(parse_key_service(reference), context)

@@ -57,7 +57,7 @@ def identity_token(context: Context) -> str:
             input_name=ID_TOKEN,
         ) from None
     value = answer.document.get("value")
-    if answer.status != 200 or not isinstance(value, str) or not value:  # noqa: PLR2004
+    if answer.status != 200 or not isinstance(value, str) or not value:
         raise RemoteKeyError(
             f"GitHub gave no identity token (HTTP {answer.status})",
             input_name=ID_TOKEN,

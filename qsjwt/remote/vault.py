@@ -75,7 +75,7 @@ class _Client:
         answer = self._call("POST", f"auth/{mount}/login", {"role": role, "jwt": jwt}, auth=False)
         auth = answer.document.get("auth")
         token = auth.get("client_token") if isinstance(auth, dict) else None
-        if answer.status != 200 or not isinstance(token, str) or not token:  # noqa: PLR2004
+        if answer.status != 200 or not isinstance(token, str) or not token:
             raise RemoteKeyError(
                 f"Vault refused the login (HTTP {answer.status}{self._words(answer)})",
                 input_name=ROLE,
@@ -139,11 +139,15 @@ class _Client:
         try:
             return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
         except (binascii.Error, ValueError):
-            raise RemoteKeyError("Vault returned an unreadable signature", input_name=KEY_SERVICE) from None
+            raise RemoteKeyError(
+                "Vault returned an unreadable signature", input_name=KEY_SERVICE
+            ) from None
 
     # --- HTTP ------------------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None, *, auth: bool = True) -> Answer:
+    def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, *, auth: bool = True
+    ) -> Answer:
         headers = {}
         if auth:
             headers["X-Vault-Token"] = self.token
@@ -159,9 +163,9 @@ class _Client:
             ) from None
 
     def _refused(self, answer: Answer, needs: str) -> None:
-        if answer.status == 200:  # noqa: PLR2004
+        if answer.status == 200:
             return
-        if answer.status == 403:  # noqa: PLR2004
+        if answer.status == 403:
             raise RemoteKeyError(
                 f"Vault refused (HTTP 403, permission denied{self._words(answer)})",
                 input_name=KEY_SERVICE,
