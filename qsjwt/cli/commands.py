@@ -19,7 +19,14 @@ from qsjwt.errors import InputError, OutputError, QsjwtError, ref
 from qsjwt.files import Interrupted, PlannedFile, check_writable, write_all
 from qsjwt.findings import Severity
 from qsjwt.formats import iso_utc
-from qsjwt.inputs import CERTIFICATE, JWT_TARGETS, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
+from qsjwt.inputs import (
+    CERTIFICATE,
+    JWT_TARGETS,
+    KEY_SERVICE,
+    PRIVATE_KEY,
+    PRIVATE_KEY_PASSPHRASE,
+    Target,
+)
 from qsjwt.keys import load_verifying_key, one_line_pem
 from qsjwt.lint import lint_token
 from qsjwt.mint import mint_from_text
@@ -267,7 +274,13 @@ def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
     now = dt.datetime.now(dt.UTC)
     values = {"key-type": args.key_type, "bits": args.bits, "days": args.days, "curve": args.curve}
     settings = parse_keygen({**values, "common-name": args.common_name}, now=now)
-    made = make_key_pair(settings, now=now)
+    remote = gather.remote_key(gather.key_service_values(args, env), env, None)
+    if remote is not None:  # the key exists in the service: its public forms only
+        from qsjwt.keygen import remote_key_files  # noqa: PLC0415
+
+        made = remote_key_files(remote.key, settings, now=now)
+    else:
+        made = make_key_pair(settings, now=now)
     out_dir = Path(args.out_dir)
     if not out_dir.is_dir():  # only now: a refused argument leaves no empty directory behind
         # one new level in a real, writable directory: a key or passphrase given here by
@@ -284,7 +297,11 @@ def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
         PlannedFile(out_dir / "private-key.pem", made.private, "out-dir", 0o600),
         PlannedFile(out_dir / "certificate.pem", made.certificate, "out-dir", 0o644),
         PlannedFile(out_dir / "public-key.pem", made.public, "out-dir", 0o644),
-    ]
+    ][0 if made.private else 1 :]
+    if made.request is not None:
+        files.append(
+            PlannedFile(out_dir / "certificate-request.pem", made.request, "out-dir", 0o644)
+        )
     if made.jwk is not None:
         files.append(PlannedFile(out_dir / "jwk.json", made.jwk, "out-dir", 0o644))
     if (stopped := _write(files, overwrite=args.force)) is not None:
@@ -392,6 +409,9 @@ def jwk(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, st
             text, input_name=CERTIFICATE, passphrase_name=PRIVATE_KEY_PASSPHRASE
         )
         source = CERTIFICATE
+    elif (remote := gather.remote_key(gather.key_service_values(args, env), env, None)) is not None:
+        key = remote.key.public_key()
+        source = KEY_SERVICE
     else:
         material = gather.key_material(args, env)
         key = public_key_from_text(

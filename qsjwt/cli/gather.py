@@ -160,6 +160,19 @@ ENV_PKCS11_PIN = "QSJWT_PKCS11_PIN"
 ENV_ID_TOKEN = "QSJWT_ID_TOKEN"  # noqa: S105 (a variable name)
 
 
+def key_service_values(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, str]:
+    """``key-service`` and its back end's inputs for a command that is not a mint (keygen,
+    jwk): each from its flag, else its variable."""
+    from qsjwt.inputs import BY_NAME, KEY_SERVICE_INPUTS  # noqa: PLC0415
+
+    values = {}
+    for name in KEY_SERVICE_INPUTS:
+        given = getattr(args, name, None) or env.get(BY_NAME[name].env_var)
+        if given:
+            values[name] = str(given)
+    return values
+
+
 def remote_key(
     values: Mapping[str, object], env: Mapping[str, str], private_key_file: str | None
 ) -> LoadedKey | None:
