@@ -165,6 +165,7 @@ class Bao:
             self.process.kill()
             self.process.wait()
         self.issuer.server.shutdown()
+        self.issuer.server.server_close()
 
 
 def start_bao(home: Path) -> Bao:
