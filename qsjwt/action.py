@@ -39,9 +39,13 @@ from qsjwt.findings import Finding
 from qsjwt.formats import check_variable_name, iso_utc
 from qsjwt.inputs import (
     CERTIFICATE,
+    ID_TOKEN,
     INPUTS,
+    KEY_SERVICE,
+    PKCS11_PIN,
     PRIVATE_KEY,
     PRIVATE_KEY_PASSPHRASE,
+    VAULT_TOKEN,
     InputSpec,
     Target,
 )
@@ -51,6 +55,8 @@ from qsjwt.settings import CloudSettings, QseowSettings, parse_settings, parse_t
 from qsjwt.sources import KEY_LIMIT, PASSPHRASE_LIMIT, check_length, passphrase_from
 
 if TYPE_CHECKING:
+    from qsjwt.keys import LoadedKey
+    from qsjwt.mint import Minted
     from qsjwt.oauth import OAuthSettings
 
 TARGET = "target"
@@ -93,8 +99,8 @@ ACTION_INPUTS: tuple[ActionInput, ...] = (
     ActionInput(
         PRIVATE_KEY,
         "Private key that signs the token, from a secret: PEM, PEM on one line with literal \\n "
-        "escapes, or base64 of the PEM. RSA; Qlik Cloud also accepts EC (OAuth: P-384).",
-        True,
+        "escapes, or base64 of the PEM. RSA; Qlik Cloud also accepts EC (OAuth: P-384). "
+        "Required unless key-service names a key held by a key service.",
     ),
     ActionInput(PRIVATE_KEY_PASSPHRASE, "Passphrase of an encrypted private key, from a secret."),
     ActionInput(
@@ -103,6 +109,20 @@ ACTION_INPUTS: tuple[ActionInput, ...] = (
         "checked before signing (qseow and cloud).",
     ),
     *(_from_spec(spec) for spec in INPUTS),
+    ActionInput(
+        VAULT_TOKEN,
+        "Key service vault: a Vault token, from a secret, instead of logging in with the "
+        "job's identity token (vault-role). Masked.",
+    ),
+    ActionInput(
+        PKCS11_PIN,
+        "Key service pkcs11: the token's user PIN, from a secret. Masked.",
+    ),
+    ActionInput(
+        ID_TOKEN,
+        "The CI's OIDC identity token, if a step already has one; by default it is requested "
+        "from GitHub (the job needs permissions: id-token: write). Masked.",
+    ),
     ActionInput(
         EXPORT_ENV,
         "Name of an environment variable that receives the token (oauth: the access token) for "
@@ -198,6 +218,10 @@ def run(env: Mapping[str, str], runner: Runner) -> int:
     try:
         for fragment in _secret_fragments(values[PRIVATE_KEY], values[PRIVATE_KEY_PASSPHRASE]):
             step.mask(fragment)
+        for secret in (VAULT_TOKEN, PKCS11_PIN, ID_TOKEN):  # the key services' credentials
+            for line in values[secret].splitlines():
+                if line.strip():
+                    step.mask(line.strip())
         warned: tuple[Finding, ...] = ()
         try:
             target = parse_target(values[TARGET], input_name=TARGET)
@@ -207,7 +231,7 @@ def run(env: Mapping[str, str], runner: Runner) -> int:
             step.check_writable("GITHUB_OUTPUT", "the outputs")
             if export_name:
                 step.check_writable("GITHUB_ENV", f"the {EXPORT_ENV} variable")
-            made = _make(settings, values)
+            made = _make(settings, values, env, step.mask)
         except QsjwtError as err:
             step.notes(values)
             for finding in warned:
@@ -293,21 +317,29 @@ class _Made:
 
 
 def _make(
-    settings: QseowSettings | CloudSettings | OAuthSettings, values: Mapping[str, str]
+    settings: QseowSettings | CloudSettings | OAuthSettings,
+    values: Mapping[str, str],
+    env: Mapping[str, str] | None = None,
+    mask: Callable[[str], None] = lambda _value: None,
 ) -> _Made:
-    """Mint the token, or for oauth the assertion or the access token Qlik trades it for."""
-    raw_key, passphrase, certificate = _key_material(values)
+    """Mint the token, or for oauth the assertion or the access token Qlik trades it for.
+    With ``key-service`` the key service signs; ``mask`` sees each credential it needs first."""
+    remote = _remote_key(values, env or {}, mask)
+    raw_key, passphrase, certificate = _key_material(values, remote=remote is not None)
     if isinstance(settings, QseowSettings | CloudSettings):
         jwt_settings = settings
 
         def mint_one() -> Minted:
+            now, jti = dt.datetime.now(dt.UTC), new_jti()
+            if remote is not None:
+                return _mint_remote(jwt_settings, remote, certificate, now, jti)
             return mint_from_text(
                 jwt_settings,
                 private_key=raw_key,
                 passphrase=passphrase,
                 certificate=certificate,
-                now=dt.datetime.now(dt.UTC),
-                jti=new_jti(),
+                now=now,
+                jti=jti,
             )
 
         minted = mint_one()
@@ -332,7 +364,7 @@ def _make(
             return _prove(jwt_settings, minted.token, probe)
 
         return replace(made, check=check)
-    return _oauth(settings, raw_key, passphrase)
+    return _oauth(settings, raw_key, passphrase, remote)
 
 
 def _prove(
@@ -345,11 +377,51 @@ def _prove(
     return describe(prove(settings, token, make_probe))
 
 
-def _oauth(settings: OAuthSettings, raw_key: str, passphrase: str | bytes | None) -> _Made:
+def _remote_key(
+    values: Mapping[str, str], env: Mapping[str, str], mask: Callable[[str], None]
+) -> LoadedKey | None:
+    if not values.get(KEY_SERVICE, "").strip():
+        return None
+    if values[PRIVATE_KEY].strip():
+        raise InputError(
+            "and private-key are both given",
+            input_name=KEY_SERVICE,
+            hint="sign with one: drop the private-key input, or key-service",
+        )
+    from qsjwt.remote import Secrets, remote_key_from  # noqa: PLC0415 (only for a remote key)
+
+    secrets = Secrets(
+        vault_token=values[VAULT_TOKEN].strip() or None,
+        pkcs11_pin=values[PKCS11_PIN].strip() or None,
+        id_token=values[ID_TOKEN].strip() or None,
+    )
+    return remote_key_from(values, secrets, ci_env=env, on_secret=mask)
+
+
+def _mint_remote(
+    settings: QseowSettings | CloudSettings,
+    key: LoadedKey,
+    certificate: str | None,
+    now: dt.datetime,
+    jti: str,
+) -> Minted:
+    from qsjwt.keys import load_certificates  # noqa: PLC0415
+    from qsjwt.mint import mint  # noqa: PLC0415
+
+    chain = load_certificates(certificate, input_name=CERTIFICATE) if certificate else []
+    return mint(settings, key, now=now, jti=jti, certificates=chain)
+
+
+def _oauth(
+    settings: OAuthSettings,
+    raw_key: str,
+    passphrase: str | bytes | None,
+    remote: LoadedKey | None = None,
+) -> _Made:
     from qsjwt.oauth import assertion_header, build_assertion, load_oauth_key  # noqa: PLC0415
     from qsjwt.oauth import new_jti as new_uuid  # noqa: PLC0415
 
-    key = load_oauth_key(settings, raw_key, passphrase)
+    key = remote or load_oauth_key(settings, raw_key, passphrase)
     header = assertion_header(settings, key)
     rows = [
         ("Tenant", _code(settings.tenant)),
@@ -435,17 +507,20 @@ def _signed(
     )
 
 
-def _key_material(values: Mapping[str, str]) -> tuple[str, str | bytes | None, str | None]:
+def _key_material(
+    values: Mapping[str, str], *, remote: bool = False
+) -> tuple[str, str | bytes | None, str | None]:
     """The key, its passphrase and the certificate as given, each checked for presence and
-    size (never for content: that is the core's)."""
+    size (never for content: that is the core's). With a ``remote`` key no private key."""
     raw_key = values[PRIVATE_KEY]
-    if not raw_key.strip():
+    if not raw_key.strip() and not remote:
         raise MissingInputError(
             "is required and was empty or not given",
             input_name=PRIVATE_KEY,
             hint="pass it from a secret, e.g. "
-            "private-key: ${{ secrets.QLIK_JWT_PRIVATE_KEY }}; secrets are empty in "
-            "workflows run from forks and by Dependabot",
+            "private-key: ${{ secrets.QLIK_JWT_PRIVATE_KEY }} (secrets are empty in "
+            "workflows run from forks and by Dependabot), or name a key held by a key "
+            "service in key-service (docs/keyless-vault.md)",
         )
     check_length(raw_key, KEY_LIMIT, input_name=PRIVATE_KEY)
     check_length(values[CERTIFICATE], KEY_LIMIT, input_name=CERTIFICATE)

@@ -273,12 +273,75 @@ INPUTS: tuple[InputSpec, ...] = (
         metavar="BOOL",
         switch=True,
     ),
+    # Where the key lives, when not in private-key (qsjwt.remote; docs/keyless-*.md)
+    InputSpec(
+        "key-service",
+        "Sign through a key service instead of a private key: vault:MOUNT/NAME (a Vault or "
+        "OpenBao transit key, e.g. vault:transit/qlik-jwt) or pkcs11:token=LABEL;object=LABEL "
+        "(an HSM, RFC 7512). The private key then never enters CI.",
+        ALL,
+        metavar="REF",
+    ),
+    InputSpec(
+        "vault-address",
+        "Key service vault: the server's URL, e.g. https://vault.example.com:8200 (https; http "
+        "only on this machine's loopback).",
+        ALL,
+        metavar="URL",
+    ),
+    InputSpec(
+        "vault-role",
+        "Key service vault: the JWT auth role to log in as with the CI's identity token (not "
+        "needed with a vault-token).",
+        ALL,
+        metavar="ROLE",
+    ),
+    InputSpec(
+        "vault-auth-mount",
+        "Key service vault: where the JWT auth method is mounted.",
+        ALL,
+        default="jwt",
+        metavar="PATH",
+    ),
+    InputSpec(
+        "vault-namespace",
+        "Key service vault: the namespace (Vault Enterprise, OpenBao), if any.",
+        ALL,
+        metavar="NAMESPACE",
+    ),
+    InputSpec(
+        "id-token-audience",
+        "The audience of the CI identity token requested from GitHub (id-token: write): the "
+        "one the key service's role binds, e.g. its bound_audiences.",
+        ALL,
+        metavar="AUD",
+    ),
+    InputSpec(
+        "pkcs11-module",
+        "Key service pkcs11: path of the vendor's PKCS#11 module (.so, .dll, .dylib).",
+        ALL,
+        metavar="PATH",
+    ),
 )
 
 # Key material: shells read these, the core receives the text.
 PRIVATE_KEY = "private-key"
 PRIVATE_KEY_PASSPHRASE = "private-key-passphrase"  # noqa: S105 (an input name)
 CERTIFICATE = "certificate"
+# Where the key lives instead (qsjwt.remote), and the secrets a key service may need
+KEY_SERVICE = "key-service"
+VAULT_TOKEN = "vault-token"  # noqa: S105 (an input name)
+PKCS11_PIN = "pkcs11-pin"
+ID_TOKEN = "id-token"  # noqa: S105 (an input name)
+KEY_SERVICE_INPUTS = (
+    KEY_SERVICE,
+    "vault-address",
+    "vault-role",
+    "vault-auth-mount",
+    "vault-namespace",
+    "id-token-audience",
+    "pkcs11-module",
+)
 
 BY_NAME = {spec.name: spec for spec in INPUTS}
 

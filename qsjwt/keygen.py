@@ -11,6 +11,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from qsjwt.algorithms import SigningKey
 from qsjwt.errors import InputError
 from qsjwt.keys import (
     certificate_pem,
@@ -56,6 +59,8 @@ class KeyPairFiles:
     jwk: bytes | None = None
     """the public JWK for a Qlik Cloud OAuth client (``kid`` its thumbprint), when the key
     suits one: RSA, or EC on P-384"""
+    request: bytes | None = None
+    """a certificate signing request (PEM), made for a key held by a key service"""
 
 
 def parse_keygen(values: Mapping[str, str | None], *, now: dt.datetime) -> KeygenSettings:
@@ -91,6 +96,35 @@ def make_key_pair(settings: KeygenSettings, *, now: dt.datetime) -> KeyPairFiles
 
         jwk = (json.dumps(public_jwk(key, input_name="key-type"), indent=2) + "\n").encode()
     return KeyPairFiles(private_pem(key), certificate_pem(certificate), public_pem(key), jwk)
+
+
+def remote_key_files(
+    key: SigningKey, settings: KeygenSettings, *, now: dt.datetime
+) -> KeyPairFiles:
+    """What Qlik is given for a key held by a key service, made by asking it to sign: the
+    self-signed certificate, the public key, the JWK (RSA, or EC P-384) and a certificate
+    signing request for a company CA (``request``). No private key: there is none here."""
+    from cryptography import x509  # noqa: PLC0415
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
+    from cryptography.x509.oid import NameOID  # noqa: PLC0415
+
+    certificate = self_signed_certificate(
+        key, common_name=settings.common_name, days=settings.days, now=now
+    )
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, settings.common_name)])
+    request = x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, hashes.SHA256())
+    jwk = None
+    if isinstance(key, rsa.RSAPrivateKey) or key.curve.name == "secp384r1":
+        from qsjwt.jwk import public_jwk  # noqa: PLC0415
+
+        jwk = (json.dumps(public_jwk(key, input_name="key-service"), indent=2) + "\n").encode()
+    return KeyPairFiles(
+        b"",
+        certificate_pem(certificate),
+        public_pem(key),
+        jwk,
+        request.public_bytes(serialization.Encoding.PEM),
+    )
 
 
 def _choice(value: str, allowed: tuple[str, ...], input_name: str) -> str:

@@ -29,7 +29,7 @@ from qsjwt.durations import format_duration, parse_duration
 from qsjwt.errors import InputError, MissingInputError, ref
 from qsjwt.findings import Finding, warning
 from qsjwt.formats import parse_boolean
-from qsjwt.inputs import BY_NAME, Target, default_lifetime, required_for
+from qsjwt.inputs import BY_NAME, KEY_SERVICE_INPUTS, Target, default_lifetime, required_for
 from qsjwt.rules import (
     BACKSLASH,
     CLOUD_MAX_LIFETIME,
@@ -153,6 +153,8 @@ def parse_settings(target: Target, values: Mapping[str, RawValue]) -> Settings |
         spec = BY_NAME.get(name)
         if spec is not None and target not in spec.targets and reader.given(name):
             reader.warn(name, f"is ignored for target {target.value}")
+    for name in KEY_SERVICE_INPUTS:  # read by qsjwt.remote; held to the same text rules
+        reader.text(name)
     missing = [name for name in required_for(target) if not reader.given(name)]
     if len(missing) > 1:  # one run should tell a new user everything that is missing
         raise MissingInputError(

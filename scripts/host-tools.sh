@@ -18,6 +18,7 @@ npm npm                   installs the pinned gitlab-ci-local (tests/container/g
 make make                 the README test command; node-gyp builds re2 for gitlab-ci-local
 g++ g++                   node-gyp builds re2 for gitlab-ci-local
 openssl openssl           scripts/demo.sh and the workflow run steps
+softhsm2-util softhsm2    keyless tests: a real PKCS#11 token (tests/keyless_rigs.py)
 '
 
 missing() {

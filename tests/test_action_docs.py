@@ -10,9 +10,12 @@ import pytest
 from qsjwt.action import EXPORT_ENV, TARGET
 from qsjwt.inputs import (
     CERTIFICATE,
+    ID_TOKEN,
     INPUTS,
+    PKCS11_PIN,
     PRIVATE_KEY,
     PRIVATE_KEY_PASSPHRASE,
+    VAULT_TOKEN,
     Target,
     default_lifetime,
 )
@@ -28,7 +31,16 @@ from scripts.render_action import (
     render_tables,
 )
 
-EXTRA_INPUTS = {TARGET, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, CERTIFICATE, EXPORT_ENV}
+EXTRA_INPUTS = {
+    TARGET,
+    PRIVATE_KEY,
+    PRIVATE_KEY_PASSPHRASE,
+    CERTIFICATE,
+    VAULT_TOKEN,
+    PKCS11_PIN,
+    ID_TOKEN,
+    EXPORT_ENV,
+}
 
 
 # --- action.yml -----------------------------------------------------------------------------
@@ -43,10 +55,8 @@ def test_action_yml_is_rendered_from_the_code() -> None:
 def test_action_inputs_are_the_input_table_plus_the_key_target_and_export_inputs() -> None:
     inputs = read_action()["inputs"]
     assert set(inputs) == {spec.name for spec in INPUTS} | EXTRA_INPUTS
-    assert {name for name, spec in inputs.items() if spec["required"] == "true"} == {
-        TARGET,
-        PRIVATE_KEY,
-    }
+    # private-key is not required: key-service may name a key held by a key service instead
+    assert {name for name, spec in inputs.items() if spec["required"] == "true"} == {TARGET}
     for name, spec in inputs.items():
         assert name == name.lower() and "_" not in name, name
         assert set(spec) == {"description", "required"}, f"{name}: no default: or other keys"

@@ -20,7 +20,14 @@ from qsjwt.errors import InputError, OutputError, QsjwtError
 from qsjwt.files import Interrupted, PlannedFile, check_writable, write_all
 from qsjwt.findings import Severity
 from qsjwt.formats import iso_utc
-from qsjwt.inputs import CERTIFICATE, JWT_TARGETS, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
+from qsjwt.inputs import (
+    CERTIFICATE,
+    JWT_TARGETS,
+    KEY_SERVICE,
+    PRIVATE_KEY,
+    PRIVATE_KEY_PASSPHRASE,
+    Target,
+)
 from qsjwt.keys import load_verifying_key, one_line_pem
 from qsjwt.lint import lint_token
 from qsjwt.mint import Minted, mint_from_text
@@ -30,6 +37,8 @@ from qsjwt.sign import decode_unverified, verify_token
 from qsjwt.sources import KEY_LIMIT, read_bounded
 
 if TYPE_CHECKING:
+    from qsjwt.keys import LoadedKey
+    from qsjwt.mint import Minted
     from qsjwt.oauth import OAuthSettings
     from qsjwt.settings import Settings
 
@@ -58,12 +67,18 @@ def mint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
         raise QsjwtError("standard output is closed; no token was made", hint="use --output FILE")
     settings = parse_settings(target, values)
     out.findings(settings.warnings, names, sys.stderr)
-    material = gather.key_material(args, env)
+    remote = gather.remote_key(values, env, args.private_key_file)
     if settings.target is Target.OAUTH:  # its modules load only here
-        return _oauth(cast("OAuthSettings", settings), material, args, outputs)
+        key = remote or _oauth_key(cast("OAuthSettings", settings), args, env)
+        return _oauth(cast("OAuthSettings", settings), key, args, outputs)
     jwt_settings = cast("Settings", settings)
+    material = None if remote is not None else gather.key_material(args, env)
 
     def mint_one() -> Minted:
+        if remote is not None:
+            return _mint_remote(jwt_settings, remote, args, env)
+        if material is None:  # unreachable: without a remote key the material was read
+            raise QsjwtError("no key to sign with")
         return mint_from_text(
             jwt_settings,
             private_key=material.private_key,
@@ -88,17 +103,37 @@ def mint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
     )
 
 
+def _mint_remote(
+    settings: Settings, remote: LoadedKey, args: argparse.Namespace, env: Mapping[str, str]
+) -> Minted:
+    """Mint with a key held by a key service; Qlik's certificate, if given, must be its."""
+    from qsjwt.keys import load_certificates  # noqa: PLC0415
+    from qsjwt.mint import mint as mint_with  # noqa: PLC0415
+
+    text = gather.certificate(getattr(args, "certificate_file", None), env)
+    chain = load_certificates(text, input_name=CERTIFICATE) if text else []
+    return mint_with(
+        settings, remote, now=dt.datetime.now(dt.UTC), jti=new_jti(), certificates=chain
+    )
+
+
+def _oauth_key(
+    settings: OAuthSettings, args: argparse.Namespace, env: Mapping[str, str]
+) -> LoadedKey:
+    from qsjwt.oauth import load_oauth_key  # noqa: PLC0415
+
+    material = gather.key_material(args, env)
+    return load_oauth_key(settings, material.private_key, material.passphrase)
+
+
 def _oauth(
-    settings: OAuthSettings,
-    material: gather.KeyMaterial,
-    args: argparse.Namespace,
-    outputs: list[PlannedFile],
+    settings: OAuthSettings, key: LoadedKey, args: argparse.Namespace, outputs: list[PlannedFile]
 ) -> int:
     """The assertion alone, or (by default) the access token Qlik trades it for."""
-    from qsjwt.oauth import build_assertion, load_oauth_key  # noqa: PLC0415
+    from qsjwt.oauth import assertion_header, build_assertion  # noqa: PLC0415
     from qsjwt.oauth import new_jti as new_oauth_jti  # noqa: PLC0415 (a UUID, as Qlik asks)
 
-    key = load_oauth_key(settings, material.private_key, material.passphrase)
+    assertion_header(settings, key)  # Qlik's OAuth rules, before anything is signed or sent
     if settings.assertion_only:
         now = dt.datetime.now(dt.UTC)
         assertion = build_assertion(settings, key, now=now, jti=new_oauth_jti())
@@ -270,7 +305,13 @@ def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
     now = dt.datetime.now(dt.UTC)
     values = {"key-type": args.key_type, "bits": args.bits, "days": args.days, "curve": args.curve}
     settings = parse_keygen({**values, "common-name": args.common_name}, now=now)
-    made = make_key_pair(settings, now=now)
+    remote = gather.remote_key(gather.key_service_values(args, env), env, None)
+    if remote is not None:  # the key exists in the service: its public forms only
+        from qsjwt.keygen import remote_key_files  # noqa: PLC0415
+
+        made = remote_key_files(remote.key, settings, now=now)
+    else:
+        made = make_key_pair(settings, now=now)
     out_dir = Path(args.out_dir)
     if not out_dir.is_dir():  # only now: a refused argument leaves no empty directory behind
         # one new level in a real, writable directory: a key or passphrase given here by
@@ -287,7 +328,11 @@ def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
         PlannedFile(out_dir / "private-key.pem", made.private, "out-dir", 0o600),
         PlannedFile(out_dir / "certificate.pem", made.certificate, "out-dir", 0o644),
         PlannedFile(out_dir / "public-key.pem", made.public, "out-dir", 0o644),
-    ]
+    ][0 if made.private else 1 :]
+    if made.request is not None:
+        files.append(
+            PlannedFile(out_dir / "certificate-request.pem", made.request, "out-dir", 0o644)
+        )
     if made.jwk is not None:
         files.append(PlannedFile(out_dir / "jwk.json", made.jwk, "out-dir", 0o644))
     if (stopped := _write(files, overwrite=args.force)) is not None:
@@ -383,6 +428,9 @@ def jwk(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, st
             text, input_name=CERTIFICATE, passphrase_name=PRIVATE_KEY_PASSPHRASE
         )
         source = CERTIFICATE
+    elif (remote := gather.remote_key(gather.key_service_values(args, env), env, None)) is not None:
+        key = remote.key.public_key()
+        source = KEY_SERVICE
     else:
         material = gather.key_material(args, env)
         key = public_key_from_text(

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qsjwt.errors import InputError
 from qsjwt.files import PlannedFile, check_writable
@@ -37,6 +38,9 @@ ENV_TOKEN = "QSJWT_TOKEN"  # noqa: S105 (a variable name)
 ENV_TOKEN_FILE = "QSJWT_TOKEN_FILE"  # noqa: S105 (a variable name)
 DOTENV_DEFAULT = "QLIK_JWT"
 ACCESS_DOTENV_DEFAULT = "QLIK_ACCESS_TOKEN"
+if TYPE_CHECKING:
+    from qsjwt.keys import LoadedKey
+
 STDIO = "-"
 """``--output -`` is standard output, as without ``--output``; ``TOKEN`` ``-`` is stdin."""
 
@@ -149,6 +153,47 @@ def key_material(args: argparse.Namespace, env: Mapping[str, str]) -> KeyMateria
     return KeyMaterial(
         private_key, passphrase, certificate(getattr(args, "certificate_file", None), env)
     )
+
+
+ENV_VAULT_TOKEN = "QSJWT_VAULT_TOKEN"  # noqa: S105 (a variable name)
+ENV_PKCS11_PIN = "QSJWT_PKCS11_PIN"
+ENV_ID_TOKEN = "QSJWT_ID_TOKEN"  # noqa: S105 (a variable name)
+
+
+def key_service_values(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, str]:
+    """``key-service`` and its back end's inputs for a command that is not a mint (keygen,
+    jwk): each from its flag, else its variable."""
+    from qsjwt.inputs import BY_NAME, KEY_SERVICE_INPUTS  # noqa: PLC0415
+
+    values = {}
+    for name in KEY_SERVICE_INPUTS:
+        given = getattr(args, name, None) or env.get(BY_NAME[name].env_var)
+        if given:
+            values[name] = str(given)
+    return values
+
+
+def remote_key(
+    values: Mapping[str, object], env: Mapping[str, str], private_key_file: str | None
+) -> LoadedKey | None:
+    """The key in a key service when ``key-service`` is given (its secrets from variables
+    only: a flag would show in ps), else None; a private key given too is refused."""
+    if not values.get("key-service"):
+        return None
+    if env.get(ENV_PRIVATE_KEY) or env.get(ENV_PRIVATE_KEY_FILE) or private_key_file:
+        raise InputError(
+            "and a private key are both given",
+            input_name="key-service",
+            hint="sign with one: drop the private key, or the key service",
+        )
+    from qsjwt.remote import Secrets, remote_key_from  # noqa: PLC0415 (only for a remote key)
+
+    secrets = Secrets(
+        vault_token=env.get(ENV_VAULT_TOKEN) or None,
+        pkcs11_pin=env.get(ENV_PKCS11_PIN) or None,
+        id_token=env.get(ENV_ID_TOKEN) or None,
+    )
+    return remote_key_from(values, secrets, ci_env=env)
 
 
 def certificate(flag_path: str | None, env: Mapping[str, str]) -> bytes | str | None:

@@ -414,6 +414,7 @@ def _jwk_command(sub: _Commands) -> _Parser:
         help="jwk (default): the JWK alone; jwks: {keys: [JWK]}; json: {jwk, jwks, "
         "public_key_pem, one_line_pem}",
     )
+    _key_service_options(jwk)
     return jwk
 
 
@@ -521,6 +522,24 @@ def _lint_command(sub: _Commands) -> _Parser:
     return lint
 
 
+def _key_service_options(parser: _Parser) -> None:
+    """``--key-service`` and its back end's options, for the commands that are not a mint."""
+    from qsjwt.inputs import BY_NAME, KEY_SERVICE_INPUTS  # noqa: PLC0415
+
+    group = parser.add_argument_group(
+        "key service", "a key held by a key service instead of a private key (docs/keyless-*.md)"
+    )
+    for name in KEY_SERVICE_INPUTS:
+        spec = BY_NAME[name]
+        parser.option(
+            group,
+            spec.cli_flag,
+            dest=name,
+            metavar=spec.metavar,
+            help=f"{spec.description} (env {spec.env_var})",
+        )
+
+
 def _keygen_command(sub: _Commands) -> _Parser:
     from qsjwt.keygen import DEFAULTS as KEYGEN_DEFAULTS  # noqa: PLC0415 (a token needs none)
 
@@ -549,6 +568,7 @@ def _keygen_command(sub: _Commands) -> _Parser:
             help=help_text,
         )
     keygen.option(keygen, "--force", action="store_true", help="replace existing files")
+    _key_service_options(keygen)
     return keygen
 
 
