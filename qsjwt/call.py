@@ -13,6 +13,7 @@ the body; the network, TLS, a time-out or a 5xx is a QlikUnreachableError (exit 
 from __future__ import annotations
 
 import http.client
+import re
 import secrets
 import string
 import urllib.error
@@ -30,6 +31,7 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MAX_ANSWER = 16 * 1024 * 1024
 """Bytes of an answer read at most: an API call for a pipeline, not a download."""
 XRFKEY_LENGTH = 16
+_QSEOW_API = re.compile(r"/(qrs|qps)(/|$)")
 """QSEoW's cross-site request forgery key: 16 letters and digits, in the query and a header."""
 
 _STATUS_HINTS = {
@@ -136,12 +138,17 @@ def call(
             )
     except urllib.error.HTTPError as answer:
         with answer:
-            raise _refused(answer.code, answer.read(MAX_BODY)) from None
+            path = urllib.parse.urlsplit(url).path
+            raise _refused(
+                answer.code, answer.read(MAX_BODY), path=path, xrfkey=xrfkey is not None
+            ) from None
     except (OSError, http.client.HTTPException) as err:
         raise network_failure(err, host_input=URL).error from None
 
 
-def _refused(status: int, body: bytes) -> QlikRefusedError | QlikUnreachableError:
+def _refused(
+    status: int, body: bytes, *, path: str = "", xrfkey: bool = True
+) -> QlikRefusedError | QlikUnreachableError:
     codes = [code for code in error_parts(body)[0] if code != f"HTTP-{status}"]
     said = f" ({', '.join(codes[:3])})" if codes else ""
     if status >= 500:
@@ -160,6 +167,12 @@ def _refused(status: int, body: bytes) -> QlikRefusedError | QlikUnreachableErro
     input_name, what, hint = _STATUS_HINTS.get(
         status, (URL, "Qlik refused the request", "check the method, the URL and the body")
     )
+    if status == 403 and not xrfkey and _QSEOW_API.search(path):
+        input_name, what = (
+            "xrfkey",
+            "the proxy refused a QRS or Personal API call without an Xrfkey",
+        )
+        hint = "add --xrfkey: QSEoW's QRS and proxy APIs need the Xrfkey pair"
     if status == 401:
         hint += "; mint a new one just before the call"
     return QlikRefusedError(f"{what}: {status}{said}", input_name=input_name, hint=hint)

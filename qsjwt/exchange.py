@@ -538,7 +538,7 @@ def network_failure(err: BaseException, host_input: str = TENANT) -> _Failure:
     reason: object = err.reason if isinstance(err, urllib.error.URLError) else err
     if isinstance(reason, ssl.SSLCertVerificationError):
         what = (
-            "the server's certificate is not for the tenant's host"
+            "the server's certificate is not for the host asked for"
             if reason.verify_code == 62  # X509_V_ERR_HOSTNAME_MISMATCH
             else "the server's certificate is not trusted"
         )
@@ -554,17 +554,18 @@ def network_failure(err: BaseException, host_input: str = TENANT) -> _Failure:
     if isinstance(reason, ssl.SSLError) and not isinstance(reason, ssl.SSLEOFError):
         return _Failure(
             QlikUnreachableError(
-                "TLS: the handshake with the tenant failed",
+                "TLS: the handshake with the server failed",
                 input_name=host_input,
-                hint="check the tenant host and any proxy between here and Qlik",
+                hint="check the host and any proxy between here and Qlik",
             ),
             None,
         )
     if isinstance(reason, socket.gaierror):
         error = QlikUnreachableError(
-            "the tenant's host name does not resolve",
+            "the host name does not resolve",
             input_name=host_input,
-            hint=_TENANT_HINT + "; a proxy needs https_proxy set",
+            hint=(_TENANT_HINT if host_input == TENANT else f"check the host in {ref(host_input)}")
+            + "; a proxy needs https_proxy set",
         )
         return _Failure(error, 0.0 if reason.errno == socket.EAI_AGAIN else None)
     if isinstance(reason, TimeoutError):
@@ -576,9 +577,9 @@ def network_failure(err: BaseException, host_input: str = TENANT) -> _Failure:
     elif isinstance(reason, http.client.HTTPException):
         return _Failure(
             QlikUnreachableError(
-                "the server at the tenant's host did not answer in HTTP",
+                "the server at this host did not answer in HTTP",
                 input_name=host_input,
-                hint=_TENANT_HINT,
+                hint=_TENANT_HINT if host_input == TENANT else f"check {ref(host_input)}",
             ),
             None,
         )
@@ -588,7 +589,7 @@ def network_failure(err: BaseException, host_input: str = TENANT) -> _Failure:
             QlikUnreachableError(
                 "could not connect" + (f" ({code})" if code else ""),
                 input_name=host_input,
-                hint="check the tenant host, the network and any proxy (https_proxy, no_proxy)",
+                hint="check the host, the network and any proxy (https_proxy, no_proxy)",
             ),
             None,
         )
@@ -596,7 +597,7 @@ def network_failure(err: BaseException, host_input: str = TENANT) -> _Failure:
         QlikUnreachableError(
             f"could not reach Qlik: {what}",
             input_name=host_input,
-            hint="check the tenant host, the network and any proxy (https_proxy, no_proxy)",
+            hint="check the host, the network and any proxy (https_proxy, no_proxy)",
         ),
         0.0,
     )

@@ -13,7 +13,7 @@ import pytest
 from qsjwt.jwk import public_jwk
 from qsjwt.keys import signing_key_from
 from tests.conftest import KeyPair
-from tests.qlik_local import Answer, LocalQlik, QlikClient
+from tests.qlik_local import Answer, LocalQlik, QlikClient, QlikProxy
 from tests.test_cli import Run, qs_jwt
 
 CLIENT = "client-1"
@@ -177,3 +177,31 @@ def test_bad_input_is_exit_2(args: list[str], env: dict[str, str], named: str) -
     assert run.code == 2, run.err
     assert f"error: {named}" in run.err
     assert "pw@" not in run.err
+
+
+def test_a_qrs_call_without_xrfkey_says_to_add_it(
+    server: LocalQlik, rsa_pair: KeyPair, tmp_path: Path
+) -> None:
+    server.add_proxy(QlikProxy("jwt", rsa_pair.certificate_pem))
+    key = tmp_path / "key.pem"
+    key.write_bytes(rsa_pair.private_pem)
+    token = tmp_path / "token.jwt"
+    minted = qs_jwt(
+        "qseow",
+        "--user-id",
+        "a",
+        "--user-directory",
+        "D",
+        "--private-key-file",
+        key,
+        "--output",
+        token,
+    )
+    assert minted.code == 0, minted.err
+    url = f"{server.proxy_url('jwt')}/qrs/about"
+    run = qs_jwt("call", url, "--ca-bundle", server.ca_bundle, "--token-file", token)
+    assert run.code == 3, run.err
+    assert "--xrfkey: the proxy refused a QRS or Personal API call without an Xrfkey" in run.err
+    run = qs_jwt("call", url, "--xrfkey", "--ca-bundle", server.ca_bundle, "--token-file", token)
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["buildVersion"]
