@@ -14,7 +14,7 @@ $(STAMP): $(LOCKS) pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-## demo: mint one QSEoW and one Qlik Cloud token with a throw-away key, decode and verify them
+## demo: mint a QSEoW and a Qlik Cloud token and an OAuth assertion with a throw-away key, decode and verify them
 demo: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" sh scripts/demo.sh
 

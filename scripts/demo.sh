@@ -30,4 +30,15 @@ qs-jwt verify - --certificate-file "$work/certificate.pem" \
   --audience qlik.api/login/jwt-session < "$work/cloud.jwt" >/dev/null
 qs-jwt lint - --target cloud < "$work/cloud.jwt"
 
-step "done: both tokens verify; the key and tokens are deleted now"
+step "qs-jwt jwk: the public JWK to register in a Qlik Cloud OAuth client (Private Key JWT)"
+qs-jwt jwk --private-key-file "$work/private-key.pem"
+
+step "qs-jwt oauth --assertion-only: the client assertion qs-jwt would post to /oauth/token"
+QSJWT_PRIVATE_KEY_FILE="$work/private-key.pem" qs-jwt oauth --assertion-only \
+  --tenant tenant.example.com --client-id demo-client --output "$work/assertion.jwt"
+qs-jwt decode - < "$work/assertion.jwt"
+qs-jwt verify - --certificate-file "$work/certificate.pem" \
+  --audience https://tenant.example.com/oauth/token < "$work/assertion.jwt" >/dev/null
+# Without --assertion-only, qs-jwt oauth posts it and prints the access token Qlik issues.
+
+step "done: every token verifies; the key and tokens are deleted now"

@@ -1,8 +1,9 @@
 """The ``qs-jwt`` command line: read flags and ``QSJWT_*`` variables, call the core, print.
 
-Exit codes: 0 success; 2 bad input or usage; 1 any other failure (an invalid token for
-``verify``, a broken error-level rule for ``lint``, an output that cannot be written);
-128 + N a signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP) that stopped a write cleanly.
+Exit codes: 0 success; 2 bad input or usage; 3 Qlik refused and 4 Qlik could not be reached
+(``oauth``, ``call``, ``check``); 1 any other failure (an invalid token for ``verify``, a
+broken error-level rule for ``lint``, an output that cannot be written); 128 + N a signal N
+(130 SIGINT, 143 SIGTERM, 129 SIGHUP) that stopped a write cleanly.
 
 Whatever the user typed may be a secret typed in the wrong place, so no message repeats a
 value: it names a known option, or a path that exists, and otherwise describes what it got.
