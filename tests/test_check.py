@@ -7,6 +7,7 @@ import base64
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -383,3 +384,22 @@ def test_action_check_cloud_masks_each_probe_token(
     assert len(probes) == 1 and _jti(probes[0]) in server.login_jtis
     rest = [line for line in result.lines if not line.startswith(MASK)]
     assert probes[0] not in "\n".join(rest) + result.summary
+
+
+def test_cloud_check_retries_a_429_with_a_new_probe_token(
+    server: LocalQlik, key_file: Path
+) -> None:
+    from tests.qlik_local import Answer, _jwt_session
+
+    seen: list[str] = []
+
+    def busy_once(qlik: LocalQlik, request: Any, body: bytes) -> Answer:
+        seen.append(_jti(request.headers["Authorization"].split(" ", 1)[1]))
+        if len(seen) == 1:
+            return Answer(429, {"errors": [{"code": "HTTP-429"}]}, {"Retry-After": "0"})
+        return _jwt_session(qlik, request, body)
+
+    server.routes[("POST", "/login/jwt-session")] = busy_once
+    run = check_cloud(server, key_file)
+    assert run.code == 0, run.err
+    assert len(seen) == 2 and seen[0] != seen[1], "each attempt spends its own probe token"
