@@ -24,6 +24,11 @@ _HOMES = {
     "decode_token": "qsjwt.api",
     "verify_token": "qsjwt.api",
     "lint_token": "qsjwt.api",
+    "get_access_token": "qsjwt.api",
+    "AccessToken": "qsjwt.exchange",
+    "Assertion": "qsjwt.oauth",
+    "QlikRefusedError": "qsjwt.errors",
+    "QlikUnreachableError": "qsjwt.errors",
     "Minted": "qsjwt.mint",
     "Finding": "qsjwt.findings",
     "Severity": "qsjwt.findings",
@@ -33,16 +38,21 @@ _HOMES = {
     "TokenError": "qsjwt.errors",
 }
 __all__ = [
+    "AccessToken",
+    "Assertion",
     "Finding",
     "InputError",
     "KeyMaterialError",
     "Minted",
     "Minter",
+    "QlikRefusedError",
+    "QlikUnreachableError",
     "QsjwtError",
     "Severity",
     "TokenError",
     "__version__",
     "decode_token",
+    "get_access_token",
     "lint_token",
     "mint_cloud",
     "mint_qseow",
@@ -50,10 +60,27 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from qsjwt.api import Minter, decode_token, lint_token, mint_cloud, mint_qseow, verify_token
-    from qsjwt.errors import InputError, KeyMaterialError, QsjwtError, TokenError
+    from qsjwt.api import (
+        Minter,
+        decode_token,
+        get_access_token,
+        lint_token,
+        mint_cloud,
+        mint_qseow,
+        verify_token,
+    )
+    from qsjwt.errors import (
+        InputError,
+        KeyMaterialError,
+        QlikRefusedError,
+        QlikUnreachableError,
+        QsjwtError,
+        TokenError,
+    )
+    from qsjwt.exchange import AccessToken
     from qsjwt.findings import Finding, Severity
     from qsjwt.mint import Minted
+    from qsjwt.oauth import Assertion
 
 
 def __getattr__(name: str) -> object:

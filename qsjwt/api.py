@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -20,7 +20,7 @@ from qsjwt import sign as _sign
 from qsjwt.claims import new_jti
 from qsjwt.errors import InputError
 from qsjwt.findings import Finding
-from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
+from qsjwt.inputs import CERTIFICATE, JWT_TARGETS, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
 from qsjwt.keys import (
     LoadedKey,
     VerifyingKey,
@@ -31,6 +31,10 @@ from qsjwt.keys import (
 )
 from qsjwt.mint import Minted, mint
 from qsjwt.settings import RawValue, Settings, parse_settings, parse_target
+
+if TYPE_CHECKING:
+    from qsjwt.exchange import AccessToken
+    from qsjwt.oauth import Assertion
 
 PrivateKey = str | bytes | rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 """PEM text (also base64 of it, or with literal ``\\n``), or a ``cryptography`` key object,
@@ -115,6 +119,55 @@ class Minter:
         call). Raises ``InputError``."""
         return self._mint(Target.CLOUD, _values(locals()), now, jti)
 
+    def oauth_assertion(
+        self,
+        *,
+        tenant: str,
+        client_id: str,
+        key_id: str | None = None,
+        algorithm: str | None = None,
+        expires_in: Duration | None = None,
+        now: dt.datetime | None = None,
+        jti: str | None = None,
+    ) -> Assertion:
+        """A Qlik Cloud OAuth client assertion (Private Key JWT), to post to the tenant's
+        ``/oauth/token`` yourself; ``jti`` must be a UUID (a new one by default). Raises
+        ``InputError``."""
+        values = _values({**locals(), "assertion_only": True})
+        from qsjwt.oauth import build_assertion, load_checked, new_jti, parse_oauth  # noqa: PLC0415
+
+        settings = parse_oauth(values)
+        load_checked(settings, self._key)
+        return build_assertion(settings, self._key, now=_aware(now), jti=jti or new_jti())
+
+    def access_token(
+        self,
+        *,
+        tenant: str,
+        client_id: str,
+        scope: str | Iterable[str] | None = None,
+        grant: str | None = None,
+        user_lookup: str | None = None,
+        key_id: str | None = None,
+        algorithm: str | None = None,
+        expires_in: Duration | None = None,
+        timeout: Duration | None = None,
+        ca_bundle: str | None = None,
+    ) -> AccessToken:
+        """Trade a new client assertion for a Qlik Cloud access token at the tenant's
+        ``/oauth/token``, as ``qs-jwt oauth`` does (retries on 429 and 5xx within
+        ``timeout``). Raises ``InputError``, ``QlikRefusedError`` (what to change) or
+        ``QlikUnreachableError``."""
+        given = dict(locals())
+        if isinstance(scope, Iterable) and not isinstance(scope, str):
+            given["scope"] = " ".join(scope)
+        from qsjwt.exchange import obtain_access_token  # noqa: PLC0415 (HTTP only here)
+        from qsjwt.oauth import load_checked, parse_oauth  # noqa: PLC0415
+
+        settings = parse_oauth(_values(given))
+        load_checked(settings, self._key)
+        return obtain_access_token(settings, self._key)
+
     def _mint(
         self,
         target: Target,
@@ -154,6 +207,16 @@ def mint_cloud(
     return Minter(private_key, passphrase=passphrase, certificate=certificate).cloud(**claims)
 
 
+def get_access_token(
+    private_key: PrivateKey,
+    *,
+    passphrase: str | bytes | None = None,
+    **settings: Any,  # noqa: ANN401 (the keyword arguments of Minter.access_token)
+) -> AccessToken:
+    """One Qlik Cloud OAuth access token; see ``Minter.access_token`` for the arguments."""
+    return Minter(private_key, passphrase=passphrase).access_token(**settings)
+
+
 def decode_token(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Header and claims, NOT verified. Raises ``TokenError`` for what is not a JWT."""
     return _sign.decode_unverified(token)
@@ -190,7 +253,7 @@ def lint_token(
     return _lint.lint_token(
         header,
         claims,
-        parse_target(target),
+        parse_target(target, allowed=JWT_TARGETS),
         now=_aware(now),
         user_id_claim=user_id_claim,
         user_directory_claim=user_directory_claim,
@@ -198,7 +261,7 @@ def lint_token(
     )
 
 
-_NOT_SETTINGS = frozenset({"self", "now", "jti"})
+_NOT_SETTINGS = frozenset({"self", "now", "jti", "given"})
 
 
 def _values(arguments: Mapping[str, object]) -> dict[str, RawValue]:

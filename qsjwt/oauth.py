@@ -246,6 +246,12 @@ def parse_oauth(
     )
 
 
+def load_checked(settings: OAuthSettings, key: LoadedKey) -> None:
+    """Qlik's OAuth rules for an already loaded key (RSA >= 2048 bits, or EC P-384); raises
+    KeyMaterialError naming the private key."""
+    assertion_header(settings, key)
+
+
 def load_oauth_key(
     settings: OAuthSettings, private_key: str | bytes, passphrase: str | bytes | None
 ) -> LoadedKey:

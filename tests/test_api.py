@@ -19,16 +19,21 @@ from tests.conftest import NOW, KeyPair, verify_independently
 def test_the_public_names_are_the_documented_ones() -> None:
     assert sorted(qsjwt.__all__) == sorted(
         [
+            "AccessToken",
+            "Assertion",
             "Finding",
             "InputError",
             "KeyMaterialError",
             "Minted",
             "Minter",
+            "QlikRefusedError",
+            "QlikUnreachableError",
             "QsjwtError",
             "Severity",
             "TokenError",
             "__version__",
             "decode_token",
+            "get_access_token",
             "lint_token",
             "mint_cloud",
             "mint_qseow",
