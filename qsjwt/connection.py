@@ -13,7 +13,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 
-from qsjwt.durations import format_duration, parse_duration
+from qsjwt.durations import format_duration, parse_bounded
 from qsjwt.errors import InputError, ref
 from qsjwt.findings import Finding, warning
 from qsjwt.formats import parse_boolean
@@ -74,17 +74,13 @@ def parse_connection(
 
 
 def parse_timeout(text: str) -> int:
-    if not text:
-        return DEFAULT_TIMEOUT
-    seconds = parse_duration(text, input_name=TIMEOUT)
-    if seconds > MAX_TIMEOUT:
-        raise InputError(
-            f"{format_duration(seconds)} is longer than the {format_duration(MAX_TIMEOUT)} "
-            "this tool waits for Qlik at most",
-            input_name=TIMEOUT,
-            hint=f"use at most 10m; {format_duration(DEFAULT_TIMEOUT)} is the default",
-        )
-    return seconds
+    return parse_bounded(
+        text,
+        input_name=TIMEOUT,
+        default=DEFAULT_TIMEOUT,
+        maximum=MAX_TIMEOUT,
+        limit=f"the {format_duration(MAX_TIMEOUT)} this tool waits for Qlik at most",
+    )
 
 
 def normalise_tenant(text: str, *, input_name: str = TENANT) -> str:

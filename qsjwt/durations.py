@@ -25,6 +25,22 @@ def parse_duration(text: str, *, input_name: str, allow_zero: bool = False) -> i
     return seconds
 
 
+def parse_bounded(text: str, *, input_name: str, default: int, maximum: int, limit: str) -> int:
+    """Seconds in ``text`` (``default`` when empty), refused over ``maximum`` with a message
+    that ends "is longer than ``limit``"."""
+    if not text:
+        return default
+    seconds = parse_duration(text, input_name=input_name)
+    if seconds > maximum:
+        raise InputError(
+            f"{format_duration(seconds)} is longer than {limit}",
+            input_name=input_name,
+            hint=f"use at most {format_duration(maximum)}; {format_duration(default)} is the "
+            "default",
+        )
+    return seconds
+
+
 def format_duration(seconds: int) -> str:
     """The shortest exact spelling, for messages."""
     for unit in ("w", "d", "h", "m"):

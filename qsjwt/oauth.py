@@ -31,7 +31,7 @@ from qsjwt.connection import (
     normalise_tenant,
     parse_connection,
 )
-from qsjwt.durations import format_duration, parse_duration
+from qsjwt.durations import parse_bounded, parse_duration
 from qsjwt.errors import InputError, MissingInputError, ref
 from qsjwt.findings import Finding, warning
 from qsjwt.formats import parse_boolean
@@ -351,17 +351,14 @@ def _client_id(text: str) -> str:
 
 
 def _lifetime(text: str) -> int:
-    if not text:
-        return DEFAULT_ASSERTION_LIFETIME
-    seconds = parse_duration(text, input_name=EXPIRES_IN)
-    if seconds > MAX_ASSERTION_LIFETIME:
-        raise InputError(
-            f"{format_duration(seconds)} is longer than the {MAX_ASSERTION_LIFETIME} s Qlik "
-            "Cloud allows between an assertion's iat and exp",
-            input_name=EXPIRES_IN,
-            hint=f"use at most 5m; {format_duration(DEFAULT_ASSERTION_LIFETIME)} is the default",
-        )
-    return seconds
+    return parse_bounded(
+        text,
+        input_name=EXPIRES_IN,
+        default=DEFAULT_ASSERTION_LIFETIME,
+        maximum=MAX_ASSERTION_LIFETIME,
+        limit=f"the {MAX_ASSERTION_LIFETIME} s Qlik Cloud allows between an assertion's iat "
+        "and exp",
+    )
 
 
 def _scope(text: str) -> str | None:
