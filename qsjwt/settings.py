@@ -12,24 +12,24 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, overload
 
 from qsjwt.algorithms import check_algorithm
-from qsjwt.connection import (
-    CA_BUNDLE,
-    CHECK,
-    CONNECTION_INPUTS,
-    INSECURE,
-    TENANT,
-    TIMEOUT,
-    VIRTUAL_PROXY_URL,
-    Check,
-    check_virtual_proxy_url,
-    normalise_tenant,
-    parse_connection,
-)
 from qsjwt.durations import format_duration, parse_duration
 from qsjwt.errors import InputError, MissingInputError, ref
 from qsjwt.findings import Finding, warning
 from qsjwt.formats import parse_boolean
-from qsjwt.inputs import BY_NAME, KEY_SERVICE_INPUTS, Target, default_lifetime, required_for
+from qsjwt.inputs import (
+    BY_NAME,
+    CA_BUNDLE,
+    CHECK,
+    CONNECTION_INPUTS,
+    INSECURE,
+    KEY_SERVICE_INPUTS,
+    TENANT,
+    TIMEOUT,
+    VIRTUAL_PROXY_URL,
+    Target,
+    default_lifetime,
+    required_for,
+)
 from qsjwt.rules import (
     BACKSLASH,
     CLOUD_MAX_LIFETIME,
@@ -47,6 +47,7 @@ from qsjwt.rules import (
 )
 
 if TYPE_CHECKING:
+    from qsjwt.connection import Check
     from qsjwt.oauth import OAuthSettings
 
 RawValue = str | Sequence[str]
@@ -216,7 +217,7 @@ def _qseow(r: _Reader) -> QseowSettings:
         attributes=r.attributes(frozenset(reserved)),
         audience=r.optional("audience"),
         issuer=r.issuer(r.text("issuer")) or None,
-        check=r.check(VIRTUAL_PROXY_URL, check_virtual_proxy_url),
+        check=r.check(VIRTUAL_PROXY_URL, _virtual_proxy_url),
         warnings=tuple(r.findings),
     )
 
@@ -241,9 +242,21 @@ def _cloud(r: _Reader) -> CloudSettings:
         clock_skew=r.clock_skew(lifetime),
         algorithm=r.algorithm(Target.CLOUD),
         groups=r.groups(),
-        check=r.check(TENANT, lambda text: "https://" + normalise_tenant(text)),
+        check=r.check(TENANT, _tenant_url),
         warnings=tuple(r.findings),
     )
+
+
+def _virtual_proxy_url(text: str) -> str:
+    from qsjwt.connection import check_virtual_proxy_url  # noqa: PLC0415 (only for check)
+
+    return check_virtual_proxy_url(text)
+
+
+def _tenant_url(text: str) -> str:
+    from qsjwt.connection import normalise_tenant  # noqa: PLC0415 (only for check)
+
+    return "https://" + normalise_tenant(text)
 
 
 _QSEOW_CLAIM_INPUTS = ("user-id-claim", "user-directory-claim", "groups-claim")
@@ -369,6 +382,8 @@ class _Reader:
                 if self.given(name) and self.text(name):  # text(): a bad value is still refused
                     self.warn(name, f"is only read with {ref(CHECK)}")
             return None
+        from qsjwt.connection import Check, parse_connection  # noqa: PLC0415 (only for check)
+
         url = url_of(self.required(where))
         connection, findings = parse_connection(
             self.text(TIMEOUT), self.text(CA_BUNDLE), self.text(INSECURE)

@@ -7,7 +7,6 @@ import argparse
 import re
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol, cast
 
 from qsjwt import __version__
@@ -156,10 +155,13 @@ class _Parser(argparse.ArgumentParser):
         self.option_of.update({flag: flag for flag in action.option_strings})
 
 
-@dataclass(frozen=True)
 class Cli:
-    parser: _Parser
-    commands: dict[str, _Parser]
+    """The whole tree: the top-level parser and each command's (a plain class: it is only
+    built for --help and usage errors, but a dataclass would cost every start)."""
+
+    def __init__(self, parser: _Parser, commands: dict[str, _Parser]) -> None:
+        self.parser = parser
+        self.commands = commands
 
     def flags(self, command: str) -> frozenset[str]:
         """Every option string of one command, to name only options that exist."""
