@@ -28,7 +28,7 @@ from qsjwt.errors import InputError, KeyMaterialError, QsjwtError
 from qsjwt.findings import Finding
 from qsjwt.formats import iso_utc
 from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
-from qsjwt.settings import CloudSettings, QseowSettings, RawValue, parse_settings, split_lines
+from qsjwt.settings import QseowSettings, RawValue, RowSettings, split_lines
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -244,21 +244,25 @@ _Done = tuple[list[str | _Bad], set[Finding]]
 
 _worker_key: LoadedKey | None = None
 _worker_job: _Job | None = None
+_worker_settings: RowSettings | None = None
 
 
 def _start_worker(key: KeyText, job: _Job) -> None:
-    global _worker_key, _worker_job  # noqa: PLW0603 (one key per worker process, loaded once)
+    global _worker_key, _worker_job, _worker_settings  # noqa: PLW0603 (one key per worker process, loaded once)
     _worker_key = key.load()
     _worker_job = job
+    if job.target not in (Target.QSEOW, Target.CLOUD):
+        raise ValueError("bulk mints JWTs for qseow or cloud only")  # parse_target's
+    _worker_settings = RowSettings(job.target, job.shared)
 
 
 def _mint_chunk(rows: Sequence[Row]) -> _Done:
     """Mint a token for each row with the worker's key; bad rows come back as _Bad."""
     from qsjwt.mint import mint  # noqa: PLC0415
 
-    if _worker_key is None or _worker_job is None:
+    if _worker_key is None or _worker_job is None or _worker_settings is None:
         raise RuntimeError("the worker was not started with a key and a job")  # our bug
-    job, key = _worker_job, _worker_key
+    job, key, settings_for = _worker_job, _worker_key, _worker_settings.settings_for
     out: list[str | _Bad] = []
     warnings: set[Finding] = set()
     for row in rows:
@@ -266,9 +270,7 @@ def _mint_chunk(rows: Sequence[Row]) -> _Done:
             out.append((row.line, row.problem, None, None))
             continue
         try:
-            settings = parse_settings(job.target, {**job.shared, **row.values})
-            if not isinstance(settings, QseowSettings | CloudSettings):
-                raise ValueError("bulk mints JWTs for qseow or cloud only")  # parse_target's
+            settings = settings_for(row.values)  # the shared values are checked once
             minted = mint(settings, key, now=job.now, jti=new_jti())
         except KeyMaterialError as err:  # the key does not fit: no row can be signed
             out.append((row.line, err.message, err.input_name or PRIVATE_KEY, err.hint))
