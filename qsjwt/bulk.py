@@ -28,7 +28,7 @@ from qsjwt.errors import InputError, KeyMaterialError, QsjwtError
 from qsjwt.findings import Finding
 from qsjwt.formats import iso_utc
 from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
-from qsjwt.settings import CloudSettings, QseowSettings, RawValue, parse_settings, split_lines
+from qsjwt.settings import QseowSettings, RawValue, RowSettings, split_lines
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -43,8 +43,10 @@ PER_USER: dict[Target, tuple[str, ...]] = {
 }
 FORMATS = ("csv", "jsonl")
 CHUNK = 64
-"""Rows a worker signs per task: large enough that passing rows and tokens between processes
-costs little next to the signatures, small enough to keep every core busy to the end."""
+"""The fewest rows a worker signs per task; a large run sends up to ``MAX_CHUNK``, about eight
+tasks a worker: each task is one message each way, so the parent (which shares the cores with
+the workers) spends little on passing rows and tokens, and every core stays busy to the end."""
+MAX_CHUNK = 512
 IN_PROCESS_BELOW = 256
 """Fewer rows than this are signed in this process: starting workers costs more than it saves."""
 
@@ -244,37 +246,43 @@ _Done = tuple[list[str | _Bad], set[Finding]]
 
 _worker_key: LoadedKey | None = None
 _worker_job: _Job | None = None
+_worker_settings: RowSettings | None = None
 
 
 def _start_worker(key: KeyText, job: _Job) -> None:
-    global _worker_key, _worker_job  # noqa: PLW0603 (one key per worker process, loaded once)
+    global _worker_key, _worker_job, _worker_settings  # noqa: PLW0603 (one key per worker process, loaded once)
     _worker_key = key.load()
     _worker_job = job
+    if job.target not in (Target.QSEOW, Target.CLOUD):
+        raise ValueError("bulk mints JWTs for qseow or cloud only")  # parse_target's
+    _worker_settings = RowSettings(job.target, job.shared)
 
 
-def _mint_chunk(rows: Sequence[Row]) -> _Done:
+_Plain = tuple[int, dict[str, RawValue], str | None]
+"""a row as it travels to a worker: a plain tuple pickles faster than a dataclass"""
+
+
+def _mint_chunk(rows: Sequence[_Plain]) -> _Done:
     """Mint a token for each row with the worker's key; bad rows come back as _Bad."""
     from qsjwt.mint import mint  # noqa: PLC0415
 
-    if _worker_key is None or _worker_job is None:
+    if _worker_key is None or _worker_job is None or _worker_settings is None:
         raise RuntimeError("the worker was not started with a key and a job")  # our bug
-    job, key = _worker_job, _worker_key
+    job, key, settings_for = _worker_job, _worker_key, _worker_settings.settings_for
     out: list[str | _Bad] = []
     warnings: set[Finding] = set()
-    for row in rows:
-        if row.problem is not None:
-            out.append((row.line, row.problem, None, None))
+    for line, values, problem in rows:
+        if problem is not None:
+            out.append((line, problem, None, None))
             continue
         try:
-            settings = parse_settings(job.target, {**job.shared, **row.values})
-            if not isinstance(settings, QseowSettings | CloudSettings):
-                raise ValueError("bulk mints JWTs for qseow or cloud only")  # parse_target's
+            settings = settings_for(values)  # the shared values are checked once
             minted = mint(settings, key, now=job.now, jti=new_jti())
         except KeyMaterialError as err:  # the key does not fit: no row can be signed
-            out.append((row.line, err.message, err.input_name or PRIVATE_KEY, err.hint))
+            out.append((line, err.message, err.input_name or PRIVATE_KEY, err.hint))
             continue
         except InputError as err:
-            out.append((row.line, err.message, err.input_name, err.hint))
+            out.append((line, err.message, err.input_name, err.hint))
             continue
         if isinstance(settings, QseowSettings):
             user = f"{settings.user_directory}\\{settings.user_id}"
@@ -286,9 +294,10 @@ def _mint_chunk(rows: Sequence[Row]) -> _Done:
     return out, warnings
 
 
-def _chunks(rows: Sequence[Row]) -> Iterator[Sequence[Row]]:
-    for start in range(0, len(rows), CHUNK):
-        yield rows[start : start + CHUNK]
+def _chunks(rows: Sequence[Row], workers: int = 1) -> Iterator[list[_Plain]]:
+    size = max(CHUNK, min(MAX_CHUNK, len(rows) // (8 * workers)))
+    for start in range(0, len(rows), size):
+        yield [(row.line, row.values, row.problem) for row in rows[start : start + size]]
 
 
 def mint_bulk(
@@ -344,7 +353,7 @@ def _run(rows: Sequence[Row], key: KeyText, job: _Job, workers: int) -> Iterator
     with multiprocessing.get_context().Pool(
         workers, initializer=_start_worker, initargs=(key, job)
     ) as pool:
-        yield from pool.imap(_mint_chunk, _chunks(rows))
+        yield from pool.imap(_mint_chunk, _chunks(rows, workers))
 
 
 _KEY_INPUTS = frozenset({PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, CERTIFICATE})

@@ -17,14 +17,32 @@ from qsjwt.durations import format_duration, parse_bounded
 from qsjwt.errors import InputError, ref
 from qsjwt.findings import Finding, warning
 from qsjwt.formats import parse_boolean
+from qsjwt.inputs import (
+    CA_BUNDLE,
+    CHECK,
+    CONNECTION_INPUTS,
+    INSECURE,
+    TENANT,
+    TIMEOUT,
+    VIRTUAL_PROXY_URL,
+)
 
-TENANT = "tenant"
-VIRTUAL_PROXY_URL = "virtual-proxy-url"
-TIMEOUT = "timeout"
-CA_BUNDLE = "ca-bundle"
-INSECURE = "insecure"
-CONNECTION_INPUTS = (TIMEOUT, CA_BUNDLE, INSECURE)
-CHECK = "check"
+__all__ = [
+    "CA_BUNDLE",
+    "CHECK",
+    "CHECK_INPUTS",
+    "CONNECTION_INPUTS",
+    "INSECURE",
+    "TENANT",
+    "TIMEOUT",
+    "VIRTUAL_PROXY_URL",
+    "Check",
+    "Connection",
+    "check_virtual_proxy_url",
+    "normalise_tenant",
+    "parse_connection",
+]
+
 CHECK_INPUTS = frozenset({CHECK, TENANT, VIRTUAL_PROXY_URL, *CONNECTION_INPUTS})
 """What ``check`` reads for qseow and cloud: where Qlik is and how to reach it, not the token."""
 DEFAULT_TIMEOUT = 60

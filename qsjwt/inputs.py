@@ -333,6 +333,14 @@ KEY_SERVICE = "key-service"
 VAULT_TOKEN = "vault-token"  # noqa: S105 (an input name)
 PKCS11_PIN = "pkcs11-pin"
 ID_TOKEN = "id-token"  # noqa: S105 (an input name)
+# Where Qlik is and how to reach it (qsjwt.connection checks them, only when they are read)
+TENANT = "tenant"
+VIRTUAL_PROXY_URL = "virtual-proxy-url"
+TIMEOUT = "timeout"
+CA_BUNDLE = "ca-bundle"
+INSECURE = "insecure"
+CONNECTION_INPUTS = (TIMEOUT, CA_BUNDLE, INSECURE)
+CHECK = "check"
 KEY_SERVICE_INPUTS = (
     KEY_SERVICE,
     "vault-address",

@@ -8,28 +8,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal, overload
 
 from qsjwt.algorithms import check_algorithm
-from qsjwt.connection import (
-    CA_BUNDLE,
-    CHECK,
-    CONNECTION_INPUTS,
-    INSECURE,
-    TENANT,
-    TIMEOUT,
-    VIRTUAL_PROXY_URL,
-    Check,
-    check_virtual_proxy_url,
-    normalise_tenant,
-    parse_connection,
-)
 from qsjwt.durations import format_duration, parse_duration
 from qsjwt.errors import InputError, MissingInputError, ref
 from qsjwt.findings import Finding, warning
 from qsjwt.formats import parse_boolean
-from qsjwt.inputs import BY_NAME, KEY_SERVICE_INPUTS, Target, default_lifetime, required_for
+from qsjwt.inputs import (
+    BY_NAME,
+    CA_BUNDLE,
+    CHECK,
+    CONNECTION_INPUTS,
+    INSECURE,
+    KEY_SERVICE_INPUTS,
+    TENANT,
+    TIMEOUT,
+    VIRTUAL_PROXY_URL,
+    Target,
+    default_lifetime,
+    required_for,
+)
 from qsjwt.rules import (
     BACKSLASH,
     CLOUD_MAX_LIFETIME,
@@ -47,6 +47,7 @@ from qsjwt.rules import (
 )
 
 if TYPE_CHECKING:
+    from qsjwt.connection import Check
     from qsjwt.oauth import OAuthSettings
 
 RawValue = str | Sequence[str]
@@ -194,12 +195,7 @@ def _qseow(r: _Reader) -> QseowSettings:
         r.warn("expires-in", f"{format_duration(lifetime)} is {QSEOW_LONG}")
     groups = r.groups()
     if groups and not r.given("groups-claim"):  # naming the claim says the proxy maps it
-        r.warn(
-            "groups",
-            f"QSEoW reads the {claim_names['groups-claim']!r} claim only if the virtual proxy "
-            "maps it (JWT attribute mapping) or a security rule uses it; give groups-claim "
-            "to say it does",
-        )
+        r.warn("groups", _groups_mapping(claim_names["groups-claim"]))
     reserved = REGISTERED_CLAIMS | set(claim_names.values()) | {"name", "email"}
     return QseowSettings(
         user_id=user_id,
@@ -216,7 +212,7 @@ def _qseow(r: _Reader) -> QseowSettings:
         attributes=r.attributes(frozenset(reserved)),
         audience=r.optional("audience"),
         issuer=r.issuer(r.text("issuer")) or None,
-        check=r.check(VIRTUAL_PROXY_URL, check_virtual_proxy_url),
+        check=r.check(VIRTUAL_PROXY_URL, _virtual_proxy_url),
         warnings=tuple(r.findings),
     )
 
@@ -241,9 +237,110 @@ def _cloud(r: _Reader) -> CloudSettings:
         clock_skew=r.clock_skew(lifetime),
         algorithm=r.algorithm(Target.CLOUD),
         groups=r.groups(),
-        check=r.check(TENANT, lambda text: "https://" + normalise_tenant(text)),
+        check=r.check(TENANT, _tenant_url),
         warnings=tuple(r.findings),
     )
+
+
+class RowSettings:
+    """Settings for many users who share all but their per-user values (``qs-jwt bulk``).
+
+    ``settings_for(row)`` is ``parse_settings(target, {**shared, **row})``: the same checks,
+    the same result, the same error for a bad row. Only the per-user values are checked for
+    each row once one row has passed: every other setting comes from the shared values alone,
+    so it is what the first full parse made of them. A row the per-user checks refuse is parsed
+    in full again, so its error is exactly the one ``parse_settings`` raises; a run whose
+    shared values are wrong parses every row in full and fails on each as before.
+    """
+
+    def __init__(
+        self, target: Literal[Target.QSEOW, Target.CLOUD], shared: Mapping[str, RawValue]
+    ) -> None:
+        self.target = target
+        self._shared = dict(shared)
+        self._template: Settings | None = None
+        self._shared_warnings: tuple[Finding, ...] = ()
+
+    def settings_for(self, row: Mapping[str, RawValue]) -> Settings:
+        values = {**self._shared, **row}
+        template = self._template
+        if template is not None:
+            try:
+                return self._per_user(template, values, self._shared_warnings)
+            except InputError:
+                pass  # the full parse below raises the error parse_settings always raised
+        settings = parse_settings(self.target, values)
+        if template is None:
+            self._template = settings
+            mine = list(self._per_user(settings, values, ()).warnings)
+            shared = []
+            for finding in settings.warnings:  # less this row's own warnings, once each
+                if finding in mine:
+                    mine.remove(finding)
+                else:
+                    shared.append(finding)
+            self._shared_warnings = tuple(shared)
+        return settings
+
+    @staticmethod
+    def _per_user(
+        template: Settings, values: Mapping[str, RawValue], shared: tuple[Finding, ...]
+    ) -> Settings:
+        """``template`` with this row's per-user values, read as ``_qseow`` / ``_cloud`` read
+        them; raises InputError for anything those would refuse."""
+        r = _Reader(values)
+        if isinstance(template, CloudSettings):
+            subject, name = r.required("subject"), r.required("name")
+            email = r.email(r.required("email"))
+            return replace(
+                template,
+                subject=subject,
+                name=name,
+                email=email,
+                email_verified=r.boolean("email-verified"),
+                groups=r.groups(),
+                warnings=shared + tuple(r.findings),
+            )
+        user_id, user_directory = r.identity("user-id"), r.identity("user-directory")
+        claims = (template.user_id_claim, template.user_directory_claim, template.groups_claim)
+        for claim in claims:
+            if claim in ("name", "email") and r.text(claim):
+                raise InputError("claim overwritten", input_name=claim)  # parsed in full
+        groups = r.groups()
+        if groups and not r.given("groups-claim"):
+            r.warn("groups", _groups_mapping(template.groups_claim))
+        optional_name = r.optional("name")
+        optional_email = r.email(r.text("email")) or None
+        reserved = REGISTERED_CLAIMS | set(claims) | {"name", "email"}
+        return replace(
+            template,
+            user_id=user_id,
+            user_directory=user_directory,
+            name=optional_name,
+            email=optional_email,
+            groups=groups,
+            attributes=r.attributes(frozenset(reserved)),
+            warnings=shared + tuple(r.findings),
+        )
+
+
+def _groups_mapping(claim: str) -> str:
+    return (
+        f"QSEoW reads the {claim!r} claim only if the virtual proxy maps it (JWT attribute "
+        "mapping) or a security rule uses it; give groups-claim to say it does"
+    )
+
+
+def _virtual_proxy_url(text: str) -> str:
+    from qsjwt.connection import check_virtual_proxy_url  # noqa: PLC0415 (only for check)
+
+    return check_virtual_proxy_url(text)
+
+
+def _tenant_url(text: str) -> str:
+    from qsjwt.connection import normalise_tenant  # noqa: PLC0415 (only for check)
+
+    return "https://" + normalise_tenant(text)
 
 
 _QSEOW_CLAIM_INPUTS = ("user-id-claim", "user-directory-claim", "groups-claim")
@@ -369,6 +466,8 @@ class _Reader:
                 if self.given(name) and self.text(name):  # text(): a bad value is still refused
                     self.warn(name, f"is only read with {ref(CHECK)}")
             return None
+        from qsjwt.connection import Check, parse_connection  # noqa: PLC0415 (only for check)
+
         url = url_of(self.required(where))
         connection, findings = parse_connection(
             self.text(TIMEOUT), self.text(CA_BUNDLE), self.text(INSECURE)

@@ -8,6 +8,9 @@ import csv
 import io
 import json
 import stat
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ from qsjwt.bulk import IN_PROCESS_BELOW, BulkResult, KeyText, Row, mint_bulk, re
 from qsjwt.errors import InputError, KeyMaterialError
 from qsjwt.inputs import Target
 from qsjwt.rules import CLOUD_AUDIENCE
+from qsjwt.settings import RowSettings, parse_settings
 from tests.conftest import NOW, KeyPair, verify_independently
 from tests.test_cli import qs_jwt, qs_jwt_process
 
@@ -261,3 +265,68 @@ def test_process_cli_bulk_bad_row_exits_2_naming_the_line(
     assert run.out == ""
     assert "--users-file: line 2: email:" in run.err
     assert "value-xyz" not in run.err
+
+
+def _outcome(parse: Callable[[], Any]) -> object:
+    """What a parse gives, comparable: the settings with their warnings as a multiset (their
+    order differs between the paths), or the error's class, input, message and hint."""
+    try:
+        settings = parse()
+    except InputError as err:
+        return (type(err), err.input_name, err.message, err.hint, err.also_missing)
+    return replace(settings, warnings=()), sorted(f.render() for f in settings.warnings)
+
+
+ROW_SHARES: dict[Target, list[dict[str, Any]]] = {
+    Target.QSEOW: [
+        {"user-directory": "CORP"},
+        {"user-directory": "CORP", "groups-claim": "roles", "issuer": "https://idp/"},
+        {"user-id-claim": "name", "expires-in": "30h", "groups": "A,B\nC"},
+        {"expires-in": "400d"},  # every row fails, as in a full parse
+        {"user-directory": "CORP", "attributes": ["dept=Sales"], "email": "not-an-email"},
+    ],
+    Target.CLOUD: [
+        CLOUD_SHARED,
+        {**CLOUD_SHARED, "email-verified": "true", "groups": ["G"], "algorithm": "RS512"},
+        {"key-id": "k"},  # no issuer: every row fails
+    ],
+}
+ROWS: dict[Target, list[dict[str, Any]]] = {
+    Target.QSEOW: [
+        {"user-id": "alice", "name": "Alice", "email": "a@example.com", "groups": ["R", "W"]},
+        {"user-id": "bob", "email": "bob", "groups": ["a,b"]},
+        {"user-id": "c\\d"},
+        {"user-id": "carol", "user-directory": "OTHER", "attributes": ["team=x", "iat=1"]},
+        {},
+        {"user-id": "dave", "name": "line\nbreak"},
+        {"user-id": "erin", "attributes": ["k=v", "k=w"]},
+        {"user-id": "frank", "name": "Frank", "attributes": ["dept=HR"]},
+        {"user-id": "gina", "user-directory": ""},
+        {"user-id": "x" * 2000},
+        {"user-id": "hank", "groups": ["\ud800"]},
+    ],
+    Target.CLOUD: [
+        {"subject": "s1", "name": "N", "email": "n@example.com"},
+        {"subject": "s2", "name": "M", "email": "m", "email-verified": "maybe"},
+        {"subject": "s3", "name": "O", "email": "o@example.com", "email-verified": "yes"},
+        {"subject": "", "name": "", "email": ""},
+        {"subject": "s4", "name": "P", "email": "p@example.com", "groups": ["G1", "G1", "G2"]},
+        {"name": "Q", "email": "q@example.com"},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("target", "shared"), [(t, s) for t, shares in ROW_SHARES.items() for s in shares]
+)
+def test_row_settings_are_exactly_a_full_parse(target: Any, shared: dict[str, Any]) -> None:
+    """Bulk checks the shared values once and each row's own values only: each row's result,
+    or its error, is exactly what parse_settings makes of the row with the shared values, in
+    any order of good and bad rows."""
+    rows = ROWS[target]
+    for order in (rows, rows[::-1], rows[1:] + rows[:1]):
+        row_settings = RowSettings(target, shared)
+        for row in order:
+            fast = _outcome(partial(row_settings.settings_for, row))
+            full = _outcome(partial(parse_settings, target, {**shared, **row}))
+            assert fast == full

@@ -27,7 +27,7 @@ from qsjwt.cli.gather import (
     ENV_PRIVATE_KEY_FILE,
     spelled,
 )
-from qsjwt.cli.parser import build_parser
+from qsjwt.cli.parser import build_parser, parse
 from qsjwt.errors import QsjwtError
 
 __all__ = [
@@ -53,9 +53,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 
 def _run(argv: list[str], env: Mapping[str, str] | None) -> int:
     environ = os.environ if env is None else env
-    cli = build_parser()
-    args = cli.parse(argv)
-    names = spelled(args, environ, cli.commands[args.command].option_of)
+    args, option_of = parse(argv)
+    names = spelled(args, environ, option_of)
     try:
         return HANDLERS[args.command](args, environ, names)
     except QsjwtError as err:

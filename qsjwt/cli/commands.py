@@ -8,16 +8,13 @@ import json
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from qsjwt.claims import new_jti
 from qsjwt.cli import gather, out
 from qsjwt.cli.out import PROG
-from qsjwt.connection import parse_connection
 from qsjwt.display import json_document, path_for_message
 from qsjwt.errors import InputError, OutputError, QsjwtError
-from qsjwt.files import Interrupted, PlannedFile, check_writable, write_all
 from qsjwt.findings import Severity
 from qsjwt.formats import iso_utc
 from qsjwt.inputs import (
@@ -37,6 +34,7 @@ from qsjwt.sign import decode_unverified, verify_token
 from qsjwt.sources import KEY_LIMIT, read_bounded
 
 if TYPE_CHECKING:
+    from qsjwt.files import PlannedFile
     from qsjwt.keys import LoadedKey
     from qsjwt.mint import Minted
     from qsjwt.oauth import OAuthSettings
@@ -223,6 +221,8 @@ def _deliver(
 
 def _write(files: list[PlannedFile], *, overwrite: bool = True) -> int | None:
     """Write every file, then say so; the exit code when a signal stopped the write."""
+    from qsjwt.files import Interrupted, write_all  # noqa: PLC0415 (no file, no need)
+
     try:
         write_all(files, overwrite=overwrite)
     except Interrupted as stop:
@@ -300,6 +300,9 @@ def _times(claims: Mapping[str, Any]) -> dict[str, str]:
 
 
 def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    from pathlib import Path  # noqa: PLC0415
+
+    from qsjwt.files import PlannedFile, check_writable  # noqa: PLC0415
     from qsjwt.keygen import make_key_pair, parse_keygen  # noqa: PLC0415 (only keygen needs it)
 
     now = dt.datetime.now(dt.UTC)
@@ -347,9 +350,13 @@ def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
 
 
 def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    from pathlib import Path  # noqa: PLC0415
+
     from qsjwt.call import call as request  # noqa: PLC0415 (HTTP only for this command)
     from qsjwt.call import check_method, check_url, new_xrfkey  # noqa: PLC0415
+    from qsjwt.connection import parse_connection  # noqa: PLC0415
     from qsjwt.exchange import Transport  # noqa: PLC0415
+    from qsjwt.files import PlannedFile, check_writable  # noqa: PLC0415
 
     url = check_url(args.url)
     method = check_method(args.method)

@@ -11,12 +11,9 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qsjwt.errors import InputError
-from qsjwt.files import PlannedFile, check_writable
 from qsjwt.formats import check_variable_name
 from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target, inputs_for
 from qsjwt.settings import RawValue
@@ -39,17 +36,28 @@ ENV_TOKEN_FILE = "QSJWT_TOKEN_FILE"  # noqa: S105 (a variable name)
 DOTENV_DEFAULT = "QLIK_JWT"
 ACCESS_DOTENV_DEFAULT = "QLIK_ACCESS_TOKEN"
 if TYPE_CHECKING:
+    from qsjwt.files import PlannedFile
     from qsjwt.keys import LoadedKey
 
 STDIO = "-"
 """``--output -`` is standard output, as without ``--output``; ``TOKEN`` ``-`` is stdin."""
 
 
-@dataclass(frozen=True)
 class KeyMaterial:
-    private_key: str | bytes
-    passphrase: str | bytes | None
-    certificate: str | bytes | None
+    """The key, its passphrase and the certificate as read (a plain class: a dataclass costs
+    half a millisecond to create at every start, and this one needs none of its methods)."""
+
+    __slots__ = ("certificate", "passphrase", "private_key")
+
+    def __init__(
+        self,
+        private_key: str | bytes,
+        passphrase: str | bytes | None,
+        certificate: str | bytes | None,
+    ) -> None:
+        self.private_key = private_key
+        self.passphrase = passphrase
+        self.certificate = certificate
 
 
 def spelled(
@@ -219,6 +227,14 @@ def _text_or_file(path: str | None, text: str, input_name: str, limit: int) -> s
 
 def planned_outputs(args: argparse.Namespace, env: Mapping[str, str]) -> list[PlannedFile]:
     """The output files, each checked before the token is made: never over an input file."""
+    if args.output in (None, STDIO) and args.dotenv is None:
+        if args.dotenv_variable is not None:
+            raise InputError("only applies with --dotenv FILE", input_name="dotenv-variable")
+        return []  # standard output: qsjwt.files (and pathlib) are not even imported
+    from pathlib import Path  # noqa: PLC0415
+
+    from qsjwt.files import PlannedFile, check_writable  # noqa: PLC0415
+
     planned = []
     if args.output is not None and args.output != STDIO:
         planned.append(PlannedFile(Path(args.output), b"", "output"))

@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, NoReturn, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, Protocol, cast
 
 from qsjwt import __version__
 from qsjwt.cli.gather import (
@@ -125,9 +124,22 @@ class _Parser(argparse.ArgumentParser):
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401 (argparse's own)
+        self._building = True
         super().__init__(*args, **kwargs)
         self.option_of: dict[str, str] = {}
         """each option's input name (its ``dest``), to its flag: how messages spell it"""
+
+    def built(self) -> None:
+        """Every argument is in: help from now on is formatted for the terminal's width."""
+        self._building = False
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        if self._building:
+            # add_argument only checks a metavar with it: the terminal's width (and shutil,
+            # which argparse imports to read it) are not needed to parse a command line
+            made: argparse.HelpFormatter = cast(Any, self.formatter_class)(prog=self.prog, width=80)
+            return made
+        return super()._get_formatter()
 
     def error(self, message: str) -> NoReturn:
         # argparse's one message that quotes a value: "--force=VALUE" on an option that takes none
@@ -143,10 +155,13 @@ class _Parser(argparse.ArgumentParser):
         self.option_of.update({flag: flag for flag in action.option_strings})
 
 
-@dataclass(frozen=True)
 class Cli:
-    parser: _Parser
-    commands: dict[str, _Parser]
+    """The whole tree: the top-level parser and each command's (a plain class: it is only
+    built for --help and usage errors, but a dataclass would cost every start)."""
+
+    def __init__(self, parser: _Parser, commands: dict[str, _Parser]) -> None:
+        self.parser = parser
+        self.commands = commands
 
     def flags(self, command: str) -> frozenset[str]:
         """Every option string of one command, to name only options that exist."""
@@ -168,7 +183,7 @@ class Cli:
                 self.parser.print_help(sys.stderr)
             raise SystemExit(2)
         if extras:
-            self.parser.error(self._unrecognized(extras, args.command))
+            self.parser.error(self.unrecognized(extras, args.command))
         return args
 
     def _check_command(self, argv: list[str]) -> None:
@@ -192,7 +207,7 @@ class Cli:
             f"{guess} (choose from {names})"
         )
 
-    def _unrecognized(self, extras: Sequence[str], command: str) -> str:
+    def unrecognized(self, extras: Sequence[str], command: str) -> str:
         """Name an unknown argument only when it is a known option of some command.
 
         Anything else (``-pS3cret``, a key, a passphrase after an unknown option) is counted,
@@ -232,7 +247,56 @@ class Cli:
         return text
 
 
+SUMMARIES = {
+    "qseow": "mint a token for a QSEoW virtual proxy (JWT)",
+    "cloud": "mint a token for a Qlik Cloud JWT identity provider",
+    "oauth": "get a Qlik Cloud OAuth access token with a private key (Private Key JWT)",
+    "jwk": "print a key's public JWK, to register in a Qlik Cloud OAuth client",
+    "call": "make one request to Qlik with a token, which stays off every command line",
+    "check": "prove that Qlik takes a token, and show who Qlik logs in (no token is output)",
+    "decode": "show a token's header and claims, NOT verified",
+    "verify": "check a token's signature, expiry and audience",
+    "lint": "list every Qlik rule a token breaks (exit 1 on any error)",
+    "keygen": "create a key pair and a self-signed certificate for Qlik",
+    "bulk": "mint a token per user from CSV or JSON Lines, on every core",
+}
+"""Every command, in the order ``--help`` lists them, with its one-line summary."""
+
+
+def parse(argv: list[str]) -> tuple[argparse.Namespace, dict[str, str]]:
+    """The namespace of the command in ``argv``, and how its options are spelled (each input
+    name to its flag); or exit 2 with a message that shows no value.
+
+    Only the parser of the command being run is built: a cold ``qs-jwt qseow`` does not pay for
+    the options of ten other commands. The whole tree is built when it is needed: for
+    ``--help``, no command, or a usage error that names another command's option."""
+    if argv[:1] == ["check"] and len(argv) > 1 and argv[1] in CHECKABLE:
+        args, option_of = parse(argv[1:])
+        args.check_only = True
+        return args, option_of
+    if argv and argv[0] in SUMMARIES:
+        parser = command_parser(argv[0])
+        args, extras = parser.parse_known_args(argv[1:])
+        if extras:
+            cli = build_parser()
+            cli.parser.error(cli.unrecognized(extras, argv[0]))
+        return args, parser.option_of
+    cli = build_parser()
+    args = cli.parse(argv)
+    return args, cli.commands[args.command].option_of
+
+
+def command_parser(name: str) -> _Parser:
+    """One command's parser on its own, as it is in the tree (the same prog, the same help)."""
+    parser = _Parser(prog=f"{PROG} {name}", **_command_settings(name))
+    parser.set_defaults(command=name)
+    _fill(parser, name)
+    parser.built()
+    return parser
+
+
 def build_parser() -> Cli:
+    """The whole tree: the top-level parser and every command's."""
     parser = _Parser(
         prog=PROG,
         description="Mint, inspect and check JSON Web Tokens for Qlik Sense: client-managed "
@@ -244,37 +308,33 @@ def build_parser() -> Cli:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub: _Commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands = {
-        "qseow": _mint_command(sub, Target.QSEOW, "mint a token for a QSEoW virtual proxy (JWT)"),
-        "cloud": _mint_command(
-            sub, Target.CLOUD, "mint a token for a Qlik Cloud JWT identity provider"
-        ),
-        "oauth": _mint_command(
-            sub,
-            Target.OAUTH,
-            "get a Qlik Cloud OAuth access token with a private key (Private Key JWT)",
-        ),
-        "jwk": _jwk_command(sub),
-        "call": _call_command(sub),
-        "check": _check_command(sub),
-        "decode": _decode_command(sub),
-        "verify": _verify_command(sub),
-        "lint": _lint_command(sub),
-        "keygen": _keygen_command(sub),
-        "bulk": _bulk_command(sub),
-    }
+    commands: dict[str, _Parser] = {}
+    for name, summary in SUMMARIES.items():
+        command = sub.add_parser(name, help=summary, **_command_settings(name))
+        _fill(command, name)
+        command.built()
+        commands[name] = command
+    parser.built()
     return Cli(parser, commands)
 
 
-def _command(sub: _Commands, name: str, summary: str) -> _Parser:
-    return sub.add_parser(
-        name,
-        help=summary,
-        description=summary[0].upper() + summary[1:] + ".",
-        epilog=EXAMPLES[name] + "\n" + EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        allow_abbrev=False,
-    )
+def _fill(parser: _Parser, name: str) -> None:
+    """Add command ``name``'s arguments to its parser."""
+    if name in CHECKABLE:
+        _mint_command(parser, Target(name))
+    else:
+        _BUILDERS[name](parser)
+
+
+def _command_settings(name: str) -> dict[str, Any]:
+    """What a command's parser is made with, whether it hangs in the tree or stands alone."""
+    summary = SUMMARIES[name]
+    return {
+        "description": summary[0].upper() + summary[1:] + ".",
+        "epilog": EXAMPLES[name] + "\n" + EXIT_CODES,
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+        "allow_abbrev": False,
+    }
 
 
 def _token_argument(parser: _Parser) -> None:
@@ -298,8 +358,7 @@ def _certificate_option(parser: _Parser, where: _Options, help_text: str) -> Non
     )
 
 
-def _mint_command(sub: _Commands, target: Target, summary: str) -> _Parser:
-    parser = _command(sub, target.value, summary)
+def _mint_command(parser: _Parser, target: Target) -> None:
     claims = parser.add_argument_group(
         "token settings", "each can also come from the QSJWT_* variable shown; a flag wins"
     )
@@ -373,11 +432,9 @@ def _mint_command(sub: _Commands, target: Target, summary: str) -> _Parser:
         help=f"variable name in the dotenv file (default {variable}); needs --dotenv",
     )
     parser.set_defaults(target=target)
-    return parser
 
 
-def _jwk_command(sub: _Commands) -> _Parser:
-    jwk = _command(sub, "jwk", "print a key's public JWK, to register in a Qlik Cloud OAuth client")
+def _jwk_command(jwk: _Parser) -> None:
     source = jwk.add_argument_group(
         "key",
         f"one of these; by default the private key of {ENV_PRIVATE_KEY_FILE} or "
@@ -415,15 +472,9 @@ def _jwk_command(sub: _Commands) -> _Parser:
         "public_key_pem, one_line_pem}",
     )
     _key_service_options(jwk)
-    return jwk
 
 
-def _call_command(sub: _Commands) -> _Parser:
-    call = _command(
-        sub,
-        "call",
-        "make one request to Qlik with a token, which stays off every command line",
-    )
+def _call_command(call: _Parser) -> None:
     call.option(call, "url", metavar="URL", help="the https URL to request")
     call.option(
         call,
@@ -476,15 +527,9 @@ def _call_command(sub: _Commands) -> _Parser:
         help="write the answer's body to FILE (0600) as it came; without it, a JSON answer is "
         "printed on stdout (any other kind needs --output)",
     )
-    return call
 
 
-def _check_command(sub: _Commands) -> _Parser:
-    check = _command(
-        sub,
-        "check",
-        "prove that Qlik takes a token, and show who Qlik logs in (no token is output)",
-    )
+def _check_command(check: _Parser) -> None:
     check.option(
         check,
         "target",
@@ -492,34 +537,27 @@ def _check_command(sub: _Commands) -> _Parser:
         help="then the target's own options (qs-jwt TARGET --help), and where Qlik is: "
         "--virtual-proxy-url (qseow) or --tenant (cloud, oauth)",
     )
-    return check
 
 
-def _decode_command(sub: _Commands) -> _Parser:
-    decode = _command(sub, "decode", "show a token's header and claims, NOT verified")
+def _decode_command(decode: _Parser) -> None:
     _token_argument(decode)
-    return decode
 
 
-def _verify_command(sub: _Commands) -> _Parser:
-    verify = _command(sub, "verify", "check a token's signature, expiry and audience")
+def _verify_command(verify: _Parser) -> None:
     _token_argument(verify)
     source = verify.add_mutually_exclusive_group()
     _certificate_option(verify, source, "X.509 certificate (PEM)")
     verify.option(source, "--public-key-file", metavar="PATH", help="public key (PEM)")
     verify.option(verify, "--audience", metavar="AUD", help="require this aud claim")
-    return verify
 
 
-def _lint_command(sub: _Commands) -> _Parser:
-    lint = _command(sub, "lint", "list every Qlik rule a token breaks (exit 1 on any error)")
+def _lint_command(lint: _Parser) -> None:
     _token_argument(lint)
     lint.option(lint, "--target", required=True, metavar="{qseow,cloud}", help="the target")
     lint.option(lint, "--user-id-claim", metavar="CLAIM", help="QSEoW (default userId)")
     lint.option(
         lint, "--user-directory-claim", metavar="CLAIM", help="QSEoW (default userDirectory)"
     )
-    return lint
 
 
 def _key_service_options(parser: _Parser) -> None:
@@ -540,10 +578,9 @@ def _key_service_options(parser: _Parser) -> None:
         )
 
 
-def _keygen_command(sub: _Commands) -> _Parser:
+def _keygen_command(keygen: _Parser) -> None:
     from qsjwt.keygen import DEFAULTS as KEYGEN_DEFAULTS  # noqa: PLC0415 (a token needs none)
 
-    keygen = _command(sub, "keygen", "create a key pair and a self-signed certificate for Qlik")
     keygen.option(keygen, "--out-dir", required=True, metavar="DIR")
     helps = {
         "key-type": (
@@ -569,12 +606,10 @@ def _keygen_command(sub: _Commands) -> _Parser:
         )
     keygen.option(keygen, "--force", action="store_true", help="replace existing files")
     _key_service_options(keygen)
-    return keygen
 
 
-def _bulk_command(sub: _Commands) -> _Parser:
+def _bulk_command(bulk: _Parser) -> None:
     """``bulk``: a token per user row, the shared settings and the key as for one token."""
-    bulk = _command(sub, "bulk", "mint a token per user from CSV or JSON Lines, on every core")
     users = bulk.add_argument_group("users")
     bulk.option(users, "--target", required=True, metavar="{qseow,cloud}", help="the target")
     bulk.option(
@@ -631,4 +666,15 @@ def _bulk_command(sub: _Commands) -> _Parser:
         metavar="FILE",
         help="write the JSON Lines to FILE (mode 0600, atomically) instead of stdout",
     )
-    return bulk
+
+
+_BUILDERS: dict[str, Callable[[_Parser], None]] = {
+    "jwk": _jwk_command,
+    "call": _call_command,
+    "check": _check_command,
+    "decode": _decode_command,
+    "verify": _verify_command,
+    "lint": _lint_command,
+    "keygen": _keygen_command,
+    "bulk": _bulk_command,
+}
