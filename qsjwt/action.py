@@ -61,6 +61,9 @@ if TYPE_CHECKING:
 
 TARGET = "target"
 EXPORT_ENV = "export-env"
+BULK_USERS = "bulk-users"
+BULK_FILE_LIMIT = 64 * 1024 * 1024
+"""Bytes of a users file read at most: about half a million users."""
 
 NOT_GITHUB = (
     "qs-jwt: this entrypoint is the GitHub Action and runs only where GITHUB_ACTIONS=true; "
@@ -124,6 +127,13 @@ ACTION_INPUTS: tuple[ActionInput, ...] = (
         "from GitHub (the job needs permissions: id-token: write). Masked.",
     ),
     ActionInput(
+        BULK_USERS,
+        "Path of a CSV file (header row) or JSON Lines file of users for qseow or cloud, one "
+        "per row with its per-user values (user-id, user-directory... or subject, name, "
+        "email...); the other inputs are shared. A token for each goes to a 0600 file under "
+        "RUNNER_TEMP, never to the log or the workspace: outputs bulk-file and bulk-count.",
+    ),
+    ActionInput(
         EXPORT_ENV,
         "Name of an environment variable that receives the token (oauth: the access token) for "
         "the later steps of this job (through GITHUB_ENV). Default: none; use the outputs.",
@@ -153,6 +163,9 @@ OUTPUTS: dict[str, str] = {
     "expires-in": "Lifetime in seconds: exp - iat of the token, or what Qlik gave for the access "
     "token.",
     "scope": "oauth: the scopes Qlik granted the access token, separated by spaces.",
+    "bulk-file": "With bulk-users: the path of the JSON Lines file under RUNNER_TEMP (mode "
+    "0600), one {user, token, expires_at} per user in input order.",
+    "bulk-count": "With bulk-users: how many tokens the bulk-file holds.",
     "header": "The token's header as compact JSON (not set for an access token).",
     "claims": "The token's claims as compact JSON, no signature (not set for an access token).",
     "error-code": "Set only when the step fails: " + ", ".join(ERROR_CODES) + ". Never a value; "
@@ -222,6 +235,8 @@ def run(env: Mapping[str, str], runner: Runner) -> int:
             for line in values[secret].splitlines():
                 if line.strip():
                     step.mask(line.strip())
+        if values[BULK_USERS].strip():
+            return _bulk(step, values)
         warned: tuple[Finding, ...] = ()
         try:
             target = parse_target(values[TARGET], input_name=TARGET)
@@ -279,6 +294,68 @@ def run(env: Mapping[str, str], runner: Runner) -> int:
             f"qs-jwt failed unexpectedly ({type(err).__name__}); the step failed and its "
             "outputs are not set. Please report it at the project's issue tracker.",
         )
+    return 0
+
+
+def _bulk(step: _Step, values: Mapping[str, str]) -> int:
+    """``bulk-users``: a token per user into a 0600 file under RUNNER_TEMP; the tokens are
+    never printed (so none needs a mask), and the outputs hold the file's path and count."""
+    import os as _os  # noqa: PLC0415
+    import secrets  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from qsjwt.bulk import USERS, KeyText, mint_bulk, read_rows, sniff_format  # noqa: PLC0415
+    from qsjwt.files import PlannedFile, write_all  # noqa: PLC0415
+    from qsjwt.inputs import JWT_TARGETS  # noqa: PLC0415
+    from qsjwt.sources import read_bounded  # noqa: PLC0415
+
+    try:
+        target = parse_target(values[TARGET], input_name=TARGET, allowed=JWT_TARGETS)
+        step.check_writable("GITHUB_OUTPUT", "the outputs")
+        temp = step.env.get("RUNNER_TEMP", "")
+        if not temp or not _os.path.isdir(temp):
+            raise OutputError(
+                "RUNNER_TEMP is not a directory, so the tokens have nowhere private to go",
+                hint="run this action as a step of a GitHub Actions job",
+            )
+        raw_key, passphrase, _certificate = _key_material(values)
+        data = read_bounded(
+            values[BULK_USERS].strip(), BULK_FILE_LIMIT, input_name=BULK_USERS, secret_hint=None
+        )
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InputError("is not UTF-8 text", input_name=BULK_USERS) from None
+        lines = text.splitlines(keepends=True)
+        rows = read_rows(lines, target, sniff_format(lines[0] if lines else ""))
+        shared = {spec.name: values[spec.name] for spec in INPUTS if values[spec.name].strip()}
+        result = mint_bulk(
+            rows,
+            target=target,
+            shared=shared,
+            key=KeyText(raw_key, passphrase),
+            now=dt.datetime.now(dt.UTC),
+        )
+        path = Path(temp) / f"qs-jwt-bulk-{secrets.token_hex(8)}.jsonl"
+        body = "".join(line + "\n" for line in result.lines).encode()
+        write_all([PlannedFile(path, body, BULK_USERS, 0o600)])
+    except QsjwtError as err:
+        if err.input_name == USERS:  # the core's name for the users, the action's input here
+            err.input_name = BULK_USERS
+        step.notes(values)
+        return step.failed(_error_code(err), err.input_name, _title(err), err.render())
+    step.notes(values)
+    for finding in result.warnings:
+        step.warn(finding)
+    step.append("GITHUB_OUTPUT", {"bulk-file": str(path), "bulk-count": str(result.count)})
+    step.summary(
+        f"## Qlik Sense JWT\n\n{result.count} {_TARGET_LABEL[target]} token(s), one per user, "
+        "in the `bulk-file` output's file (mode 0600, under RUNNER_TEMP); never shown.\n"
+    )
+    step.info(
+        f"qs-jwt: minted {result.count} {_TARGET_LABEL[target]} token(s) into a 0600 file "
+        "under RUNNER_TEMP. Outputs: bulk-file, bulk-count."
+    )
     return 0
 
 

@@ -33,6 +33,7 @@ from scripts.render_action import (
 
 EXTRA_INPUTS = {
     TARGET,
+    "bulk-users",
     PRIVATE_KEY,
     PRIVATE_KEY_PASSPHRASE,
     CERTIFICATE,
@@ -83,6 +84,8 @@ def test_outputs_and_runs() -> None:
         "expires-at",
         "expires-in",
         "scope",
+        "bulk-file",
+        "bulk-count",
         "header",
         "claims",
         "error-code",
