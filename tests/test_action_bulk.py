@@ -64,3 +64,19 @@ def test_oauth_is_not_a_bulk_target(
     result, _ = _run(run, tmp_path, rsa_pair, USERS, target="oauth")
     assert result.code == 1
     assert result.outputs["error-input"] == "target"
+
+
+def test_a_key_given_as_the_users_file_is_not_shown(
+    run: Callable[..., Result], tmp_path: Path, rsa_pair: KeyPair
+) -> None:
+    pem = rsa_pair.private_pem.decode()
+    temp = tmp_path / "runner_temp"
+    temp.mkdir()
+    result = run(
+        {"target": "qseow", "bulk-users": pem, "private-key": pem}, {"RUNNER_TEMP": str(temp)}
+    )
+    assert result.code == 1
+    assert result.outputs["error-input"] == "bulk-users"
+    body = [line for line in pem.splitlines() if "-----" not in line]
+    shown = [line for line in result.lines if not line.startswith("::add-mask::")]
+    assert not any(part in "\n".join(shown) + result.summary for part in body)
