@@ -137,6 +137,28 @@ def test_vault_policy_refusal_names_the_policy(bao: rigs.Bao) -> None:
     run = qs_jwt(*QSEOW, env=github_env(bao, "other"))
     assert run.code == 2
     assert "403" in run.err and "policy" in run.err
+    assert run.err.startswith("qs-jwt: error: QSJWT_VAULT_ROLE:") and "QSJWT_KEY_SERVICE" in run.err
+    assert "other" not in run.err  # the key's name is the user's: never repeated
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("http://127.0.0.1:1", "connection refused"),
+        ("https://vault.qs-jwt.invalid", "DNS"),
+    ],
+)
+def test_an_unreachable_key_service_is_exit_4_not_a_key_error(address: str, why: str) -> None:
+    secret = "hvs.qsjwt-unreachable-test-token"
+    env = {
+        "QSJWT_KEY_SERVICE": "vault:transit/rsa",
+        "QSJWT_VAULT_ADDRESS": address,
+        "QSJWT_VAULT_TOKEN": secret,
+    }
+    run = qs_jwt(*QSEOW, env=env)
+    assert run.code == 4, run.err
+    assert "QSJWT_VAULT_ADDRESS" in run.err and why in run.err
+    assert secret not in run.everything and address not in run.everything
 
 
 def test_vault_key_that_cannot_sign_and_wrong_audience(bao: rigs.Bao) -> None:
