@@ -49,6 +49,8 @@ class LoadedKey:
 
     key: SigningKey
     warnings: tuple[Finding, ...] = ()
+    input_name: str = "private-key"
+    """where the key came from, for messages about it: ``private-key`` or ``key-service``"""
 
 
 def as_bytes(text: str | bytes) -> bytes:
@@ -228,7 +230,7 @@ def signing_key_from(key: object, *, input_name: str) -> LoadedKey:
     """A key object (from ``cryptography``, or one whose ``sign()`` calls a key service) held
     to the same rules as a key read from PEM."""
     fit, findings = _key_policy(key, input_name)
-    return LoadedKey(fit, tuple(findings))
+    return LoadedKey(fit, tuple(findings), input_name)
 
 
 def _key_policy(key: object, input_name: str) -> tuple[SigningKey, list[Finding]]:

@@ -246,3 +246,34 @@ def test_action_without_private_key_or_key_service_names_both(run: Any) -> None:
     result = run({"target": "qseow", "user-id": "a", "user-directory": "C"})
     assert result.code == 1
     assert "key-service" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("key", "command"),
+    [
+        ("ec256", QSEOW),  # QSEoW takes RS256-512 only
+        ("ec256", [*CLOUD, "--algorithm", "ES384"]),  # the curve does not fit
+        ("rsa", [*CLOUD, "--algorithm", "ES256"]),
+    ],
+)
+def test_a_remote_key_that_does_not_fit_the_algorithm_names_key_service(
+    bao: rigs.Bao, key: str, command: list[str]
+) -> None:
+    run = qs_jwt(*command, env=github_env(bao, key))
+    error = run.err.splitlines()[-1]
+    assert run.code == 2
+    assert error.startswith("qs-jwt: error: QSJWT_KEY_SERVICE:"), run.err
+    assert "private" not in error.lower()
+
+
+def test_an_oauth_assertion_with_a_remote_p256_key_names_key_service(bao: rigs.Bao) -> None:
+    run = qs_jwt(
+        "oauth",
+        "--tenant",
+        "t.eu.qlikcloud.com",
+        "--client-id",
+        "c",
+        "--assertion-only",
+        env=github_env(bao, "ec256"),
+    )
+    assert run.code == 2 and run.err.startswith("qs-jwt: error: QSJWT_KEY_SERVICE:"), run.err
