@@ -277,3 +277,23 @@ def test_an_oauth_assertion_with_a_remote_p256_key_names_key_service(bao: rigs.B
         env=github_env(bao, "ec256"),
     )
     assert run.code == 2 and run.err.startswith("qs-jwt: error: QSJWT_KEY_SERVICE:"), run.err
+
+
+def test_pkcs11_a_wrong_pin_after_a_login_in_the_same_process_is_refused(
+    hsm: rigs.SoftHsm,
+) -> None:
+    """PKCS#11 keeps one login per process: the token itself no longer looks at the PIN."""
+    from qsjwt.remote import RemoteKeyError, Secrets, remote_key_from
+
+    values = {
+        "key-service": f"pkcs11:token={rigs.TOKEN_LABEL};object=rsa",
+        "pkcs11-module": hsm.module,
+    }
+    first = remote_key_from(values, Secrets(pkcs11_pin=rigs.USER_PIN), ci_env={})
+    assert first is not None
+    with pytest.raises(RemoteKeyError) as refused:
+        remote_key_from(values, Secrets(pkcs11_pin="999999"), ci_env={})
+    assert refused.value.input_name == "pkcs11-pin" and "999999" not in str(refused.value)
+    assert "logged this process in" in str(refused.value)  # the token answered "logged in"
+    again = remote_key_from(values, Secrets(pkcs11_pin=rigs.USER_PIN), ci_env={})
+    assert again is not None and again.key.public_key() == first.key.public_key()
