@@ -29,6 +29,7 @@ from qsjwt.display import escape_controls, one_line
 from qsjwt.errors import (
     InputError,
     KeyMaterialError,
+    KeyServiceUnreachableError,
     MissingInputError,
     OutputError,
     QlikRefusedError,
@@ -148,6 +149,7 @@ _FORESEEN = (
     OutputError,
     QlikRefusedError,
     QlikUnreachableError,
+    KeyServiceUnreachableError,
 )
 ERROR_CODES = (*(cls.code for cls in _FORESEEN), INTERNAL)
 """What ``error-code`` can say: the failures ``qsjwt.errors`` foresees for this action, plus

@@ -104,3 +104,11 @@ class QlikUnreachableError(QsjwtError):
 
     exit_code = 4
     code = "qlik-unreachable"
+
+
+class KeyServiceUnreachableError(QsjwtError):
+    """The key service (Vault, a KMS, a PKCS#11 module's server) could not be reached: network,
+    DNS, TLS, time-out. Nothing was signed; the message names the address to check."""
+
+    exit_code = 4
+    code = "key-service-unreachable"

@@ -277,8 +277,9 @@ INPUTS: tuple[InputSpec, ...] = (
     InputSpec(
         "key-service",
         "Sign through a key service instead of a private key: vault:MOUNT/NAME (a Vault or "
-        "OpenBao transit key, e.g. vault:transit/qlik-jwt) or pkcs11:token=LABEL;object=LABEL "
-        "(an HSM, RFC 7512). The private key then never enters CI.",
+        "OpenBao transit key, e.g. vault:transit/qlik-jwt), pkcs11:token=LABEL;object=LABEL "
+        "(an HSM, RFC 7512) or kms:ARN / kms:alias/NAME (AWS KMS, with qs-jwt[aws]). The "
+        "private key then never enters CI.",
         ALL,
         metavar="REF",
     ),

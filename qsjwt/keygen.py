@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from qsjwt.algorithms import SigningKey
 from qsjwt.errors import InputError
 from qsjwt.keys import (
+    certificate_hash,
     certificate_pem,
     generate_key,
     private_pem,
@@ -105,14 +106,16 @@ def remote_key_files(
     self-signed certificate, the public key, the JWK (RSA, or EC P-384) and a certificate
     signing request for a company CA (``request``). No private key: there is none here."""
     from cryptography import x509  # noqa: PLC0415
-    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
     from cryptography.x509.oid import NameOID  # noqa: PLC0415
 
     certificate = self_signed_certificate(
         key, common_name=settings.common_name, days=settings.days, now=now
     )
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, settings.common_name)])
-    request = x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, hashes.SHA256())
+    request = (
+        x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, certificate_hash(key))
+    )
     jwk = None
     if isinstance(key, rsa.RSAPrivateKey) or key.curve.name == "secp384r1":
         from qsjwt.jwk import public_jwk  # noqa: PLC0415

@@ -49,6 +49,8 @@ class LoadedKey:
 
     key: SigningKey
     warnings: tuple[Finding, ...] = ()
+    input_name: str = "private-key"
+    """where the key came from, for messages about it: ``private-key`` or ``key-service``"""
 
 
 def as_bytes(text: str | bytes) -> bytes:
@@ -228,7 +230,7 @@ def signing_key_from(key: object, *, input_name: str) -> LoadedKey:
     """A key object (from ``cryptography``, or one whose ``sign()`` calls a key service) held
     to the same rules as a key read from PEM."""
     fit, findings = _key_policy(key, input_name)
-    return LoadedKey(fit, tuple(findings))
+    return LoadedKey(fit, tuple(findings), input_name)
 
 
 def _key_policy(key: object, input_name: str) -> tuple[SigningKey, list[Finding]]:
@@ -382,8 +384,17 @@ def self_signed_certificate(
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
+        .sign(key, certificate_hash(key))
     )
+
+
+def certificate_hash(key: SigningKey) -> hashes.SHA256 | hashes.SHA384 | hashes.SHA512:
+    """The hash to sign a certificate or CSR with: the curve's own for EC (a key service may
+    allow no other: an AWS KMS P-384 key signs ECDSA_SHA_384 only), SHA-256 for RSA."""
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        size = key.curve.key_size
+        return hashes.SHA512() if size > 384 else hashes.SHA384() if size > 256 else hashes.SHA256()
+    return hashes.SHA256()
 
 
 def private_pem(key: SigningKey) -> bytes:

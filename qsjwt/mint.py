@@ -52,7 +52,7 @@ def mint(
     key's, and QsjwtError if the token breaks a Qlik rule after all (lint runs on every
     new token as a last guard: that would be a bug here, never a token out).
     """
-    check_key_fits(key.key, settings.algorithm, input_name=PRIVATE_KEY)
+    check_key_fits(key.key, settings.algorithm, input_name=key.input_name)
     certificate_findings: list[Finding] = []
     if certificates:
         _, certificate_findings = certificate_of(

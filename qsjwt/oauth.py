@@ -274,7 +274,7 @@ def assertion_header(settings: OAuthSettings, key: LoadedKey) -> dict[str, str]:
     algorithm (RSA >= 2048 bits for RS256/RS512, EC P-384 for ES384). Raises
     KeyMaterialError naming the private key."""
     algorithm = settings.algorithm or default_algorithm(key.key)
-    check_oauth_key(key.key, algorithm, input_name=PRIVATE_KEY)
+    check_oauth_key(key.key, algorithm, input_name=key.input_name)
     return {"alg": algorithm, "typ": "JWT", "kid": settings.key_id or thumbprint(key.key)}
 
 

@@ -55,6 +55,11 @@ RawValue = str | Sequence[str]
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """C0 and C1 controls and Unicode line separators: a claim value is one line of text."""
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_CREDENTIAL = re.compile(
+    r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.|\bhv[sbr]\.[A-Za-z0-9_-]{20,}"
+)
+"""A JWT (the CI's identity token, a minted token) or a Vault token: a credential given where
+a claim or setting belongs, which would be signed into the token and shown in summaries."""
 """What bytes that are not UTF-8 become in an environment value (surrogate escapes)."""
 
 
@@ -400,6 +405,14 @@ class _Reader:
                 "contains a line break or another control character",
                 input_name=name,
                 hint="give a single line of text",
+            )
+        if _CREDENTIAL.search(value):
+            raise InputError(
+                "holds a token (a JWT or a Vault token): a credential given in the wrong place; "
+                "it is neither signed nor shown",
+                input_name=name,
+                hint="give this setting its own value; a key service's credentials go in their "
+                "own secret inputs",
             )
         if len(value) > MAX_VALUE_LENGTH:
             raise InputError(

@@ -707,6 +707,18 @@ ONE_CASE_PER_CODE: dict[str, tuple[dict[str, str], dict[str, str | None], str | 
     "qlik-refused": ({**OAUTH, "client-id": "unknown-client"}, {}, "client-id"),
     # no certificate is trusted without the local Qlik's CA: TLS fails before any request
     "qlik-unreachable": ({**OAUTH, "ca-bundle": ""}, {}, "ca-bundle"),
+    # nothing listens on port 1: the key service cannot be reached (no private key given)
+    "key-service-unreachable": (
+        {
+            **QSEOW,
+            "private-key": "",
+            "key-service": "vault:transit/qlik",
+            "vault-address": "http://127.0.0.1:1",
+            "vault-token": "hvs.not-a-real-token",
+        },
+        {},
+        "vault-address",
+    ),
     "internal": (QSEOW, {}, None),  # with a bug planted after the token's mask, below
 }
 

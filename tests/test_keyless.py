@@ -137,6 +137,28 @@ def test_vault_policy_refusal_names_the_policy(bao: rigs.Bao) -> None:
     run = qs_jwt(*QSEOW, env=github_env(bao, "other"))
     assert run.code == 2
     assert "403" in run.err and "policy" in run.err
+    assert run.err.startswith("qs-jwt: error: QSJWT_VAULT_ROLE:") and "QSJWT_KEY_SERVICE" in run.err
+    assert "other" not in run.err  # the key's name is the user's: never repeated
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("http://127.0.0.1:1", "connection refused"),
+        ("https://vault.qs-jwt.invalid", "DNS"),
+    ],
+)
+def test_an_unreachable_key_service_is_exit_4_not_a_key_error(address: str, why: str) -> None:
+    secret = "hvs.qsjwt-unreachable-test-token"
+    env = {
+        "QSJWT_KEY_SERVICE": "vault:transit/rsa",
+        "QSJWT_VAULT_ADDRESS": address,
+        "QSJWT_VAULT_TOKEN": secret,
+    }
+    run = qs_jwt(*QSEOW, env=env)
+    assert run.code == 4, run.err
+    assert "QSJWT_VAULT_ADDRESS" in run.err and why in run.err
+    assert secret not in run.everything and address not in run.everything
 
 
 def test_vault_key_that_cannot_sign_and_wrong_audience(bao: rigs.Bao) -> None:
@@ -224,3 +246,54 @@ def test_action_without_private_key_or_key_service_names_both(run: Any) -> None:
     result = run({"target": "qseow", "user-id": "a", "user-directory": "C"})
     assert result.code == 1
     assert "key-service" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("key", "command"),
+    [
+        ("ec256", QSEOW),  # QSEoW takes RS256-512 only
+        ("ec256", [*CLOUD, "--algorithm", "ES384"]),  # the curve does not fit
+        ("rsa", [*CLOUD, "--algorithm", "ES256"]),
+    ],
+)
+def test_a_remote_key_that_does_not_fit_the_algorithm_names_key_service(
+    bao: rigs.Bao, key: str, command: list[str]
+) -> None:
+    run = qs_jwt(*command, env=github_env(bao, key))
+    error = run.err.splitlines()[-1]
+    assert run.code == 2
+    assert error.startswith("qs-jwt: error: QSJWT_KEY_SERVICE:"), run.err
+    assert "private" not in error.lower()
+
+
+def test_an_oauth_assertion_with_a_remote_p256_key_names_key_service(bao: rigs.Bao) -> None:
+    run = qs_jwt(
+        "oauth",
+        "--tenant",
+        "t.eu.qlikcloud.com",
+        "--client-id",
+        "c",
+        "--assertion-only",
+        env=github_env(bao, "ec256"),
+    )
+    assert run.code == 2 and run.err.startswith("qs-jwt: error: QSJWT_KEY_SERVICE:"), run.err
+
+
+def test_pkcs11_a_wrong_pin_after_a_login_in_the_same_process_is_refused(
+    hsm: rigs.SoftHsm,
+) -> None:
+    """PKCS#11 keeps one login per process: the token itself no longer looks at the PIN."""
+    from qsjwt.remote import RemoteKeyError, Secrets, remote_key_from
+
+    values = {
+        "key-service": f"pkcs11:token={rigs.TOKEN_LABEL};object=rsa",
+        "pkcs11-module": hsm.module,
+    }
+    first = remote_key_from(values, Secrets(pkcs11_pin=rigs.USER_PIN), ci_env={})
+    assert first is not None
+    with pytest.raises(RemoteKeyError) as refused:
+        remote_key_from(values, Secrets(pkcs11_pin="999999"), ci_env={})
+    assert refused.value.input_name == "pkcs11-pin" and "999999" not in str(refused.value)
+    assert "logged this process in" in str(refused.value)  # the token answered "logged in"
+    again = remote_key_from(values, Secrets(pkcs11_pin=rigs.USER_PIN), ci_env={})
+    assert again is not None and again.key.public_key() == first.key.public_key()

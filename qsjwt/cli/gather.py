@@ -66,6 +66,11 @@ def spelled(
     """How each input of this command was given, for messages: ``options`` maps an input
     name to its flag; a value from a variable is named by the variable."""
     names = dict(options)
+    names |= {
+        "vault-token": ENV_VAULT_TOKEN,
+        "pkcs11-pin": ENV_PKCS11_PIN,
+        "id-token": ENV_ID_TOKEN,
+    }
     target: Target | None = getattr(args, "target", None)
     if isinstance(target, Target):
         for spec in inputs_for(target):

@@ -7,7 +7,8 @@ signs with a key object (``qsjwt.sign``, the certificate and CSR builders, the J
 forms) takes it unchanged.
 
 ``key-service`` says where the key lives, in the project's words: ``vault:MOUNT/NAME`` (a
-Vault or OpenBao transit key) or ``pkcs11:token=LABEL;object=LABEL`` (RFC 7512). Each back
+Vault or OpenBao transit key), ``pkcs11:token=LABEL;object=LABEL`` (RFC 7512) or
+``kms:ARN`` / ``kms:alias/NAME`` (AWS KMS). Each back
 end is imported only when its key is used, so minting with a local key loads none of this.
 This module reads no environment: the shells pass the values, the secrets and the CI's
 variables in, and ``on_secret`` is called with every credential obtained on the way (the CI's
@@ -32,7 +33,7 @@ from qsjwt.inputs import KEY_SERVICE
 if TYPE_CHECKING:
     from qsjwt.keys import LoadedKey
 
-SCHEMES = ("vault", "pkcs11")
+SCHEMES = ("vault", "pkcs11", "kms")
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 HASH_NAMES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
 
@@ -47,7 +48,7 @@ class KeyService:
 
     scheme: str
     path: tuple[str, ...]
-    """vault: (mount, name); pkcs11: (token label, object label)"""
+    """vault: (mount, name); pkcs11: (token label, object label); kms: (key id, region or '')"""
     module: str | None = None
     """pkcs11: the module path when the URI's ``module-path`` names it"""
 
@@ -97,6 +98,10 @@ def parse_key_service(text: str) -> KeyService:
     scheme, _, rest = raw.partition(":")
     if scheme not in SCHEMES or not rest:
         _refuse("names no key service this tool knows")
+    if scheme == "kms":
+        from qsjwt.remote.aws import parse_kms_reference  # noqa: PLC0415
+
+        return KeyService("kms", parse_kms_reference(rest))
     if scheme == "vault":
         parts = rest.strip("/").split("/")
         if len(parts) == 1:
@@ -139,7 +144,7 @@ def _refuse(problem: str) -> NoReturn:
     raise InputError(
         problem,
         input_name=KEY_SERVICE,
-        hint="e.g. vault:transit/qlik-jwt or pkcs11:token=qlik;object=qlik-jwt",
+        hint="e.g. vault:transit/qlik-jwt, pkcs11:token=qlik;object=qlik-jwt or kms:alias/qlik-jwt",
     )
 
 
@@ -153,6 +158,10 @@ def open_remote_key(service: KeyService, context: Context) -> LoadedKey:
         from qsjwt.remote.vault import open_vault_key  # noqa: PLC0415
 
         key = open_vault_key(service, context)
+    elif service.scheme == "kms":
+        from qsjwt.remote.aws import open_kms_key  # noqa: PLC0415
+
+        key = open_kms_key(service, context)
     else:
         from qsjwt.remote.pkcs11 import open_pkcs11_key  # noqa: PLC0415
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import socket
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -65,6 +67,24 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def why_unreachable(err: OSError) -> str:
+    """What kind of network failure ``err`` is, in words that hold no host, URL or value."""
+    reason = err.reason if isinstance(err, urllib.error.URLError) else err
+    if isinstance(reason, str):
+        return "network"
+    if isinstance(reason, ssl.SSLError | ssl.CertificateError):
+        return "TLS: the certificate is not trusted or the handshake failed"
+    if isinstance(reason, socket.gaierror):
+        return "DNS: the host name does not resolve"
+    if isinstance(reason, TimeoutError | socket.timeout):
+        return "time-out"
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(reason, ConnectionError):
+        return "connection reset or closed"
+    return f"network: {type(reason).__name__}"
 
 
 def request(

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import urllib.parse
 
-from qsjwt.errors import InputError
+from qsjwt.errors import InputError, KeyServiceUnreachableError
 from qsjwt.inputs import ID_TOKEN
 from qsjwt.remote import Context, RemoteKeyError
-from qsjwt.remote.http import request
+from qsjwt.remote.http import request, why_unreachable
 
 AUDIENCE = "id-token-audience"
 REQUEST_URL = "ACTIONS_ID_TOKEN_REQUEST_URL"
@@ -52,9 +52,10 @@ def identity_token(context: Context) -> str:
             headers={"Authorization": f"Bearer {bearer}"},
         )
     except OSError as err:
-        raise RemoteKeyError(
-            f"GitHub's identity token service could not be reached ({type(err).__name__})",
+        raise KeyServiceUnreachableError(
+            f"GitHub's identity token service could not be reached ({why_unreachable(err)})",
             input_name=ID_TOKEN,
+            hint="ACTIONS_ID_TOKEN_REQUEST_URL must be reachable from this step",
         ) from None
     value = answer.document.get("value")
     if answer.status != 200 or not isinstance(value, str) or not value:

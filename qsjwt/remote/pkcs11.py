@@ -10,6 +10,9 @@ has no ``CKM_ECDSA_SHA256``) signs every algorithm.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -29,14 +32,6 @@ _DIGEST_INFO = {
 
 
 def open_pkcs11_key(service: KeyService, context: Context) -> RemoteRSAKey | RemoteECKey:
-    try:
-        import pkcs11  # noqa: PLC0415 (the optional extra)
-    except ImportError:
-        raise InputError(
-            "names a PKCS#11 key, and python-pkcs11 is not installed",
-            input_name=KEY_SERVICE,
-            hint="pip install 'qs-jwt[pkcs11]'",
-        ) from None
     module = context.value(MODULE) or service.module or ""
     if not module:
         raise InputError(
@@ -52,6 +47,14 @@ def open_pkcs11_key(service: KeyService, context: Context) -> RemoteRSAKey | Rem
             hint="pass the user PIN from a secret",
         )
     context.on_secret(pin)
+    try:
+        import pkcs11  # noqa: PLC0415 (the optional extra)
+    except ImportError:
+        raise InputError(
+            "names a PKCS#11 key, and python-pkcs11 is not installed",
+            input_name=KEY_SERVICE,
+            hint="pip install 'qs-jwt[pkcs11]'",
+        ) from None
     token_label, object_label = service.path
     try:
         lib = pkcs11.lib(module)
@@ -67,9 +70,18 @@ def open_pkcs11_key(service: KeyService, context: Context) -> RemoteRSAKey | Rem
             input_name=KEY_SERVICE,
             hint="check token= against the token's label (softhsm2-util --show-slots)",
         ) from None
+    place = (module, token.serial)
     try:
         session = token.open(user_pin=pin)
-    except pkcs11.UserAlreadyLoggedIn:  # another session of this process logged in already
+    except pkcs11.UserAlreadyLoggedIn:
+        # Another session of this process logged in already, and the token no longer checks
+        # a PIN: accept only the very PIN that logged in (compared by keyed digest).
+        if not _same_pin(place, pin):
+            raise RemoteKeyError(
+                "was not the PIN that logged this process in to the token",
+                input_name=PKCS11_PIN,
+                hint="give the user PIN",
+            ) from None
         session = token.open()
     except (pkcs11.PinIncorrect, pkcs11.PinLenRange, pkcs11.PinInvalid):
         raise RemoteKeyError(
@@ -79,6 +91,8 @@ def open_pkcs11_key(service: KeyService, context: Context) -> RemoteRSAKey | Rem
         raise RemoteKeyError(
             "is locked on this token", input_name=PKCS11_PIN, hint="unlock it with the SO PIN"
         ) from None
+    else:
+        _LOGGED_IN[place] = _digest_of(pin)
     try:
         private = session.get_key(object_class=pkcs11.ObjectClass.PRIVATE_KEY, label=object_label)
         public_object = session.get_key(
@@ -99,6 +113,22 @@ def open_pkcs11_key(service: KeyService, context: Context) -> RemoteRSAKey | Rem
         return RemoteECKey(public, signer)
     session.close()
     raise RemoteKeyError("is neither an RSA nor an EC key", input_name=KEY_SERVICE)
+
+
+_SALT = secrets.token_bytes(32)
+_LOGGED_IN: dict[tuple[str, object], bytes] = {}
+"""(module, token serial) -> a keyed digest of the PIN that logged this process in: PKCS#11
+keeps one login per process and token, so a later C_Login answers "already logged in" without
+looking at the PIN. Only the digest is kept, keyed by a secret of this process."""
+
+
+def _digest_of(pin: str) -> bytes:
+    return hmac.new(_SALT, pin.encode("utf-8", "surrogateescape"), hashlib.sha256).digest()
+
+
+def _same_pin(place: tuple[str, object], pin: str) -> bool:
+    known = _LOGGED_IN.get(place)
+    return known is not None and hmac.compare_digest(known, _digest_of(pin))
 
 
 def _public_key(public: Any) -> object:  # noqa: ANN401 (python-pkcs11 is untyped)

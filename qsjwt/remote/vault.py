@@ -18,10 +18,10 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from qsjwt.errors import InputError
+from qsjwt.errors import InputError, KeyServiceUnreachableError, ref
 from qsjwt.inputs import KEY_SERVICE, VAULT_TOKEN
 from qsjwt.remote import Context, KeyService, RemoteECKey, RemoteKeyError, RemoteRSAKey, scrub
-from qsjwt.remote.http import Answer, check_base_url, request
+from qsjwt.remote.http import Answer, check_base_url, request, why_unreachable
 
 ADDRESS = "vault-address"
 ROLE = "vault-role"
@@ -90,7 +90,7 @@ class _Client:
 
     def key(self) -> RemoteRSAKey | RemoteECKey:
         answer = self._call("GET", f"{self.mount}/keys/{self.name}")
-        self._refused(answer, f"read on {self.mount}/keys/<name>")
+        self._refused(answer, "read on MOUNT/keys/KEY")
         data = answer.document.get("data")
         data = data if isinstance(data, dict) else {}
         key_type = data.get("type")
@@ -129,7 +129,7 @@ class _Client:
             body["salt_length"] = "hash"
         path = f"{self.mount}/sign/{self.name}/{_HASH_PATH[hash_name]}"
         answer = self._call("POST", path, body)
-        self._refused(answer, f"update on {self.mount}/sign/<name>/*")
+        self._refused(answer, "update on MOUNT/sign/KEY/*")
         data = answer.document.get("data")
         signature = data.get("signature") if isinstance(data, dict) else None
         prefix = f"vault:v{self.version}:"
@@ -156,20 +156,26 @@ class _Client:
         try:
             return request(method, f"{self.address}/v1/{path}", headers=headers, body=body)
         except OSError as err:
-            raise RemoteKeyError(
-                f"Vault could not be reached ({type(err).__name__}: network, TLS or time-out)",
+            raise KeyServiceUnreachableError(
+                f"Vault could not be reached ({why_unreachable(err)}); nothing was signed",
                 input_name=ADDRESS,
-                hint="check the address; for a private CA set SSL_CERT_FILE to its PEM bundle",
+                hint="check the address and that this runner can reach it; for a private CA "
+                "set SSL_CERT_FILE to its PEM bundle",
             ) from None
 
     def _refused(self, answer: Answer, needs: str) -> None:
         if answer.status == 200:
             return
         if answer.status == 403:
+            by_role = not (self.context.secrets.vault_token or "").strip()
             raise RemoteKeyError(
-                f"Vault refused (HTTP 403, permission denied{self._words(answer)})",
-                input_name=KEY_SERVICE,
-                hint=f"the policy of this role or token must allow {needs}",
+                f"Vault refused (HTTP 403, permission denied{self._words(answer)}): the policy "
+                f"of this {'role' if by_role else 'token'} does not let it use the key that "
+                f"{ref(KEY_SERVICE)} names",
+                input_name=ROLE if by_role else VAULT_TOKEN,
+                hint=f"add a Vault policy granting {needs} to the "
+                + ("role's token_policies" if by_role else "token")
+                + f", or name a key it may use in {ref(KEY_SERVICE)}",
             )
         if answer.status in (400, 404):
             raise RemoteKeyError(
@@ -177,6 +183,12 @@ class _Client:
                 f"{self._words(answer)})",
                 input_name=KEY_SERVICE,
                 hint="check the mount and the key name; the key must be an RSA or ECDSA key",
+            )
+        if answer.status >= 500:
+            raise KeyServiceUnreachableError(
+                f"Vault failed (HTTP {answer.status}{self._words(answer)}); nothing was signed",
+                input_name=ADDRESS,
+                hint="the server is sealed, on standby or failing: try again or ask its operators",
             )
         raise RemoteKeyError(
             f"Vault failed (HTTP {answer.status}{self._words(answer)})", input_name=KEY_SERVICE

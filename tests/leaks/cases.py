@@ -18,6 +18,7 @@ for generated key material (tests/leaks/material.py), or ``Place`` for output de
 
 from __future__ import annotations
 
+import base64
 import datetime
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -58,6 +59,21 @@ class Place(Enum):
 
 
 Value = str | bytes | Key | Place
+
+# The key services' credentials (issue 14): never real, each distinctive enough to be found.
+VAULT_TOKEN = "hvs.qsjwtLeakSuiteVaultToken7Gk2Xw"
+PKCS11_PIN = "pin-60415-Qx7"
+ID_TOKEN = ".".join(
+    base64.urlsafe_b64encode(part.encode()).decode().rstrip("=")
+    for part in (
+        '{"alg":"RS256","typ":"JWT","kid":"leak-suite"}',
+        '{"iss":"https://token.actions.githubusercontent.com","aud":"https://vault.example.com",'
+        '"sub":"repo:acme/qlik:ref:refs/heads/main","repository":"acme/qlik"}',
+        "qs-jwt leak suite: the CI's OIDC identity token, not a real signature",
+    )
+)
+"""A CI identity token as GitHub or GitLab hands one over: three base64url parts."""
+CREDENTIALS = (VAULT_TOKEN, PKCS11_PIN, ID_TOKEN)
 
 # --- expectations -----------------------------------------------------------------------------
 
@@ -1465,9 +1481,200 @@ _CHECK: list[Case] = [
     ),
 ]
 
+VAULT_KEY = "vault:transit/qlik-jwt"
+PKCS11_KEY = "pkcs11:token=qlik;object=qlik-jwt"
+NO_VAULT = "http://127.0.0.1:1"
+"""nothing listens on port 1: a run that gets as far as the key service ends at once (exit 4)"""
+
+
+def keyless(**changes: Value | None) -> dict[str, Value]:
+    """A QSEoW token signed through a key service: no private key anywhere."""
+    return _with(QSEOW, {"private_key": None, **changes})
+
+
+_HOLDS_TOKEN = "holds a token"
+_CLI_ONLY = "only a command line can carry it"
+_KEYLESS: list[Case] = [
+    Case(
+        "keyless-id-token-as-key-service",
+        "a credential where a reference belongs: the CI's identity token as key-service",
+        keyless(key_service=ID_TOKEN),
+        bad("key-service", _HOLDS_TOKEN),
+    ),
+    Case(
+        "keyless-vault-token-as-key-service",
+        "a credential where a reference belongs: a Vault token as key-service",
+        keyless(key_service=VAULT_TOKEN),
+        bad("key-service", _HOLDS_TOKEN),
+    ),
+    Case(
+        "keyless-pin-in-pkcs11-uri",
+        "a malformed reference holding a secret: the PIN inside the PKCS#11 URI (pin-value)",
+        keyless(key_service=f"{PKCS11_KEY}?pin-value={PKCS11_PIN}", pkcs11_pin=PKCS11_PIN),
+        bad("key-service", "carries a PIN"),
+    ),
+    Case(
+        "keyless-vault-token-in-malformed-reference",
+        "a malformed reference holding a secret: a Vault token in a transit path with a space",
+        keyless(key_service=f"vault:transit/{VAULT_TOKEN} key"),
+        bad("key-service", _HOLDS_TOKEN),
+    ),
+    Case(
+        "keyless-id-token-as-key-name",
+        "a credential where a reference belongs: the identity token as the transit key's name",
+        keyless(key_service=f"vault:transit/{ID_TOKEN}", vault_address=NO_VAULT),
+        bad("key-service", _HOLDS_TOKEN),
+    ),
+    Case(
+        "keyless-id-token-as-vault-address",
+        "a credential where a URL belongs: the identity token as vault-address",
+        keyless(key_service=VAULT_KEY, vault_address=ID_TOKEN),
+        bad("vault-address", _HOLDS_TOKEN),
+    ),
+    Case(
+        "keyless-vault-token-in-address-user-info",
+        "a credential in a URL: the Vault token as the user info of vault-address",
+        keyless(key_service=VAULT_KEY, vault_address=f"https://{VAULT_TOKEN}@vault.example.com"),
+        bad("vault-address", _HOLDS_TOKEN),
+    ),
+    Case(
+        "keyless-vault-token-in-address-query",
+        "a credential in a URL: the Vault token in the query of vault-address",
+        keyless(
+            key_service=VAULT_KEY,
+            vault_address=f"https://vault.example.com:8200/?token={VAULT_TOKEN}",
+        ),
+        bad("vault-address", _HOLDS_TOKEN),
+    ),
+    Case(
+        "keyless-vault-plain-http",
+        "a Vault token would cross the network in clear: plain http to another machine",
+        keyless(
+            key_service=VAULT_KEY, vault_address="http://vault.example.com", vault_token=VAULT_TOKEN
+        ),
+        bad("vault-address", "plain http"),
+    ),
+    Case(
+        "keyless-vault-unreachable",
+        "the key service cannot be reached (exit 4); the Vault token is masked, never shown",
+        keyless(key_service=VAULT_KEY, vault_address=NO_VAULT, vault_token=VAULT_TOKEN + "\n"),
+        Expect(4, ("could not be reached",), "vault-address"),
+    ),
+    Case(
+        "keyless-pin-as-vault-role",
+        "a secret where a value belongs: the PIN as vault-role, sent to no one (exit 4); the "
+        "identity token is masked first",
+        keyless(
+            key_service=VAULT_KEY,
+            vault_address=NO_VAULT,
+            vault_role=PKCS11_PIN,
+            id_token=ID_TOKEN,
+        ),
+        Expect(4, ("could not be reached",), "vault-address"),
+    ),
+    Case(
+        "keyless-vault-without-role-or-token",
+        "each required input missing: neither a role for the identity token nor a Vault token",
+        keyless(key_service=VAULT_KEY, vault_address=NO_VAULT),
+        bad("vault-role", "is required to log in"),
+    ),
+    Case(
+        "keyless-no-identity-token",
+        "no CI identity token: the job was granted none (id-token: write) and none was given",
+        keyless(
+            key_service=VAULT_KEY,
+            vault_address=NO_VAULT,
+            vault_role="qlik-main",
+            id_token_audience="https://vault.example.com",
+        ),
+        bad("id-token", "no CI identity token"),
+    ),
+    Case(
+        "keyless-id-token-as-audience",
+        "a credential where a value belongs: the identity token as its own audience",
+        keyless(
+            key_service=VAULT_KEY,
+            vault_address=NO_VAULT,
+            vault_role="qlik-main",
+            id_token_audience=ID_TOKEN,
+        ),
+        bad("id-token-audience", _HOLDS_TOKEN),
+    ),
+    Case(
+        "keyless-pin-with-newline-unreachable",
+        "a PIN secret saved with a trailing newline is masked line by line; no module, no PIN "
+        "shown",
+        keyless(key_service=PKCS11_KEY, pkcs11_pin=PKCS11_PIN + "\n"),
+        bad("pkcs11-module", "is required with a pkcs11: key service"),
+    ),
+    Case(
+        "keyless-id-token-as-claim",
+        "a credential where a claim belongs: the identity token as the user id",
+        qseow(user_id=ID_TOKEN),
+        bad("user-id", _HOLDS_TOKEN),
+    ),
+    Case(
+        "keyless-vault-token-as-claim",
+        "a credential where a claim belongs: a Vault token as a Qlik Cloud subject",
+        cloud(subject=VAULT_TOKEN),
+        bad("subject", _HOLDS_TOKEN),
+    ),
+    Case(
+        "keyless-id-token-as-oauth-client-id",
+        "a credential where a value belongs: the identity token as the OAuth client id",
+        oauth(client_id=ID_TOKEN),
+        bad("client-id", _HOLDS_TOKEN, "printable ASCII"),
+    ),
+    Case(
+        "keyless-pkcs11-without-module",
+        "each required input missing: the PKCS#11 module; the PIN is masked, never shown",
+        keyless(key_service=PKCS11_KEY, pkcs11_pin=PKCS11_PIN),
+        bad("pkcs11-module", "is required with a pkcs11: key service"),
+    ),
+    Case(
+        "keyless-pkcs11-without-pin",
+        "each required input missing: the PKCS#11 PIN",
+        keyless(key_service=PKCS11_KEY, pkcs11_module="/nowhere/libsofthsm2.so"),
+        bad("pkcs11-pin", "is required to log in"),
+    ),
+    Case(
+        "keyless-key-service-and-private-key",
+        "a key service and a private key: one signs, never both",
+        qseow(key_service=VAULT_KEY, vault_address=NO_VAULT, vault_token=VAULT_TOKEN),
+        bad("key-service", "both given"),
+    ),
+    Case(
+        "cli-vault-token-flag",
+        "unknown input names: `--vault-token SECRET` on the CLI (a variable only)",
+        keyless(key_service=VAULT_KEY, vault_address=NO_VAULT),
+        bad(None, "unrecognized arguments", "not shown"),
+        cli_args=("--vault-token", VAULT_TOKEN),
+        gitlab=False,
+        why_not=_CLI_ONLY,
+    ),
+    Case(
+        "cli-pin-flag",
+        "unknown input names: `--pin=PIN` on the CLI (a variable only)",
+        keyless(key_service=PKCS11_KEY, pkcs11_module="/nowhere/libsofthsm2.so"),
+        bad(None, "unrecognized arguments", "not shown"),
+        cli_args=(f"--pin={PKCS11_PIN}",),
+        gitlab=False,
+        why_not=_CLI_ONLY,
+    ),
+    Case(
+        "cli-id-token-flag",
+        "unknown input names: `--id-token TOKEN` on the CLI (a variable only)",
+        keyless(key_service=VAULT_KEY, vault_address=NO_VAULT, vault_role="qlik-main"),
+        bad(None, "unrecognized arguments", "not shown"),
+        cli_args=("--id-token", ID_TOKEN),
+        gitlab=False,
+        why_not=_CLI_ONLY,
+    ),
+]
+
 CASES: tuple[Case, ...] = tuple(
     _GOOD + _REQUIRED + _TARGETS + _UNKNOWN_NAMES + _KEYS + _ALGORITHMS + _LIFETIMES + _CLAIMS
-) + tuple(_HOSTILE + _OUTPUTS + _OAUTH + _CHECK)
+) + tuple(_HOSTILE + _OUTPUTS + _OAUTH + _CHECK + _KEYLESS)
 
 BY_ID = {case.id: case for case in CASES}
 assert len(BY_ID) == len(CASES), "case ids must be unique"

@@ -23,7 +23,7 @@ from tests.conftest import verify_independently
 from tests.leaks.cases import Case, Expect, Key
 from tests.leaks.driver import collect, prepare, unb64
 from tests.leaks.material import Material
-from tests.leaks.plans import ELSEWHERE, RUNNER_DIR, RUNNER_STEMS, WORK, Plan
+from tests.leaks.plans import ELSEWHERE, RUNNER_DIR, RUNNER_STEMS, SERVICE_SECRETS, WORK, Plan
 
 OUTPUT_NAMES = {"token", "expires-at", "expires-in", "header", "claims"}
 ALLOWED_COMMANDS = {"add-mask", "error", "warning", "notice", "debug"}
@@ -167,6 +167,7 @@ def cli_spellings(name: str) -> set[str]:
         "output": {"--output"},
         "dotenv": {"--dotenv"},
         "dotenv-variable": {"--dotenv-variable"},
+        **{name: {variable} for name, variable in SERVICE_SECRETS.items()},
     }
     if name in special:
         return special[name]
@@ -281,7 +282,8 @@ def _runner_text(outcome: Outcome, variable: str) -> str:
 
 
 def expected_masks(case: Case, plan: Plan) -> list[str]:
-    """Every line of the key as given (and, for base64, as decoded), and the passphrase."""
+    """Every line of the key as given (and, for base64, as decoded), the passphrase, and the
+    key services' credentials (vault-token, pkcs11-pin, id-token)."""
     # Bytes that are not UTF-8 are masked as U+FFFD: a log line cannot carry them either.
     raw = plan.env.get("INPUT_PRIVATE-KEY", b"").decode("utf-8", "replace")
     lines = raw.splitlines()
@@ -293,8 +295,10 @@ def expected_masks(case: Case, plan: Plan) -> list[str]:
             decoded = ""
         if "-----BEGIN" in decoded:
             lines += decoded.splitlines()
-    passphrase = plan.env.get("INPUT_PRIVATE-KEY-PASSPHRASE", b"").decode("utf-8", "replace")
-    wanted = [line.strip() for line in lines] + [p.strip() for p in passphrase.splitlines()]
+    wanted = [line.strip() for line in lines]
+    for name in ("PRIVATE-KEY-PASSPHRASE", "VAULT-TOKEN", "PKCS11-PIN", "ID-TOKEN"):
+        secret = plan.env.get(f"INPUT_{name}", b"").decode("utf-8", "replace")
+        wanted += [line.strip() for line in secret.splitlines()]
     return [w for w in dict.fromkeys(wanted) if w and not _ARMOR.fullmatch(w) and "\\n" not in w]
 
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from tests.leaks.cases import Case
 from tests.leaks.material import Material
-from tests.leaks.plans import WORK, Plan, _new_plan, as_bytes
+from tests.leaks.plans import SERVICE_SECRETS, WORK, Plan, _new_plan, as_bytes
 from tests.test_gitlab_template import (
     DOTENV_FILE,
     TEMPLATE,
@@ -72,6 +72,9 @@ def gitlab_plan(case: Case, mode: GitlabMode, material: Material) -> Plan:
         secrets["QSJWT_PRIVATE_KEY_PASSPHRASE"] = as_bytes(
             inputs.pop("private-key-passphrase"), material
         )
+    for name, variable in SERVICE_SECRETS.items():
+        if name in inputs:
+            secrets[variable] = as_bytes(inputs.pop(name), material)
     if "certificate" in inputs:
         files["keys/certificate"] = as_bytes(inputs.pop("certificate"), material)
         secrets["QSJWT_CERTIFICATE_FILE"] = b"@ROOT@/keys/certificate"

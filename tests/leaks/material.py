@@ -2,7 +2,8 @@
 
 Nothing here is committed except the encrypted test key in tests/keys/. A "secret form" is any
 text that would show a secret if it appeared in a log: each private key's PEM body, its base64
-encoding, its one-line ``\\n``-escaped form, its DER in hex, and every passphrase used.
+encoding, its one-line ``\\n``-escaped form, its DER in hex, every passphrase used, and the key
+services' credentials (a Vault token, a PKCS#11 PIN, a CI identity token).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from qsjwt.keys import certificate_pem, private_pem, public_pem, self_signed_certificate
 from tests.conftest import ENCRYPTED_KEY, ENCRYPTED_KEY_PASSPHRASE, NOW
+from tests.leaks.cases import CREDENTIALS
 
 WRONG_PASSPHRASE = "wrong horse battery staple"
 LEGACY_PASSPHRASE = "legacy pkcs1 passphrase 7Qx"
 PASSPHRASES = (ENCRYPTED_KEY_PASSPHRASE, WRONG_PASSPHRASE, LEGACY_PASSPHRASE)
+
 
 WINDOW = 16
 """A run of this many characters of a secret form anywhere in a log counts as a leak."""
@@ -57,6 +60,7 @@ class Material:
     secrets: frozenset[str] = field(repr=False)
     """every WINDOW-long run of every secret form"""
     passphrases: tuple[str, ...] = PASSPHRASES
+    credentials: tuple[str, ...] = CREDENTIALS
 
     def private(self, name: str) -> bytes:
         return self.pairs[name].private
@@ -69,6 +73,10 @@ class Material:
                 found.append(f"private key text at offset {start}")
                 break
         found += [f"passphrase #{i}" for i, p in enumerate(self.passphrases) if p in text]
+        for i, credential in enumerate(self.credentials):  # the whole, or any part of a JWT
+            parts = [part for part in credential.split(".") if len(part) >= WINDOW]
+            if credential in text or any(part in text for part in parts):
+                found.append(f"key-service credential #{i}")
         for token in tokens:
             _, _, signature = token.rpartition(".")
             if token in text or (len(signature) >= WINDOW and signature[:WINDOW] in text):

@@ -181,6 +181,15 @@ _KEY_FLAGS = {
 }
 
 
+SERVICE_SECRETS = {
+    "vault-token": "QSJWT_VAULT_TOKEN",
+    "pkcs11-pin": "QSJWT_PKCS11_PIN",
+    "id-token": "QSJWT_ID_TOKEN",
+}
+"""The key services' credentials: action inputs, and for the CLI and GitLab (an ``id_tokens``
+entry, masked CI/CD variables) environment variables, never flags."""
+
+
 def cli_plan(case: Case, mode: CliMode, material: Material, command: Sequence[str]) -> Plan:
     """The ``qs-jwt`` process for ``case``: ``command`` is how to start it."""
     plan = _new_plan(f"{case.id}@{mode.name}", [c.encode() for c in command])
@@ -199,6 +208,9 @@ def cli_plan(case: Case, mode: CliMode, material: Material, command: Sequence[st
             flags.append(f"{flag}=@ROOT@/keys/{name}".encode())
         else:
             plan.env[variable] = data
+    for name, variable in SERVICE_SECRETS.items():  # the CLI reads these from variables only
+        if name in inputs:
+            plan.env[variable] = as_bytes(inputs.pop(name), material)
     if "private-key-file" in inputs:  # the key text given where a path belongs
         data = as_bytes(inputs.pop("private-key-file"), material, mode.key)
         if mode.settings == "flags":
