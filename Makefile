@@ -54,6 +54,8 @@ lock:
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.11 --generate-hashes --no-header -q -c dev.txt security.in -o security.txt
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.11 --generate-hashes --no-header -q -c dev.txt release.in -o release.txt
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.13 --generate-hashes --no-header --no-deps -q -c dev.txt action.in -o action.txt
+	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.13 --generate-hashes --no-header -q -c dev.txt extra-pkcs11.in -o extra-pkcs11.txt
+	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.13 --generate-hashes --no-header -q -c dev.txt extra-aws.in -o extra-aws.txt
 
 clean:
 	rm -rf $(VENV) .venv-lock .venv-security .pytest_cache .mypy_cache .ruff_cache build *.egg-info

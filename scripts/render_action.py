@@ -112,6 +112,12 @@ pip=("$python" -m pip --disable-pip-version-check --quiet install --no-deps)
 # Every dependency pinned by version and hash (the image installs the same file). pip reads
 # PIP_INDEX_URL, PIP_FIND_LINKS and PIP_NO_INDEX from the job's env: docs/anywhere.md.
 "${pip[@]}" --require-hashes -r "$root/requirements/action.txt"
+# A key service's client library, only when key-service names one that needs it (hash-locked
+# too); Vault/OpenBao needs none. The vendor's PKCS#11 module is the runner's own.
+case "${QSJWT_KEY_SERVICE:-}" in
+  pkcs11:*) "${pip[@]}" --require-hashes -r "$root/requirements/extra-pkcs11.txt" ;;
+  kms:*) "${pip[@]}" --require-hashes -r "$root/requirements/extra-aws.txt" ;;
+esac
 # qs-jwt itself from this action's files at the ref the workflow pinned, built with the
 # setuptools just installed: nothing else is fetched.
 "${pip[@]}" --no-build-isolation --no-index --force-reinstall "$root"
@@ -171,6 +177,7 @@ def render_anywhere_yml() -> str:
         "      shell: bash",
         "      env:",
         "        QSJWT_BASE_PYTHON: ${{ steps.python.outputs.python-path }}",
+        "        QSJWT_KEY_SERVICE: ${{ inputs.key-service }}",
         "      run: |",
         *_block(INSTALL_SCRIPT, "        "),
         "    - name: Mint the token",
