@@ -278,8 +278,10 @@ INPUTS: tuple[InputSpec, ...] = (
         "key-service",
         "Sign through a key service instead of a private key: vault:MOUNT/NAME (a Vault or "
         "OpenBao transit key, e.g. vault:transit/qlik-jwt), pkcs11:token=LABEL;object=LABEL "
-        "(an HSM, RFC 7512) or kms:ARN / kms:alias/NAME (AWS KMS, with qs-jwt[aws]). The "
-        "private key then never enters CI.",
+        "(an HSM, RFC 7512), kms:ARN / kms:alias/NAME (AWS KMS, with qs-jwt[aws]), "
+        "azurekv:https://VAULT.vault.azure.net/keys/KEY (Azure Key Vault) or "
+        "gcpkms:projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/V (Google Cloud "
+        "KMS). The private key then never enters CI.",
         ALL,
         metavar="REF",
     ),
@@ -323,6 +325,34 @@ INPUTS: tuple[InputSpec, ...] = (
         ALL,
         metavar="PATH",
     ),
+    InputSpec(
+        "azure-tenant-id",
+        "Key service azurekv: the directory (tenant) ID whose Entra ID trusts the CI's identity "
+        "token (a federated credential); else AZURE_TENANT_ID.",
+        ALL,
+        metavar="GUID",
+    ),
+    InputSpec(
+        "azure-client-id",
+        "Key service azurekv: the application (client) ID of the app registration or managed "
+        "identity holding the federated credential; else AZURE_CLIENT_ID.",
+        ALL,
+        metavar="GUID",
+    ),
+    InputSpec(
+        "gcp-workload-identity-provider",
+        "Key service gcpkms: the workload identity provider that trusts the CI's identity "
+        "token: projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER.",
+        ALL,
+        metavar="NAME",
+    ),
+    InputSpec(
+        "gcp-service-account",
+        "Key service gcpkms: the service account to impersonate (NAME@PROJECT.iam."
+        "gserviceaccount.com); empty: the federated identity uses the key directly.",
+        ALL,
+        metavar="EMAIL",
+    ),
 )
 
 # Key material: shells read these, the core receives the text.
@@ -350,6 +380,10 @@ KEY_SERVICE_INPUTS = (
     "vault-namespace",
     "id-token-audience",
     "pkcs11-module",
+    "azure-tenant-id",
+    "azure-client-id",
+    "gcp-workload-identity-provider",
+    "gcp-service-account",
 )
 
 BY_NAME = {spec.name: spec for spec in INPUTS}

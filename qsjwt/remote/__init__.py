@@ -8,7 +8,8 @@ forms) takes it unchanged.
 
 ``key-service`` says where the key lives, in the project's words: ``vault:MOUNT/NAME`` (a
 Vault or OpenBao transit key), ``pkcs11:token=LABEL;object=LABEL`` (RFC 7512) or
-``kms:ARN`` / ``kms:alias/NAME`` (AWS KMS). Each back
+``kms:ARN`` / ``kms:alias/NAME`` (AWS KMS), ``azurekv:https://VAULT.vault.azure.net/keys/KEY``
+(Azure Key Vault) or ``gcpkms:projects/.../cryptoKeyVersions/V`` (Google Cloud KMS). Each back
 end is imported only when its key is used, so minting with a local key loads none of this.
 This module reads no environment: the shells pass the values, the secrets and the CI's
 variables in, and ``on_secret`` is called with every credential obtained on the way (the CI's
@@ -33,7 +34,7 @@ from qsjwt.inputs import KEY_SERVICE
 if TYPE_CHECKING:
     from qsjwt.keys import LoadedKey
 
-SCHEMES = ("vault", "pkcs11", "kms")
+SCHEMES = ("vault", "pkcs11", "kms", "azurekv", "gcpkms")
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 HASH_NAMES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
 
@@ -48,7 +49,8 @@ class KeyService:
 
     scheme: str
     path: tuple[str, ...]
-    """vault: (mount, name); pkcs11: (token label, object label); kms: (key id, region or '')"""
+    """vault: (mount, name); pkcs11: (token label, object label); kms: (key id, region or '');
+    azurekv: (vault URL, key name, version or ''); gcpkms: (key version's resource name,)"""
     module: str | None = None
     """pkcs11: the module path when the URI's ``module-path`` names it"""
 
@@ -102,6 +104,14 @@ def parse_key_service(text: str) -> KeyService:
         from qsjwt.remote.aws import parse_kms_reference  # noqa: PLC0415
 
         return KeyService("kms", parse_kms_reference(rest))
+    if scheme == "azurekv":
+        from qsjwt.remote.azure import parse_azure_reference  # noqa: PLC0415
+
+        return KeyService("azurekv", parse_azure_reference(rest))
+    if scheme == "gcpkms":
+        from qsjwt.remote.gcp import parse_gcp_reference  # noqa: PLC0415
+
+        return KeyService("gcpkms", parse_gcp_reference(rest))
     if scheme == "vault":
         parts = rest.strip("/").split("/")
         if len(parts) == 1:
@@ -144,7 +154,8 @@ def _refuse(problem: str) -> NoReturn:
     raise InputError(
         problem,
         input_name=KEY_SERVICE,
-        hint="e.g. vault:transit/qlik-jwt, pkcs11:token=qlik;object=qlik-jwt or kms:alias/qlik-jwt",
+        hint="e.g. vault:transit/qlik-jwt, pkcs11:token=qlik;object=qlik-jwt, kms:alias/qlik-jwt, "
+        "azurekv:https://VAULT.vault.azure.net/keys/KEY or gcpkms:projects/.../cryptoKeyVersions/1",
     )
 
 
@@ -162,6 +173,14 @@ def open_remote_key(service: KeyService, context: Context) -> LoadedKey:
         from qsjwt.remote.aws import open_kms_key  # noqa: PLC0415
 
         key = open_kms_key(service, context)
+    elif service.scheme == "azurekv":
+        from qsjwt.remote.azure import open_azure_key  # noqa: PLC0415
+
+        key = open_azure_key(service, context)
+    elif service.scheme == "gcpkms":
+        from qsjwt.remote.gcp import open_gcp_key  # noqa: PLC0415
+
+        key = open_gcp_key(service, context)
     else:
         from qsjwt.remote.pkcs11 import open_pkcs11_key  # noqa: PLC0415
 

@@ -93,15 +93,20 @@ def request(
     *,
     headers: dict[str, str],
     body: dict[str, Any] | None = None,
+    form: dict[str, str] | None = None,
 ) -> Answer:
-    """One JSON request; OSError (unreachable, TLS, time-out) is left to the caller."""
+    """One request with a JSON ``body`` or an urlencoded ``form`` (OAuth token endpoints), and
+    a JSON answer; OSError (unreachable, TLS, time-out) is left to the caller."""
     data = None if body is None else json.dumps(body).encode()
+    kind = "application/json"
+    if form is not None:
+        data, kind = urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded"
     sent = urllib.request.Request(  # noqa: S310 (the scheme was checked: https or loopback http)
         url,
         data=data,
         method=method,
         headers={"Accept": "application/json", **headers}
-        | ({"Content-Type": "application/json"} if data is not None else {}),
+        | ({"Content-Type": kind} if data is not None else {}),
     )
     try:
         with _OPENER.open(sent, timeout=TIMEOUT) as response:

@@ -1483,6 +1483,10 @@ _CHECK: list[Case] = [
 
 VAULT_KEY = "vault:transit/qlik-jwt"
 PKCS11_KEY = "pkcs11:token=qlik;object=qlik-jwt"
+AZURE_KEY = "azurekv:https://acme-qlik.vault.azure.net/keys/qlik-jwt"
+GCP_KEY = "gcpkms:projects/acme/locations/global/keyRings/qlik/cryptoKeys/jwt/cryptoKeyVersions/1"
+AZURE_TENANT = "00000000-0000-4000-8000-00000000a2e1"
+GCP_PROVIDER = "projects/123456789/locations/global/workloadIdentityPools/ci/providers/github"
 NO_VAULT = "http://127.0.0.1:1"
 """nothing listens on port 1: a run that gets as far as the key service ends at once (exit 4)"""
 
@@ -1642,6 +1646,40 @@ _KEYLESS: list[Case] = [
         "a key service and a private key: one signs, never both",
         qseow(key_service=VAULT_KEY, vault_address=NO_VAULT, vault_token=VAULT_TOKEN),
         bad("key-service", "both given"),
+    ),
+    Case(
+        "keyless-id-token-as-azure-client-id",
+        "a credential where a value belongs: the identity token as azure-client-id",
+        keyless(key_service=AZURE_KEY, azure_tenant_id=AZURE_TENANT, azure_client_id=ID_TOKEN),
+        bad("azure-client-id", _HOLDS_TOKEN),
+    ),
+    Case(
+        "keyless-vault-token-in-key-vault-url",
+        "a credential in a URL: a token as the user info of the Key Vault key's URL",
+        keyless(key_service=f"azurekv:https://{VAULT_TOKEN}@acme-qlik.vault.azure.net/keys/k"),
+        bad("key-service", _HOLDS_TOKEN),
+    ),
+    Case(
+        "keyless-azure-without-tenant",
+        "each required input missing: the Entra tenant; the identity token given is never shown",
+        keyless(key_service=AZURE_KEY, id_token=ID_TOKEN),
+        bad("azure-tenant-id", "is required with an azurekv: key service"),
+    ),
+    Case(
+        "keyless-id-token-as-gcp-provider",
+        "a credential where a value belongs: the identity token as the workload identity provider",
+        keyless(key_service=GCP_KEY, gcp_workload_identity_provider=ID_TOKEN),
+        bad("gcp-workload-identity-provider", _HOLDS_TOKEN),
+    ),
+    Case(
+        "keyless-id-token-as-gcp-service-account",
+        "a credential where a value belongs: the identity token as the service account",
+        keyless(
+            key_service=GCP_KEY,
+            gcp_workload_identity_provider=GCP_PROVIDER,
+            gcp_service_account=ID_TOKEN,
+        ),
+        bad("gcp-service-account", _HOLDS_TOKEN),
     ),
     Case(
         "cli-vault-token-flag",
