@@ -297,3 +297,32 @@ def test_pkcs11_a_wrong_pin_after_a_login_in_the_same_process_is_refused(
     assert "logged this process in" in str(refused.value)  # the token answered "logged in"
     again = remote_key_from(values, Secrets(pkcs11_pin=rigs.USER_PIN), ci_env={})
     assert again is not None and again.key.public_key() == first.key.public_key()
+
+
+def test_action_mints_through_softhsm_and_masks_the_pin(
+    hsm: rigs.SoftHsm, tmp_path: Path, run: Any
+) -> None:
+    """The action (as the composite action runs it) with a PKCS#11 key and no private key."""
+    env = {
+        "SOFTHSM2_CONF": str(hsm.config),
+        "QSJWT_KEY_SERVICE": f"pkcs11:token={rigs.TOKEN_LABEL};object=rsa",
+        "QSJWT_PKCS11_MODULE": hsm.module,
+        "QSJWT_PKCS11_PIN": rigs.USER_PIN,
+    }
+    out = public_files(tmp_path, env)
+    inputs = {
+        "target": "cloud",
+        "issuer": "idp.example.com",
+        "key-id": "kid-1",
+        "subject": "svc_ci",
+        "name": "CI",
+        "email": "ci@example.com",
+        "key-service": env["QSJWT_KEY_SERVICE"],
+        "pkcs11-module": hsm.module,
+        "pkcs11-pin": rigs.USER_PIN,
+    }
+    result = run(inputs, {"SOFTHSM2_CONF": str(hsm.config)})
+    assert result.code == 0, result.stdout
+    assert result.lines[0] == "::add-mask::" + rigs.USER_PIN, "the PIN is masked first"
+    verify_independently(result.outputs["token"], (out / "certificate.pem").read_bytes(), "RS256")
+    assert rigs.USER_PIN not in result.everything_but_masks()
