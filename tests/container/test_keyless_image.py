@@ -8,10 +8,12 @@ from the remote key.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from jwcrypto import jwk, jws
 
 from tests import keyless_rigs as rigs
 from tests.action_runner import MASK, parse_file_command
@@ -85,3 +87,30 @@ def test_action_signs_through_openbao_and_masks_the_identity_token(
     verify_independently(outputs["token"], newest.encode(), "RS256")
     rest = "\n".join(line for line in lines if not line.startswith(MASK))
     assert id_token not in rest + result.stderr + result.files["summary"]
+
+
+def test_gitlab_job_oauth_assertion_through_openbao_verifies_with_the_printed_jwk(
+    action_image: str, run_gitlab: RunGitlab, bao: rigs.Bao
+) -> None:
+    script = (
+        "qs-jwt jwk > jwk.json && "
+        "qs-jwt oauth --assertion-only --tenant tenant.eu.qlikcloud.com "
+        "--client-id client-1 --output assertion.jwt"
+    )
+    result = run_gitlab(
+        action_image,
+        script,
+        {
+            "QSJWT_KEY_SERVICE": "vault:transit/ec384",
+            "QSJWT_VAULT_ADDRESS": bao.address,
+            "QSJWT_VAULT_ROLE": rigs.ROLE,
+            "QSJWT_ID_TOKEN": bao.issuer.token(rigs.AUDIENCE),
+        },
+        network="host",
+    )
+    assert result.returncode == 0, result.stderr
+    key = jwk.JWK(**json.loads((result.project_dir / "jwk.json").read_text()))
+    checked = jws.JWS()
+    checked.deserialize((result.project_dir / "assertion.jwt").read_text().strip())
+    checked.verify(key, alg="ES384")
+    assert json.loads(checked.payload)["aud"] == "https://tenant.eu.qlikcloud.com/oauth/token"
