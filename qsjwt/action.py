@@ -302,7 +302,6 @@ def run(env: Mapping[str, str], runner: Runner) -> int:
 def _bulk(step: _Step, values: Mapping[str, str]) -> int:
     """``bulk-users``: a token per user into a 0600 file under RUNNER_TEMP; the tokens are
     never printed (so none needs a mask), and the outputs hold the file's path and count."""
-    import os as _os  # noqa: PLC0415
     import secrets  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
 
@@ -315,7 +314,7 @@ def _bulk(step: _Step, values: Mapping[str, str]) -> int:
         target = parse_target(values[TARGET], input_name=TARGET, allowed=JWT_TARGETS)
         step.check_writable("GITHUB_OUTPUT", "the outputs")
         temp = step.env.get("RUNNER_TEMP", "")
-        if not temp or not _os.path.isdir(temp):
+        if not temp or not os.path.isdir(temp):
             raise OutputError(
                 "RUNNER_TEMP is not a directory, so the tokens have nowhere private to go",
                 hint="run this action as a step of a GitHub Actions job",
