@@ -17,7 +17,10 @@ text stream, ``now`` and a progress callback.
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import functools
 import json
+import json.encoder
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,9 +34,8 @@ from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Targe
 from qsjwt.settings import QseowSettings, RawValue, RowSettings, split_lines
 
 if TYPE_CHECKING:
-    import datetime as dt
-
     from qsjwt.keys import LoadedKey
+    from qsjwt.mint import RunMinter
 
 USERS = "users-file"
 """The input every row error is about (its line number says where)."""
@@ -244,15 +246,15 @@ _Bad = tuple[int, str, str | None, str | None]
 """a bad row: its line, the message, the input it is about, a hint"""
 _Done = tuple[list[str | _Bad], set[Finding]]
 
-_worker_key: LoadedKey | None = None
-_worker_job: _Job | None = None
+_worker_minter: RunMinter | None = None
 _worker_settings: RowSettings | None = None
 
 
 def _start_worker(key: KeyText, job: _Job) -> None:
-    global _worker_key, _worker_job, _worker_settings  # noqa: PLW0603 (one key per worker process, loaded once)
-    _worker_key = key.load()
-    _worker_job = job
+    global _worker_minter, _worker_settings  # noqa: PLW0603 (one key per worker process, loaded once)
+    from qsjwt.mint import RunMinter  # noqa: PLC0415 (workers import it themselves)
+
+    _worker_minter = RunMinter(key.load(), job.now)
     if job.target not in (Target.QSEOW, Target.CLOUD):
         raise ValueError("bulk mints JWTs for qseow or cloud only")  # parse_target's
     _worker_settings = RowSettings(job.target, job.shared)
@@ -264,11 +266,9 @@ _Plain = tuple[int, dict[str, RawValue], str | None]
 
 def _mint_chunk(rows: Sequence[_Plain]) -> _Done:
     """Mint a token for each row with the worker's key; bad rows come back as _Bad."""
-    from qsjwt.mint import mint  # noqa: PLC0415
-
-    if _worker_key is None or _worker_job is None or _worker_settings is None:
+    if _worker_minter is None or _worker_settings is None:
         raise RuntimeError("the worker was not started with a key and a job")  # our bug
-    job, key, settings_for = _worker_job, _worker_key, _worker_settings.settings_for
+    token, settings_for = _worker_minter.token, _worker_settings.settings_for
     out: list[str | _Bad] = []
     warnings: set[Finding] = set()
     for line, values, problem in rows:
@@ -277,7 +277,7 @@ def _mint_chunk(rows: Sequence[_Plain]) -> _Done:
             continue
         try:
             settings = settings_for(values)  # the shared values are checked once
-            minted = mint(settings, key, now=job.now, jti=new_jti())
+            text, exp, found = token(settings, new_jti())
         except KeyMaterialError as err:  # the key does not fit: no row can be signed
             out.append((line, err.message, err.input_name or PRIVATE_KEY, err.hint))
             continue
@@ -288,10 +288,21 @@ def _mint_chunk(rows: Sequence[_Plain]) -> _Done:
             user = f"{settings.user_directory}\\{settings.user_id}"
         else:
             user = settings.subject
-        document = {"user": user, "token": minted.token, "expires_at": iso_utc(minted.expires_at)}
-        out.append(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
-        warnings.update(minted.warnings)
+        # what json.dumps({"user", "token", "expires_at"}, ensure_ascii=False, separators=
+        # (",", ":")) writes: the token is base64url and dots, which JSON never escapes
+        out.append(f'{{"user":{_json_string(user)},"token":"{text}","expires_at":{_expires(exp)}}}')
+        warnings.update(found)
     return out, warnings
+
+
+_json_string: Callable[[str], str] = json.encoder.encode_basestring
+"""A str as ``json.dumps(text, ensure_ascii=False)`` writes it (the same function)."""
+
+
+@functools.lru_cache(maxsize=8)
+def _expires(exp: int) -> str:
+    """``exp`` as the JSON string of its ISO time (one value for all the tokens of a run)."""
+    return _json_string(iso_utc(dt.datetime.fromtimestamp(exp, tz=dt.UTC)))
 
 
 def _chunks(rows: Sequence[Row], workers: int = 1) -> Iterator[list[_Plain]]:
