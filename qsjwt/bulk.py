@@ -45,10 +45,14 @@ PER_USER: dict[Target, tuple[str, ...]] = {
 }
 FORMATS = ("csv", "jsonl")
 CHUNK = 64
-"""The fewest rows a worker signs per task; a large run sends up to ``MAX_CHUNK``, about eight
-tasks a worker: each task is one message each way, so the parent (which shares the cores with
-the workers) spends little on passing rows and tokens, and every core stays busy to the end."""
+"""The rows of a task when this process signs them itself (few rows, or one job)."""
 MAX_CHUNK = 512
+"""The most rows of a task sent to a worker: each task is one message each way, so the parent
+(which shares the cores with the workers) spends little on passing rows and tokens."""
+MIN_CHUNK = 16
+"""The fewest rows of a worker's task: the tasks shrink towards the end of a run (a quarter of
+what is left for each worker, at most ``MAX_CHUNK``), so that all workers finish together, at
+most a few milliseconds apart, instead of one signing a last large task alone."""
 IN_PROCESS_BELOW = 256
 """Fewer rows than this are signed in this process: starting workers costs more than it saves."""
 
@@ -305,10 +309,30 @@ def _expires(exp: int) -> str:
     return _json_string(iso_utc(dt.datetime.fromtimestamp(exp, tz=dt.UTC)))
 
 
-def _chunks(rows: Sequence[Row], workers: int = 1) -> Iterator[list[_Plain]]:
-    size = max(CHUNK, min(MAX_CHUNK, len(rows) // (8 * workers)))
-    for start in range(0, len(rows), size):
-        yield [(row.line, row.values, row.problem) for row in rows[start : start + size]]
+def _bounds(count: int, workers: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each task: ``CHUNK`` rows for this process alone, else shrinking tasks
+    (``MIN_CHUNK``, ``MAX_CHUNK``)."""
+    start = 0
+    while start < count:
+        if workers == 1:
+            size = CHUNK
+        else:
+            size = max(MIN_CHUNK, min(MAX_CHUNK, (count - start) // (4 * workers)))
+        yield start, min(count, start + size)
+        start += size
+
+
+def _plain(rows: Sequence[Row]) -> list[_Plain]:
+    return [(row.line, row.values, row.problem) for row in rows]
+
+
+_inherited: list[_Plain] = []
+"""All the rows of a run, set before the pool forks its workers: each worker reads its task's
+rows from its own copy, so a task is two numbers and the parent pickles no row."""
+
+
+def _mint_range(bounds: tuple[int, int]) -> _Done:
+    return _mint_chunk(_inherited[bounds[0] : bounds[1]])
 
 
 def mint_bulk(
@@ -356,15 +380,32 @@ def mint_bulk(
 def _run(rows: Sequence[Row], key: KeyText, job: _Job, workers: int) -> Iterator[_Done]:
     """Each chunk's outcomes in input order: in this process for a few rows or one job, else
     from a pool of workers that each load the key once."""
+    plain = _plain(rows)
     if workers == 1 or len(rows) < IN_PROCESS_BELOW:
-        yield from map(_mint_chunk, _chunks(rows))
+        for start, end in _bounds(len(plain), 1):
+            yield _mint_chunk(plain[start:end])
         return
     import multiprocessing  # noqa: PLC0415 (only a run large enough for a pool)
 
-    with multiprocessing.get_context().Pool(
-        workers, initializer=_start_worker, initargs=(key, job)
-    ) as pool:
-        yield from pool.imap(_mint_chunk, _chunks(rows, workers))
+    global _inherited  # noqa: PLW0603 (what the forked workers read)
+    context = multiprocessing.get_context()
+    bounds = list(_bounds(len(plain), workers))
+    forks = context.get_start_method() == "fork"
+    _inherited = plain if forks else []
+    import gc  # noqa: PLC0415
+
+    # Before the fork: the collector of each worker then never walks the parent's objects (the
+    # rows above all), which would touch, and so copy, each of their memory pages.
+    gc.freeze()
+    try:
+        with context.Pool(workers, initializer=_start_worker, initargs=(key, job)) as pool:
+            if forks:
+                yield from pool.imap(_mint_range, bounds)
+            else:  # a spawned worker has none of this process's memory: each task's rows
+                yield from pool.imap(_mint_chunk, (plain[start:end] for start, end in bounds))
+    finally:
+        _inherited = []
+        gc.unfreeze()
 
 
 _KEY_INPUTS = frozenset({PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, CERTIFICATE})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Literal, TypeVar, overload
 
 from qsjwt.algorithms import check_algorithm
 from qsjwt.durations import format_duration, parse_duration
@@ -332,7 +332,7 @@ class RowSettings:
 _S = TypeVar("_S", QseowSettings, CloudSettings)
 
 
-def _replaced(template: _S, **changes: Any) -> _S:
+def _replaced(template: _S, **changes: object) -> _S:
     """``dataclasses.replace(template, **changes)`` for a row of ``qs-jwt bulk``, at a seventh
     of its cost (it runs once a token): the settings classes have no ``__post_init__`` and
     their fields' values come checked, so a copy of the fields is the same object. A name
