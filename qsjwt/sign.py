@@ -33,6 +33,11 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "512": hashes.SHA512,
 }
 
+_CLAIMS_JSON = json.JSONEncoder(separators=(",", ":")).encode
+"""``json.dumps(claims, separators=(",", ":"))``: the encoder ``dumps`` makes on each call for
+these options, made once."""
+_HEADER_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+
 
 def b64url(data: bytes) -> bytes:
     """Base64url without padding (RFC 7515, section 2)."""
@@ -56,7 +61,7 @@ def encode_header(header: dict[str, str]) -> bytes:
     if algorithm not in EVERY_ALLOWED:  # settings refuse these first; this is the last guard
         raise QsjwtError(f"refusing to sign with algorithm {algorithm!r}")
     protected = {**header, "typ": "JWT", "alg": algorithm}
-    return b64url(json.dumps(protected, separators=(",", ":"), sort_keys=True).encode()) + b"."
+    return b64url(_HEADER_JSON(protected).encode()) + b"."
 
 
 def sign_encoded(claims: Claims, key: SigningKey, algorithm: str, encoded_header: bytes) -> str:
@@ -66,9 +71,7 @@ def sign_encoded(claims: Claims, key: SigningKey, algorithm: str, encoded_header
         raise QsjwtError(f"refusing to sign with algorithm {algorithm!r}")
     if not isinstance(claims, dict):
         raise TypeError("the claims of a JWT are a JSON object (a dict)")
-    signing_input = encoded_header + b64url(
-        json.dumps(claims, separators=(",", ":")).encode("utf-8")
-    )
+    signing_input = encoded_header + b64url(_CLAIMS_JSON(claims).encode("utf-8"))
     return (signing_input + b"." + b64url(signature(key, algorithm, signing_input))).decode()
 
 
