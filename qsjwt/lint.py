@@ -125,9 +125,7 @@ def _cloud(
 ) -> None:
     if not _non_empty(header.get("kid")):
         report.error("kid", "header must name the key id of the Qlik Cloud identity provider")
-    for name in ("iss", "sub", "name", "email"):
-        if not _non_empty(claims.get(name)):
-            report.error(name, "is required by Qlik Cloud and must be a non-empty string")
+    _required_strings(report, claims, ("iss", "sub", "name", "email"))
     iss = claims.get("iss")
     problem = issuer_mismatch(iss) if isinstance(iss, str) and iss.strip() else None
     if problem:
@@ -136,28 +134,17 @@ def _cloud(
         report.error("aud", f"must be exactly {CLOUD_AUDIENCE!r}")
     if claims.get("subType") != "user":
         report.error("subType", 'must be "user"')
-    if "email_verified" not in claims:
-        report.error("email_verified", "is missing; Qlik Cloud requires it as true or false")
-    elif not isinstance(claims["email_verified"], bool):
-        kind = _JSON_TYPES.get(type(claims["email_verified"]), "another type")
-        report.error("email_verified", f"must be a JSON boolean (true or false), not {kind}")
+    _email_verified(report, claims)
     email = claims.get("email")
     if isinstance(email, str) and email and not looks_like_email(email):
         report.warn("email", NOT_AN_EMAIL)
-    jti = claims.get("jti")
-    if jti is None:
-        report.error("jti", "is required: Qlik Cloud rejects a token without a unique jti")
-    elif not _non_empty(jti):
-        report.error("jti", "must be a non-empty string")
-    elif len(str(jti)) < MIN_JTI_LENGTH:
-        report.warn("jti", "is short; use at least 128 random bits so it is never reused")
+    _jti(report, claims)
     exp, nbf, iat = times.get("exp"), times.get("nbf"), times.get("iat")
     if exp is not None and nbf is not None and exp - nbf > CLOUD_MAX_LIFETIME:
         report.error("exp", f"exp - nbf is {exp - nbf} s, {CLOUD_TOO_LONG}")
     if exp is not None and iat is not None and exp - iat > CLOUD_MAX_LIFETIME:
         report.error("exp", f"exp - iat is {exp - iat} s, {CLOUD_TOO_LONG}")
-    if "groups" in claims and not _string_list(claims["groups"]):
-        report.error("groups", "must be an array of non-empty strings")
+    _groups(report, claims)
     if "group" in claims:
         report.warn("group", "is ignored by Qlik Cloud; the claim is called groups")
     ignored = sorted(set(claims) - CLOUD_CLAIMS - {"group"})
@@ -172,6 +159,75 @@ def _qseow(
     user_id_claim: str,
     user_directory_claim: str,
 ) -> None:
+    _identity(report, claims, user_id_claim, user_directory_claim)
+    exp, iat = times.get("exp"), times.get("iat")
+    if exp is None:
+        report.warn("exp", "is missing: the token never expires, so a leak is forever")
+    elif iat is not None and exp - iat > QSEOW_MAX_LIFETIME:
+        report.error("exp", f"exp - iat is {format_duration(exp - iat)}, {QSEOW_TOO_LONG}")
+    elif iat is not None and exp - iat > QSEOW_LONG_LIFETIME:
+        report.warn("exp", f"exp - iat is {format_duration(exp - iat)}, {QSEOW_LONG}")
+
+
+def lint_user_claims(
+    claims: dict[str, Any],
+    target: Target,
+    *,
+    user_id_claim: str | None = None,
+    user_directory_claim: str | None = None,
+) -> list[Finding]:
+    """The rules of ``lint_token`` about one user's own claims (QSEoW: the user id and
+    directory; Qlik Cloud: sub, name, email, email_verified, jti, groups), run the same way.
+    The other rules read only the header, the times and the claims every token of a run
+    shares, so a run that has linted one token in full needs only these for the next."""
+    report = _Report()
+    if target is Target.CLOUD:
+        _required_strings(report, claims, ("sub", "name", "email"))
+        _email_verified(report, claims)
+        _jti(report, claims)
+        _groups(report, claims)
+    else:
+        _identity(
+            report,
+            claims,
+            user_id_claim or _default("user-id-claim"),
+            user_directory_claim or _default("user-directory-claim"),
+        )
+    return report.findings
+
+
+def _required_strings(report: _Report, claims: dict[str, Any], names: tuple[str, ...]) -> None:
+    for name in names:
+        if not _non_empty(claims.get(name)):
+            report.error(name, "is required by Qlik Cloud and must be a non-empty string")
+
+
+def _email_verified(report: _Report, claims: dict[str, Any]) -> None:
+    if "email_verified" not in claims:
+        report.error("email_verified", "is missing; Qlik Cloud requires it as true or false")
+    elif not isinstance(claims["email_verified"], bool):
+        kind = _JSON_TYPES.get(type(claims["email_verified"]), "another type")
+        report.error("email_verified", f"must be a JSON boolean (true or false), not {kind}")
+
+
+def _jti(report: _Report, claims: dict[str, Any]) -> None:
+    jti = claims.get("jti")
+    if jti is None:
+        report.error("jti", "is required: Qlik Cloud rejects a token without a unique jti")
+    elif not _non_empty(jti):
+        report.error("jti", "must be a non-empty string")
+    elif len(str(jti)) < MIN_JTI_LENGTH:
+        report.warn("jti", "is short; use at least 128 random bits so it is never reused")
+
+
+def _groups(report: _Report, claims: dict[str, Any]) -> None:
+    if "groups" in claims and not _string_list(claims["groups"]):
+        report.error("groups", "must be an array of non-empty strings")
+
+
+def _identity(
+    report: _Report, claims: dict[str, Any], user_id_claim: str, user_directory_claim: str
+) -> None:
     for input_name, claim in (
         ("user-id-claim", user_id_claim),
         ("user-directory-claim", user_directory_claim),
@@ -185,13 +241,6 @@ def _qseow(
             report.error(claim, "is missing or empty; the virtual proxy needs it to find the user")
         elif "\\" in value:
             report.error(claim, BACKSLASH)
-    exp, iat = times.get("exp"), times.get("iat")
-    if exp is None:
-        report.warn("exp", "is missing: the token never expires, so a leak is forever")
-    elif iat is not None and exp - iat > QSEOW_MAX_LIFETIME:
-        report.error("exp", f"exp - iat is {format_duration(exp - iat)}, {QSEOW_TOO_LONG}")
-    elif iat is not None and exp - iat > QSEOW_LONG_LIFETIME:
-        report.warn("exp", f"exp - iat is {format_duration(exp - iat)}, {QSEOW_LONG}")
 
 
 _JSON_TYPES = {

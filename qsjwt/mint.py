@@ -14,10 +14,10 @@ from qsjwt.errors import InputError, QsjwtError
 from qsjwt.findings import Finding, Severity, warning
 from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE
 from qsjwt.keys import LoadedKey, certificate_of, load_certificates, load_signing_key
-from qsjwt.lint import lint_token
-from qsjwt.rules import OVERSIZE_HINT, token_size_problem
+from qsjwt.lint import lint_token, lint_user_claims
+from qsjwt.rules import OVERSIZE_HINT, TOKEN_WARN_BYTES, token_size_problem
 from qsjwt.settings import QseowSettings, Settings
-from qsjwt.sign import sign_token
+from qsjwt.sign import encode_header, sign_encoded, sign_token
 
 if TYPE_CHECKING:  # only a caller with certificates imports cryptography.x509
     from cryptography import x509
@@ -118,9 +118,75 @@ def _guard(settings: Settings, header: dict[str, Any], claims: Claims, now: dt.d
         user_id_claim=qseow.user_id_claim if qseow else None,
         user_directory_claim=qseow.user_directory_claim if qseow else None,
     )
+    _refuse(found)
+
+
+def _refuse(found: list[Finding]) -> None:
     broken = [f.render() for f in found if f.severity is Severity.ERROR]
     if broken:
         raise QsjwtError("internal check failed, no token made: " + "; ".join(broken))
+
+
+_SHARED_CLAIMS = ("iss", "aud", "subType", "iat", "nbf", "exp")
+"""The claims ``lint_token`` reads apart from ``lint_user_claims``' (with the header, the
+target and the QSEoW claim names): in one run they come from the shared settings and ``now``."""
+
+
+class RunGuard:
+    """``_guard`` for the many tokens of one run (``qs-jwt bulk``), as safe and cheaper.
+
+    The first token is linted in full. Every later token whose header, target, QSEoW claim
+    names and shared claims (``_SHARED_CLAIMS``) are those of a token already linted in full
+    gets only the rules about its own user (``lint_user_claims``): the other rules read only
+    what it shares with that token, so they would find exactly what they found then. Any
+    difference in the shared part (a bug that changes the algorithm, the times or the audience
+    between tokens) puts the token through the full lint again, so it is refused as before.
+    """
+
+    def __init__(self, now: dt.datetime) -> None:
+        self._now = now
+        self._passed: tuple[Any, ...] | None = None
+
+    def check(self, settings: Settings, header: dict[str, Any], claims: Claims) -> None:
+        """Raises QsjwtError, as ``_guard`` does, for a token that breaks a rule."""
+        qseow = settings if isinstance(settings, QseowSettings) else None
+        uid, udir = (qseow.user_id_claim, qseow.user_directory_claim) if qseow else (None, None)
+        shared = (settings.target, header, uid, udir, *map(claims.get, _SHARED_CLAIMS))
+        if shared != self._passed:
+            _guard(settings, header, claims, self._now)
+            self._passed = shared  # only once the full lint has passed
+            return
+        found = lint_user_claims(
+            claims, settings.target, user_id_claim=uid, user_directory_claim=udir
+        )
+        _refuse(found)
+
+
+class RunMinter:
+    """``mint`` for the many tokens of one run: one key, one ``now``, settings that differ only
+    in their per-user values (``settings.RowSettings``). Each token is byte for byte what
+    ``mint`` makes for the same settings and ``jti``; what every token shares is made once: the
+    key's fit to the algorithm and the encoded header (again whenever the header changes), the
+    lint guard's shared rules (``RunGuard``)."""
+
+    def __init__(self, key: LoadedKey, now: dt.datetime) -> None:
+        self._key, self._now = key, now
+        self._guard = RunGuard(now)
+        self._header: dict[str, str] | None = None
+        self._encoded = b""
+
+    def token(self, settings: Settings, jti: str) -> tuple[str, int, tuple[Finding, ...]]:
+        """The token, its ``exp`` and its warnings (``Minted``'s); raises as ``mint`` does."""
+        header = build_header(settings)
+        if header != self._header:
+            check_key_fits(self._key.key, settings.algorithm, input_name=self._key.input_name)
+            self._encoded = encode_header(header)
+            self._header = header
+        claims = build_claims(settings, now=self._now, jti=jti)
+        self._guard.check(settings, header, claims)
+        token = sign_encoded(claims, self._key.key, header["alg"], self._encoded)
+        size = _size(settings, len(token)) if len(token) > TOKEN_WARN_BYTES else ()
+        return token, claims["exp"], settings.warnings + self._key.warnings + size
 
 
 def mint_from_text(

@@ -5,8 +5,11 @@ empty input gives no token."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+import multiprocessing
+import os
 import stat
 from collections.abc import Callable
 from dataclasses import replace
@@ -16,9 +19,24 @@ from typing import Any
 
 import pytest
 
-from qsjwt.bulk import IN_PROCESS_BELOW, BulkResult, KeyText, Row, mint_bulk, read_rows
-from qsjwt.errors import InputError, KeyMaterialError
+from qsjwt.bulk import (
+    IN_PROCESS_BELOW,
+    MAX_CHUNK,
+    MIN_CHUNK,
+    BulkResult,
+    KeyText,
+    Row,
+    _bounds,
+    mint_bulk,
+    read_rows,
+    usable_cores,
+)
+from qsjwt.claims import build_claims, build_header
+from qsjwt.errors import InputError, KeyMaterialError, QsjwtError
+from qsjwt.findings import Severity
 from qsjwt.inputs import Target
+from qsjwt.lint import lint_token, lint_user_claims
+from qsjwt.mint import RunGuard, RunMinter, mint
 from qsjwt.rules import CLOUD_AUDIENCE
 from qsjwt.settings import RowSettings, parse_settings
 from tests.conftest import NOW, KeyPair, verify_independently
@@ -330,3 +348,150 @@ def test_row_settings_are_exactly_a_full_parse(target: Any, shared: dict[str, An
             fast = _outcome(partial(row_settings.settings_for, row))
             full = _outcome(partial(parse_settings, target, {**shared, **row}))
             assert fast == full
+
+
+# --- the run's minter: the same tokens as mint, cheaper ----------------------------------------
+
+RUN_ROWS: dict[Target, list[dict[str, Any]]] = {
+    Target.QSEOW: [
+        {"user-id": "alice", "name": "Alice", "email": "a@example.com", "groups": ["R", "W"]},
+        {"user-id": "bob", "name": 'Bo "the" Ø', "attributes": ["team=x", "dept=Ünits"]},
+        {"user-id": "carol", "user-directory": "OTHER", "email": "carol"},
+        {"user-id": "dave", "groups": [f"g{i}," + "x" * 1000 for i in range(8)]},  # big: warns
+    ],
+    Target.CLOUD: [
+        {"subject": "s1", "name": "N", "email": "n@example.com"},
+        {"subject": "s2", "name": "Ünïcode \\ name", "email": "m", "email-verified": "false"},
+        {"subject": "s3", "name": "O", "email": "o@example.com", "groups": ["G1", "G2"]},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("target", "shared"), [(t, s) for t, shares in ROW_SHARES.items() for s in shares[:2]]
+)
+def test_run_minter_makes_exactly_the_tokens_of_mint(
+    rsa_pair: KeyPair, target: Any, shared: dict[str, Any]
+) -> None:
+    """RS256 signatures are deterministic: byte for byte the token mint makes for the same
+    settings and jti, with the same exp and warnings, whatever the order of the rows."""
+    key = KeyText(rsa_pair.private_pem).load()
+    rows = RUN_ROWS[target]
+    for order in (rows, rows[::-1]):
+        run = RunMinter(key, NOW)
+        for number, row in enumerate(order):
+            settings = parse_settings(target, {**shared, **row})
+            jti = f"jti-{number:040d}"
+            token, exp, warnings = run.token(settings, jti)
+            expected = mint(settings, key, now=NOW, jti=jti)
+            assert token == expected.token
+            assert dt.datetime.fromtimestamp(exp, tz=dt.UTC) == expected.expires_at
+            assert warnings == expected.warnings
+
+
+def test_bulk_lines_are_what_json_dumps_writes(rsa_pair: KeyPair) -> None:
+    rows = [{"subject": s, "name": "N", "email": "n@example.com"} for s in SUBJECTS]
+    text = "".join(json.dumps(row) + "\n" for row in rows)
+    result = minted(rsa_pair, text, Target.CLOUD, "jsonl")
+    for line, subject in zip(result.lines, SUBJECTS, strict=True):
+        document = json.loads(line)
+        assert document["user"] == subject
+        assert line == json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+SUBJECTS = ['a"b', "ünï ☃ 𝄞", "back\\slash", "</script>", "\u00e9\u0301"]
+
+
+def _guard_inputs(target: Any) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    shared = {"user-directory": "CORP"} if target is Target.QSEOW else CLOUD_SHARED
+    settings = RowSettings(target, shared).settings_for(RUN_ROWS[target][0])
+    return settings, build_header(settings), build_claims(settings, now=NOW, jti="j" * 43)
+
+
+@pytest.mark.parametrize("target", [Target.QSEOW, Target.CLOUD])
+def test_run_guard_still_refuses_a_broken_shared_part(target: Target) -> None:
+    """After a good token, a token whose shared part differs (a bug that changed the times, the
+    audience or the algorithm) is linted in full again, and refused."""
+    settings, header, claims = _guard_inputs(target)
+    broken: list[tuple[dict[str, Any], dict[str, Any]]] = [
+        (header, {**claims, "exp": claims["iat"]}),  # never valid
+        (header, {**claims, "exp": claims["iat"] + 400 * 86400}),  # far too long
+        ({**header, "alg": "HS256"}, claims),
+        ({**header, "alg": "none"}, claims),
+    ]
+    if target is Target.CLOUD:
+        broken += [(header, {**claims, "aud": "other"}), ({"alg": "RS256"}, claims)]
+    for bad_header, bad_claims in broken:
+        guard = RunGuard(NOW)
+        guard.check(settings, header, claims)  # the first token: in full, and fine
+        guard.check(settings, header, {**claims, "jti": "k" * 43})  # only its own claims
+        with pytest.raises(QsjwtError, match="internal check failed"):
+            guard.check(settings, bad_header, bad_claims)
+
+
+@pytest.mark.parametrize("target", [Target.QSEOW, Target.CLOUD])
+def test_run_guard_still_refuses_a_broken_user_claim(target: Target) -> None:
+    settings, header, claims = _guard_inputs(target)
+    bad: list[dict[str, Any]]
+    if target is Target.QSEOW:
+        bad = [{"userId": "CORP\\x"}, {"userId": " "}, {"userDirectory": ""}]
+    else:
+        bad = [{"sub": ""}, {"name": 3}, {"email_verified": "true"}, {"jti": ""}]
+        bad += [{"groups": ["ok", ""]}, {"email": None}]
+    for change in bad:
+        guard = RunGuard(NOW)
+        guard.check(settings, header, claims)
+        with pytest.raises(QsjwtError, match="internal check failed"):
+            guard.check(settings, header, {**claims, **change})
+
+
+def test_run_guard_refuses_a_broken_first_token() -> None:
+    settings, header, claims = _guard_inputs(Target.CLOUD)
+    with pytest.raises(QsjwtError, match="internal check failed"):
+        RunGuard(NOW).check(settings, header, {**claims, "exp": claims["iat"]})
+
+
+@pytest.mark.parametrize("target", [Target.QSEOW, Target.CLOUD])
+def test_user_claim_rules_are_those_of_lint_token(target: Target) -> None:
+    """lint_user_claims finds exactly what lint_token finds about a user's own claims."""
+    _, header, claims = _guard_inputs(target)
+    changes: list[dict[str, Any]] = [{}, {"userId": "a\\b"}, {"sub": ""}, {"name": 1}]
+    changes += [{"email_verified": 1}, {"jti": "short"}, {"groups": [""]}, {"userDirectory": 2}]
+    mine = {"userId", "userDirectory", "sub", "name", "email", "email_verified", "jti", "groups"}
+    for change in changes:
+        token_claims = {**claims, **change}
+        full = lint_token(header, token_claims, target, now=NOW)
+        user = lint_user_claims(token_claims, target)
+        errors = [f for f in full if f.severity is Severity.ERROR]
+        assert [f for f in user if f.severity is Severity.ERROR] == errors
+        assert all(f.subject in mine for f in user)
+
+
+def test_tasks_cover_every_row_once_and_shrink_at_the_end() -> None:
+    for count, workers in [(0, 2), (1, 1), (300, 2), (10_000, 2), (10_001, 8), (777, 3)]:
+        bounds = list(_bounds(count, workers))
+        assert [start for start, _ in bounds] == [0, *[end for _, end in bounds[:-1]]][
+            : len(bounds)
+        ]
+        assert (bounds[-1][1] if bounds else 0) == count
+        sizes = [end - start for start, end in bounds]
+        assert all(0 < size <= MAX_CHUNK for size in sizes)
+        if workers > 1 and count > 2000:
+            assert sizes[-2] <= MIN_CHUNK and sizes == sorted(sizes, reverse=True)
+
+
+def test_spawned_workers_get_their_rows_in_the_tasks(
+    rsa_pair: KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where workers are not forked (macOS, Windows), the rows travel with each task."""
+    spawn = multiprocessing.get_context("spawn")
+    monkeypatch.setattr(multiprocessing, "get_context", lambda method=None: spawn)
+    count = IN_PROCESS_BELOW + 5
+    result = minted(rsa_pair, qseow_users(count), Target.QSEOW, "csv", jobs=2)
+    assert [json.loads(line)["user"] for line in result.lines] == [
+        f"CORP\\user{i:05d}" for i in range(count)
+    ]
+
+
+def test_usable_cores() -> None:
+    assert 1 <= usable_cores() <= (os.cpu_count() or 1)
