@@ -51,15 +51,18 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def render_action_yml() -> str:
+DESCRIPTION = (
+    "Mint a JWT for Qlik Sense (client-managed QSEoW or Qlik Cloud), or get a Qlik Cloud OAuth "
+    "access token with a private key, masked in logs before it is used."
+)
+
+
+def _head(header: str, name: str, description: str) -> list[str]:
+    """What both actions share: the header comment, name, branding and the inputs."""
     lines = [
-        HEADER.rstrip("\n"),
-        "name: Qlik Sense JWT",
-        "description: "
-        + _q(
-            "Mint a JWT for Qlik Sense (client-managed QSEoW or Qlik Cloud), masked in logs "
-            "before it is used."
-        ),
+        header.rstrip("\n"),
+        f"name: {name}",
+        "description: " + _q(description),
         "author: qs-jwt maintainers",
         "branding:",
         "  icon: lock",
@@ -72,6 +75,11 @@ def render_action_yml() -> str:
             f"    description: {_q(item.description)}",
             f"    required: {'true' if item.required else 'false'}",
         ]
+    return lines
+
+
+def render_action_yml() -> str:
+    lines = _head(HEADER, "Qlik Sense JWT", DESCRIPTION)
     lines.append("outputs:")
     for name, description in OUTPUTS.items():
         lines += [f"  {name}:", f"    description: {_q(description)}"]
@@ -135,26 +143,11 @@ def _block(script: str, indent: str) -> list[str]:
 
 
 def render_anywhere_yml() -> str:
-    lines = [
-        ANYWHERE_HEADER.rstrip("\n"),
-        "name: Qlik Sense JWT (any runner)",
-        "description: "
-        + _q(
-            "Mint a JWT for Qlik Sense (client-managed QSEoW or Qlik Cloud), masked in logs "
-            "before it is used. Runs on Linux, Windows and macOS runners, without a container."
-        ),
-        "author: qs-jwt maintainers",
-        "branding:",
-        "  icon: lock",
-        "  color: green",
-        "inputs:",
-    ]
-    for item in ACTION_INPUTS:
-        lines += [
-            f"  {item.name}:",
-            f"    description: {_q(item.description)}",
-            f"    required: {'true' if item.required else 'false'}",
-        ]
+    lines = _head(
+        ANYWHERE_HEADER,
+        "Qlik Sense JWT (any runner)",
+        DESCRIPTION + " Runs on Linux, Windows and macOS runners, without a container.",
+    )
     lines.append("outputs:")
     for name, description in OUTPUTS.items():
         lines += [
