@@ -36,9 +36,14 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from qsjwt.errors import QsjwtError
-    from qsjwt.keys import load_certificate, load_signing_key, load_verifying_key, pem_from_text
-    from qsjwt.sign import decode_unverified
+    from qsjwt.base.errors import QsjwtError
+    from qsjwt.signing.jws import decode_unverified
+    from qsjwt.signing.keys import (
+        load_certificate,
+        load_signing_key,
+        load_verifying_key,
+        pem_from_text,
+    )
 
 WINDOW = 16
 PASSPHRASE = "passphrase"  # noqa: S105 (the input's name in messages)

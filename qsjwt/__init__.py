@@ -25,17 +25,17 @@ _HOMES = {
     "verify_token": "qsjwt.api",
     "lint_token": "qsjwt.api",
     "get_access_token": "qsjwt.api",
-    "AccessToken": "qsjwt.exchange",
-    "Assertion": "qsjwt.oauth",
-    "QlikRefusedError": "qsjwt.errors",
-    "QlikUnreachableError": "qsjwt.errors",
-    "Minted": "qsjwt.mint",
-    "Finding": "qsjwt.findings",
-    "Severity": "qsjwt.findings",
-    "QsjwtError": "qsjwt.errors",
-    "InputError": "qsjwt.errors",
-    "KeyMaterialError": "qsjwt.errors",
-    "TokenError": "qsjwt.errors",
+    "AccessToken": "qsjwt.oauth.exchange",
+    "Assertion": "qsjwt.oauth.assertion",
+    "QlikRefusedError": "qsjwt.base.errors",
+    "QlikUnreachableError": "qsjwt.base.errors",
+    "Minted": "qsjwt.login.mint",
+    "Finding": "qsjwt.base.findings",
+    "Severity": "qsjwt.base.findings",
+    "QsjwtError": "qsjwt.base.errors",
+    "InputError": "qsjwt.base.errors",
+    "KeyMaterialError": "qsjwt.base.errors",
+    "TokenError": "qsjwt.base.errors",
 }
 __all__ = [
     "AccessToken",
@@ -69,7 +69,7 @@ if TYPE_CHECKING:
         mint_qseow,
         verify_token,
     )
-    from qsjwt.errors import (
+    from qsjwt.base.errors import (
         InputError,
         KeyMaterialError,
         QlikRefusedError,
@@ -77,10 +77,10 @@ if TYPE_CHECKING:
         QsjwtError,
         TokenError,
     )
-    from qsjwt.exchange import AccessToken
-    from qsjwt.findings import Finding, Severity
-    from qsjwt.mint import Minted
-    from qsjwt.oauth import Assertion
+    from qsjwt.base.findings import Finding, Severity
+    from qsjwt.login.mint import Minted
+    from qsjwt.oauth.assertion import Assertion
+    from qsjwt.oauth.exchange import AccessToken
 
 
 def __getattr__(name: str) -> object:

@@ -2,7 +2,7 @@
 before the first release).
 
 Every value goes through the same checks as the command line and the GitHub Action (the input
-table, ``qsjwt.settings``), so a script gets the same errors: ``InputError`` names the keyword
+table, ``qsjwt.login.settings``), so a script gets the same errors: ``InputError`` names the keyword
 argument at fault (in the input table's spelling, ``user-id`` for ``user_id``) and never
 repeats its value. Times are taken as timezone-aware datetimes only.
 """
@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING, Any, cast
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from qsjwt import lint as _lint
-from qsjwt import sign as _sign
-from qsjwt.claims import new_jti
-from qsjwt.errors import InputError
-from qsjwt.findings import Finding
-from qsjwt.inputs import CERTIFICATE, JWT_TARGETS, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
-from qsjwt.keys import (
+from qsjwt.base.errors import InputError
+from qsjwt.base.findings import Finding
+from qsjwt.base.inputs import CERTIFICATE, JWT_TARGETS, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
+from qsjwt.login import lint as _lint
+from qsjwt.login.claims import new_jti
+from qsjwt.login.mint import Minted, mint
+from qsjwt.login.settings import RawValue, Settings, parse_settings, parse_target
+from qsjwt.signing import jws as _sign
+from qsjwt.signing.keys import (
     LoadedKey,
     VerifyingKey,
     load_certificates,
@@ -29,12 +31,10 @@ from qsjwt.keys import (
     load_verifying_key,
     signing_key_from,
 )
-from qsjwt.mint import Minted, mint
-from qsjwt.settings import RawValue, Settings, parse_settings, parse_target
 
 if TYPE_CHECKING:
-    from qsjwt.exchange import AccessToken
-    from qsjwt.oauth import Assertion
+    from qsjwt.oauth.assertion import Assertion
+    from qsjwt.oauth.exchange import AccessToken
 
 PrivateKey = str | bytes | rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 """PEM text (also base64 of it, or with literal ``\\n``), or a ``cryptography`` key object,
@@ -134,7 +134,7 @@ class Minter:
         ``/oauth/token`` yourself; ``jti`` must be a UUID (a new one by default). Raises
         ``InputError``."""
         values = _values({**locals(), "assertion_only": True})
-        from qsjwt.oauth import build_assertion, load_checked, new_jti, parse_oauth  # noqa: PLC0415
+        from qsjwt.oauth.assertion import build_assertion, load_checked, new_jti, parse_oauth  # noqa: PLC0415
 
         settings = parse_oauth(values)
         load_checked(settings, self._key)
@@ -161,8 +161,8 @@ class Minter:
         given = dict(locals())
         if isinstance(scope, Iterable) and not isinstance(scope, str):
             given["scope"] = " ".join(scope)
-        from qsjwt.exchange import obtain_access_token  # noqa: PLC0415 (HTTP only here)
-        from qsjwt.oauth import load_checked, parse_oauth  # noqa: PLC0415
+        from qsjwt.oauth.assertion import load_checked, parse_oauth  # noqa: PLC0415
+        from qsjwt.oauth.exchange import obtain_access_token  # noqa: PLC0415 (HTTP only here)
 
         settings = parse_oauth(_values(given))
         load_checked(settings, self._key)

@@ -1,8 +1,8 @@
 """Render both actions from the code, and the README's action tables from action.yml.
 
 ``action.yml`` (the container action) and ``anywhere/action.yml`` (the composite action for
-every runner: Linux, Windows, macOS) are rendered from ``qsjwt.inputs.INPUTS`` and
-``qsjwt.action`` (ACTION_INPUTS, OUTPUTS), so their inputs and outputs cannot differ; the
+every runner: Linux, Windows, macOS) are rendered from ``qsjwt.base.inputs.INPUTS`` and
+``qsjwt.action.entry`` (ACTION_INPUTS, OUTPUTS), so their inputs and outputs cannot differ; the
 README's inputs and outputs tables are rendered from ``action.yml`` as parsed here. After
 changing an input or an output, run ``python scripts/render_action.py --write``;
 ``tests/test_action_docs.py`` and ``tests/test_anywhere.py`` fail while a file is out of date.
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qsjwt.action import ACTION_INPUTS, OUTPUTS
+from qsjwt.action.entry import ACTION_INPUTS, OUTPUTS
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION_YML = ROOT / "action.yml"
@@ -33,7 +33,7 @@ TABLE_MARKERS = {
 }
 
 HEADER = """\
-# Generated from qsjwt/inputs.py and qsjwt/action.py: edit those, then run
+# Generated from qsjwt/base/inputs.py and qsjwt/action/entry.py: edit those, then run
 #   python scripts/render_action.py --write
 # (tests/test_action_docs.py fails while this file is out of date).
 #
@@ -88,7 +88,7 @@ def render_action_yml() -> str:
 
 
 ANYWHERE_HEADER = """\
-# Generated from qsjwt/inputs.py and qsjwt/action.py, like ../action.yml: edit those, then run
+# Generated from qsjwt/base/inputs.py and qsjwt/action/, like ../action.yml: edit those, then run
 #   python scripts/render_action.py --write
 # (tests/test_anywhere.py fails while this file is out of date).
 #

@@ -1,4 +1,4 @@
-"""Render the GitLab component's table-derived parts from ``qsjwt.inputs.INPUTS``.
+"""Render the GitLab component's table-derived parts from ``qsjwt.base.inputs.INPUTS``.
 
 ``templates/qs-jwt.yml`` spells every input twice: as a ``spec: inputs:`` entry and as the
 ``QSJWT_*`` job variable the CLI reads. Both blocks sit between marker comments and are
@@ -14,7 +14,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from qsjwt.inputs import INPUTS
+from qsjwt.base.inputs import INPUTS
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "templates" / "qs-jwt.yml"

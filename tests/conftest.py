@@ -15,8 +15,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwcrypto import jwk, jwt
 
-from qsjwt import action
-from qsjwt.keys import (
+from qsjwt.action import entry as action
+from qsjwt.signing.keys import (
     certificate_pem,
     private_pem,
     public_pem,

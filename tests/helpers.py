@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from qsjwt.errors import InputError, QsjwtError, spell
-from qsjwt.findings import Finding, Severity
-from qsjwt.inputs import JWT_TARGETS, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
-from qsjwt.keys import LoadedKey, load_signing_key
-from qsjwt.oauth import OAuthSettings
-from qsjwt.settings import CloudSettings, QseowSettings, Settings, parse_settings
+from qsjwt.base.errors import InputError, QsjwtError, spell
+from qsjwt.base.findings import Finding, Severity
+from qsjwt.base.inputs import JWT_TARGETS, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
+from qsjwt.login.settings import CloudSettings, QseowSettings, Settings, parse_settings
+from qsjwt.oauth.assertion import OAuthSettings
+from qsjwt.signing.keys import LoadedKey, load_signing_key
 
 BOTH_TARGETS = pytest.mark.parametrize(
     "target", list(JWT_TARGETS), ids=[t.value for t in JWT_TARGETS]

@@ -20,11 +20,11 @@ from typing import Any, NoReturn
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from qsjwt import action
-from qsjwt.action import ERROR_CODES
-from qsjwt.errors import QsjwtError, TokenError
-from qsjwt.findings import warning
-from qsjwt.mint import Minted, mint_from_text
+from qsjwt.action import entry as action
+from qsjwt.action.entry import ERROR_CODES
+from qsjwt.base.errors import QsjwtError, TokenError
+from qsjwt.base.findings import warning
+from qsjwt.login.mint import Minted, mint_from_text
 from scripts.render_action import read_action
 from tests.action_runner import (
     MASK,
@@ -797,7 +797,7 @@ def test_unwritable_summary_is_only_a_warning(run: Any, runner: Runner, rsa_pair
 
 PROBE = """\
 import sys
-from qsjwt.action import main
+from qsjwt.action.entry import main
 code = main()
 loaded = sorted(m for m in sys.modules if m.split(".")[0] == "actions_toolkit")
 sys.stdout.write("LOADED=" + ",".join(loaded))

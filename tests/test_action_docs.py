@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from qsjwt.action import EXPORT_ENV, TARGET
-from qsjwt.inputs import (
+from qsjwt.action.entry import EXPORT_ENV, TARGET
+from qsjwt.base.inputs import (
     CERTIFICATE,
     ID_TOKEN,
     INPUTS,

@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from qsjwt.algorithms import (
+from qsjwt.base.errors import InputError, KeyMaterialError
+from qsjwt.base.inputs import Target
+from qsjwt.signing.algorithms import (
     ALLOWED,
     ECDSA,
     JWS_NAMES,
@@ -16,8 +18,6 @@ from qsjwt.algorithms import (
     check_algorithm,
     check_key_fits,
 )
-from qsjwt.errors import InputError, KeyMaterialError
-from qsjwt.inputs import Target
 from tests.conftest import KeyPair
 from tests.helpers import BOTH_TARGETS, assert_error
 

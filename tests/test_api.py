@@ -11,8 +11,8 @@ import sys
 import pytest
 
 import qsjwt
-from qsjwt.connection import CHECK_INPUTS
-from qsjwt.inputs import KEY_SERVICE_INPUTS, Target, inputs_for
+from qsjwt.base.inputs import KEY_SERVICE_INPUTS, Target, inputs_for
+from qsjwt.net.connection import CHECK_INPUTS
 from tests.conftest import NOW, KeyPair, verify_independently
 
 

@@ -11,8 +11,8 @@ import jwt
 import pytest
 
 import qsjwt
-from qsjwt.jwk import public_jwk, thumbprint
-from qsjwt.keys import signing_key_from
+from qsjwt.signing.jwk import public_jwk, thumbprint
+from qsjwt.signing.keys import signing_key_from
 from tests.conftest import KeyPair
 from tests.qlik_local import LocalQlik, QlikClient
 from tests.test_exchange import users_me

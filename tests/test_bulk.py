@@ -1,4 +1,4 @@
-"""``qs-jwt bulk`` and qsjwt.bulk: every token verifies with jwcrypto (the signer uses neither
+"""``qs-jwt bulk`` and qsjwt.login.bulk: every token verifies with jwcrypto (the signer uses neither
 jwcrypto nor PyJWT), input order and count are kept, bad rows are named by line only, and an
 empty input gives no token."""
 
@@ -19,7 +19,11 @@ from typing import Any
 
 import pytest
 
-from qsjwt.bulk import (
+from qsjwt.base.errors import InputError, KeyMaterialError, QsjwtError
+from qsjwt.base.findings import Severity
+from qsjwt.base.inputs import Target
+from qsjwt.base.rules import CLOUD_AUDIENCE
+from qsjwt.login.bulk import (
     IN_PROCESS_BELOW,
     MAX_CHUNK,
     MIN_CHUNK,
@@ -31,14 +35,10 @@ from qsjwt.bulk import (
     read_rows,
     usable_cores,
 )
-from qsjwt.claims import build_claims, build_header
-from qsjwt.errors import InputError, KeyMaterialError, QsjwtError
-from qsjwt.findings import Severity
-from qsjwt.inputs import Target
-from qsjwt.lint import lint_token, lint_user_claims
-from qsjwt.mint import RunGuard, RunMinter, mint
-from qsjwt.rules import CLOUD_AUDIENCE
-from qsjwt.settings import RowSettings, parse_settings
+from qsjwt.login.claims import build_claims, build_header
+from qsjwt.login.lint import lint_token, lint_user_claims
+from qsjwt.login.mint import RunGuard, RunMinter, mint
+from qsjwt.login.settings import RowSettings, parse_settings
 from tests.conftest import NOW, KeyPair, verify_independently
 from tests.test_cli import qs_jwt, qs_jwt_process
 

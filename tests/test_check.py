@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from qsjwt.jwk import public_jwk
-from qsjwt.keys import signing_key_from
+from qsjwt.signing.jwk import public_jwk
+from qsjwt.signing.keys import signing_key_from
 from tests.action_runner import MASK, Result
 from tests.conftest import KeyPair
 from tests.qlik_local import LocalQlik, QlikClient, QlikIdp, QlikProxy

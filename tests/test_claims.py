@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from qsjwt.claims import build_claims, build_header, new_jti
-from qsjwt.inputs import Target
-from qsjwt.mint import mint
+from qsjwt.base.inputs import Target
+from qsjwt.login.claims import build_claims, build_header, new_jti
+from qsjwt.login.mint import mint
 from tests.conftest import NOW, KeyPair, verify_independently
 from tests.helpers import BOTH_TARGETS, FIXED_JTI, parse, signing_key
 

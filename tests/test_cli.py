@@ -24,8 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from qsjwt import __version__, files
+from qsjwt._version import __version__
 from qsjwt.cli import main
+from qsjwt.io import files
 from tests.conftest import ENCRYPTED_KEY, ENCRYPTED_KEY_PASSPHRASE, KeyPair, verify_independently
 from tests.platforms import (
     DEV_FULL,
@@ -651,7 +652,7 @@ def test_process_a_full_stdout_is_a_failure_not_a_crash(
     assert "Traceback" not in proc.stderr
 
 
-# --- files: what an output may replace, and interruptions (qsjwt/files.py) ------------------
+# --- files: what an output may replace, and interruptions (qsjwt/io/files.py) ------------------
 
 STAGES = ["opened", "written", "chmodded", "synced", "linked", "replaced"]
 SIGNALS = [
@@ -886,7 +887,8 @@ def test_keygen_interrupted_at_any_stage_leaves_no_key(
 
 CHILD = """
 import sys
-from qsjwt import cli, files
+from qsjwt import cli
+from qsjwt.io import files
 
 def pause(stage, paused=[]):
     # test only: stop once at the stage named by the test, until the test says go on

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from qsjwt.jwk import public_jwk
-from qsjwt.keys import signing_key_from
+from qsjwt.signing.jwk import public_jwk
+from qsjwt.signing.keys import signing_key_from
 from tests.conftest import KeyPair
 from tests.qlik_local import Answer, LocalQlik, QlikClient, QlikProxy
 from tests.test_cli import Run, qs_jwt

@@ -15,8 +15,8 @@ from pathlib import Path
 import jwt
 import pytest
 
-from qsjwt.jwk import public_jwk
-from qsjwt.keys import signing_key_from
+from qsjwt.signing.jwk import public_jwk
+from qsjwt.signing.keys import signing_key_from
 from tests.conftest import KeyPair
 from tests.qlik_local import IMPERSONATION, LocalQlik, QlikClient, QlikUser
 from tests.test_cli import Run, assert_no_key, qs_jwt, qs_jwt_process

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from qsjwt.display import escape_controls, json_document, one_line, path_for_message
+from qsjwt.base.display import escape_controls, json_document, one_line, path_for_message
 
 
 def test_one_line_escapes_what_could_end_the_line_or_steer_a_terminal() -> None:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from qsjwt.durations import format_duration, parse_duration
-from qsjwt.errors import InputError
+from qsjwt.base.durations import format_duration, parse_duration
+from qsjwt.base.errors import InputError
 from tests.helpers import assert_error
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qsjwt.errors import (
+from qsjwt.base.errors import (
     InputError,
     KeyMaterialError,
     MissingInputError,

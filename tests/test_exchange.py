@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from qsjwt.errors import InputError, QlikRefusedError, QlikUnreachableError, QsjwtError
-from qsjwt.exchange import (
+from qsjwt.base.errors import InputError, QlikRefusedError, QlikUnreachableError, QsjwtError
+from qsjwt.oauth.assertion import OAuthSettings, build_assertion, new_jti, parse_oauth
+from qsjwt.oauth.exchange import (
     CLIENT_ASSERTION_TYPE,
     AccessToken,
     Clock,
@@ -30,9 +31,8 @@ from qsjwt.exchange import (
     exchange,
     token_request,
 )
-from qsjwt.jwk import public_jwk
-from qsjwt.keys import LoadedKey, signing_key_from
-from qsjwt.oauth import OAuthSettings, build_assertion, new_jti, parse_oauth
+from qsjwt.signing.jwk import public_jwk
+from qsjwt.signing.keys import LoadedKey, signing_key_from
 from tests.conftest import KeyPair
 from tests.helpers import assert_error
 from tests.qlik_local import (

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from qsjwt import files
-from qsjwt.errors import InputError, OutputError, QsjwtError
-from qsjwt.files import PlannedFile, check_writable, replace_lines, write_all
+from qsjwt.base.errors import InputError, OutputError, QsjwtError
+from qsjwt.io import files
+from qsjwt.io.files import PlannedFile, check_writable, replace_lines, write_all
 from tests.helpers import assert_error
 from tests.platforms import (
     DEV_NULL_PATH,

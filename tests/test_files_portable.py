@@ -24,9 +24,9 @@ from typing import Any
 
 import pytest
 
-from qsjwt import files
-from qsjwt.errors import InputError, OutputError, QsjwtError
-from qsjwt.files import PlannedFile, check_writable, write_all
+from qsjwt.base.errors import InputError, OutputError, QsjwtError
+from qsjwt.io import files
+from qsjwt.io.files import PlannedFile, check_writable, write_all
 from tests.conftest import KeyPair, verify_independently
 from tests.helpers import assert_error
 from tests.test_cli import QSEOW_ARGS, qs_jwt

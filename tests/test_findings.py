@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qsjwt.findings import Finding, Severity, warning
+from qsjwt.base.findings import Finding, Severity, warning
 
 
 def test_a_warning_names_its_subject_as_spelled() -> None:

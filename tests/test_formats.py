@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from qsjwt.errors import InputError
-from qsjwt.formats import check_variable_name, iso_utc
+from qsjwt.base.errors import InputError
+from qsjwt.base.formats import check_variable_name, iso_utc
 
 
 def test_iso_utc_is_utc_with_a_z() -> None:

@@ -26,7 +26,9 @@ from typing import Any
 import pytest
 import yaml
 
-from qsjwt.action import NOT_GITHUB
+from qsjwt.action.entry import NOT_GITHUB
+from qsjwt.base.formats import ENV_NAME
+from qsjwt.base.inputs import BY_NAME, INPUTS
 from qsjwt.cli import (
     ENV_CERTIFICATE,
     ENV_CERTIFICATE_FILE,
@@ -34,8 +36,6 @@ from qsjwt.cli import (
     ENV_PRIVATE_KEY,
     ENV_PRIVATE_KEY_FILE,
 )
-from qsjwt.formats import ENV_NAME
-from qsjwt.inputs import BY_NAME, INPUTS
 from scripts.render_gitlab import render_template
 from tests.conftest import KeyPair, verify_independently
 from tests.platforms import WINDOWS

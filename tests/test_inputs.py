@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from qsjwt.inputs import BY_NAME, INPUTS, Target, default_lifetime, inputs_for, required_for
+from qsjwt.base.inputs import BY_NAME, INPUTS, Target, default_lifetime, inputs_for, required_for
 
 
 def test_names_variables_and_flags_are_unique() -> None:

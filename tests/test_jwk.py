@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwcrypto import jwk as jw
 from jwcrypto import jws
 
-from qsjwt.errors import InputError, KeyMaterialError
-from qsjwt.jwk import (
+from qsjwt.base.errors import InputError, KeyMaterialError
+from qsjwt.signing.jwk import (
     OAUTH_ALGORITHMS,
     check_kid,
     check_oauth_algorithm,
@@ -28,7 +28,7 @@ from qsjwt.jwk import (
     public_key_from_text,
     thumbprint,
 )
-from qsjwt.keys import certificate_pem, self_signed_certificate
+from qsjwt.signing.keys import certificate_pem, self_signed_certificate
 from tests.conftest import ENCRYPTED_KEY, ENCRYPTED_KEY_PASSPHRASE, NOW, KeyPair
 from tests.helpers import assert_error
 

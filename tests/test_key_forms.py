@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from qsjwt.cli import main
-from qsjwt.keys import certificate_pem, self_signed_certificate
+from qsjwt.signing.keys import certificate_pem, self_signed_certificate
 from scripts.render_action import read_action
 from tests.action_runner import Runner
 from tests.conftest import KeyPair

@@ -7,8 +7,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from qsjwt.errors import InputError
-from qsjwt.keygen import make_key_pair, parse_keygen
+from qsjwt.base.errors import InputError
+from qsjwt.signing.keygen import make_key_pair, parse_keygen
 from tests.conftest import NOW
 
 

@@ -152,7 +152,7 @@ def _client() -> Any:
 
 def _open(monkeypatch: pytest.MonkeyPatch, client: Any) -> Any:
     """The remote key for kms:alias/qlik, with ``client`` as every KMS client boto3 makes."""
-    from qsjwt.remote import Secrets, remote_key_from
+    from qsjwt.signing.remote import Secrets, remote_key_from
 
     monkeypatch.setattr(boto3.session.Session, "client", lambda *_a, **_k: client)
     loaded = remote_key_from(
@@ -231,7 +231,7 @@ def test_an_ecdsa_signature_comes_back_as_der_from_r_and_s(monkeypatch: pytest.M
 def test_an_algorithm_the_key_does_not_allow_is_refused_before_any_sign(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from qsjwt.remote import RemoteKeyError
+    from qsjwt.signing.remote import RemoteKeyError
 
     local = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     client = _client()
@@ -244,7 +244,7 @@ def test_an_algorithm_the_key_does_not_allow_is_refused_before_any_sign(
 
 
 def test_an_access_denied_sign_names_the_policy(monkeypatch: pytest.MonkeyPatch) -> None:
-    from qsjwt.remote import RemoteKeyError
+    from qsjwt.signing.remote import RemoteKeyError
 
     local = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     client = _client()
@@ -323,7 +323,7 @@ def test_a_token_signed_through_kms_verifies_with_its_certificate(
     monkeypatch: pytest.MonkeyPatch, kind: str, target: str, algorithm: str
 ) -> None:
     from qsjwt import Minter
-    from qsjwt.keys import certificate_pem, self_signed_certificate
+    from qsjwt.signing.keys import certificate_pem, self_signed_certificate
 
     local: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey = (
         rsa.generate_private_key(public_exponent=65537, key_size=2048)

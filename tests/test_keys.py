@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
-from qsjwt.algorithms import SigningKey
-from qsjwt.errors import KeyMaterialError
-from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE
-from qsjwt.keys import (
+from qsjwt.base.errors import KeyMaterialError
+from qsjwt.base.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE
+from qsjwt.signing.algorithms import SigningKey
+from qsjwt.signing.keys import (
     certificate_of,
     generate_key,
     load_certificate,

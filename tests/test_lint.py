@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from qsjwt.findings import Finding, Severity
-from qsjwt.inputs import JWT_TARGETS, Target
-from qsjwt.lint import lint_token
-from qsjwt.mint import mint
-from qsjwt.rules import CLOUD_AUDIENCE
-from qsjwt.settings import QseowSettings
-from qsjwt.sign import decode_unverified
+from qsjwt.base.findings import Finding, Severity
+from qsjwt.base.inputs import JWT_TARGETS, Target
+from qsjwt.base.rules import CLOUD_AUDIENCE
+from qsjwt.login.lint import lint_token
+from qsjwt.login.mint import mint
+from qsjwt.login.settings import QseowSettings
+from qsjwt.signing.jws import decode_unverified
 from tests.conftest import NOW, verify_independently
 from tests.helpers import FIXED_JTI, parse, signing_key
 

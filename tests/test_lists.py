@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from qsjwt import action
-from qsjwt.inputs import BY_NAME
+from qsjwt.action import entry as action
+from qsjwt.base.inputs import BY_NAME
 from scripts.render_action import read_action
 from tests.action_runner import Result, Runner
 from tests.conftest import KeyPair, verify_independently

@@ -11,12 +11,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from qsjwt.claims import build_claims, build_header
-from qsjwt.errors import InputError, KeyMaterialError, QsjwtError
-from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
-from qsjwt.keys import certificate_pem, load_certificate, self_signed_certificate
-from qsjwt.mint import mint, mint_from_text
-from qsjwt.sign import sign_token
+from qsjwt.base.errors import InputError, KeyMaterialError, QsjwtError
+from qsjwt.base.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
+from qsjwt.login.claims import build_claims, build_header
+from qsjwt.login.mint import mint, mint_from_text
+from qsjwt.signing.jws import sign_token
+from qsjwt.signing.keys import certificate_pem, load_certificate, self_signed_certificate
 from tests.conftest import (
     ENCRYPTED_KEY,
     ENCRYPTED_KEY_PASSPHRASE,

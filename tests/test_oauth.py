@@ -1,6 +1,6 @@
 """Qlik Cloud OAuth settings and the client assertion: every documented rule before signing.
 
-Assertions are verified by jwcrypto against the JWK that qsjwt.jwk publishes (PyJWT signs).
+Assertions are verified by jwcrypto against the JWK that qsjwt.signing.jwk publishes (PyJWT signs).
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ from hypothesis import strategies as st
 from jwcrypto import jwk as jw
 from jwcrypto import jwt as jwcrypto_jwt
 
-from qsjwt.connection import normalise_tenant
-from qsjwt.errors import InputError, KeyMaterialError, MissingInputError
-from qsjwt.jwk import public_jwk, thumbprint
-from qsjwt.keys import LoadedKey, signing_key_from
-from qsjwt.oauth import (
+from qsjwt.base.errors import InputError, KeyMaterialError, MissingInputError
+from qsjwt.net.connection import normalise_tenant
+from qsjwt.oauth.assertion import (
     DEFAULT_ASSERTION_LIFETIME,
     INPUT_NAMES,
     MAX_ASSERTION_LIFETIME,
@@ -34,6 +32,8 @@ from qsjwt.oauth import (
     new_jti,
     parse_oauth,
 )
+from qsjwt.signing.jwk import public_jwk, thumbprint
+from qsjwt.signing.keys import LoadedKey, signing_key_from
 from tests.conftest import NOW, KeyPair
 from tests.helpers import assert_error
 

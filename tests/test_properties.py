@@ -9,19 +9,19 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from qsjwt.durations import format_duration, parse_duration
-from qsjwt.errors import InputError
-from qsjwt.inputs import INPUTS, JWT_TARGETS, Target
-from qsjwt.keys import LoadedKey
-from qsjwt.lint import lint_token
-from qsjwt.mint import mint
-from qsjwt.rules import (
+from qsjwt.base.durations import format_duration, parse_duration
+from qsjwt.base.errors import InputError
+from qsjwt.base.inputs import INPUTS, JWT_TARGETS, Target
+from qsjwt.base.rules import (
     CLOUD_MAX_LIFETIME,
     MAX_VALUE_LENGTH,
     QSEOW_MAX_LIFETIME,
     REGISTERED_CLAIMS,
 )
-from qsjwt.settings import CloudSettings, QseowSettings, parse_settings
+from qsjwt.login.lint import lint_token
+from qsjwt.login.mint import mint
+from qsjwt.login.settings import CloudSettings, QseowSettings, parse_settings
+from qsjwt.signing.keys import LoadedKey
 from tests.conftest import NOW, KeyPair, verify_independently
 from tests.helpers import FIXED_JTI, signing_key, values_for
 

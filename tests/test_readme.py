@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from qsjwt.base.inputs import INPUTS
 from qsjwt.cli import (
     ENV_CERTIFICATE,
     ENV_CERTIFICATE_FILE,
@@ -16,7 +17,6 @@ from qsjwt.cli import (
     ENV_PRIVATE_KEY_FILE,
     build_parser,
 )
-from qsjwt.inputs import INPUTS
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 

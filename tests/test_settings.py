@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from qsjwt.errors import InputError
-from qsjwt.inputs import INPUTS, JWT_TARGETS, Target
-from qsjwt.rules import MAX_VALUE_LENGTH, REGISTERED_CLAIMS
-from qsjwt.settings import (
+from qsjwt.base.errors import InputError
+from qsjwt.base.inputs import INPUTS, JWT_TARGETS, Target
+from qsjwt.base.rules import MAX_VALUE_LENGTH, REGISTERED_CLAIMS
+from qsjwt.login.settings import (
     CloudSettings,
     QseowSettings,
     parse_settings,

@@ -18,13 +18,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qsjwt.algorithms import SigningKey
-from qsjwt.claims import build_claims, build_header
-from qsjwt.errors import KeyMaterialError, QsjwtError, TokenError
-from qsjwt.inputs import Target
-from qsjwt.keys import VerifyingKey, load_signing_key, load_verifying_key, private_pem
-from qsjwt.rules import CLOUD_AUDIENCE
-from qsjwt.sign import decode_unverified, sign_token, verify_token
+from qsjwt.base.errors import KeyMaterialError, QsjwtError, TokenError
+from qsjwt.base.inputs import Target
+from qsjwt.base.rules import CLOUD_AUDIENCE
+from qsjwt.login.claims import build_claims, build_header
+from qsjwt.signing.algorithms import SigningKey
+from qsjwt.signing.jws import decode_unverified, sign_token, verify_token
+from qsjwt.signing.keys import VerifyingKey, load_signing_key, load_verifying_key, private_pem
 from tests.conftest import KeyPair, make_pair, verify_independently
 from tests.helpers import FIXED_JTI, assert_error, b64url, craft_token, parse
 

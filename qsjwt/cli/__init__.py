@@ -17,6 +17,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
+from qsjwt.base.errors import QsjwtError
 from qsjwt.cli import out
 from qsjwt.cli.commands import HANDLERS
 from qsjwt.cli.gather import (
@@ -28,7 +29,6 @@ from qsjwt.cli.gather import (
     spelled,
 )
 from qsjwt.cli.parser import build_parser, parse
-from qsjwt.errors import QsjwtError
 
 __all__ = [
     "ENV_CERTIFICATE",

@@ -1,4 +1,4 @@
-"""``qs-jwt bulk``: read the users, mint on every core (qsjwt.bulk), write JSON Lines."""
+"""``qs-jwt bulk``: read the users, mint on every core (qsjwt.login.bulk), write JSON Lines."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TextIO
 
-from qsjwt.bulk import USERS, KeyText, mint_bulk, read_rows, sniff_format
+from qsjwt.base.display import path_for_message
+from qsjwt.base.errors import InputError, QsjwtError
+from qsjwt.base.inputs import CERTIFICATE, JWT_TARGETS
 from qsjwt.cli import gather, out
-from qsjwt.display import path_for_message
-from qsjwt.errors import InputError, QsjwtError
-from qsjwt.files import Interrupted, PlannedFile, check_writable, write_all
-from qsjwt.inputs import CERTIFICATE, JWT_TARGETS
-from qsjwt.settings import parse_target
+from qsjwt.io.files import Interrupted, PlannedFile, check_writable, write_all
+from qsjwt.login.bulk import USERS, KeyText, mint_bulk, read_rows, sniff_format
+from qsjwt.login.settings import parse_target
 
 SHOWN_SKIPPED = 10
 """How many skipped line numbers stderr lists before it only counts them."""
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, st
     key = KeyText(material.private_key, material.passphrase)
     loaded = key.load()  # refused here, before the users are read, when it cannot sign
     if material.certificate:
-        from qsjwt.keys import certificate_of, load_certificates  # noqa: PLC0415
+        from qsjwt.signing.keys import certificate_of, load_certificates  # noqa: PLC0415
 
         chain = load_certificates(material.certificate, input_name=CERTIFICATE)
         _, found = certificate_of(

@@ -10,14 +10,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from qsjwt.claims import new_jti
-from qsjwt.cli import gather, out
-from qsjwt.cli.out import PROG
-from qsjwt.display import json_document, path_for_message
-from qsjwt.errors import InputError, OutputError, QsjwtError
-from qsjwt.findings import Severity
-from qsjwt.formats import iso_utc
-from qsjwt.inputs import (
+from qsjwt.base.display import json_document, path_for_message
+from qsjwt.base.errors import InputError, OutputError, QsjwtError
+from qsjwt.base.findings import Severity
+from qsjwt.base.formats import iso_utc
+from qsjwt.base.inputs import (
     CERTIFICATE,
     JWT_TARGETS,
     KEY_SERVICE,
@@ -25,20 +22,23 @@ from qsjwt.inputs import (
     PRIVATE_KEY_PASSPHRASE,
     Target,
 )
-from qsjwt.keys import load_verifying_key, one_line_pem
-from qsjwt.lint import lint_token
-from qsjwt.mint import Minted, mint_from_text
-from qsjwt.rules import MILLISECONDS
-from qsjwt.settings import parse_settings, parse_target
-from qsjwt.sign import decode_unverified, verify_token
-from qsjwt.sources import KEY_LIMIT, read_bounded
+from qsjwt.base.rules import MILLISECONDS
+from qsjwt.cli import gather, out
+from qsjwt.cli.out import PROG
+from qsjwt.io.sources import KEY_LIMIT, read_bounded
+from qsjwt.login.claims import new_jti
+from qsjwt.login.lint import lint_token
+from qsjwt.login.mint import Minted, mint_from_text
+from qsjwt.login.settings import parse_settings, parse_target
+from qsjwt.signing.jws import decode_unverified, verify_token
+from qsjwt.signing.keys import load_verifying_key, one_line_pem
 
 if TYPE_CHECKING:
-    from qsjwt.files import PlannedFile
-    from qsjwt.keys import LoadedKey
-    from qsjwt.mint import Minted
-    from qsjwt.oauth import OAuthSettings
-    from qsjwt.settings import Settings
+    from qsjwt.io.files import PlannedFile
+    from qsjwt.login.mint import Minted
+    from qsjwt.login.settings import Settings
+    from qsjwt.oauth.assertion import OAuthSettings
+    from qsjwt.signing.keys import LoadedKey
 
 Handler = Callable[[argparse.Namespace, Mapping[str, str], Mapping[str, str]], int]
 """(parsed arguments, the environment, how each input was spelled) -> exit code"""
@@ -105,8 +105,8 @@ def _mint_remote(
     settings: Settings, remote: LoadedKey, args: argparse.Namespace, env: Mapping[str, str]
 ) -> Minted:
     """Mint with a key held by a key service; Qlik's certificate, if given, must be its."""
-    from qsjwt.keys import load_certificates  # noqa: PLC0415
-    from qsjwt.mint import mint as mint_with  # noqa: PLC0415
+    from qsjwt.login.mint import mint as mint_with  # noqa: PLC0415
+    from qsjwt.signing.keys import load_certificates  # noqa: PLC0415
 
     text = gather.certificate(getattr(args, "certificate_file", None), env)
     chain = load_certificates(text, input_name=CERTIFICATE) if text else []
@@ -118,7 +118,7 @@ def _mint_remote(
 def _oauth_key(
     settings: OAuthSettings, args: argparse.Namespace, env: Mapping[str, str]
 ) -> LoadedKey:
-    from qsjwt.oauth import load_oauth_key  # noqa: PLC0415
+    from qsjwt.oauth.assertion import load_oauth_key  # noqa: PLC0415
 
     material = gather.key_material(args, env)
     return load_oauth_key(settings, material.private_key, material.passphrase)
@@ -128,8 +128,8 @@ def _oauth(
     settings: OAuthSettings, key: LoadedKey, args: argparse.Namespace, outputs: list[PlannedFile]
 ) -> int:
     """The assertion alone, or (by default) the access token Qlik trades it for."""
-    from qsjwt.oauth import assertion_header, build_assertion  # noqa: PLC0415
-    from qsjwt.oauth import new_jti as new_oauth_jti  # noqa: PLC0415 (a UUID, as Qlik asks)
+    from qsjwt.oauth.assertion import assertion_header, build_assertion  # noqa: PLC0415
+    from qsjwt.oauth.assertion import new_jti as new_oauth_jti  # noqa: PLC0415 (a UUID, as Qlik asks)
 
     assertion_header(settings, key)  # Qlik's OAuth rules, before anything is signed or sent
     if settings.assertion_only:
@@ -143,7 +143,7 @@ def _oauth(
             f"assertion expires at {iso_utc(assertion.expires_at)}; post it to the tenant's "
             "/oauth/token once, before then",
         )
-    from qsjwt.exchange import obtain_access_token  # noqa: PLC0415 (HTTP only when needed)
+    from qsjwt.oauth.exchange import obtain_access_token  # noqa: PLC0415 (HTTP only when needed)
 
     access = obtain_access_token(settings, key)
     if settings.check:
@@ -169,7 +169,7 @@ def _oauth(
 
 def _check(settings: Settings | OAuthSettings, token: str, make_probe: Callable[[], str]) -> None:
     """Prove the token at Qlik before it is output; a refusal raises (exit 3 or 4)."""
-    from qsjwt.probe import describe, prove  # noqa: PLC0415 (HTTP only for check)
+    from qsjwt.app.check import describe, prove  # noqa: PLC0415 (HTTP only for check)
 
     out.say(sys.stderr, describe(prove(settings, token, make_probe)))
 
@@ -221,7 +221,7 @@ def _deliver(
 
 def _write(files: list[PlannedFile], *, overwrite: bool = True) -> int | None:
     """Write every file, then say so; the exit code when a signal stopped the write."""
-    from qsjwt.files import Interrupted, write_all  # noqa: PLC0415 (no file, no need)
+    from qsjwt.io.files import Interrupted, write_all  # noqa: PLC0415 (no file, no need)
 
     try:
         write_all(files, overwrite=overwrite)
@@ -302,15 +302,15 @@ def _times(claims: Mapping[str, Any]) -> dict[str, str]:
 def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     from pathlib import Path  # noqa: PLC0415
 
-    from qsjwt.files import PlannedFile, check_writable  # noqa: PLC0415
-    from qsjwt.keygen import make_key_pair, parse_keygen  # noqa: PLC0415 (only keygen needs it)
+    from qsjwt.io.files import PlannedFile, check_writable  # noqa: PLC0415
+    from qsjwt.signing.keygen import make_key_pair, parse_keygen  # noqa: PLC0415 (only keygen needs it)
 
     now = dt.datetime.now(dt.UTC)
     values = {"key-type": args.key_type, "bits": args.bits, "days": args.days, "curve": args.curve}
     settings = parse_keygen({**values, "common-name": args.common_name}, now=now)
     remote = gather.remote_key(gather.key_service_values(args, env), env, None)
     if remote is not None:  # the key exists in the service: its public forms only
-        from qsjwt.keygen import remote_key_files  # noqa: PLC0415
+        from qsjwt.signing.keygen import remote_key_files  # noqa: PLC0415
 
         made = remote_key_files(remote.key, settings, now=now)
     else:
@@ -352,11 +352,11 @@ def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
 def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     from pathlib import Path  # noqa: PLC0415
 
-    from qsjwt.call import call as request  # noqa: PLC0415 (HTTP only for this command)
-    from qsjwt.call import check_method, check_url, new_xrfkey  # noqa: PLC0415
-    from qsjwt.connection import parse_connection  # noqa: PLC0415
-    from qsjwt.exchange import Transport  # noqa: PLC0415
-    from qsjwt.files import PlannedFile, check_writable  # noqa: PLC0415
+    from qsjwt.app.call import call as request  # noqa: PLC0415 (HTTP only for this command)
+    from qsjwt.app.call import check_method, check_url, new_xrfkey  # noqa: PLC0415
+    from qsjwt.io.files import PlannedFile, check_writable  # noqa: PLC0415
+    from qsjwt.net.connection import parse_connection  # noqa: PLC0415
+    from qsjwt.oauth.exchange import Transport  # noqa: PLC0415
 
     url = check_url(args.url)
     method = check_method(args.method)
@@ -413,7 +413,7 @@ JWK_FORMATS = ("jwk", "jwks", "json")
 
 
 def jwk(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
-    from qsjwt.jwk import (  # noqa: PLC0415
+    from qsjwt.signing.jwk import (  # noqa: PLC0415
         check_kid,
         check_oauth_algorithm,
         public_forms,

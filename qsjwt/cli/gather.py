@@ -13,11 +13,10 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from qsjwt.errors import InputError
-from qsjwt.formats import check_variable_name
-from qsjwt.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target, inputs_for
-from qsjwt.settings import RawValue
-from qsjwt.sources import (
+from qsjwt.base.errors import InputError
+from qsjwt.base.formats import check_variable_name
+from qsjwt.base.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target, inputs_for
+from qsjwt.io.sources import (
     KEY_LIMIT,
     PASSPHRASE_LIMIT,
     TOKEN_LIMIT,
@@ -25,6 +24,7 @@ from qsjwt.sources import (
     passphrase_from,
     read_bounded,
 )
+from qsjwt.login.settings import RawValue
 
 ENV_PRIVATE_KEY = "QSJWT_PRIVATE_KEY"
 ENV_PRIVATE_KEY_FILE = "QSJWT_PRIVATE_KEY_FILE"
@@ -36,8 +36,8 @@ ENV_TOKEN_FILE = "QSJWT_TOKEN_FILE"  # noqa: S105 (a variable name)
 DOTENV_DEFAULT = "QLIK_JWT"
 ACCESS_DOTENV_DEFAULT = "QLIK_ACCESS_TOKEN"
 if TYPE_CHECKING:
-    from qsjwt.files import PlannedFile
-    from qsjwt.keys import LoadedKey
+    from qsjwt.io.files import PlannedFile
+    from qsjwt.signing.keys import LoadedKey
 
 STDIO = "-"
 """``--output -`` is standard output, as without ``--output``; ``TOKEN`` ``-`` is stdin."""
@@ -176,7 +176,7 @@ ENV_ID_TOKEN = "QSJWT_ID_TOKEN"  # noqa: S105 (a variable name)
 def key_service_values(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, str]:
     """``key-service`` and its back end's inputs for a command that is not a mint (keygen,
     jwk): each from its flag, else its variable."""
-    from qsjwt.inputs import BY_NAME, KEY_SERVICE_INPUTS  # noqa: PLC0415
+    from qsjwt.base.inputs import BY_NAME, KEY_SERVICE_INPUTS  # noqa: PLC0415
 
     values = {}
     for name in KEY_SERVICE_INPUTS:
@@ -199,7 +199,7 @@ def remote_key(
             input_name="key-service",
             hint="sign with one: drop the private key, or the key service",
         )
-    from qsjwt.remote import Secrets, remote_key_from  # noqa: PLC0415 (only for a remote key)
+    from qsjwt.signing.remote import Secrets, remote_key_from  # noqa: PLC0415 (only for a remote key)
 
     secrets = Secrets(
         vault_token=env.get(ENV_VAULT_TOKEN) or None,
@@ -235,10 +235,10 @@ def planned_outputs(args: argparse.Namespace, env: Mapping[str, str]) -> list[Pl
     if args.output in (None, STDIO) and args.dotenv is None:
         if args.dotenv_variable is not None:
             raise InputError("only applies with --dotenv FILE", input_name="dotenv-variable")
-        return []  # standard output: qsjwt.files (and pathlib) are not even imported
+        return []  # standard output: qsjwt.io.files (and pathlib) are not even imported
     from pathlib import Path  # noqa: PLC0415
 
-    from qsjwt.files import PlannedFile, check_writable  # noqa: PLC0415
+    from qsjwt.io.files import PlannedFile, check_writable  # noqa: PLC0415
 
     planned = []
     if args.output is not None and args.output != STDIO:

@@ -11,9 +11,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-from qsjwt.display import escape_controls
-from qsjwt.errors import QsjwtError
-from qsjwt.findings import Finding
+from qsjwt.base.display import escape_controls
+from qsjwt.base.errors import QsjwtError
+from qsjwt.base.findings import Finding
 
 PROG = "qs-jwt"
 

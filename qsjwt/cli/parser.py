@@ -9,7 +9,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, Protocol, cast
 
-from qsjwt import __version__
+from qsjwt._version import __version__
+from qsjwt.base.inputs import Target, default_for, inputs_for
 from qsjwt.cli.gather import (
     ACCESS_DOTENV_DEFAULT,
     DOTENV_DEFAULT,
@@ -22,7 +23,6 @@ from qsjwt.cli.gather import (
     ENV_TOKEN_FILE,
 )
 from qsjwt.cli.out import PROG, note
-from qsjwt.inputs import Target, default_for, inputs_for
 
 FORBIDDEN = ("--private-key", "--passphrase", "--private-key-passphrase", "--key", "--password")
 """Options people reach for that are never accepted: a key or passphrase on a command line
@@ -563,7 +563,7 @@ def _lint_command(lint: _Parser) -> None:
 
 def _key_service_options(parser: _Parser) -> None:
     """``--key-service`` and its back end's options, for the commands that are not a mint."""
-    from qsjwt.inputs import BY_NAME, KEY_SERVICE_INPUTS  # noqa: PLC0415
+    from qsjwt.base.inputs import BY_NAME, KEY_SERVICE_INPUTS  # noqa: PLC0415
 
     group = parser.add_argument_group(
         "key service", "a key held by a key service instead of a private key (docs/keyless-*.md)"
@@ -580,7 +580,7 @@ def _key_service_options(parser: _Parser) -> None:
 
 
 def _keygen_command(keygen: _Parser) -> None:
-    from qsjwt.keygen import DEFAULTS as KEYGEN_DEFAULTS  # noqa: PLC0415 (a token needs none)
+    from qsjwt.signing.keygen import DEFAULTS as KEYGEN_DEFAULTS  # noqa: PLC0415 (a token needs none)
 
     keygen.option(keygen, "--out-dir", required=True, metavar="DIR")
     helps = {

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from qsjwt.jwk import public_jwk
-from qsjwt.keys import signing_key_from
+from qsjwt.signing.jwk import public_jwk
+from qsjwt.signing.keys import signing_key_from
 from tests.action_runner import MASK, parse_file_command
 from tests.conftest import KeyPair
 from tests.container.conftest import RunAction, RunGitlab

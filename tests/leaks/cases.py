@@ -212,7 +212,7 @@ def _other_pem(kind: str) -> bytes:
     """A certificate or private key of another (throw-away P-256) key, made on first use."""
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from qsjwt.keys import certificate_pem, private_pem, self_signed_certificate
+    from qsjwt.signing.keys import certificate_pem, private_pem, self_signed_certificate
 
     if kind not in _OTHER:
         key = ec.generate_private_key(ec.SECP256R1())
@@ -242,7 +242,7 @@ def _expired(pem: bytes) -> bytes:
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from qsjwt.keys import certificate_pem
+    from qsjwt.signing.keys import certificate_pem
 
     issuer = serialization.load_pem_private_key(_other_pem("private"), None)
     assert isinstance(issuer, ec.EllipticCurvePrivateKey)

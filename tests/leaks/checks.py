@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qsjwt.action import ERROR_CODES
-from qsjwt.inputs import BY_NAME
+from qsjwt.action.entry import ERROR_CODES
+from qsjwt.base.inputs import BY_NAME
 from tests.action_runner import MASK, FileCommandError, parse_command, parse_file_command
 from tests.conftest import verify_independently
 from tests.leaks.cases import Case, Expect, Key

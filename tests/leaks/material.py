@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from qsjwt.keys import certificate_pem, private_pem, public_pem, self_signed_certificate
+from qsjwt.signing.keys import certificate_pem, private_pem, public_pem, self_signed_certificate
 from tests.conftest import ENCRYPTED_KEY, ENCRYPTED_KEY_PASSPHRASE, NOW
 from tests.leaks.cases import CREDENTIALS
 

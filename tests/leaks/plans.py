@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from qsjwt.inputs import BY_NAME
+from qsjwt.base.inputs import BY_NAME
 from tests.leaks.cases import CLI_FILES, RUNNER_FILES, Case, Key, Place, Value
 from tests.leaks.driver import b64
 from tests.leaks.material import Material

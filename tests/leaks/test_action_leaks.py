@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from qsjwt import action
+from qsjwt.action import entry as action
 from scripts.render_action import read_action
 from tests.leaks.cases import CASES, Case
 from tests.leaks.checks import Outcome, baseline, check_action

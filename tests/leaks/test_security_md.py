@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from qsjwt.rules import CLOUD_MAX_LIFETIME, QSEOW_MAX_LIFETIME
+from qsjwt.base.rules import CLOUD_MAX_LIFETIME, QSEOW_MAX_LIFETIME
 from tests.leaks.cases import CASES, counts
 from tests.leaks.material import WINDOW
 

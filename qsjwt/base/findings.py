@@ -1,0 +1,35 @@
+"""Warnings and lint results: things a user should read, which the shells print their own way."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from qsjwt.base.errors import spell
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something a check found: an error stops a token, a warning is reported beside it."""
+
+    severity: Severity
+    message: str
+    subject: str | None = None
+    """the input (for settings) or claim (for lint) the finding is about"""
+
+    def render(self, name_of: Mapping[str, str] | None = None) -> str:
+        names = name_of or {}
+        message = spell(self.message, names)
+        if not self.subject:
+            return message
+        return f"{names.get(self.subject, self.subject)}: {message}"
+
+
+def warning(message: str, subject: str | None = None) -> Finding:
+    return Finding(Severity.WARNING, message, subject)

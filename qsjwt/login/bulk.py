@@ -1,0 +1,426 @@
+"""Many tokens from one key: one per user, from CSV (a header row) or JSON Lines, on every core.
+
+Each row holds the per-user values of the target (QSEoW: ``user-id``, ``user-directory``,
+``name``, ``email``, ``groups``, ``attributes``; Qlik Cloud: ``subject``, ``name``, ``email``,
+``email-verified``, ``groups``), named as the inputs are (``user_id`` and ``User-Id`` work too);
+every other setting is shared and comes from the usual inputs. A row's values win over the
+shared ones. A list (groups, attributes) is one value per line in a CSV cell, as in a variable,
+or a JSON array (attributes: a JSON object) in JSON Lines.
+
+The result is JSON Lines, one ``{"user", "token", "expires_at"}`` per row in input order. Each
+worker process loads the key once; every Qlik Cloud token gets its own ``jti``. A bad row
+stops the run, named by its line number (never by its values), or is skipped and counted.
+This module reads no environment, file or clock and prints nothing: the caller passes the
+text stream, ``now`` and a progress callback.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import json
+import json.encoder
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
+
+from qsjwt.base.errors import InputError, KeyMaterialError, QsjwtError
+from qsjwt.base.findings import Finding
+from qsjwt.base.formats import iso_utc
+from qsjwt.base.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
+from qsjwt.login.claims import new_jti
+from qsjwt.login.settings import QseowSettings, RawValue, RowSettings, split_lines
+
+if TYPE_CHECKING:
+    from qsjwt.login.mint import RunMinter
+    from qsjwt.signing.keys import LoadedKey
+
+USERS = "users-file"
+"""The input every row error is about (its line number says where)."""
+PER_USER: dict[Target, tuple[str, ...]] = {
+    Target.QSEOW: ("user-id", "user-directory", "name", "email", "groups", "attributes"),
+    Target.CLOUD: ("subject", "name", "email", "email-verified", "groups"),
+}
+FORMATS = ("csv", "jsonl")
+CHUNK = 64
+"""The rows of a task when this process signs them itself (few rows, or one job)."""
+MAX_CHUNK = 512
+"""The most rows of a task sent to a worker: each task is one message each way, so the parent
+(which shares the cores with the workers) spends little on passing rows and tokens."""
+MIN_CHUNK = 16
+"""The fewest rows of a worker's task: the tasks shrink towards the end of a run (a quarter of
+what is left for each worker, at most ``MAX_CHUNK``), so that all workers finish together, at
+most a few milliseconds apart, instead of one signing a last large task alone."""
+IN_PROCESS_BELOW = 256
+"""Fewer rows than this are signed in this process: starting workers costs more than it saves."""
+
+
+class Row(NamedTuple):
+    """One user: its line in the input (where it starts), and its values or what is wrong.
+    (A named tuple: ten thousand of them are made, and sent to the workers, at a third of a
+    frozen dataclass's cost.)"""
+
+    line: int
+    values: dict[str, RawValue]
+    problem: str | None = None
+    """why the row cannot be read; never one of its values"""
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    lines: list[str]
+    """one JSON document per minted token, in input order (the tokens are credentials)"""
+    skipped: tuple[int, ...]
+    """the line numbers of the bad rows skipped (only with ``skip_bad_rows``)"""
+    warnings: tuple[Finding, ...]
+    """every distinct warning of the tokens (about the key or the shared settings)"""
+
+    @property
+    def count(self) -> int:
+        return len(self.lines)
+
+
+def column_name(text: str) -> str:
+    """A column or field as the inputs spell it: ``User_ID`` -> ``user-id``."""
+    return text.strip().lower().replace("_", "-")
+
+
+def sniff_format(first_line: str) -> str:
+    """``jsonl`` when the first line that is not blank opens a JSON object, else ``csv``."""
+    return "jsonl" if first_line.lstrip().startswith("{") else "csv"
+
+
+def read_rows(lines: Iterable[str], target: Target, users_format: str) -> Iterator[Row]:
+    """The rows of a CSV text (with a header row) or of JSON Lines; blank lines are skipped.
+
+    Raises InputError for a header that cannot be used (the whole file is wrong); a row that
+    cannot be read is yielded with its ``problem``, so that it can be skipped.
+    """
+    if users_format not in FORMATS:
+        raise InputError(f"must be one of {', '.join(FORMATS)}", input_name="users-format")
+    if users_format == "csv":
+        return _csv_rows(lines, target)
+    return _jsonl_rows(lines, target)
+
+
+def _known(name: str, target: Target) -> str:
+    """How a message may name a column: a per-user input's name, else only its position."""
+    return name if name in PER_USER[target] else "a column that is not a per-user value"
+
+
+def _csv_rows(lines: Iterable[str], target: Target) -> Iterator[Row]:
+    reader = csv.reader(lines, strict=True)
+    try:
+        header = next(reader, None)
+        while header is not None and not any(cell.strip() for cell in header):
+            header = next(reader, None)
+    except csv.Error:
+        raise InputError("line 1: the header row is not valid CSV", input_name=USERS) from None
+    if header is None:
+        return
+    columns = [column_name(cell) for cell in header]
+    allowed = PER_USER[target]
+    for position, name in enumerate(columns, start=1):
+        if name not in allowed:
+            shown = f"{name!r}" if name in _ALL_PER_USER else f"column {position}"
+            raise InputError(
+                f"line {reader.line_num}: {shown} is not a per-user value for target "
+                f"{target.value}",
+                input_name=USERS,
+                hint="per-user columns: " + ", ".join(allowed),
+            )
+    if len(set(columns)) != len(columns):
+        raise InputError(f"line {reader.line_num}: a column appears twice", input_name=USERS)
+    end, width = reader.line_num, len(columns)
+    while True:
+        start = end + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            end = reader.line_num
+            yield Row(start, {}, "is not valid CSV (an unclosed quote?)")
+            continue
+        end = reader.line_num
+        if len(cells) == width:
+            values: dict[str, RawValue] = {
+                name: split_lines(cell) if name in _LISTS else cell
+                for name, cell in zip(columns, cells)  # noqa: B905 (the same length)
+                if cell.strip()
+            }
+            if values:  # else a blank row
+                yield Row(start, values)
+        elif any(cell.strip() for cell in cells):
+            yield Row(start, {}, f"has {len(cells)} fields; the header has {width}")
+
+
+_LISTS = frozenset({"groups", "attributes"})
+_ALL_PER_USER = frozenset(name for names in PER_USER.values() for name in names)
+
+
+def _jsonl_rows(lines: Iterable[str], target: Target) -> Iterator[Row]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            document = json.loads(line)
+        except ValueError:
+            yield Row(number, {}, "is not a JSON document")
+            continue
+        if not isinstance(document, dict):
+            yield Row(number, {}, "is not a JSON object")
+            continue
+        values: dict[str, RawValue] = {}
+        problem = None
+        for key, value in document.items():
+            name = column_name(str(key))
+            if name not in PER_USER[target]:
+                shown = f"{name!r}" if name in _ALL_PER_USER else "a field"
+                problem = f"holds {shown} that is not a per-user value for {target.value}"
+                break
+            converted = _json_value(name, value)
+            if converted is None:
+                problem = f"{name}: {_EXPECTED.get(name, 'must be a string')}"
+                break
+            if converted:
+                values[name] = converted
+        yield Row(number, {} if problem else values, problem)
+
+
+_EXPECTED = {
+    "groups": "must be an array of strings (or a string, one group per line)",
+    "attributes": "must be an object of strings (or a string, one KEY=VALUE per line)",
+    "email-verified": "must be true or false",
+}
+
+
+def _json_value(name: str, value: object) -> RawValue | None:
+    """A JSON value as the input's text; None when its type does not fit the input."""
+    if value is None:
+        return ""
+    if name == "email-verified" and isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return split_lines(value) if name in _LISTS else value
+    if name == "groups" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    if (
+        name == "attributes"
+        and isinstance(value, dict)
+        and all(isinstance(v, str) for v in value.values())
+    ):
+        return [f"{key}={item}" for key, item in value.items()]
+    return None
+
+
+# --- minting ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyText:
+    """The key as text, so that each worker process loads it once for itself."""
+
+    private_key: str | bytes = field(repr=False)
+    passphrase: str | bytes | None = field(default=None, repr=False)
+
+    def load(self) -> LoadedKey:
+        from qsjwt.signing.keys import load_signing_key  # noqa: PLC0415 (workers import it themselves)
+
+        return load_signing_key(
+            self.private_key,
+            self.passphrase,
+            input_name=PRIVATE_KEY,
+            passphrase_name=PRIVATE_KEY_PASSPHRASE,
+        )
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every row of a run shares (sent once to each worker)."""
+
+    target: Target
+    shared: Mapping[str, RawValue]
+    now: dt.datetime
+
+
+_Bad = tuple[int, str, str | None, str | None]
+"""a bad row: its line, the message, the input it is about, a hint"""
+_Done = tuple[list[str | _Bad], set[Finding]]
+
+_worker_minter: RunMinter | None = None
+_worker_settings: RowSettings | None = None
+
+
+def _start_worker(key: KeyText, job: _Job) -> None:
+    global _worker_minter, _worker_settings  # noqa: PLW0603 (one key per worker process, loaded once)
+    from qsjwt.login.mint import RunMinter  # noqa: PLC0415 (workers import it themselves)
+
+    _worker_minter = RunMinter(key.load(), job.now)
+    if job.target not in (Target.QSEOW, Target.CLOUD):
+        raise ValueError("bulk mints JWTs for qseow or cloud only")  # parse_target's
+    _worker_settings = RowSettings(job.target, job.shared)
+
+
+_Plain = tuple[int, dict[str, RawValue], str | None]
+"""a row as it travels to a worker: a plain tuple pickles faster than a dataclass"""
+
+
+def _mint_chunk(rows: Sequence[_Plain]) -> _Done:
+    """Mint a token for each row with the worker's key; bad rows come back as _Bad."""
+    if _worker_minter is None or _worker_settings is None:
+        raise RuntimeError("the worker was not started with a key and a job")  # our bug
+    token, settings_for = _worker_minter.token, _worker_settings.settings_for
+    out: list[str | _Bad] = []
+    warnings: set[Finding] = set()
+    for line, values, problem in rows:
+        if problem is not None:
+            out.append((line, problem, None, None))
+            continue
+        try:
+            settings = settings_for(values)  # the shared values are checked once
+            text, exp, found = token(settings, new_jti())
+        except KeyMaterialError as err:  # the key does not fit: no row can be signed
+            out.append((line, err.message, err.input_name or PRIVATE_KEY, err.hint))
+            continue
+        except InputError as err:
+            out.append((line, err.message, err.input_name, err.hint))
+            continue
+        if isinstance(settings, QseowSettings):
+            user = f"{settings.user_directory}\\{settings.user_id}"
+        else:
+            user = settings.subject
+        # what json.dumps({"user", "token", "expires_at"}, ensure_ascii=False, separators=
+        # (",", ":")) writes: the token is base64url and dots, which JSON never escapes
+        out.append(f'{{"user":{_json_string(user)},"token":"{text}","expires_at":{_expires(exp)}}}')
+        warnings.update(found)
+    return out, warnings
+
+
+_json_string: Callable[[str], str] = json.encoder.encode_basestring
+"""A str as ``json.dumps(text, ensure_ascii=False)`` writes it (the same function)."""
+
+
+@functools.lru_cache(maxsize=8)
+def _expires(exp: int) -> str:
+    """``exp`` as the JSON string of its ISO time (one value for all the tokens of a run)."""
+    return _json_string(iso_utc(dt.datetime.fromtimestamp(exp, tz=dt.UTC)))
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container or ``taskset`` may allow fewer than the
+    machine has: more workers than that only take turns), else the machine's count."""
+    if hasattr(os, "sched_getaffinity"):  # Linux
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def _bounds(count: int, workers: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each task: ``CHUNK`` rows for this process alone, else shrinking tasks
+    (``MIN_CHUNK``, ``MAX_CHUNK``)."""
+    start = 0
+    while start < count:
+        if workers == 1:
+            size = CHUNK
+        else:
+            size = max(MIN_CHUNK, min(MAX_CHUNK, (count - start) // (4 * workers)))
+        yield start, min(count, start + size)
+        start += size
+
+
+def _plain(rows: Sequence[Row]) -> list[_Plain]:
+    """Plain tuples: a spawned worker's rows are pickled, and a plain tuple pickles smaller."""
+    return [(row.line, row.values, row.problem) for row in rows]
+
+
+_inherited: list[Row] = []
+"""All the rows of a run, set before the pool forks its workers: each worker reads its task's
+rows from its own copy, so a task is two numbers and the parent pickles no row."""
+
+
+def _mint_range(bounds: tuple[int, int]) -> _Done:
+    return _mint_chunk(_inherited[bounds[0] : bounds[1]])
+
+
+def mint_bulk(
+    rows: Iterable[Row],
+    *,
+    target: Target,
+    shared: Mapping[str, RawValue],
+    key: KeyText,
+    now: dt.datetime,
+    skip_bad_rows: bool = False,
+    jobs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BulkResult:
+    """A token for every row, in input order, signed by ``jobs`` processes (default: one per
+    core). ``progress(done, total)`` is called as rows are done.
+
+    Raises InputError for the first bad row (its line number and what is wrong, never a value)
+    unless ``skip_bad_rows``; KeyMaterialError for a key that cannot sign.
+    """
+    rows = list(rows)
+    job = _Job(target, dict(shared), now)
+    _start_worker(key, job)  # here too: a bad key is refused once, before any worker starts
+    workers = max(1, jobs or usable_cores())
+    lines: list[str] = []
+    skipped: list[int] = []
+    warnings: dict[Finding, None] = {}
+    done = 0
+    for outcomes, found in _run(rows, key, job, workers):
+        for outcome in outcomes:
+            if isinstance(outcome, str):
+                lines.append(outcome)
+            elif outcome[2] in _KEY_INPUTS:  # about the key, not the row: never skipped
+                raise KeyMaterialError(outcome[1], input_name=outcome[2], hint=outcome[3])
+            elif skip_bad_rows:
+                skipped.append(outcome[0])
+            else:
+                raise _row_error(outcome)
+        warnings.update(dict.fromkeys(sorted(found, key=lambda f: f.render())))
+        done += len(outcomes)
+        if progress is not None:
+            progress(done, len(rows))
+    return BulkResult(lines, tuple(skipped), tuple(warnings))
+
+
+def _run(rows: Sequence[Row], key: KeyText, job: _Job, workers: int) -> Iterator[_Done]:
+    """Each chunk's outcomes in input order: in this process for a few rows or one job, else
+    from a pool of workers that each load the key once."""
+    if workers == 1 or len(rows) < IN_PROCESS_BELOW:
+        for start, end in _bounds(len(rows), 1):
+            yield _mint_chunk(rows[start:end])
+        return
+    import multiprocessing  # noqa: PLC0415 (only a run large enough for a pool)
+
+    global _inherited  # noqa: PLW0603 (what the forked workers read)
+    context = multiprocessing.get_context()
+    bounds = list(_bounds(len(rows), workers))
+    forks = context.get_start_method() == "fork"
+    _inherited = list(rows) if forks else []
+    import gc  # noqa: PLC0415
+
+    # Before the fork: the collector of each worker then never walks the parent's objects (the
+    # rows above all), which would touch, and so copy, each of their memory pages.
+    gc.freeze()
+    try:
+        with context.Pool(workers, initializer=_start_worker, initargs=(key, job)) as pool:
+            if forks:
+                yield from pool.imap(_mint_range, bounds)
+            else:  # a spawned worker has none of this process's memory: each task's rows
+                tasks = (_plain(rows[start:end]) for start, end in bounds)
+                yield from pool.imap(_mint_chunk, tasks)
+    finally:
+        _inherited = []
+        gc.unfreeze()
+
+
+_KEY_INPUTS = frozenset({PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, CERTIFICATE})
+
+
+def _row_error(bad: _Bad) -> QsjwtError:
+    line, message, input_name, hint = bad
+    about = f"{input_name}: " if input_name else ""
+    return InputError(f"line {line}: {about}{message}", input_name=USERS, hint=hint)

@@ -1,0 +1,85 @@
+"""The claims of a token, exactly as each Qlik target reads them.
+
+``now`` and ``jti`` come from the caller, so the same settings always give the same claims
+and tests need no clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+from typing import Any
+
+from qsjwt.base.rules import CLOUD_AUDIENCE
+from qsjwt.login.settings import CloudSettings, QseowSettings, Settings
+
+Claims = dict[str, Any]
+
+JTI_BYTES = 32
+"""256 random bits, well over the 128 Qlik Cloud's replay protection needs."""
+
+
+def new_jti() -> str:
+    """A fresh token id: Qlik Cloud refuses a ``jti`` it has seen.
+
+    What ``secrets.token_urlsafe`` returns (the OS's random bytes in base64url), without
+    importing ``secrets``, whose ``hmac`` loads a second OpenSSL (``_hashlib``) at start-up.
+    """
+    return base64.urlsafe_b64encode(os.urandom(JTI_BYTES)).rstrip(b"=").decode("ascii")
+
+
+def build_claims(settings: Settings, *, now: dt.datetime, jti: str) -> Claims:
+    """``iat`` and ``nbf`` are both ``now`` back-dated by the clock skew (Qlik's rule 15: a
+    Qlik clock a little behind ours must not see a token from the future), and ``exp`` is
+    ``nbf`` + lifetime, so exp - nbf is exactly the lifetime the settings checked.
+
+    Raises ValueError for a naive ``now``, which Python would read as local time.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be a timezone-aware datetime")
+    iat = int(now.timestamp()) - settings.clock_skew
+    if isinstance(settings, QseowSettings):
+        return _qseow(settings, iat, jti)
+    return _cloud(settings, iat, jti)
+
+
+def build_header(settings: Settings) -> dict[str, str]:
+    """``alg`` and ``typ``; Qlik Cloud also needs ``kid``, the identity provider's key id."""
+    header = {"alg": settings.algorithm, "typ": "JWT"}
+    if isinstance(settings, CloudSettings):
+        header["kid"] = settings.key_id
+    return header
+
+
+def _qseow(s: QseowSettings, iat: int, jti: str) -> Claims:
+    claims: Claims = {s.user_id_claim: s.user_id, s.user_directory_claim: s.user_directory}
+    if s.name:
+        claims["name"] = s.name
+    if s.email:
+        claims["email"] = s.email
+    if s.groups:
+        claims[s.groups_claim] = list(s.groups)
+    claims.update(s.attributes)
+    if s.issuer:
+        claims["iss"] = s.issuer
+    if s.audience:
+        claims["aud"] = s.audience
+    claims.update(jti=jti, iat=iat, nbf=iat, exp=iat + s.lifetime)
+    return claims
+
+
+def _cloud(s: CloudSettings, iat: int, jti: str) -> Claims:
+    claims: Claims = {
+        "iss": s.issuer,
+        "aud": CLOUD_AUDIENCE,
+        "sub": s.subject,
+        "subType": "user",
+        "name": s.name,
+        "email": s.email,
+        "email_verified": s.email_verified,
+    }
+    if s.groups:
+        claims["groups"] = list(s.groups)
+    claims.update(jti=jti, iat=iat, nbf=iat, exp=iat + s.lifetime)
+    return claims

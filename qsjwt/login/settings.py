@@ -1,0 +1,582 @@
+"""Validated, frozen settings: every Qlik rule that can be checked before signing is checked here.
+
+Input is a plain mapping from input names (``user-id``...) to strings, or to lists of strings
+for repeated CLI flags. An empty string means "not given", as the GitHub runner sends it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Literal, TypeVar, overload
+
+from qsjwt.base.durations import format_duration, parse_duration
+from qsjwt.base.errors import InputError, MissingInputError, ref
+from qsjwt.base.findings import Finding, warning
+from qsjwt.base.formats import parse_boolean
+from qsjwt.base.inputs import (
+    BY_NAME,
+    CA_BUNDLE,
+    CHECK,
+    CONNECTION_INPUTS,
+    INSECURE,
+    KEY_SERVICE_INPUTS,
+    TENANT,
+    TIMEOUT,
+    VIRTUAL_PROXY_URL,
+    Target,
+    default_lifetime,
+    required_for,
+)
+from qsjwt.base.rules import (
+    BACKSLASH,
+    CLOUD_MAX_LIFETIME,
+    CLOUD_TOO_LONG,
+    MAX_VALUE_LENGTH,
+    NOT_AN_EMAIL,
+    QSEOW_LONG,
+    QSEOW_LONG_LIFETIME,
+    QSEOW_MAX_LIFETIME,
+    QSEOW_TOO_LONG,
+    REGISTERED_CLAIMS,
+    is_claim_name,
+    issuer_mismatch,
+    looks_like_email,
+)
+from qsjwt.signing.algorithms import check_algorithm
+
+if TYPE_CHECKING:
+    from qsjwt.net.connection import Check
+    from qsjwt.oauth.assertion import OAuthSettings
+
+RawValue = str | Sequence[str]
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""C0 and C1 controls and Unicode line separators: a claim value is one line of text."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CREDENTIAL = re.compile(
+    r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.|\bhv[sbr]\.[A-Za-z0-9_-]{20,}"
+)
+"""A JWT (the CI's identity token, a minted token) or a Vault token: a credential given where
+a claim or setting belongs, which would be signed into the token and shown in summaries."""
+"""What bytes that are not UTF-8 become in an environment value (surrogate escapes)."""
+
+
+def split_lines(text: str) -> list[str]:
+    """The one rule for a list in a variable or an action input: one value per line, blank lines
+    and surrounding spaces ignored. A comma never splits: LDAP group names such as
+    ``CN=Admins,OU=Groups,DC=corp`` hold commas, and a line break is the one character no
+    claim value may hold, so every group name can be written."""
+    return [line.strip() for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
+
+
+@dataclass(frozen=True)
+class QseowSettings:
+    """Checked settings for a QSEoW virtual proxy token."""
+
+    user_id: str
+    user_directory: str
+    user_id_claim: str
+    user_directory_claim: str
+    groups_claim: str
+    lifetime: int
+    clock_skew: int
+    algorithm: str
+    name: str | None = None
+    email: str | None = None
+    groups: tuple[str, ...] = ()
+    attributes: tuple[tuple[str, str], ...] = ()
+    audience: str | None = None
+    issuer: str | None = None
+    warnings: tuple[Finding, ...] = ()
+    target: Target = Target.QSEOW
+    check: Check | None = None
+    """prove the token at the virtual proxy after minting"""
+
+
+@dataclass(frozen=True)
+class CloudSettings:
+    """Checked settings for a Qlik Cloud JWT identity provider token."""
+
+    issuer: str
+    key_id: str
+    subject: str
+    name: str
+    email: str
+    email_verified: bool
+    lifetime: int
+    clock_skew: int
+    algorithm: str
+    groups: tuple[str, ...] = ()
+    warnings: tuple[Finding, ...] = ()
+    target: Target = Target.CLOUD
+    check: Check | None = None
+    """prove a token like it at the tenant after minting"""
+
+
+Settings = QseowSettings | CloudSettings
+
+
+def parse_target(
+    text: str, *, input_name: str = "target", allowed: Sequence[Target] = tuple(Target)
+) -> Target:
+    """``qseow``, ``cloud`` or ``oauth`` (any case), one of ``allowed``; raises InputError
+    naming ``input_name``."""
+    try:
+        target = Target(text.strip().lower())
+        if target not in allowed:
+            raise InputError(
+                f"{target.value} is not a target here",
+                input_name=input_name,
+                hint="use " + " or ".join(t.value for t in allowed),
+            )
+        return target
+    except ValueError:
+        error = InputError if text.strip() else MissingInputError
+        raise error(
+            "is not a target" if text.strip() else "is required",
+            input_name=input_name,
+            hint="use qseow (client-managed Qlik Sense), cloud (a Qlik Cloud JWT identity "
+            "provider) or oauth (Qlik Cloud OAuth with a private key)",
+        ) from None
+
+
+@overload
+def parse_settings(
+    target: Literal[Target.QSEOW, Target.CLOUD], values: Mapping[str, RawValue]
+) -> Settings: ...
+@overload
+def parse_settings(
+    target: Literal[Target.OAUTH], values: Mapping[str, RawValue]
+) -> OAuthSettings: ...
+@overload
+def parse_settings(target: Target, values: Mapping[str, RawValue]) -> Settings | OAuthSettings: ...
+def parse_settings(target: Target, values: Mapping[str, RawValue]) -> Settings | OAuthSettings:
+    """Validate ``values`` for ``target``; raises InputError naming the first bad input."""
+    reader = _Reader(values)
+    for name in sorted(values):
+        spec = BY_NAME.get(name)
+        if spec is not None and target not in spec.targets and reader.given(name):
+            reader.warn(name, f"is ignored for target {target.value}")
+    for name in KEY_SERVICE_INPUTS:  # read by qsjwt.signing.remote; held to the same text rules
+        reader.text(name)
+    missing = [name for name in required_for(target) if not reader.given(name)]
+    if len(missing) > 1:  # one run should tell a new user everything that is missing
+        raise MissingInputError(
+            "is required and was empty or not given",
+            input_name=missing[0],
+            also_missing=tuple(missing[1:]),
+        )
+    if target is Target.QSEOW:
+        return _qseow(reader)
+    if target is Target.CLOUD:
+        return _cloud(reader)
+    from qsjwt.oauth.assertion import parse_oauth  # noqa: PLC0415 (minting a JWT never loads OAuth)
+
+    return parse_oauth(values, reader.findings)
+
+
+def _qseow(r: _Reader) -> QseowSettings:
+    user_id = r.identity("user-id")
+    user_directory = r.identity("user-directory")
+    claim_names = {name: r.claim_name(name) for name in _QSEOW_CLAIM_INPUTS}
+    _distinct(claim_names)
+    for input_name, claim in claim_names.items():
+        if claim in ("name", "email") and r.text(claim):
+            raise InputError(
+                f"{claim!r} is also the claim of the {claim} input; one would overwrite the other",
+                input_name=input_name,
+                hint=f"choose another claim name, or leave {claim} empty",
+            )
+    lifetime = r.lifetime(Target.QSEOW)
+    if lifetime > QSEOW_MAX_LIFETIME:
+        raise InputError(
+            f"{format_duration(lifetime)} is {QSEOW_TOO_LONG}",
+            input_name="expires-in",
+            hint="a leaked token works until it expires: keep it short and mint one per job",
+        )
+    if lifetime > QSEOW_LONG_LIFETIME:
+        r.warn("expires-in", f"{format_duration(lifetime)} is {QSEOW_LONG}")
+    groups = r.groups()
+    if groups and not r.given("groups-claim"):  # naming the claim says the proxy maps it
+        r.warn("groups", _groups_mapping(claim_names["groups-claim"]))
+    reserved = REGISTERED_CLAIMS | set(claim_names.values()) | {"name", "email"}
+    return QseowSettings(
+        user_id=user_id,
+        user_directory=user_directory,
+        user_id_claim=claim_names["user-id-claim"],
+        user_directory_claim=claim_names["user-directory-claim"],
+        groups_claim=claim_names["groups-claim"],
+        lifetime=lifetime,
+        clock_skew=r.clock_skew(lifetime),
+        algorithm=r.algorithm(Target.QSEOW),
+        name=r.optional("name"),
+        email=r.email(r.text("email")) or None,
+        groups=groups,
+        attributes=r.attributes(frozenset(reserved)),
+        audience=r.optional("audience"),
+        issuer=r.issuer(r.text("issuer")) or None,
+        check=r.check(VIRTUAL_PROXY_URL, _virtual_proxy_url),
+        warnings=tuple(r.findings),
+    )
+
+
+def _cloud(r: _Reader) -> CloudSettings:
+    issuer = r.issuer(r.required("issuer"))
+    lifetime = r.lifetime(Target.CLOUD)
+    if lifetime > CLOUD_MAX_LIFETIME:
+        raise InputError(
+            f"{format_duration(lifetime)} is {CLOUD_TOO_LONG}",
+            input_name="expires-in",
+            hint="use at most 1h; 5m is the default",
+        )
+    return CloudSettings(
+        issuer=issuer,
+        key_id=r.required("key-id"),
+        subject=r.required("subject"),
+        name=r.required("name"),
+        email=r.email(r.required("email")),
+        email_verified=r.boolean("email-verified"),
+        lifetime=lifetime,
+        clock_skew=r.clock_skew(lifetime),
+        algorithm=r.algorithm(Target.CLOUD),
+        groups=r.groups(),
+        check=r.check(TENANT, _tenant_url),
+        warnings=tuple(r.findings),
+    )
+
+
+class RowSettings:
+    """Settings for many users who share all but their per-user values (``qs-jwt bulk``).
+
+    ``settings_for(row)`` is ``parse_settings(target, {**shared, **row})``: the same checks,
+    the same result, the same error for a bad row. Only the per-user values are checked for
+    each row once one row has passed: every other setting comes from the shared values alone,
+    so it is what the first full parse made of them. A row the per-user checks refuse is parsed
+    in full again, so its error is exactly the one ``parse_settings`` raises; a run whose
+    shared values are wrong parses every row in full and fails on each as before.
+    """
+
+    def __init__(
+        self, target: Literal[Target.QSEOW, Target.CLOUD], shared: Mapping[str, RawValue]
+    ) -> None:
+        self.target = target
+        self._shared = dict(shared)
+        self._template: Settings | None = None
+        self._shared_warnings: tuple[Finding, ...] = ()
+
+    def settings_for(self, row: Mapping[str, RawValue]) -> Settings:
+        values = {**self._shared, **row}
+        template = self._template
+        if template is not None:
+            try:
+                return self._per_user(template, values, self._shared_warnings)
+            except InputError:
+                pass  # the full parse below raises the error parse_settings always raised
+        settings = parse_settings(self.target, values)
+        if template is None:
+            self._template = settings
+            mine = list(self._per_user(settings, values, ()).warnings)
+            shared = []
+            for finding in settings.warnings:  # less this row's own warnings, once each
+                if finding in mine:
+                    mine.remove(finding)
+                else:
+                    shared.append(finding)
+            self._shared_warnings = tuple(shared)
+        return settings
+
+    @staticmethod
+    def _per_user(
+        template: Settings, values: Mapping[str, RawValue], shared: tuple[Finding, ...]
+    ) -> Settings:
+        """``template`` with this row's per-user values, read as ``_qseow`` / ``_cloud`` read
+        them; raises InputError for anything those would refuse."""
+        r = _Reader(values)
+        if isinstance(template, CloudSettings):
+            subject, name = r.required("subject"), r.required("name")
+            email = r.email(r.required("email"))
+            return _replaced(
+                template,
+                subject=subject,
+                name=name,
+                email=email,
+                email_verified=r.boolean("email-verified"),
+                groups=r.groups(),
+                warnings=shared + tuple(r.findings),
+            )
+        user_id, user_directory = r.identity("user-id"), r.identity("user-directory")
+        claims = (template.user_id_claim, template.user_directory_claim, template.groups_claim)
+        for claim in claims:
+            if claim in ("name", "email") and r.text(claim):
+                raise InputError("claim overwritten", input_name=claim)  # parsed in full
+        groups = r.groups()
+        if groups and not r.given("groups-claim"):
+            r.warn("groups", _groups_mapping(template.groups_claim))
+        optional_name = r.optional("name")
+        optional_email = r.email(r.text("email")) or None
+        reserved = REGISTERED_CLAIMS | set(claims) | {"name", "email"}
+        return _replaced(
+            template,
+            user_id=user_id,
+            user_directory=user_directory,
+            name=optional_name,
+            email=optional_email,
+            groups=groups,
+            attributes=r.attributes(frozenset(reserved)),
+            warnings=shared + tuple(r.findings),
+        )
+
+
+_S = TypeVar("_S", QseowSettings, CloudSettings)
+
+
+def _replaced(template: _S, **changes: object) -> _S:
+    """``dataclasses.replace(template, **changes)`` for a row of ``qs-jwt bulk``, at a seventh
+    of its cost (it runs once a token): the settings classes have no ``__post_init__`` and
+    their fields' values come checked, so a copy of the fields is the same object. A name
+    that is not a field is refused (``replace`` would raise TypeError too)."""
+    unknown = changes.keys() - _FIELDS[type(template)]
+    if unknown:
+        raise TypeError(f"not fields of {type(template).__name__}: {sorted(unknown)}")
+    new = object.__new__(type(template))
+    new.__dict__.update(template.__dict__)
+    new.__dict__.update(changes)
+    return new
+
+
+_FIELDS = {cls: frozenset(f.name for f in fields(cls)) for cls in (QseowSettings, CloudSettings)}
+
+
+def _groups_mapping(claim: str) -> str:
+    return (
+        f"QSEoW reads the {claim!r} claim only if the virtual proxy maps it (JWT attribute "
+        "mapping) or a security rule uses it; give groups-claim to say it does"
+    )
+
+
+def _virtual_proxy_url(text: str) -> str:
+    from qsjwt.net.connection import check_virtual_proxy_url  # noqa: PLC0415 (only for check)
+
+    return check_virtual_proxy_url(text)
+
+
+def _tenant_url(text: str) -> str:
+    from qsjwt.net.connection import normalise_tenant  # noqa: PLC0415 (only for check)
+
+    return "https://" + normalise_tenant(text)
+
+
+_QSEOW_CLAIM_INPUTS = ("user-id-claim", "user-directory-claim", "groups-claim")
+
+
+def _distinct(claim_names: dict[str, str]) -> None:
+    seen: dict[str, str] = {}
+    for input_name, claim in claim_names.items():
+        if claim in seen:
+            raise InputError(
+                f"is the same claim name as {seen[claim]}",
+                input_name=input_name,
+                hint="each value needs its own claim",
+            )
+        seen[claim] = input_name
+
+
+class _Reader:
+    """Reads one input at a time, so every error names the input it is about."""
+
+    def __init__(self, values: Mapping[str, RawValue]) -> None:
+        self._values = values
+        self.findings: list[Finding] = []
+
+    def warn(self, name: str, message: str) -> None:
+        self.findings.append(warning(message, name))
+
+    def given(self, name: str) -> bool:
+        raw = self._values.get(name)
+        if raw is None:
+            return False
+        return bool(raw.strip()) if isinstance(raw, str) else any(v.strip() for v in raw)
+
+    def text(self, name: str) -> str:
+        """The stripped value, the input's default, or ''."""
+        raw = self._values.get(name)
+        if isinstance(raw, str):
+            value = raw.strip()
+        elif raw:
+            raise InputError("takes one value, not a list", input_name=name)
+        else:
+            value = ""
+        if not value:
+            spec = BY_NAME.get(name)
+            value = (spec.default if spec else None) or ""
+        return self._checked(name, value)
+
+    def _checked(self, name: str, value: str) -> str:
+        if _SURROGATE.search(value):
+            raise InputError(
+                "is not valid UTF-8 text",
+                input_name=name,
+                hint="the value holds bytes that are not UTF-8; save it as UTF-8",
+            )
+        if _CONTROL.search(value):
+            raise InputError(
+                "contains a line break or another control character",
+                input_name=name,
+                hint="give a single line of text",
+            )
+        if _CREDENTIAL.search(value):
+            raise InputError(
+                "holds a token (a JWT or a Vault token): a credential given in the wrong place; "
+                "it is neither signed nor shown",
+                input_name=name,
+                hint="give this setting its own value; a key service's credentials go in their "
+                "own secret inputs",
+            )
+        if len(value) > MAX_VALUE_LENGTH:
+            raise InputError(
+                f"is {len(value)} characters long, over the {MAX_VALUE_LENGTH} allowed",
+                input_name=name,
+                hint="a token travels in an HTTP header, which proxies limit to a few KB",
+            )
+        return value
+
+    def optional(self, name: str) -> str | None:
+        return self.text(name) or None
+
+    def required(self, name: str) -> str:
+        value = self.text(name)
+        if not value:
+            raise MissingInputError("is required and was empty or not given", input_name=name)
+        return value
+
+    def identity(self, name: str) -> str:
+        value = self.required(name)
+        if "\\" in value:
+            raise InputError(
+                BACKSLASH,
+                input_name=name,
+                hint="give the user id and the user directory separately, not DIRECTORY\\user",
+            )
+        return value
+
+    def claim_name(self, name: str) -> str:
+        value = self.required(name)
+        if not is_claim_name(value):
+            raise InputError(
+                "is not a usable claim name",
+                input_name=name,
+                hint="use letters, digits and _ . : - (starting with a letter or _)",
+            )
+        if value in REGISTERED_CLAIMS:
+            raise InputError(
+                f"names the registered JWT claim {value!r}, which this tool sets",
+                input_name=name,
+                hint="use the attribute name configured in the virtual proxy, e.g. userId",
+            )
+        return value
+
+    def issuer(self, value: str) -> str:
+        """Qlik compares the issuer exactly: flag what rarely matches the IdP's setting."""
+        problem = issuer_mismatch(value)
+        if problem:
+            self.warn("issuer", problem)
+        return value
+
+    def email(self, value: str) -> str:
+        if value and not looks_like_email(value):
+            self.warn("email", NOT_AN_EMAIL)
+        return value
+
+    def boolean(self, name: str) -> bool:
+        return parse_boolean(self.text(name), input_name=name)
+
+    def check(self, where: str, url_of: Callable[[str], str]) -> Check | None:
+        """``check``'s settings; without it, a warning for each input only it reads."""
+        if not self.boolean(CHECK):
+            for name in (where, *CONNECTION_INPUTS):
+                if self.given(name) and self.text(name):  # text(): a bad value is still refused
+                    self.warn(name, f"is only read with {ref(CHECK)}")
+            return None
+        from qsjwt.net.connection import Check, parse_connection  # noqa: PLC0415 (only for check)
+
+        url = url_of(self.required(where))
+        connection, findings = parse_connection(
+            self.text(TIMEOUT), self.text(CA_BUNDLE), self.text(INSECURE)
+        )
+        self.findings.extend(findings)
+        return Check(url, connection)
+
+    def lifetime(self, target: Target) -> int:
+        text = self.text("expires-in") or default_lifetime(target)
+        return parse_duration(text, input_name="expires-in")
+
+    def clock_skew(self, lifetime: int) -> int:
+        """Back-dating moves the whole token earlier (iat = nbf = now - skew, exp = nbf +
+        lifetime), so exp - nbf stays the lifetime checked above: a valid expires-in stays valid
+        under the default skew. The token ends skew seconds before now + expires-in."""
+        skew = parse_duration(self.text("clock-skew"), input_name="clock-skew", allow_zero=True)
+        if skew >= lifetime:
+            raise InputError(
+                f"{format_duration(skew)} is not shorter than expires-in "
+                f"{format_duration(lifetime)}: the token would have expired when it is made",
+                input_name="clock-skew",
+                hint="use a longer expires-in, or a shorter clock-skew; 0s turns it off",
+            )
+        return skew
+
+    def algorithm(self, target: Target) -> str:
+        name, findings = check_algorithm(self.text("algorithm"), target, input_name="algorithm")
+        self.findings.extend(findings)
+        return name
+
+    def items(self, name: str) -> list[str]:
+        """A list input: repeated flags as given, or a text split by ``split_lines``."""
+        raw = self._values.get(name)
+        if raw is None:
+            return []
+        parts = split_lines(raw) if isinstance(raw, str) else [p.strip() for p in raw]
+        return [self._checked(name, part) for part in parts if part]
+
+    def groups(self) -> tuple[str, ...]:
+        groups = tuple(dict.fromkeys(self.items("groups")))
+        if isinstance(self._values.get("groups"), str):
+            # Commas used to separate groups in a variable: say so where the old habit shows
+            # (a comma but no "=", so not an LDAP distinguished name).
+            for number, group in enumerate(groups, start=1):
+                if "," in group and "=" not in group:
+                    self.warn(
+                        "groups",
+                        f"group {number} holds a comma and stays one group; "
+                        "to give several groups, write one per line",
+                    )
+        return groups
+
+    def attributes(self, reserved: frozenset[str]) -> tuple[tuple[str, str], ...]:
+        pairs: dict[str, str] = {}
+        for line, item in enumerate(self.items("attributes"), start=1):
+            key, sep, value = item.partition("=")
+            key = key.strip()
+            if not sep or not key:
+                raise InputError(
+                    f"item {line} is not KEY=VALUE",
+                    input_name="attributes",
+                    hint="write one attribute per line, e.g. department=Sales",
+                )
+            if not is_claim_name(key):
+                raise InputError(
+                    f"item {line}: the name before = is not a usable claim name",
+                    input_name="attributes",
+                    hint="use letters, digits and _ . : - (starting with a letter or _)",
+                )
+            if key in reserved:
+                raise InputError(
+                    f"{key!r} would overwrite a claim this tool sets",
+                    input_name="attributes",
+                    hint="use the dedicated input for it, or another claim name",
+                )
+            if key in pairs:
+                raise InputError(f"item {line}: the name is given twice", input_name="attributes")
+            pairs[key] = value.strip()
+        return tuple(pairs.items())

@@ -1,0 +1,150 @@
+"""Signing tokens behind the algorithm allow-list; reading and verifying them with PyJWT.
+
+Signing does not import PyJWT: its package imports ``cryptography.x509`` and its JWKS client
+(``urllib.request``, ``http.client``, ``ssl``) whatever one uses, which is most of a cold
+``qs-jwt qseow``'s time. The compact serialisation below is the one ``jwt.encode`` makes, byte
+for byte (header keys sorted, no spaces, base64url without padding; tests/test_sign.py holds
+PyJWT as the oracle), and every signature is made by the key object's own ``sign()``, so a key
+held by a key service (a subclass whose ``sign()`` calls it) signs as before. Decoding and
+verifying keep PyJWT, imported when they are first used.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from qsjwt.base.errors import QsjwtError, TokenError
+from qsjwt.login.claims import Claims
+from qsjwt.signing.algorithms import ALLOWED, ECDSA, RSA_PSS, SigningKey
+
+if TYPE_CHECKING:
+    from qsjwt.signing.keys import VerifyingKey
+
+EVERY_ALLOWED = tuple(dict.fromkeys(alg for algs in ALLOWED.values() for alg in algs))
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "256": hashes.SHA256,
+    "384": hashes.SHA384,
+    "512": hashes.SHA512,
+}
+
+_CLAIMS_JSON = json.JSONEncoder(separators=(",", ":")).encode
+"""``json.dumps(claims, separators=(",", ":"))``: the encoder ``dumps`` makes on each call for
+these options, made once."""
+_HEADER_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+
+
+def b64url(data: bytes) -> bytes:
+    """Base64url without padding (RFC 7515, section 2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def sign_token(claims: Claims, key: SigningKey, *, header: dict[str, str]) -> str:
+    """The compact JWT for ``claims``; only the allow-listed algorithms, never none or HS*.
+
+    ``key.sign()`` makes the signature, so a key held by a key service works too. The header
+    carries ``typ: JWT``, ``alg`` and the other fields of ``header``, keys sorted, as
+    ``jwt.encode(claims, key, algorithm, headers=...)`` writes it.
+    """
+    return sign_encoded(claims, key, header["alg"], encode_header(header))
+
+
+def encode_header(header: dict[str, str]) -> bytes:
+    """The token's first part and its dot, as ``sign_token`` writes it: for many tokens that
+    share one header (``qs-jwt bulk``), made once."""
+    algorithm = header["alg"]
+    if algorithm not in EVERY_ALLOWED:  # settings refuse these first; this is the last guard
+        raise QsjwtError(f"refusing to sign with algorithm {algorithm!r}")
+    protected = {**header, "typ": "JWT", "alg": algorithm}
+    return b64url(_HEADER_JSON(protected).encode()) + b"."
+
+
+def sign_encoded(claims: Claims, key: SigningKey, algorithm: str, encoded_header: bytes) -> str:
+    """The compact JWT for ``claims`` under ``encoded_header`` (``encode_header``'s, whose
+    ``alg`` is ``algorithm``)."""
+    if algorithm not in EVERY_ALLOWED:
+        raise QsjwtError(f"refusing to sign with algorithm {algorithm!r}")
+    if not isinstance(claims, dict):
+        raise TypeError("the claims of a JWT are a JSON object (a dict)")
+    signing_input = encoded_header + b64url(_CLAIMS_JSON(claims).encode("utf-8"))
+    return (signing_input + b"." + b64url(signature(key, algorithm, signing_input))).decode()
+
+
+def signature(key: SigningKey, algorithm: str, data: bytes) -> bytes:
+    """The JWS signature of ``data`` (RFC 7518, section 3): PKCS#1 v1.5 for RS*, PSS with a
+    salt as long as the hash for PS*, and for ES* the fixed-width r || s that JWS wants from
+    the DER the key's ``sign()`` returns."""
+    digest = _HASHES[algorithm[2:]]()
+    if algorithm in ECDSA:
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise QsjwtError(f"an {algorithm} signature needs an EC key")
+        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(digest)))
+        width = (key.curve.key_size + 7) // 8
+        return r.to_bytes(width, "big") + s.to_bytes(width, "big")
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        raise QsjwtError(f"an {algorithm} signature needs an RSA key")
+    if algorithm in RSA_PSS:
+        pss = padding.PSS(mgf=padding.MGF1(digest), salt_length=digest.digest_size)
+        return key.sign(data, pss, digest)
+    return key.sign(data, padding.PKCS1v15(), digest)
+
+
+def decode_unverified(token: str) -> tuple[dict[str, Any], Claims]:
+    """Header and claims of a token, without checking anything: for decode and lint."""
+    token = token.strip()
+    if not token.isascii():  # a JWT is base64url and dots; PyJWT crashes on surrogate escapes
+        raise TokenError(
+            "is not a JWT: it holds characters outside base64url (not ASCII)", input_name="token"
+        )
+    if token.count(".") != 2:
+        hint = "a JWE (5 parts) is not a signed JWT" if token.count(".") == 4 else None
+        raise TokenError(
+            f"is not a JWT: expected 3 dot-separated parts, found {token.count('.') + 1}",
+            input_name="token",
+            hint=hint,
+        )
+    import jwt  # noqa: PLC0415 (only here and in verify_token: signing does without it)
+
+    try:
+        header = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as err:
+        raise TokenError(f"cannot be decoded: {err}", input_name="token") from None
+    return header, claims
+
+
+def verify_token(
+    token: str, key: VerifyingKey, *, audience: str | None, leeway: int = 0
+) -> tuple[dict[str, Any], Claims]:
+    """Check the signature, expiry, not-before and (if given) audience of a token."""
+    header, _ = decode_unverified(token)
+    algorithm = header.get("alg")
+    if algorithm not in EVERY_ALLOWED:
+        raise TokenError(
+            f"uses algorithm {json.dumps(algorithm)}, which is never accepted", input_name="token"
+        )
+    if str(algorithm).startswith("ES") != isinstance(key, ec.EllipticCurvePublicKey):
+        raise TokenError(
+            f"is signed with {algorithm}, which the given key's type cannot verify",
+            input_name="token",
+            hint="give the certificate or public key of the key that signed it",
+        )
+    import jwt  # noqa: PLC0415
+
+    try:
+        claims = jwt.decode(
+            token.strip(),
+            key,
+            algorithms=[str(algorithm)],
+            audience=audience,
+            leeway=leeway,
+            options={"verify_aud": audience is not None, "require": ["exp"]},
+        )
+    except jwt.PyJWTError as err:
+        raise TokenError(f"is not valid: {err}", input_name="token") from None
+    return header, claims
