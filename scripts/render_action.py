@@ -5,7 +5,8 @@ every runner: Linux, Windows, macOS) are rendered from ``qsjwt.base.inputs.INPUT
 ``qsjwt.action.entry`` (ACTION_INPUTS, OUTPUTS), so their inputs and outputs cannot differ; the
 README's inputs and outputs tables are rendered from ``action.yml`` as parsed here. After
 changing an input or an output, run ``python scripts/render_action.py --write``;
-``tests/test_action_docs.py`` and ``tests/test_anywhere.py`` fail while a file is out of date.
+``tests/action/test_action_docs.py`` and ``tests/action/test_anywhere.py`` fail while a file
+is out of date.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ TABLE_MARKERS = {
 HEADER = """\
 # Generated from qsjwt/base/inputs.py and qsjwt/action/entry.py: edit those, then run
 #   python scripts/render_action.py --write
-# (tests/test_action_docs.py fails while this file is out of date).
+# (tests/action/test_action_docs.py fails while this file is out of date).
 #
 # No input has a `default:`: the runner would send it as if the user had given it, and the
 # defaults live in the code (each description names its default). No `args:` either: the
@@ -90,7 +91,7 @@ def render_action_yml() -> str:
 ANYWHERE_HEADER = """\
 # Generated from qsjwt/base/inputs.py and qsjwt/action/, like ../action.yml: edit those, then run
 #   python scripts/render_action.py --write
-# (tests/test_anywhere.py fails while this file is out of date).
+# (tests/action/test_anywhere.py fails while this file is out of date).
 #
 # The same action for every runner (Linux, Windows, macOS, self-hosted): no container. It sets
 # up Python without touching the job's PATH, installs qs-jwt from this action's own files with

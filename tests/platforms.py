@@ -2,7 +2,7 @@
 
 The unit tests run on Linux, macOS and Windows (.github/workflows/ci.yml). A test that needs a
 POSIX-only facility says which one, so a skip on another system is never a surprise; what the
-product does without those facilities is tested everywhere by tests/test_files_portable.py.
+product does without those facilities is tested everywhere by tests/io/test_files_portable.py.
 """
 
 from __future__ import annotations

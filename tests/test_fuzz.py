@@ -1,6 +1,6 @@
 """Whole-pipeline fuzzing: from arbitrary key text and settings to a token, or to our own error.
 
-tests/test_properties.py fuzzes settings parsing alone and signs with one good key. Here the
+tests/login/test_properties.py fuzzes settings parsing alone and signs with one good key. Here the
 key material is the variable: garbage, mangled PEM (cut, flipped, re-armored, re-encoded),
 random base64, bytes that are not UTF-8, certificates and passphrases that may or may not
 belong, all through ``mint_from_text`` (what every shell calls) with arbitrary settings. Each

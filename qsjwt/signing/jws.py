@@ -3,7 +3,7 @@
 Signing does not import PyJWT: its package imports ``cryptography.x509`` and its JWKS client
 (``urllib.request``, ``http.client``, ``ssl``) whatever one uses, which is most of a cold
 ``qs-jwt qseow``'s time. The compact serialisation below is the one ``jwt.encode`` makes, byte
-for byte (header keys sorted, no spaces, base64url without padding; tests/test_sign.py holds
+for byte (header keys sorted, no spaces, base64url without padding; tests/signing/test_sign.py holds
 PyJWT as the oracle), and every signature is made by the key object's own ``sign()``, so a key
 held by a key service (a subclass whose ``sign()`` calls it) signs as before. Decoding and
 verifying keep PyJWT, imported when they are first used.

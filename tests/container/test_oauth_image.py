@@ -19,8 +19,8 @@ from qsjwt.signing.keys import signing_key_from
 from tests.action_runner import MASK, parse_file_command
 from tests.conftest import KeyPair
 from tests.container.conftest import RunAction, RunGitlab
+from tests.oauth.test_exchange import users_me
 from tests.qlik_local import LocalQlik, QlikClient, QlikIdp, QlikProxy
-from tests.test_exchange import users_me
 
 CLIENT = "client-image"
 

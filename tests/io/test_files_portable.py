@@ -27,9 +27,9 @@ import pytest
 from qsjwt.base.errors import InputError, OutputError, QsjwtError
 from qsjwt.io import files
 from qsjwt.io.files import PlannedFile, check_writable, write_all
+from tests.cli.test_cli import QSEOW_ARGS, qs_jwt
 from tests.conftest import KeyPair, verify_independently
 from tests.helpers import assert_error
-from tests.test_cli import QSEOW_ARGS, qs_jwt
 
 REMOVED_FROM_OS = (
     "fchmod",

@@ -343,7 +343,7 @@ HOSTILE_IN_THE_SUMMARY = [
     pytest.param(target, *param.values, id=f"{target}-{param.id}")
     for target in ("cloud", "qseow")
     for param in HOSTILE_SHOWN
-    # QSEoW refuses a backslash in user-id and user-directory (tests/test_settings.py)
+    # QSEoW refuses a backslash in user-id and user-directory (tests/login/test_settings.py)
     if not (target == "qseow" and "\\" in str(param.values[0]))
 ]
 
@@ -883,7 +883,7 @@ def test_hostile_name_input_is_refused_or_kept_as_text(run: Any, rsa_pair: KeyPa
 
 # --- streams: a log that cannot take a mask passes no token on --------------------------------
 
-ENTRYPOINT_PATH = Path(__file__).resolve().parent.parent / "entrypoint.py"
+ENTRYPOINT_PATH = Path(__file__).resolve().parents[2] / "entrypoint.py"
 
 
 STREAMS = [

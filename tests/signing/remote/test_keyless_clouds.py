@@ -17,8 +17,8 @@ from jwcrypto import jwk as jose_jwk
 from jwcrypto import jws
 
 from tests import cloud_fakes as fakes
+from tests.cli.test_cli import Run, qs_jwt_process
 from tests.conftest import verify_independently
-from tests.test_cli import Run, qs_jwt_process
 
 QSEOW = ["qseow", "--user-id", "svc_ci", "--user-directory", "CORP"]
 CLOUD = [

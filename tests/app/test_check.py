@@ -15,9 +15,9 @@ import pytest
 from qsjwt.signing.jwk import public_jwk
 from qsjwt.signing.keys import signing_key_from
 from tests.action_runner import MASK, Result
+from tests.cli.test_cli import Run, qs_jwt
 from tests.conftest import KeyPair
 from tests.qlik_local import LocalQlik, QlikClient, QlikIdp, QlikProxy
-from tests.test_cli import Run, qs_jwt
 
 ISSUER = "idp.example.com"
 KID = "kid-2026"

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from tests import keyless_rigs as rigs
+from tests.cli.test_cli import qs_jwt
 from tests.conftest import verify_independently
-from tests.test_cli import qs_jwt
 
 QSEOW = ["qseow", "--user-id", "svc_ci", "--user-directory", "CORP"]
 CLOUD = [

@@ -1,6 +1,6 @@
 """Keys and certificates as people have them, through the command line and the action: a
 PKCS#12 dump (certificate first), a key in a legacy cipher, a certificate chain, an expired
-certificate. The core's side is in tests/test_keys.py."""
+certificate. The core's side is in tests/signing/test_keys.py."""
 
 from __future__ import annotations
 

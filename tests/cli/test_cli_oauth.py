@@ -17,10 +17,10 @@ import pytest
 
 from qsjwt.signing.jwk import public_jwk
 from qsjwt.signing.keys import signing_key_from
+from tests.cli.test_cli import Run, assert_no_key, qs_jwt, qs_jwt_process
 from tests.conftest import KeyPair
+from tests.oauth.test_exchange import users_me
 from tests.qlik_local import IMPERSONATION, LocalQlik, QlikClient, QlikUser
-from tests.test_cli import Run, assert_no_key, qs_jwt, qs_jwt_process
-from tests.test_exchange import users_me
 
 CLIENT = "0123456789abcdef0123456789abcdef"
 

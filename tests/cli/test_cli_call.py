@@ -12,9 +12,9 @@ import pytest
 
 from qsjwt.signing.jwk import public_jwk
 from qsjwt.signing.keys import signing_key_from
+from tests.cli.test_cli import Run, qs_jwt
 from tests.conftest import KeyPair
 from tests.qlik_local import Answer, LocalQlik, QlikClient, QlikProxy
-from tests.test_cli import Run, qs_jwt
 
 CLIENT = "client-1"
 

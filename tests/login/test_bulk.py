@@ -39,8 +39,8 @@ from qsjwt.login.claims import build_claims, build_header
 from qsjwt.login.lint import lint_token, lint_user_claims
 from qsjwt.login.mint import RunGuard, RunMinter, mint
 from qsjwt.login.settings import RowSettings, parse_settings
+from tests.cli.test_cli import qs_jwt, qs_jwt_process
 from tests.conftest import NOW, KeyPair, verify_independently
-from tests.test_cli import qs_jwt, qs_jwt_process
 
 CLOUD_SHARED = {"issuer": "idp.example.com", "key-id": "kid-1"}
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from qsjwt.cli import build_parser, main
+from tests.cli.test_cli import CLOUD_ARGS, QSEOW_ARGS
 from tests.conftest import KeyPair
-from tests.test_cli import CLOUD_ARGS, QSEOW_ARGS
 
 PASSPHRASE = "S3cret-Passphrase-0042"
 NO_VALUE = {"-h", "--help"}

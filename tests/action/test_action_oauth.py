@@ -15,11 +15,11 @@ import pytest
 
 from qsjwt.signing.jwk import public_jwk
 from qsjwt.signing.keys import signing_key_from
+from tests.action.test_action import assert_masks_first, assert_no_leak, key_lines
 from tests.action_runner import MASK, Result, Runner
 from tests.conftest import KeyPair
+from tests.oauth.test_exchange import users_me
 from tests.qlik_local import IMPERSONATION, LocalQlik, QlikClient, QlikUser
-from tests.test_action import assert_masks_first, assert_no_leak, key_lines
-from tests.test_exchange import users_me
 
 CLIENT = "client-1"
 ACCESS_OUTPUTS = {"access-token", "expires-at", "expires-in", "scope"}

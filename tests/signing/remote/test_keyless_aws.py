@@ -25,9 +25,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from moto.server import ThreadedMotoServer
 
+from tests.cli.test_cli import qs_jwt_process
 from tests.conftest import verify_independently
 from tests.keyless_rigs import free_port
-from tests.test_cli import qs_jwt_process
 
 REGION = "eu-west-1"
 ROLE = "arn:aws:iam::123456789012:role/qlik-ci"

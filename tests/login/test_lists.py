@@ -16,8 +16,8 @@ from qsjwt.action import entry as action
 from qsjwt.base.inputs import BY_NAME
 from scripts.render_action import read_action
 from tests.action_runner import Result, Runner
+from tests.cli.test_cli import QSEOW_ARGS, qs_jwt
 from tests.conftest import KeyPair, verify_independently
-from tests.test_cli import QSEOW_ARGS, qs_jwt
 
 GROUPS = [
     "CN=Qlik Admins,OU=Groups,DC=corp,DC=example",  # an LDAP DN, as QSEoW user directories have

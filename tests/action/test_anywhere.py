@@ -35,10 +35,7 @@ from scripts.render_action import (
     read_action,
     render_anywhere_yml,
 )
-from tests.action_runner import Result, Runner, parse_file_command
-from tests.conftest import KeyPair, verify_independently
-from tests.platforms import WINDOWS
-from tests.test_action import (
+from tests.action.test_action import (
     CLOUD,
     OUTPUT_NAMES,
     QSEOW,
@@ -47,6 +44,9 @@ from tests.test_action import (
     assert_no_leak,
     key_lines,
 )
+from tests.action_runner import Result, Runner, parse_file_command
+from tests.conftest import KeyPair, verify_independently
+from tests.platforms import WINDOWS
 
 yaml = pytest.importorskip("yaml")
 
@@ -327,7 +327,7 @@ FAILURES = {
 def test_the_same_errors_and_error_outputs(
     composite: Composite, runner: Runner, rsa_pair: KeyPair, case: str
 ) -> None:
-    """The titles, messages and outputs of tests/test_action.py, through the composite."""
+    """The titles, messages and outputs of tests/action/test_action.py, through the composite."""
     bad, title, code, input_name = FAILURES[case]
     inputs = {**QSEOW, "private-key": rsa_pair.private_pem.decode(), **bad}
     result, outputs = _mint(composite, runner, inputs)

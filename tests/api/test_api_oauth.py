@@ -14,8 +14,8 @@ import qsjwt
 from qsjwt.signing.jwk import public_jwk, thumbprint
 from qsjwt.signing.keys import signing_key_from
 from tests.conftest import KeyPair
+from tests.oauth.test_exchange import users_me
 from tests.qlik_local import LocalQlik, QlikClient
-from tests.test_exchange import users_me
 
 
 @pytest.fixture
