@@ -15,13 +15,22 @@ from typing import TYPE_CHECKING, Any, cast
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from qsjwt.app.target import parse_settings
 from qsjwt.base.errors import InputError
 from qsjwt.base.findings import Finding
-from qsjwt.base.inputs import CERTIFICATE, JWT_TARGETS, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
+from qsjwt.base.inputs import (
+    CERTIFICATE,
+    JWT_TARGETS,
+    PRIVATE_KEY,
+    PRIVATE_KEY_PASSPHRASE,
+    Target,
+    parse_target,
+)
+from qsjwt.base.values import RawValue
 from qsjwt.login import lint as _lint
 from qsjwt.login.claims import new_jti
 from qsjwt.login.mint import Minted, mint
-from qsjwt.login.settings import RawValue, Settings, parse_settings, parse_target
+from qsjwt.login.settings import Settings
 from qsjwt.signing import jws as _sign
 from qsjwt.signing.keys import (
     LoadedKey,

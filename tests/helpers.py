@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+from qsjwt.app.target import parse_settings
 from qsjwt.base.errors import InputError, QsjwtError, spell
 from qsjwt.base.findings import Finding, Severity
 from qsjwt.base.inputs import JWT_TARGETS, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
-from qsjwt.login.settings import CloudSettings, QseowSettings, Settings, parse_settings
+from qsjwt.login.settings import CloudSettings, QseowSettings, Settings
 from qsjwt.oauth.assertion import OAuthSettings
 from qsjwt.signing.keys import LoadedKey, load_signing_key
 

@@ -31,11 +31,11 @@ from cryptography.hazmat.primitives import serialization
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from qsjwt.app.target import parse_settings
 from qsjwt.base.errors import InputError, QsjwtError, TokenError
 from qsjwt.base.inputs import JWT_TARGETS, Target
 from qsjwt.login.lint import lint_token
 from qsjwt.login.mint import mint_from_text
-from qsjwt.login.settings import parse_settings
 from qsjwt.signing.jws import decode_unverified, verify_token
 from qsjwt.signing.keys import load_signing_key, load_verifying_key, public_pem
 from tests.conftest import ENCRYPTED_KEY_PASSPHRASE, NOW, verify_independently

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from qsjwt.app.target import parse_settings
 from qsjwt.base.display import escape_controls, one_line
 from qsjwt.base.errors import (
     InputError,
@@ -48,11 +49,12 @@ from qsjwt.base.inputs import (
     VAULT_TOKEN,
     InputSpec,
     Target,
+    parse_target,
 )
 from qsjwt.io.sources import KEY_LIMIT, PASSPHRASE_LIMIT, check_length, passphrase_from
 from qsjwt.login.claims import new_jti
 from qsjwt.login.mint import Minted, mint_from_text
-from qsjwt.login.settings import CloudSettings, QseowSettings, parse_settings, parse_target
+from qsjwt.login.settings import CloudSettings, QseowSettings
 from qsjwt.signing.keys import as_bytes, pem_from_text
 
 if TYPE_CHECKING:
@@ -466,7 +468,8 @@ def _remote_key(
             input_name=KEY_SERVICE,
             hint="sign with one: drop the private-key input, or key-service",
         )
-    from qsjwt.signing.remote import Secrets, remote_key_from  # noqa: PLC0415 (only for a remote key)
+    from qsjwt.signing.remote import Secrets  # noqa: PLC0415 (only for a remote key)
+    from qsjwt.signing.remote.registry import remote_key_from
 
     secrets = Secrets(
         vault_token=values[VAULT_TOKEN].strip() or None,

@@ -13,11 +13,10 @@ from typing import TextIO
 
 from qsjwt.base.display import path_for_message
 from qsjwt.base.errors import InputError, QsjwtError
-from qsjwt.base.inputs import CERTIFICATE, JWT_TARGETS
+from qsjwt.base.inputs import CERTIFICATE, JWT_TARGETS, parse_target
 from qsjwt.cli import gather, out
 from qsjwt.io.files import Interrupted, PlannedFile, check_writable, write_all
 from qsjwt.login.bulk import USERS, KeyText, mint_bulk, read_rows, sniff_format
-from qsjwt.login.settings import parse_target
 
 SHOWN_SKIPPED = 10
 """How many skipped line numbers stderr lists before it only counts them."""

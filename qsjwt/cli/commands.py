@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from qsjwt.app.target import parse_settings
 from qsjwt.base.display import json_document, path_for_message
 from qsjwt.base.errors import InputError, OutputError, QsjwtError
 from qsjwt.base.findings import Severity
@@ -21,6 +22,7 @@ from qsjwt.base.inputs import (
     PRIVATE_KEY,
     PRIVATE_KEY_PASSPHRASE,
     Target,
+    parse_target,
 )
 from qsjwt.base.rules import MILLISECONDS
 from qsjwt.cli import gather, out
@@ -29,7 +31,6 @@ from qsjwt.io.sources import KEY_LIMIT, read_bounded
 from qsjwt.login.claims import new_jti
 from qsjwt.login.lint import lint_token
 from qsjwt.login.mint import Minted, mint_from_text
-from qsjwt.login.settings import parse_settings, parse_target
 from qsjwt.signing.jws import decode_unverified, verify_token
 from qsjwt.signing.keys import load_verifying_key, one_line_pem
 

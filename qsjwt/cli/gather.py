@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from qsjwt.base.errors import InputError
 from qsjwt.base.formats import check_variable_name
 from qsjwt.base.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target, inputs_for
+from qsjwt.base.values import RawValue
 from qsjwt.io.sources import (
     KEY_LIMIT,
     PASSPHRASE_LIMIT,
@@ -24,7 +25,6 @@ from qsjwt.io.sources import (
     passphrase_from,
     read_bounded,
 )
-from qsjwt.login.settings import RawValue
 
 ENV_PRIVATE_KEY = "QSJWT_PRIVATE_KEY"
 ENV_PRIVATE_KEY_FILE = "QSJWT_PRIVATE_KEY_FILE"
@@ -199,7 +199,8 @@ def remote_key(
             input_name="key-service",
             hint="sign with one: drop the private key, or the key service",
         )
-    from qsjwt.signing.remote import Secrets, remote_key_from  # noqa: PLC0415 (only for a remote key)
+    from qsjwt.signing.remote import Secrets  # noqa: PLC0415 (only for a remote key)
+    from qsjwt.signing.remote.registry import remote_key_from
 
     secrets = Secrets(
         vault_token=env.get(ENV_VAULT_TOKEN) or None,

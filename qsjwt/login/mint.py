@@ -12,11 +12,11 @@ from qsjwt.base.errors import InputError, QsjwtError
 from qsjwt.base.findings import Finding, Severity, warning
 from qsjwt.base.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE
 from qsjwt.base.rules import OVERSIZE_HINT, TOKEN_WARN_BYTES, token_size_problem
-from qsjwt.login.claims import Claims, build_claims, build_header
+from qsjwt.login.claims import build_claims, build_header
 from qsjwt.login.lint import lint_token, lint_user_claims
 from qsjwt.login.settings import QseowSettings, Settings
 from qsjwt.signing.algorithms import check_key_fits
-from qsjwt.signing.jws import encode_header, sign_encoded, sign_token
+from qsjwt.signing.jws import Claims, encode_header, sign_encoded, sign_token
 from qsjwt.signing.keys import LoadedKey, certificate_of, load_certificates, load_signing_key
 
 if TYPE_CHECKING:  # only a caller with certificates imports cryptography.x509
