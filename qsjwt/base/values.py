@@ -54,7 +54,9 @@ def refuse_credential(value: str, *, input_name: str) -> None:
 
 
 def checked_text(value: str, *, input_name: str, limit: int = MAX_VALUE_LENGTH) -> str:
-    """``value`` if it is one line of UTF-8 text within ``limit`` and not a credential."""
+    """``value`` if it is one line of UTF-8 text within ``limit`` and not a credential (checked
+    first: a PEM key has line breaks too, and the credential is what the user must hear of)."""
+    refuse_credential(value, input_name=input_name)
     if _SURROGATE.search(value):
         raise InputError(
             "is not valid UTF-8 text",
@@ -67,7 +69,6 @@ def checked_text(value: str, *, input_name: str, limit: int = MAX_VALUE_LENGTH) 
             input_name=input_name,
             hint="give a single line of text",
         )
-    refuse_credential(value, input_name=input_name)
     if len(value) > limit:
         raise InputError(
             f"is {len(value)} characters long, over the {limit} allowed",
