@@ -102,6 +102,8 @@ def test_no_import_circle() -> None:
 MINT_PATH_MODULES = [
     "qsjwt",
     "qsjwt._version",
+    "qsjwt.app",
+    "qsjwt.app.target",
     "qsjwt.base",
     "qsjwt.base.display",
     "qsjwt.base.durations",
@@ -110,6 +112,7 @@ MINT_PATH_MODULES = [
     "qsjwt.base.formats",
     "qsjwt.base.inputs",
     "qsjwt.base.rules",
+    "qsjwt.base.values",
     "qsjwt.cli",
     "qsjwt.cli.commands",
     "qsjwt.cli.gather",
