@@ -47,7 +47,7 @@ def test_every_contract_has_an_id_and_none_ignores_an_import() -> None:
 def test_the_layers_contract_names_every_layer_in_order() -> None:
     """The picture in docs/architecture.md, highest first; ``exhaustive`` makes a new
     top-level module or subpackage choose its layer."""
-    (layers,) = [contract for contract in CONTRACTS if contract["type"] == "layers"]
+    (layers,) = [contract for contract in CONTRACTS if contract["id"] == "layers"]
     assert layers["containers"] == ["qsjwt"]
     assert layers["exhaustive"] is True
     assert layers["layers"] == [
