@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint types unit security bench lock clean
+.PHONY: demo test lint types imports unit security bench lock clean
 
 LOCKS := requirements/dev.txt requirements/ci-tools.txt
 
@@ -18,8 +18,8 @@ $(STAMP): $(LOCKS) pyproject.toml
 demo: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" sh scripts/demo.sh
 
-## test: lint, format check, strict types, bandit, then the whole test suite
-test: lint types security unit
+## test: lint, format check, strict types, the import contracts, bandit, then the whole test suite
+test: lint types imports security unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -28,6 +28,10 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy --strict qsjwt
 	$(BIN)/mypy --strict tests scripts
+
+## imports: the layer contracts of pyproject.toml's [tool.importlinter] (docs/architecture.md)
+imports: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 
 ## security: bandit over the shipped code, from its own hash-locked venv (.venv-security)
 security:
