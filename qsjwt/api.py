@@ -24,10 +24,8 @@ from qsjwt.base.inputs import JWT_TARGETS, Target, parse_target
 from qsjwt.base.values import RawValue
 
 if TYPE_CHECKING:
-    from qsjwt.app.flow import LoadedKey
+    from qsjwt.app.flow import AccessToken, Assertion, LoadedKey
     from qsjwt.app.tokens import VerifyingKey
-    from qsjwt.oauth.assertion import Assertion
-    from qsjwt.oauth.exchange import AccessToken
 
 PrivateKey = str | bytes | rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 """PEM text (also base64 of it, or with literal ``\\n``), or a ``cryptography`` key object,

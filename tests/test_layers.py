@@ -103,6 +103,7 @@ MINT_PATH_MODULES = [
     "qsjwt",
     "qsjwt._version",
     "qsjwt.app",
+    "qsjwt.app.flow",
     "qsjwt.app.target",
     "qsjwt.base",
     "qsjwt.base.display",

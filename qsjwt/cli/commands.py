@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from qsjwt.app import tokens
 from qsjwt.app.flow import KeySource, Request, check_asked, document, issue, prove
 from qsjwt.app.target import parse_settings
 from qsjwt.base.display import json_document, path_for_message
@@ -118,6 +117,8 @@ def _write(files: list[PlannedFile], *, overwrite: bool = True) -> int | None:
 
 
 def decode(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    from qsjwt.app import tokens  # noqa: PLC0415 (not on the mint path)
+
     header, claims = tokens.decode(gather.token(args))
     out.say(sys.stderr, "NOT verified: the signature was not checked (use verify)")
     shown = {"verified": False, "header": header, "claims": claims, "times": tokens.times(claims)}
@@ -126,6 +127,8 @@ def decode(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
 
 
 def verify(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    from qsjwt.app import tokens  # noqa: PLC0415 (not on the mint path)
+
     token = gather.token(args)
     if args.public_key_file:
         key_text: str | bytes | None = read_bounded(
@@ -151,6 +154,8 @@ def verify(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
 
 
 def lint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    from qsjwt.app import tokens  # noqa: PLC0415 (not on the mint path)
+
     target = parse_target(args.target, allowed=JWT_TARGETS)
     found = tokens.lint(
         gather.token(args),
@@ -221,10 +226,9 @@ def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
     from pathlib import Path  # noqa: PLC0415
 
     from qsjwt.app.call import call as request  # noqa: PLC0415 (HTTP only for this command)
-    from qsjwt.app.call import check_method, check_url, new_xrfkey  # noqa: PLC0415
+    from qsjwt.app.call import check_method, check_url, new_xrfkey, transport_for  # noqa: PLC0415
     from qsjwt.io.files import PlannedFile, check_writable  # noqa: PLC0415
     from qsjwt.net.connection import parse_connection  # noqa: PLC0415
-    from qsjwt.oauth.exchange import Transport  # noqa: PLC0415
 
     url = check_url(args.url)
     method = check_method(args.method)
@@ -252,7 +256,7 @@ def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
         body=body,
         content_type=args.content_type,
         xrfkey=new_xrfkey() if args.xrfkey else None,
-        transport=Transport.of(connection),
+        transport=transport_for(connection),
     )
     said = f"{answer.status} {answer.reason}, {len(answer.body)} bytes"
     if outputs:
