@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from qsjwt.base.errors import (
     InputError,
     KeyMaterialError,
+    KeyServiceMalformedAnswerError,
     KeyServiceUnreachableError,
     MissingInputError,
     OutputError,
+    QlikMalformedAnswerError,
     QlikRefusedError,
     QlikUnreachableError,
 )
@@ -109,6 +111,8 @@ _FORESEEN = (
     QlikRefusedError,
     QlikUnreachableError,
     KeyServiceUnreachableError,
+    QlikMalformedAnswerError,
+    KeyServiceMalformedAnswerError,
 )
 ERROR_CODES = (*(cls.code for cls in _FORESEEN), INTERNAL)
 """What ``error-code`` can say: the failures ``qsjwt.base.errors`` foresees for this action, plus

@@ -112,3 +112,18 @@ class KeyServiceUnreachableError(QsjwtError):
 
     exit_code = 4
     code = "key-service-unreachable"
+
+
+class QlikMalformedAnswerError(QlikUnreachableError):
+    """Qlik (or what answered in its place) answered, but not as documented: an access token
+    outside the token grammar, a ``token_type`` other than Bearer, a lifetime no date can hold.
+    Nothing from the answer is output; the peer is at fault, not a setting."""
+
+    code = "qlik-malformed-answer"
+
+
+class KeyServiceMalformedAnswerError(KeyServiceUnreachableError):
+    """The key service answered, but wrongly: a field of the wrong type, or a signature that
+    does not verify with the key's public key. No token is output."""
+
+    code = "key-service-malformed-answer"

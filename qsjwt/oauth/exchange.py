@@ -42,6 +42,7 @@ from qsjwt._version import __version__
 from qsjwt.base.display import path_for_message
 from qsjwt.base.errors import (
     InputError,
+    QlikMalformedAnswerError,
     QlikRefusedError,
     QlikUnreachableError,
     QsjwtError,
@@ -94,7 +95,6 @@ RFC_CODES = frozenset(
     }
 )
 """RFC 6749 §5.2 codes, and the assertion-type one Qlik's tutorial names."""
-_PRINTABLE_TOKEN = re.compile(r"[\x21-\x7e]+")
 _WORD = re.compile(r"[a-z0-9_]+")
 MIN_ATTEMPT_TIME = 1.0
 """Seconds left before the deadline below which no new request starts."""
@@ -186,7 +186,8 @@ def exchange(
 
     Raises InputError (``ca-bundle``) before any request; what ``make_assertion`` raises
     (before the first request, for a key Qlik would not take); QlikRefusedError;
-    QlikUnreachableError; QsjwtError for a token this tool cannot use (not bearer).
+    QlikUnreachableError; QlikMalformedAnswerError for an answer outside the token grammar
+    (an access token, token type, lifetime or scope a hostile peer made up).
     """
     if transport.timeout <= 0 or transport.deadline <= 0:
         raise ValueError("timeout and deadline must be positive")
@@ -300,27 +301,33 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 def _issued(
     payload: bytes, headers: Message, skew: int | None, attempts: int, now: dt.datetime
 ) -> AccessToken:
+    """Qlik's token response held to RFC 6749/6750 before any of it can be printed or output:
+    a hostile peer's ``::error::`` access token or scope would become a workflow command."""
     document = _json(payload) or {}
     token = document.get("access_token")
-    if not isinstance(token, str) or not _PRINTABLE_TOKEN.fullmatch(token):
+    if not isinstance(token, str) or not token:
         raise QlikUnreachableError(
             "the answer to the token request is not Qlik's token response (no access token)",
             input_name=TENANT,
             hint="check the tenant host, and that no proxy answers in Qlik's place",
         )
+    if not _B64TOKEN.fullmatch(token):
+        raise _malformed("its access token is not in the bearer token grammar (RFC 6750)")
     token_type = document.get("token_type")
     if not isinstance(token_type, str) or token_type.lower() != "bearer":
-        raise QsjwtError(
-            "Qlik issued an access token that is not a bearer token; this tool cannot use it"
-        )
+        raise _malformed("its token type is not Bearer, the only kind this tool can use")
     expires_in, expires_at = _expiry(document, answer_date(headers) or now)
     scope = document.get("scope")
+    if scope is not None and not (
+        isinstance(scope, str) and len(scope) <= _MAX_SCOPE and _SCOPE.fullmatch(scope)
+    ):
+        raise _malformed("its scope is not a list of scope names (RFC 6749, section 3.3)")
     return AccessToken(
         access_token=token,
         token_type=BEARER,
         expires_in=expires_in,
         expires_at=expires_at,
-        scope=scope if isinstance(scope, str) and scope.isprintable() else None,
+        scope=scope or None,
         attempts=attempts,
         clock_skew=skew,
     )
@@ -328,23 +335,49 @@ def _issued(
 
 def _expiry(document: dict[str, Any], issued: dt.datetime) -> tuple[int | None, dt.datetime | None]:
     """``expires_in`` (the tutorial's) or ``expires_at`` (the schema's, ISO 8601), each from
-    the other when only one is given; ``issued`` is Qlik's Date when it sent one."""
+    the other when only one is given; ``issued`` is Qlik's Date when it sent one. A lifetime
+    over ``MAX_LIFETIME`` (``3e11``, year 9999 at -14:00) is a malformed answer, not a date
+    that overflows."""
     seconds = document.get("expires_in")
     stamp = document.get("expires_at")
+    issued = issued.replace(microsecond=0)
     at = None
     if isinstance(stamp, str):
         try:
             at = dt.datetime.fromisoformat(stamp)
+            at = at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
         except ValueError:
             at = None
-        if at is not None and at.tzinfo is None:
-            at = at.replace(tzinfo=dt.UTC)
-    issued = issued.replace(microsecond=0)
-    if isinstance(seconds, int) and not isinstance(seconds, bool) and seconds >= 0:
-        return seconds, at or issued + dt.timedelta(seconds=seconds)
+        except OverflowError:  # year 9999 at -14:00 is year 10000 in UTC
+            raise _malformed("its expires_at is more than a year away") from None
+        if at is not None and abs(at - issued) > MAX_LIFETIME:
+            raise _malformed("its expires_at is more than a year away")
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds >= 0:
+        if seconds > MAX_LIFETIME.total_seconds():
+            raise _malformed("its expires_in is more than a year")
+        return int(seconds), at or issued + dt.timedelta(seconds=int(seconds))
     if at is not None:
         return max(0, int((at - issued).total_seconds())), at
     return None, None
+
+
+MAX_LIFETIME = dt.timedelta(days=366)
+"""The longest lifetime an access token's answer may state (Qlik's last hours): more is a
+malformed answer, never a date computed past year 9999."""
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+"""RFC 6750's b64token: what ``Authorization: Bearer`` can carry, and nothing a runner or a
+terminal reads as a command."""
+_SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*")
+"""RFC 6749's scope: scope tokens of printable ASCII but quote and backslash, one space apart."""
+_MAX_SCOPE = 4096
+
+
+def _malformed(what: str) -> QlikMalformedAnswerError:
+    return QlikMalformedAnswerError(
+        f"the token endpoint answered, but not as Qlik does: {what}; nothing of it is output",
+        input_name=TENANT,
+        hint="check the tenant host, and that no proxy answers in Qlik's place",
+    )
 
 
 def _answered(answer: urllib.error.HTTPError, settings: Settings, now: dt.datetime) -> _Failure:

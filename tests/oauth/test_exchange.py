@@ -479,14 +479,6 @@ def test_an_answer_that_is_not_qlik(qlik: LocalQlik, key: LoadedKey, fake: FakeT
     assert_error(err, "tenant", "not Qlik's token response", "proxy")
 
 
-def test_a_token_that_is_not_bearer(
-    qlik: LocalQlik, key: LoadedKey, client: QlikClient, fake: FakeTime
-) -> None:
-    qlik.token_response = lambda d: {**d, "token_type": "DPoP"}
-    err = refusal(qlik, key, fake, QsjwtError)
-    assert "not a bearer token" in err.message and type(err) is QsjwtError
-
-
 # --- TLS, proxies and what is checked before any request ---------------------------------------
 
 
