@@ -5,12 +5,19 @@ Every value goes through the same checks and the same use case (``qsjwt.app.flow
 command line and the GitHub Action, so a script gets the same errors: ``InputError`` names the
 keyword argument at fault (in the input table's spelling, ``user-id`` for ``user_id``) and never
 repeats its value. Times are taken as timezone-aware datetimes only.
+
+Arguments are checked for type before anything else: a value of the wrong type is a
+``TypeError`` naming the argument (``user_id=123`` would otherwise mint ``"123s"``, and
+``groups=b"abc"`` the groups ``"97"``, ``"98"``, ``"99"``). An error leaves the API without the
+frames below it (``_clean``): a traceback printed with its locals shows no key, passphrase,
+assertion or token.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -49,13 +56,25 @@ class Minter:
         passphrase: str | bytes | None = None,
         certificate: str | bytes | None = None,
     ) -> None:
-        source = (
-            KeySource(private_key=private_key, passphrase=passphrase)
-            if isinstance(private_key, str | bytes)
-            else KeySource(key_object=private_key)
-        )
-        self._key: LoadedKey = open_key(Target.QSEOW, source)
-        self._source = KeySource(loaded=self._key, certificates=certificates(certificate))
+        source = _source(private_key, passphrase)
+        del private_key, passphrase  # a traceback with locals shows neither
+        self._open(source, certificate)
+
+    @classmethod
+    def _of(cls, source: KeySource, certificate: str | bytes | None) -> Minter:
+        """A Minter for a key already held in a ``KeySource`` (the one-call functions)."""
+        minter = cls.__new__(cls)
+        minter._open(source, certificate)
+        return minter
+
+    def _open(self, source: KeySource, certificate: str | bytes | None) -> None:
+        with _clean():
+            given = source.key_object if source.private_key is None else source.private_key
+            _typed("private-key", given, PrivateKey)
+            _typed("passphrase", source.passphrase, str | bytes | None)
+            _typed("certificate", certificate, str | bytes | None)
+            self._key: LoadedKey = open_key(Target.QSEOW, source)
+            self._source = KeySource(loaded=self._key, certificates=certificates(certificate))
 
     @property
     def warnings(self) -> tuple[Finding, ...]:
@@ -82,8 +101,11 @@ class Minter:
         now: dt.datetime | None = None,
         jti: str | None = None,
     ) -> Minted:
-        """A token for a QSEoW virtual proxy (JWT authentication). Raises ``InputError``."""
-        return self._mint(Target.QSEOW, _values(locals()), now, jti)
+        """A token for a QSEoW virtual proxy (JWT authentication). Raises ``InputError``, and
+        ``TypeError`` for an argument of another type than the one annotated (a list of
+        ``str`` for ``groups``, a mapping of ``str`` for ``attributes``, ``str``, ``int``
+        seconds or ``timedelta`` for a duration, a ``datetime`` for ``now``)."""
+        return self._mint(Target.QSEOW, locals(), now, jti)
 
     def cloud(
         self,
@@ -102,8 +124,9 @@ class Minter:
         jti: str | None = None,
     ) -> Minted:
         """A token for a Qlik Cloud JWT identity provider (single use: a new ``jti`` each
-        call). Raises ``InputError``."""
-        return self._mint(Target.CLOUD, _values(locals()), now, jti)
+        call). Raises ``InputError``, and ``TypeError`` for an argument of another type than
+        the one annotated (``email_verified`` a ``bool``)."""
+        return self._mint(Target.CLOUD, locals(), now, jti)
 
     def oauth_assertion(
         self,
@@ -118,13 +141,16 @@ class Minter:
     ) -> Assertion:
         """A Qlik Cloud OAuth client assertion (Private Key JWT), to post to the tenant's
         ``/oauth/token`` yourself; ``jti`` must be a UUID (a new one by default). Raises
-        ``InputError``."""
-        values = _values({**locals(), "assertion_only": True})
-        settings = parse_settings(Target.OAUTH, values)
-        issued = issue(Request(settings, self._source, now=_aware(now), jti=jti))
-        if issued.assertion is None:  # unreachable: assertion_only was set
-            raise InputError("no assertion was made", input_name="assertion-only")
-        return issued.assertion
+        ``InputError``, and ``TypeError`` for an argument that is not a ``str`` (a duration:
+        also ``int`` seconds or ``timedelta``; ``now``: a ``datetime``)."""
+        with _clean():
+            values = _values({**locals(), "assertion_only": True})
+            _typed("jti", jti, str | None)
+            settings = parse_settings(Target.OAUTH, values)
+            issued = issue(Request(settings, self._source, now=_aware(now), jti=jti))
+            if issued.assertion is None:  # unreachable: assertion_only was set
+                raise InputError("no assertion was made", input_name="assertion-only")
+            return issued.assertion
 
     def access_token(
         self,
@@ -143,28 +169,34 @@ class Minter:
         """Trade a new client assertion for a Qlik Cloud access token at the tenant's
         ``/oauth/token``, as ``qs-jwt oauth`` does (retries on 429 and 5xx within
         ``timeout``). Raises ``InputError``, ``QlikRefusedError`` (what to change) or
-        ``QlikUnreachableError``."""
-        given = dict(locals())
-        if isinstance(scope, Iterable) and not isinstance(scope, str):
-            given["scope"] = " ".join(scope)
-        settings = parse_settings(Target.OAUTH, _values(given))
-        issued = issue(Request(settings, self._source))
-        if issued.access is None:  # unreachable: no assertion_only here
-            raise InputError("no access token was issued", input_name="assertion-only")
-        return issued.access
+        ``QlikUnreachableError`` (``QlikMalformedAnswerError`` for an answer outside OAuth's
+        grammar), and ``TypeError`` for an argument that is not a ``str`` (``scope``: also a
+        list of ``str``; a duration: also ``int`` seconds or ``timedelta``)."""
+        with _clean():
+            given = dict(locals())
+            if isinstance(scope, Iterable) and not isinstance(scope, str | bytes):
+                given["scope"] = " ".join(_strings("scope", scope))
+            settings = parse_settings(Target.OAUTH, _values(given))
+            issued = issue(Request(settings, self._source))
+            if issued.access is None:  # unreachable: no assertion_only here
+                raise InputError("no access token was issued", input_name="assertion-only")
+            return issued.access
 
     def _mint(
         self,
         target: Target,
-        values: dict[str, RawValue],
+        arguments: Mapping[str, object],
         now: dt.datetime | None,
         jti: str | None,
     ) -> Minted:
-        settings = parse_settings(target, values)
-        issued = issue(Request(settings, self._source, now=_aware(now), jti=jti))
-        if issued.minted is None:  # unreachable: a JWT target mints
-            raise InputError("no token was minted", input_name="target")
-        return issued.minted
+        with _clean():
+            values = _values(arguments)
+            _typed("jti", jti, str | None)
+            settings = parse_settings(target, values)
+            issued = issue(Request(settings, self._source, now=_aware(now), jti=jti))
+            if issued.minted is None:  # unreachable: a JWT target mints
+                raise InputError("no token was minted", input_name="target")
+            return issued.minted
 
 
 def mint_qseow(
@@ -174,8 +206,11 @@ def mint_qseow(
     certificate: str | bytes | None = None,
     **claims: Any,  # noqa: ANN401 (the keyword arguments of Minter.qseow)
 ) -> Minted:
-    """One QSEoW token; see ``Minter.qseow`` for the keyword arguments."""
-    return Minter(private_key, passphrase=passphrase, certificate=certificate).qseow(**claims)
+    """One QSEoW token; see ``Minter.qseow`` for the keyword arguments and errors."""
+    source = _source(private_key, passphrase)
+    del private_key, passphrase  # a traceback with locals shows neither
+    with _clean():
+        return Minter._of(source, certificate).qseow(**claims)
 
 
 def mint_cloud(
@@ -185,8 +220,11 @@ def mint_cloud(
     certificate: str | bytes | None = None,
     **claims: Any,  # noqa: ANN401 (the keyword arguments of Minter.cloud)
 ) -> Minted:
-    """One Qlik Cloud token; see ``Minter.cloud`` for the keyword arguments."""
-    return Minter(private_key, passphrase=passphrase, certificate=certificate).cloud(**claims)
+    """One Qlik Cloud token; see ``Minter.cloud`` for the keyword arguments and errors."""
+    source = _source(private_key, passphrase)
+    del private_key, passphrase  # a traceback with locals shows neither
+    with _clean():
+        return Minter._of(source, certificate).cloud(**claims)
 
 
 def get_access_token(
@@ -195,13 +233,19 @@ def get_access_token(
     passphrase: str | bytes | None = None,
     **settings: Any,  # noqa: ANN401 (the keyword arguments of Minter.access_token)
 ) -> AccessToken:
-    """One Qlik Cloud OAuth access token; see ``Minter.access_token`` for the arguments."""
-    return Minter(private_key, passphrase=passphrase).access_token(**settings)
+    """One Qlik Cloud OAuth access token; see ``Minter.access_token`` for the arguments and
+    errors."""
+    source = _source(private_key, passphrase)
+    del private_key, passphrase  # a traceback with locals shows neither
+    with _clean():
+        return Minter._of(source, None).access_token(**settings)
 
 
 def decode_token(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Header and claims, NOT verified. Raises ``TokenError`` for what is not a JWT."""
-    return tokens.decode(token)
+    """Header and claims, NOT verified. Raises ``TokenError`` for what is not a JWT, and
+    ``TypeError`` when ``token`` is not a ``str``."""
+    with _clean():
+        return tokens.decode(_typed("token", token, str))
 
 
 def verify_token(
@@ -213,9 +257,17 @@ def verify_token(
 ) -> dict[str, Any]:
     """The claims of a token whose signature, expiry, not-before and (if given) audience
     hold. ``key``: a certificate or public key as PEM text, or a public key object.
-    Raises ``TokenError`` for an invalid token, ``InputError`` for an unusable key."""
-    _, claims = tokens.verify(token, key, audience=audience, leeway=leeway)
-    return claims
+    Raises ``TokenError`` for an invalid token, ``InputError`` for an unusable key, and
+    ``TypeError`` when ``token`` or ``audience`` is not a ``str``, ``leeway`` not an ``int``,
+    or ``key`` neither text nor a public key object."""
+    with _clean():
+        _typed("key", key, str | bytes | rsa.RSAPublicKey | ec.EllipticCurvePublicKey)
+        _typed("audience", audience, str | None)
+        _typed("leeway", leeway, int)
+        _, claims = tokens.verify(
+            _typed("token", token, str), key, audience=audience, leeway=leeway
+        )
+        return claims
 
 
 def lint_token(
@@ -227,23 +279,67 @@ def lint_token(
     user_directory_claim: str | None = None,
 ) -> list[Finding]:
     """Every Qlik rule ``token`` breaks for ``target`` (``"qseow"`` or ``"cloud"``): findings
-    of severity error or warning, empty when the token is fine. Raises ``TokenError``."""
-    return tokens.lint(
-        token,
-        parse_target(target, allowed=JWT_TARGETS),
-        now=_aware(now),
-        user_id_claim=user_id_claim,
-        user_directory_claim=user_directory_claim,
-    )
+    of severity error or warning, empty when the token is fine. Raises ``TokenError``, and
+    ``TypeError`` when ``token``, ``target`` or a claim name is not a ``str``, or ``now`` not
+    a ``datetime``."""
+    with _clean():
+        for name, value in (
+            ("user-id-claim", user_id_claim),
+            ("user-directory-claim", user_directory_claim),
+        ):
+            _typed(name, value, str | None)
+        return tokens.lint(
+            _typed("token", token, str),
+            parse_target(_typed("target", target, str), allowed=JWT_TARGETS),
+            now=_aware(now),
+            user_id_claim=user_id_claim,
+            user_directory_claim=user_directory_claim,
+        )
 
 
 _NOT_SETTINGS = frozenset({"self", "now", "jti", "given"})
+_DURATIONS = frozenset({"expires_in", "clock_skew", "timeout"})
+_LISTS = frozenset({"groups"})
+_MAPPINGS = frozenset({"attributes"})
+_BOOLEANS = frozenset({"email_verified", "assertion_only"})
+
+
+@contextmanager
+def _clean() -> Iterator[None]:
+    """An error leaves the API without the frames below this one: their locals (a key's text,
+    a passphrase, an assertion) would show in a traceback printed with its locals."""
+    try:
+        yield
+    except Exception as err:
+        raise err.with_traceback(None) from None
+
+
+def _source(private_key: object, passphrase: object) -> KeySource:
+    """The key as given, held where ``repr`` does not show it; checked for type later."""
+    if isinstance(private_key, str | bytes):
+        return KeySource(private_key=private_key, passphrase=passphrase)  # type: ignore[arg-type]
+    return KeySource(key_object=private_key, passphrase=passphrase)  # type: ignore[arg-type]
+
+
+def _typed(name: str, value: Any, kind: Any) -> Any:  # noqa: ANN401 (any argument)
+    """``value`` if it is of ``kind`` (a type or a union), else a TypeError naming the argument
+    (never its value)."""
+    if not isinstance(value, kind):
+        raise TypeError(f"{name}: expected {_kind_name(kind)}, got {type(value).__name__}")
+    return value
+
+
+def _kind_name(kind: Any) -> str:  # noqa: ANN401
+    return str(kind).replace("NoneType", "None").replace("typing.", "")
 
 
 def _values(arguments: Mapping[str, object]) -> dict[str, RawValue]:
-    """Keyword arguments as the input table's text values (``user_id`` -> ``user-id``)."""
+    """Keyword arguments as the input table's text values (``user_id`` -> ``user-id``), each
+    of the type its annotation names first (``TypeError`` otherwise)."""
     values: dict[str, RawValue] = {}
     for key, value in arguments.items():
+        if key == "now":
+            _typed("now", value, dt.datetime | None)
         if key in _NOT_SETTINGS or value is None:
             continue
         values[key.replace("_", "-")] = _text(key, value)
@@ -251,25 +347,36 @@ def _values(arguments: Mapping[str, object]) -> dict[str, RawValue]:
 
 
 def _text(key: str, value: object) -> RawValue:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.timedelta):
-        return f"{int(value.total_seconds())}s"
-    if isinstance(value, int):
-        return f"{value}s"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping):
-        return [f"{name}={item}" for name, item in value.items()]
-    if isinstance(value, Iterable):
-        return [str(item) for item in value]
-    raise InputError(f"has an unusable type ({type(value).__name__})", input_name=key)
+    name = key.replace("_", "-")
+    if key in _BOOLEANS:
+        return "true" if _typed(name, value, bool | str) is True else str(value).lower()
+    if key in _DURATIONS:
+        if isinstance(value, dt.timedelta):
+            return f"{int(value.total_seconds())}s"
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"{value}s"
+        return _typed(name, value, str)  # type: ignore[no-any-return]
+    if key in _MAPPINGS:
+        mapping = _typed(name, value, Mapping)
+        return [f"{_typed(name, k, str)}={_typed(name, v, str)}" for k, v in mapping.items()]
+    if key in _LISTS:
+        return _strings(name, value)
+    return _typed(name, value, str)  # type: ignore[no-any-return]
+
+
+def _strings(name: str, value: object) -> list[str]:
+    """A list argument: an iterable of ``str``, never one ``str`` or ``bytes`` (whose letters
+    or byte values would become the items)."""
+    if isinstance(value, str | bytes | bytearray | Mapping) or not isinstance(value, Iterable):
+        raise TypeError(f"{name}: expected a list of str, got {type(value).__name__}")
+    return [_typed(name, item, str) for item in value]
 
 
 def _aware(now: dt.datetime | None) -> dt.datetime:
     """``now``, which must carry a timezone: a naive time would be read as local time."""
     if now is None:
         return dt.datetime.now(dt.UTC)
+    _typed("now", now, dt.datetime)
     if now.tzinfo is None or now.utcoffset() is None:
         raise InputError(
             "is a naive datetime", input_name="now", hint="use e.g. datetime.now(timezone.utc)"

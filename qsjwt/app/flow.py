@@ -7,7 +7,9 @@ Neither knows which shell called: the shell delivers the ``Issued`` result its o
 Order is part of the contract: ``on_secret`` sees every credential before anything else can
 show it, the key service's credentials as they are fetched, each token as soon as it is signed
 or received, each probe token before it is sent. The action masks with it; the other shells
-pass nothing.
+pass nothing. Whatever the shell passes, every credential is also held
+(``qsjwt.base.secret.hold``) first, so every line a shell prints is scrubbed of it, in any
+encoding (``qsjwt.base.display.scrub``): a peer that echoes a fetched token is not repeated.
 
 Imports below the login layer's mint are deferred to the branch that needs them, so a QSEoW
 mint loads no OAuth, HTTP or key-service module (``tests/test_layers.py`` lists what it loads).
@@ -19,7 +21,7 @@ import contextlib
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -34,6 +36,7 @@ from qsjwt.base.inputs import (
     PRIVATE_KEY_PASSPHRASE,
     Target,
 )
+from qsjwt.base.secret import hold
 from qsjwt.login.claims import new_jti
 from qsjwt.login.mint import Minted, mint
 from qsjwt.login.settings import CloudSettings, QseowSettings
@@ -75,6 +78,17 @@ __all__ = [
 
 def _ignore(_value: str) -> None:
     """The default ``on_secret``: a shell that prints no log has nothing to mask."""
+
+
+def _holding(on_secret: Callable[[str], None]) -> Callable[[str], None]:
+    """``on_secret`` that holds each credential first, for every later line to be scrubbed
+    of it, whichever shell asked."""
+
+    def seen(value: str) -> None:
+        hold(value)
+        on_secret(value)
+
+    return seen
 
 
 @dataclass(frozen=True)
@@ -152,6 +166,10 @@ def open_key(
 ) -> LoadedKey:
     """The signing key, from the key service when ``key-service`` is given, else from the key
     object or text. Raises InputError (KeyMaterialError) naming the input at fault."""
+    for given in (source.private_key, source.passphrase, *astuple(source.credentials)):
+        if given:
+            hold(given if isinstance(given, str) else given.decode("utf-8", "surrogateescape"))
+    on_secret = _holding(on_secret)
     reference = source.service.get(KEY_SERVICE, "").strip()
     if reference:
         if source.private_key or source.loaded is not None:
@@ -191,6 +209,7 @@ def issue(request: Request) -> Issued:
     """Open the key and make the token (for OAuth: the assertion, or by default the access
     token Qlik trades it for); ``on_secret`` sees the token before this returns."""
     settings = request.settings
+    request = replace(request, on_secret=_holding(request.on_secret))
     key = open_key(settings.target, request.key, ci_env=request.ci_env, on_secret=request.on_secret)
     if isinstance(settings, QseowSettings | CloudSettings):
         return _mint(settings, key, request)

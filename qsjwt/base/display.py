@@ -1,15 +1,29 @@
-"""Outside text made safe to print: it can neither start a log line nor steer a terminal.
+"""Outside text made safe to print: it can neither start a log line nor steer a terminal,
+nor repeat a credential.
 
 Every path, value or token text a shell prints goes through here. A value that could be a
 secret typed in the wrong place is shown only when it is a path that exists (then it is a
-path, not a secret); otherwise it is described, never echoed.
+path, not a secret); otherwise it is described, never echoed. Every line is scrubbed
+(``scrub``) of the credentials the process holds or fetched, in whatever encoding a peer
+might echo them.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import urllib.parse
+from collections.abc import Iterable
 from typing import Any
+
+from qsjwt.base.secret import MIN_HELD, held
+
+HIDDEN = "(hidden)"
+"""What stands where a credential was."""
+RUN = 16
+"""Characters of a credential that are hidden wherever they appear in a row: a peer that
+quotes part of a token, or a token inside a longer encoded blob, is caught too."""
 
 _LIMIT = 200
 _LEGACY_COMMAND = "##["
@@ -27,6 +41,64 @@ def json_document(document: Any) -> str:  # noqa: ANN401 (any JSON value)
     return json.dumps(document, indent=2).replace(_LEGACY_COMMAND, "\\u0023#[")
 
 
+def scrub(text: str, also: Iterable[str] = ()) -> str:
+    """``text`` with every credential ``held`` (and ``also``) replaced by ``HIDDEN``: raw,
+    base64 or base64url (at any alignment, so inside a longer encoded blob too), URL-encoded
+    or JSON-escaped, whole or any ``RUN`` characters of it in a row."""
+    secrets = (*held(), *(a.strip() for a in also if len(a.strip()) >= MIN_HELD))
+    if not secrets or not text:
+        return text
+    runs, shorts = _patterns(secrets)
+    hidden = [False] * len(text)
+    for start in range(len(text) - RUN + 1):
+        if text[start : start + RUN] in runs:
+            hidden[start : start + RUN] = [True] * RUN
+    for short in shorts:
+        start = text.find(short)
+        while start >= 0:
+            hidden[start : start + len(short)] = [True] * len(short)
+            start = text.find(short, start + 1)
+    if not any(hidden):
+        return text
+    out: list[str] = []
+    for index, char in enumerate(text):
+        if not hidden[index]:
+            out.append(char)
+        elif index == 0 or not hidden[index - 1]:
+            out.append(HIDDEN)
+    return "".join(out)
+
+
+_CACHE: dict[tuple[str, ...], tuple[frozenset[str], tuple[str, ...]]] = {}
+
+
+def _patterns(secrets: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """Every ``RUN``-character run of every form of ``secrets``, and the forms shorter than
+    that, made once per set of secrets."""
+    if secrets not in _CACHE:
+        forms = {form for secret in secrets for form in _forms(secret) if len(form) >= MIN_HELD}
+        runs = frozenset(f[i : i + RUN] for f in forms for i in range(len(f) - RUN + 1))
+        _CACHE.clear()  # only the latest set is asked for again
+        _CACHE[secrets] = runs, tuple(f for f in forms if len(f) < RUN)
+    return _CACHE[secrets]
+
+
+def _forms(secret: str) -> set[str]:
+    raw = secret.encode("utf-8", "surrogateescape")
+    forms = {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote_plus(secret, safe=""),
+    }
+    for shift, skip in ((0, 0), (1, 2), (2, 3)):  # the chars that hold a byte before it
+        encoded = base64.b64encode(b"\0" * shift + raw).decode()[skip:].rstrip("=")
+        encoded = encoded[: len(encoded) - 3] if shift or len(raw) % 3 else encoded
+        forms |= {encoded, encoded.replace("+", "-").replace("/", "_")}
+    return forms
+
+
 def one_line(text: str, limit: int = _LIMIT) -> str:
     """``text`` quoted, with every control, format or line-breaking character escaped.
 
@@ -35,6 +107,7 @@ def one_line(text: str, limit: int = _LIMIT) -> str:
     ``::error::`` inside stays mid-line, where no runner reads it as a command, and ``##[``
     (read anywhere) is written ``\\x23#[``.
     """
+    text = scrub(text)
     cut = text[:limit] + ("..." if len(text) > limit else "")
     return _defused(repr(cut))
 
@@ -62,8 +135,10 @@ def escape_controls(text: str) -> str:
     """``text`` with every character that is not printable written as its escape.
 
     For whole lines a shell composes (a finding, a lint result): each one starts with the
-    shell's own prefix, and no part of it can end the line or start an escape sequence.
+    shell's own prefix, and no part of it can end the line or start an escape sequence, nor
+    repeat a credential (``scrub``).
     """
+    text = scrub(text)
     if not text.isprintable():
         text = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
     return _defused(text)

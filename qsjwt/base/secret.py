@@ -3,9 +3,34 @@
 A traceback with locals, a debugger, a log line that formats an object: each calls ``repr`` or
 ``str``, and a secret must not come out of either. ``reveal()`` is the one way to the value,
 so every use of it is a line a reviewer can find.
+
+Every credential the process holds or fetched (a key's text, a passphrase, a Vault token, the
+CI's identity token, a minted or an access token) is also remembered here (``hold``), so that
+``qsjwt.base.display.scrub`` can cut any echo of it out of every line a shell prints: a peer
+that quotes a token back in an error is never repeated.
 """
 
 from __future__ import annotations
+
+MIN_HELD = 6
+"""Characters a credential (or one of its lines) needs to be held: shorter ones (a PIN's
+digits) would garble unrelated text, and the action masks them anyway."""
+
+_HELD: dict[str, None] = {}
+"""An ordered set of what ``hold`` was given, each line apart."""
+
+
+def hold(value: str) -> None:
+    """Remember a credential, whole and each of its lines, for ``held``: once given, it can be
+    scrubbed from whatever a shell prints until the process ends."""
+    for part in (value, *value.splitlines()):
+        if len(part.strip()) >= MIN_HELD:
+            _HELD[part.strip()] = None
+
+
+def held() -> tuple[str, ...]:
+    """Every credential ``hold`` was given, in order."""
+    return tuple(_HELD)
 
 
 class Secret:
@@ -15,6 +40,7 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
+        hold(value)
 
     def reveal(self) -> str:
         """The value itself, for the one place that sends or signs with it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from qsjwt.base.errors import InputError, QsjwtError
@@ -25,9 +25,10 @@ if TYPE_CHECKING:  # only a caller with certificates imports cryptography.x509
 
 @dataclass(frozen=True)
 class Minted:
-    """A new token and what a shell reports about it; ``token`` is the credential."""
+    """A new token and what a shell reports about it; ``token`` is the credential (never in
+    ``repr`` or ``str``)."""
 
-    token: str
+    token: str = field(repr=False)
     header: dict[str, Any]
     claims: Claims
     expires_at: dt.datetime

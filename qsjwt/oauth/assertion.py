@@ -16,7 +16,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -164,9 +164,10 @@ class OAuthSettings:
 
 @dataclass(frozen=True)
 class Assertion:
-    """A signed client assertion; ``token`` is a credential for ``expires_in`` seconds."""
+    """A signed client assertion; ``token`` is a credential for ``expires_in`` seconds (never
+    in ``repr`` or ``str``)."""
 
-    token: str
+    token: str = field(repr=False)
     header: dict[str, str]
     claims: dict[str, Any]
     expires_at: dt.datetime

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from qsjwt.base.errors import QsjwtError, TokenError
+from qsjwt.base.errors import KeyMaterialError, QsjwtError, TokenError
+from qsjwt.base.inputs import PRIVATE_KEY
 from qsjwt.signing.algorithms import ALLOWED, ECDSA, RSA_PSS, SigningKey
 
 if TYPE_CHECKING:
@@ -80,20 +83,47 @@ def sign_encoded(claims: Claims, key: SigningKey, algorithm: str, encoded_header
 def signature(key: SigningKey, algorithm: str, data: bytes) -> bytes:
     """The JWS signature of ``data`` (RFC 7518, section 3): PKCS#1 v1.5 for RS*, PSS with a
     salt as long as the hash for PS*, and for ES* the fixed-width r || s that JWS wants from
-    the DER the key's ``sign()`` returns."""
+    the DER the key's ``sign()`` returns. A key object that is not OpenSSL's own (a key
+    service's, one passed to the API) has its signature verified first (``_verify``)."""
     digest = _HASHES[algorithm[2:]]()
     if algorithm in ECDSA:
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise QsjwtError(f"an {algorithm} signature needs an EC key")
-        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(digest)))
+        der = key.sign(data, ec.ECDSA(digest))
+        _verify(key, lambda: key.public_key().verify(der, data, ec.ECDSA(digest)))
+        r, s = decode_dss_signature(der)
         width = (key.curve.key_size + 7) // 8
         return r.to_bytes(width, "big") + s.to_bytes(width, "big")
     if isinstance(key, ec.EllipticCurvePrivateKey):
         raise QsjwtError(f"an {algorithm} signature needs an RSA key")
-    if algorithm in RSA_PSS:
-        pss = padding.PSS(mgf=padding.MGF1(digest), salt_length=digest.digest_size)
-        return key.sign(data, pss, digest)
-    return key.sign(data, padding.PKCS1v15(), digest)
+    scheme: padding.AsymmetricPadding = (
+        padding.PSS(mgf=padding.MGF1(digest), salt_length=digest.digest_size)
+        if algorithm in RSA_PSS
+        else padding.PKCS1v15()
+    )
+    signed = key.sign(data, scheme, digest)
+    _verify(key, lambda: key.public_key().verify(signed, data, scheme, digest))
+    return signed
+
+
+def _verify(key: SigningKey, check: Callable[[], None]) -> None:
+    """Run ``check`` (the signature verified with the key's public key) for a key whose
+    ``sign()`` is not OpenSSL's, which checks its own results: a key object whose ``sign()``
+    returns garbage must not make a token that verifies with no key. Raises KeyMaterialError."""
+    if type(key).__module__.startswith(_OPENSSL):
+        return
+    try:
+        check()
+    except (InvalidSignature, ValueError, TypeError):
+        raise KeyMaterialError(
+            "made a signature that does not verify with its own public key; no token was made",
+            input_name=PRIVATE_KEY,
+            hint="a key object's sign() must return the signature the key's public key verifies",
+        ) from None
+
+
+_OPENSSL = "cryptography.hazmat.bindings."
+"""Where ``cryptography``'s own key classes live: their ``sign()`` is OpenSSL's."""
 
 
 def decode_unverified(token: str) -> tuple[dict[str, Any], Claims]:

@@ -21,15 +21,19 @@ opens the back end it names.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import NoReturn, Protocol
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from cryptography.hazmat.primitives.asymmetric import padding as _padding
 
-from qsjwt.base.errors import KeyMaterialError
+from qsjwt.base.display import HIDDEN
+from qsjwt.base.display import scrub as display_scrub
+from qsjwt.base.errors import KeyMaterialError, KeyServiceMalformedAnswerError
 from qsjwt.base.inputs import KEY_SERVICE
 
 HASH_NAMES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
@@ -82,11 +86,12 @@ class Context:
 
 
 def scrub(text: str, given: tuple[str, ...], limit: int = 300) -> str:
-    """A service's own words, bounded, one line, with every value the user gave cut out: it
-    may echo the role, the key name or worse a token."""
+    """A service's own words, bounded, one line, with every value the user gave and every
+    credential the run holds or fetched cut out (``qsjwt.base.display.scrub``: in any
+    encoding, or in part): it may echo the role, the key name or worse a token."""
     for value in sorted(given, key=len, reverse=True):
-        text = text.replace(value, "(a value given)")
-    text = " ".join(text.split())
+        text = text.replace(value, HIDDEN)
+    text = " ".join(display_scrub(text).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -134,13 +139,18 @@ class RemoteRSAKey(rsa.RSAPrivateKey):
     ) -> bytes:
         digest, name = _digest(bytes(data), algorithm)
         if isinstance(padding, _padding.PKCS1v15):
-            return self._signer.sign_digest(digest, name, "pkcs1v15")
-        if isinstance(padding, _padding.PSS) and _pss_salt_is_hash(padding, len(digest)):
-            return self._signer.sign_digest(digest, name, "pss")
-        raise RemoteKeyError(
-            "signs with PKCS#1 v1.5, or PSS with a salt as long as the hash (JWS), only",
-            input_name=KEY_SERVICE,
-        )
+            scheme = "pkcs1v15"
+        elif isinstance(padding, _padding.PSS) and _pss_salt_is_hash(padding, len(digest)):
+            scheme = "pss"
+        else:
+            raise RemoteKeyError(
+                "signs with PKCS#1 v1.5, or PSS with a salt as long as the hash (JWS), only",
+                input_name=KEY_SERVICE,
+            )
+        signed = self._signer.sign_digest(digest, name, scheme)
+        with _checked():
+            self._public.verify(signed, bytes(data), padding, algorithm)  # type: ignore[arg-type]
+        return signed
 
     @property
     def key_size(self) -> int:
@@ -188,7 +198,10 @@ class RemoteECKey(ec.EllipticCurvePrivateKey):
                 input_name=KEY_SERVICE,
             )
         r, s = int.from_bytes(raw[:width], "big"), int.from_bytes(raw[width:], "big")
-        return utils.encode_dss_signature(r, s)
+        signed = utils.encode_dss_signature(r, s)
+        with _checked():
+            self._public.verify(signed, bytes(data), signature_algorithm)
+        return signed
 
     @property
     def curve(self) -> ec.EllipticCurve:
@@ -215,6 +228,23 @@ class RemoteECKey(ec.EllipticCurvePrivateKey):
 
     def __deepcopy__(self, memo: dict[int, object]) -> RemoteECKey:
         return self
+
+
+@contextlib.contextmanager
+def _checked() -> Iterator[None]:
+    """A signature from the service, verified with the key's public key before any token
+    carries it: a service that signs with another key, or answers with random bytes, must not
+    make a token that Qlik refuses later, or one that verifies with no key anyone holds."""
+    try:
+        yield
+    except (InvalidSignature, ValueError, TypeError):
+        raise KeyServiceMalformedAnswerError(
+            "returned a signature that does not verify with the key's public key; no token "
+            "was made",
+            input_name=KEY_SERVICE,
+            hint="check that the service signs with the key it names, and that nothing answers "
+            "in its place",
+        ) from None
 
 
 def _pss_salt_is_hash(pss: padding.PSS, digest_size: int) -> bool:
