@@ -16,8 +16,7 @@ assertion or token.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -69,8 +68,11 @@ class Minter:
 
     def _open(self, source: KeySource, certificate: str | bytes | None) -> None:
         with _clean():
-            given = source.key_object if source.private_key is None else source.private_key
-            _typed("private-key", given, PrivateKey)
+            _typed(
+                "private-key",
+                source.key_object if source.private_key is None else source.private_key,
+                PrivateKey,
+            )
             _typed("passphrase", source.passphrase, str | bytes | None)
             _typed("certificate", certificate, str | bytes | None)
             self._key: LoadedKey = open_key(Target.QSEOW, source)
@@ -304,14 +306,17 @@ _MAPPINGS = frozenset({"attributes"})
 _BOOLEANS = frozenset({"email_verified", "assertion_only"})
 
 
-@contextmanager
-def _clean() -> Iterator[None]:
+class _clean:  # noqa: N801 (used as a function: ``with _clean():``)
     """An error leaves the API without the frames below this one: their locals (a key's text,
-    a passphrase, an assertion) would show in a traceback printed with its locals."""
-    try:
-        yield
-    except Exception as err:
-        raise err.with_traceback(None) from None
+    a passphrase, an assertion) would show in a traceback printed with its locals. A class,
+    not ``contextlib.contextmanager``, which re-raises the error with its frames."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, _kind: object, error: BaseException | None, _frames: object) -> None:
+        if isinstance(error, Exception):
+            raise error.with_traceback(None) from None
 
 
 def _source(private_key: object, passphrase: object) -> KeySource:
