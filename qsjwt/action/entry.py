@@ -84,9 +84,7 @@ def run(env: Mapping[str, str], runner: Runner) -> int:
         for fragment in secret_fragments(values[PRIVATE_KEY], values[PRIVATE_KEY_PASSPHRASE]):
             step.mask(fragment)
         for secret in (VAULT_TOKEN, PKCS11_PIN, ID_TOKEN):  # the key services' credentials
-            for line in values[secret].splitlines():
-                if line.strip():
-                    step.mask(line.strip())
+            step.mask(values[secret])  # each line too
         if values[BULK_USERS].strip():
             return _bulk(step, values)
         warned: tuple[Finding, ...] = ()

@@ -8,6 +8,7 @@ outputs as ``::set-output`` lines, a token in clear text.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -77,10 +78,14 @@ class Step:
             raise LogGoneError from err
 
     def mask(self, value: str) -> None:
-        if value.strip():
-            # Bytes that are not UTF-8 arrive as surrogate escapes, which stdout cannot write.
-            secret = as_bytes(value).decode("utf-8", "replace")
-            self._print(lambda: self.runner.set_secret(secret))
+        """Mask ``value`` and each of its lines: the runner masks a multi-line value only as a
+        whole, so one line of it printed alone (a peer's echo, a key's line) would show."""
+        # Bytes that are not UTF-8 arrive as surrogate escapes, which stdout cannot write.
+        secret = as_bytes(value).decode("utf-8", "replace")
+        whole = secret.strip()
+        for part in dict.fromkeys((whole, *(line.strip() for line in secret.splitlines()))):
+            if part:
+                self._print(functools.partial(self.runner.set_secret, part))
 
     def annotate(self, kind: str, title: str, message: str) -> None:
         # The toolkit escapes only % CR LF: an ESC or "##[" (read anywhere) is ours to escape.

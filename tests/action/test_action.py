@@ -6,6 +6,7 @@ Tokens are verified with jwcrypto (tests/conftest.py), not with PyJWT, which sig
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -27,6 +28,7 @@ from qsjwt.app import flow
 from qsjwt.base.errors import QsjwtError, TokenError
 from qsjwt.base.findings import warning
 from qsjwt.login.mint import Minted, mint
+from qsjwt.signing.jwk import public_jwk
 from scripts.render_action import read_action
 from tests.action_runner import (
     MASK,
@@ -37,7 +39,9 @@ from tests.action_runner import (
     unescape_data,
 )
 from tests.conftest import ENCRYPTED_KEY, ENCRYPTED_KEY_PASSPHRASE, KeyPair, verify_independently
+from tests.fake_vault import fake_vault
 from tests.platforms import DEV_FULL, PREEXEC
+from tests.qlik_local import QlikClient
 
 QSEOW = {"target": "qseow", "user-id": "alice", "user-directory": "CORP"}
 CLOUD = {
@@ -721,6 +725,19 @@ ONE_CASE_PER_CODE: dict[str, tuple[dict[str, str], dict[str, str | None], str | 
         {},
         "vault-address",
     ),
+    # the local Qlik answers with a token type other than Bearer (set below)
+    "qlik-malformed-answer": (OAUTH, {}, "tenant"),
+    # a fake Vault (started below) answers with random bytes for a signature
+    "key-service-malformed-answer": (
+        {
+            **QSEOW,
+            "private-key": "",
+            "key-service": "vault:transit/qlik",
+            "vault-token": "hvs.not-a-real-token",
+        },
+        {},
+        "key-service",
+    ),
     "internal": (QSEOW, {}, None),  # with a bug planted after the token's mask, below
 }
 
@@ -745,7 +762,15 @@ def test_error_code_and_error_input_name_the_failure(
     if inputs.get("target") == "oauth":
         qlik = request.getfixturevalue("qlik")
         inputs = {"tenant": qlik.host, "ca-bundle": qlik.ca_bundle, **inputs}
-    result = run({"private-key": rsa_pair.private_pem.decode(), **inputs}, extra)
+        if code == "qlik-malformed-answer":  # a client Qlik knows, then a wrong answer
+            jwk = public_jwk(rsa_pair.key, input_name="private-key")
+            qlik.register(QlikClient(OAUTH["client-id"], [jwk]))
+            qlik.token_response = lambda document: {**document, "token_type": "DPoP"}
+    with contextlib.ExitStack() as stack:
+        if code == "key-service-malformed-answer":
+            vault = stack.enter_context(fake_vault("garbage", rsa_pair.key))
+            inputs = {**inputs, "vault-address": vault.address}
+        result = run({"private-key": rsa_pair.private_pem.decode(), **inputs}, extra)
     assert result.code == 1, result.stdout
     expected = {"error-code": code} | ({"error-input": input_name} if input_name else {})
     assert result.outputs == expected

@@ -18,7 +18,7 @@ from qsjwt.base.errors import KeyServiceMalformedAnswerError
 from qsjwt.signing.remote import RemoteRSAKey
 from tests.conftest import ENCRYPTED_KEY, ENCRYPTED_KEY_PASSPHRASE, NOW, KeyPair
 
-QSEOW = {"user_id": "svc", "user_directory": "CORP", "now": NOW}
+QSEOW: dict[str, Any] = {"user_id": "svc", "user_directory": "CORP", "now": NOW}
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,12 @@ def test_the_right_types_still_mint(rsa_pair: KeyPair) -> None:
         lambda pair: qsjwt.Minter(None),  # type: ignore[arg-type]
         lambda pair: qsjwt.Minter(pair.private_pem, passphrase=1),  # type: ignore[arg-type]
         lambda pair: qsjwt.Minter(pair.private_pem).cloud(
-            issuer="i", key_id="k", subject="s", name="n", email="e@x.org", email_verified=1
+            issuer="i",
+            key_id="k",
+            subject="s",
+            name="n",
+            email="e@x.org",
+            email_verified=1,  # type: ignore[arg-type]
         ),
     ],
 )

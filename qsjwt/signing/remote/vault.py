@@ -18,7 +18,12 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from qsjwt.base.errors import InputError, KeyServiceUnreachableError, ref
+from qsjwt.base.errors import (
+    InputError,
+    KeyServiceMalformedAnswerError,
+    KeyServiceUnreachableError,
+    ref,
+)
 from qsjwt.base.inputs import KEY_SERVICE, VAULT_TOKEN
 from qsjwt.net.http import Answer, check_base_url, request, why_unreachable
 from qsjwt.signing.remote import (
@@ -107,7 +112,14 @@ class _Client:
                 input_name=KEY_SERVICE,
                 hint="create it with type rsa-2048/3072/4096 or ecdsa-p256/p384/p521",
             )
-        self.version = int(data.get("latest_version") or 0)
+        version = data.get("latest_version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise KeyServiceMalformedAnswerError(
+                "is a transit key whose latest_version Vault did not give as a number",
+                input_name=KEY_SERVICE,
+                hint="check that the address is Vault's and that nothing answers in its place",
+            )
+        self.version = version
         versions = data.get("keys")
         entry = versions.get(str(self.version)) if isinstance(versions, dict) else None
         pem = entry.get("public_key") if isinstance(entry, dict) else None
