@@ -32,6 +32,7 @@ from types import FrameType
 
 from qsjwt.base.display import path_for_message
 from qsjwt.base.errors import InputError, OutputError
+from qsjwt.io.sources import file_kind
 
 DOTENV_LIMIT = 1024 * 1024
 """The largest existing dotenv file whose other lines are kept (GitLab's own limit is far lower)."""
@@ -170,16 +171,6 @@ def _is_link(path: Path) -> bool:
     return stat.S_ISLNK(info.st_mode) or getattr(info, "st_reparse_tag", 0) in _REPARSE_LINKS
 
 
-_KINDS = {
-    stat.S_IFLNK: "a symbolic link",
-    stat.S_IFDIR: "a directory",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFIFO: "a FIFO (named pipe)",
-    stat.S_IFSOCK: "a socket",
-}
-
-
 def _kind(path: Path) -> str | None:
     """What is at ``path`` when it is not a regular file; None for a regular file or nothing."""
     try:
@@ -188,7 +179,7 @@ def _kind(path: Path) -> str | None:
         return None
     if stat.S_ISREG(mode):
         return None
-    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+    return file_kind(mode)
 
 
 def _exists(path: Path) -> bool:

@@ -38,16 +38,44 @@ def check_length(value: str | bytes, limit: int, *, input_name: str) -> None:
         )
 
 
-def read_bounded(path: str, limit: int, *, input_name: str, secret_hint: str | None) -> bytes:
-    """At most ``limit`` bytes of the file at ``path``, or a clear InputError.
+FILE_KINDS = {
+    stat.S_IFLNK: "a symbolic link",
+    stat.S_IFDIR: "a directory",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+}
+"""What a path holds when it is not a regular file, in words."""
 
+
+def file_kind(mode: int) -> str:
+    """``mode``'s kind of file in words (``FILE_KINDS``)."""
+    return FILE_KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+_NON_BLOCKING = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+"""A FIFO with no writer opens at once instead of blocking the run (and is then refused)."""
+
+
+def read_bounded(path: str, limit: int, *, input_name: str, secret_hint: str | None) -> bytes:
+    """At most ``limit`` bytes of the regular file at ``path``, or a clear InputError.
+
+    Opened non-blocking and refused unless it is a regular file: a FIFO with no writer would
+    block ``open()`` for ever, and ``/dev/zero`` or a socket is no file of settings.
     ``secret_hint`` marks inputs whose "path" may be the secret itself, pasted into the wrong
     place: the path is then never shown unless it exists, and the hint says where text goes.
     """
     try:
-        with open(path, "rb") as handle:
+        with open(os.open(path, _NON_BLOCKING), "rb") as handle:
             info = os.fstat(handle.fileno())
-            if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+            if not stat.S_ISREG(info.st_mode):
+                raise InputError(
+                    f"names {file_kind(info.st_mode)}, not a regular file",
+                    input_name=input_name,
+                    hint="give the path of a regular file",
+                )
+            if info.st_size > limit:
                 raise _too_big(limit, input_name)
             data = handle.read(limit + 1)
     except (OSError, ValueError) as err:  # ValueError: a NUL byte in the path
