@@ -16,15 +16,17 @@ text stream, ``now`` and a progress callback.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import functools
 import json
 import json.encoder
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from qsjwt.base.errors import InputError, KeyMaterialError, QsjwtError
 from qsjwt.base.findings import Finding
@@ -35,6 +37,8 @@ from qsjwt.login.claims import new_jti
 from qsjwt.login.settings import QseowSettings, RowSettings
 
 if TYPE_CHECKING:
+    import concurrent.futures
+
     from qsjwt.login.mint import RunMinter
     from qsjwt.signing.keys import LoadedKey
 
@@ -255,9 +259,18 @@ _worker_minter: RunMinter | None = None
 _worker_settings: RowSettings | None = None
 
 
-def _start_worker(key: KeyText, job: _Job) -> None:
+def _start_worker(key: KeyText, job: _Job, worker: bool = False) -> None:
+    """Load the key and the shared settings once (in each ``worker`` process, and here to
+    refuse a bad key before any starts). A worker ignores Ctrl-C (its parent stops it) and
+    dies quietly on SIGTERM, SIGHUP or a closed pipe: no traceback from any of them."""
     global _worker_minter, _worker_settings  # noqa: PLW0603 (one key per worker process, loaded once)
     from qsjwt.login.mint import RunMinter  # noqa: PLC0415 (workers import it themselves)
+
+    if worker:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for name in ("SIGTERM", "SIGHUP", "SIGPIPE"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_DFL)
 
     _worker_minter = RunMinter(key.load(), job.now)
     if job.target not in (Target.QSEOW, Target.CLOUD):
@@ -389,12 +402,19 @@ def mint_bulk(
 
 def _run(rows: Sequence[Row], key: KeyText, job: _Job, workers: int) -> Iterator[_Done]:
     """Each chunk's outcomes in input order: in this process for a few rows or one job, else
-    from a pool of workers that each load the key once."""
+    from a pool of workers that each load the key once.
+
+    A worker that dies (SIGKILL, the out-of-memory killer) ends the run with
+    ``WorkerDiedError`` rather than a wait for ever; SIGINT, SIGTERM or SIGHUP to this process
+    (or Ctrl-C to the whole group, which the workers ignore) stops every worker at once and
+    raises ``StoppedError``. Either way no token is returned, so no output is written."""
     if workers == 1 or len(rows) < IN_PROCESS_BELOW:
         for start, end in _bounds(len(rows), 1):
             yield _mint_chunk(rows[start:end])
         return
     import multiprocessing  # noqa: PLC0415 (only a run large enough for a pool)
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+    from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
 
     global _inherited  # noqa: PLW0603 (what the forked workers read)
     context = multiprocessing.get_context()
@@ -406,16 +426,78 @@ def _run(rows: Sequence[Row], key: KeyText, job: _Job, workers: int) -> Iterator
     # Before the fork: the collector of each worker then never walks the parent's objects (the
     # rows above all), which would touch, and so copy, each of their memory pages.
     gc.freeze()
+    pool = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(key, job, True)
+    )
     try:
-        with context.Pool(workers, initializer=_start_worker, initargs=(key, job)) as pool:
+        with _stopping_signals():
             if forks:
-                yield from pool.imap(_mint_range, bounds)
+                yield from pool.map(_mint_range, bounds)
             else:  # a spawned worker has none of this process's memory: each task's rows
-                tasks = (_plain(rows[start:end]) for start, end in bounds)
-                yield from pool.imap(_mint_chunk, tasks)
+                yield from pool.map(_mint_chunk, [_plain(rows[a:b]) for a, b in bounds])
+    except KeyboardInterrupt:
+        raise StoppedError(signal.SIGINT) from None
+    except BrokenProcessPool:
+        raise WorkerDiedError(
+            "a worker process died before its tokens were made (killed by a signal, or out of "
+            "memory); no token was output",
+            hint="run again; with fewer --jobs if memory is short",
+        ) from None
     finally:
+        _stop(pool)
         _inherited = []
         gc.unfreeze()
+
+
+class WorkerDiedError(QsjwtError):
+    """A bulk worker process ended before it answered: the run stops, with no output."""
+
+
+class StoppedError(QsjwtError):
+    """SIGINT, SIGTERM or SIGHUP stopped a bulk run: the workers are stopped, no token is
+    output, and the exit code is 128 + the signal's number, as for a write."""
+
+    code = "interrupted"
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(
+            f"stopped by {signal.Signals(signum).name}; the workers were stopped and no token "
+            "was output"
+        )
+        self.exit_code = 128 + signum
+
+
+def _stop(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """End the workers now, not after their current task: their tokens are no longer wanted.
+    (Python 3.14's ``terminate_workers`` does this; before it, the pool's own process table.)"""
+    for process in dict(getattr(pool, "_processes", None) or {}).values():
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _stopping_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise ``StoppedError`` here while the workers run (as SIGINT raises
+    KeyboardInterrupt), so the workers are stopped before this process ends. Only handlers
+    still at their default are replaced, and only in the main thread."""
+    import threading  # noqa: PLC0415
+
+    old: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+
+        def stop(signum: int, _frame: object) -> None:
+            raise StoppedError(signum)
+
+        for name in ("SIGTERM", "SIGHUP"):
+            signum = getattr(signal, name, None)
+            if signum is not None and signal.getsignal(signum) is signal.SIG_DFL:
+                old[signum] = signal.signal(signum, stop)
+    try:
+        yield
+    finally:
+        for signum, handler in old.items():
+            signal.signal(signum, handler)
 
 
 _KEY_INPUTS = frozenset({PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, CERTIFICATE})
