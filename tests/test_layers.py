@@ -113,6 +113,7 @@ MINT_PATH_MODULES = [
     "qsjwt.base.formats",
     "qsjwt.base.inputs",
     "qsjwt.base.rules",
+    "qsjwt.base.secret",
     "qsjwt.base.values",
     "qsjwt.cli",
     "qsjwt.cli.commands",

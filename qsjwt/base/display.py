@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
@@ -84,6 +83,8 @@ def _patterns(secrets: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]
 
 
 def _forms(secret: str) -> set[str]:
+    import urllib.parse  # noqa: PLC0415 (only once a credential is held and a line printed)
+
     raw = secret.encode("utf-8", "surrogateescape")
     forms = {
         secret,
