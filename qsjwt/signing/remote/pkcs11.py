@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -48,6 +49,12 @@ def open_pkcs11_key(service: KeyService, context: Context) -> RemoteRSAKey | Rem
         )
     context.on_secret(pin)
     try:
+        pin.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8, as surrogate escapes
+        raise InputError(
+            "is not valid UTF-8 text", input_name=PKCS11_PIN, hint="save the PIN as UTF-8"
+        ) from None
+    try:
         import pkcs11  # noqa: PLC0415 (the optional extra)
     except ImportError:
         raise InputError(
@@ -55,7 +62,36 @@ def open_pkcs11_key(service: KeyService, context: Context) -> RemoteRSAKey | Rem
             input_name=KEY_SERVICE,
             hint="pip install 'qs-jwt[pkcs11]'",
         ) from None
-    token_label, object_label = service.path
+    with _LOGIN:  # one process opening a token twice at once races in the module
+        session = _open_session(pkcs11, module, service.path[0], pin)
+    object_label = service.path[1]
+    try:
+        private = session.get_key(object_class=pkcs11.ObjectClass.PRIVATE_KEY, label=object_label)
+        public_object = session.get_key(
+            object_class=pkcs11.ObjectClass.PUBLIC_KEY, label=object_label
+        )
+    except (pkcs11.NoSuchKey, pkcs11.MultipleObjectsReturned):
+        session.close()
+        raise RemoteKeyError(
+            "names no single private key with a public key of the same label on the token",
+            input_name=KEY_SERVICE,
+            hint="check object= against the key's label (pkcs11-tool --list-objects)",
+        ) from None
+    except pkcs11.PKCS11Error as err:
+        session.close()
+        raise _failed("could not read the key from the token", err) from None
+    public = _public_key(public_object)
+    signer = _Signer(pkcs11, session, private)
+    if isinstance(public, rsa.RSAPublicKey):
+        return RemoteRSAKey(public, signer)
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        return RemoteECKey(public, signer)
+    session.close()
+    raise RemoteKeyError("is neither an RSA nor an EC key", input_name=KEY_SERVICE)
+
+
+def _open_session(pkcs11: Any, module: str, token_label: str, pin: str) -> Any:  # noqa: ANN401
+    """The module loaded, its token found and a session logged in with ``pin``."""
     try:
         lib = pkcs11.lib(module)
     except (RuntimeError, OSError, pkcs11.PKCS11Error):
@@ -70,7 +106,13 @@ def open_pkcs11_key(service: KeyService, context: Context) -> RemoteRSAKey | Rem
             input_name=KEY_SERVICE,
             hint="check token= against the token's label (softhsm2-util --show-slots)",
         ) from None
-    place = (module, token.serial)
+    except pkcs11.PKCS11Error as err:
+        raise _failed("could not list the module's tokens", err) from None
+    return _log_in(pkcs11, token, (module, token.serial), pin)
+
+
+def _log_in(pkcs11: Any, token: Any, place: tuple[str, object], pin: str) -> Any:  # noqa: ANN401
+    """A session logged in with ``pin``; RemoteKeyError for every refusal the token gives."""
     try:
         session = token.open(user_pin=pin)
     except pkcs11.UserAlreadyLoggedIn:
@@ -82,7 +124,10 @@ def open_pkcs11_key(service: KeyService, context: Context) -> RemoteRSAKey | Rem
                 input_name=PKCS11_PIN,
                 hint="give the user PIN",
             ) from None
-        session = token.open()
+        try:
+            return token.open()
+        except pkcs11.PKCS11Error as err:
+            raise _failed("could not open a session on the token", err) from None
     except (pkcs11.PinIncorrect, pkcs11.PinLenRange, pkcs11.PinInvalid):
         raise RemoteKeyError(
             "was refused by the token", input_name=PKCS11_PIN, hint="give the user PIN"
@@ -91,30 +136,23 @@ def open_pkcs11_key(service: KeyService, context: Context) -> RemoteRSAKey | Rem
         raise RemoteKeyError(
             "is locked on this token", input_name=PKCS11_PIN, hint="unlock it with the SO PIN"
         ) from None
-    else:
-        _LOGGED_IN[place] = _digest_of(pin)
-    try:
-        private = session.get_key(object_class=pkcs11.ObjectClass.PRIVATE_KEY, label=object_label)
-        public_object = session.get_key(
-            object_class=pkcs11.ObjectClass.PUBLIC_KEY, label=object_label
-        )
-    except (pkcs11.NoSuchKey, pkcs11.MultipleObjectsReturned):
-        session.close()
-        raise RemoteKeyError(
-            "names no single private key with a public key of the same label on the token",
-            input_name=KEY_SERVICE,
-            hint="check object= against the key's label (pkcs11-tool --list-objects)",
-        ) from None
-    public = _public_key(public_object)
-    signer = _Signer(pkcs11, session, private)
-    if isinstance(public, rsa.RSAPublicKey):
-        return RemoteRSAKey(public, signer)
-    if isinstance(public, ec.EllipticCurvePublicKey):
-        return RemoteECKey(public, signer)
-    session.close()
-    raise RemoteKeyError("is neither an RSA nor an EC key", input_name=KEY_SERVICE)
+    except pkcs11.PKCS11Error as err:  # another user logged in, too many sessions, a device gone
+        raise _failed("could not log in to the token", err) from None
+    _LOGGED_IN[place] = _digest_of(pin)
+    return session
 
 
+def _failed(what: str, err: Exception) -> RemoteKeyError:
+    """A token's refusal, named by its PKCS#11 class only (its words may carry anything)."""
+    return RemoteKeyError(
+        f"{what} ({type(err).__name__})",
+        input_name=KEY_SERVICE,
+        hint="check the token and that no other program holds it (a session limit, another "
+        "user logged in, a device removed)",
+    )
+
+
+_LOGIN = threading.Lock()
 _SALT = secrets.token_bytes(32)
 _LOGGED_IN: dict[tuple[str, object], bytes] = {}
 """(module, token serial) -> a keyed digest of the PIN that logged this process in: PKCS#11
