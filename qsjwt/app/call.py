@@ -22,6 +22,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from qsjwt._version import __version__
+from qsjwt.base.display import scrub
 from qsjwt.base.errors import InputError, QlikRefusedError, QlikUnreachableError
 from qsjwt.net.connection import Connection
 from qsjwt.oauth.exchange import MAX_BODY, Transport, error_parts, network_failure, opener
@@ -81,6 +82,25 @@ def check_url(text: str) -> str:
         )
     if not url.hostname or url.fragment or any(c.isspace() for c in text.strip()):
         raise InputError("is not a URL this tool can request", input_name=URL, hint=hint)
+    try:
+        url.hostname.encode("idna")
+    except UnicodeError:  # a label over 63 characters, or an empty one
+        raise InputError(
+            "has a host name that is no DNS name (a label is empty or over 63 characters)",
+            input_name=URL,
+            hint=hint,
+        ) from None
+    return text.strip()
+
+
+def check_content_type(text: str) -> str:
+    """A media type for the ``Content-Type`` header: printable ASCII on one line, so that no
+    value can end the header and add another."""
+    if not text.isascii() or not text.isprintable() or not text.strip():
+        raise InputError(
+            "must be one line of printable ASCII, e.g. application/json",
+            input_name="content-type",
+        )
     return text.strip()
 
 
@@ -115,7 +135,7 @@ def call(
         "User-Agent": f"qs-jwt/{__version__}",
     }
     if body is not None:
-        headers["Content-Type"] = content_type
+        headers["Content-Type"] = check_content_type(content_type)
     if xrfkey is not None:
         headers["X-Qlik-Xrfkey"] = xrfkey
         url = _with_query(url, "Xrfkey", xrfkey)
@@ -134,7 +154,7 @@ def call(
             return Answer(
                 response.status,
                 response.reason,
-                data,
+                _unechoed(data, token),
                 response.headers.get("Content-Type", ""),
             )
     except urllib.error.HTTPError as answer:
@@ -145,6 +165,18 @@ def call(
             ) from None
     except (OSError, http.client.HTTPException) as err:
         raise network_failure(err, host_input=URL).error from None
+
+
+def _unechoed(body: bytes, token: str) -> bytes:
+    """A text answer with every echo of the bearer token (or of another credential this run
+    holds) cut out, in any encoding (``scrub``): an endpoint that reflects the request must
+    not put the token in a log or a saved file. A binary answer is kept as it came."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body
+    scrubbed = scrub(text, (token,))
+    return body if scrubbed == text else scrubbed.encode("utf-8")
 
 
 def _refused(
