@@ -58,9 +58,12 @@ def test_a_content_type_that_would_break_the_header(
     server: LocalQlik, token_file: Path, tmp_path: Path, content_type: str
 ) -> None:
     hits: list[str] = []
-    server.routes[("POST", "/api/v1/users/me")] = lambda _q, _r, _b: (
-        hits.append("!") or Answer(200, {})
-    )
+
+    def count(_qlik: LocalQlik, _request: Any, _body: bytes) -> Answer:
+        hits.append("hit")
+        return Answer(200, {})
+
+    server.routes[("POST", "/api/v1/users/me")] = count
     body = tmp_path / "body.json"
     body.write_text("{}")
     run = call(
