@@ -16,16 +16,23 @@ MIN_HELD = 6
 """Characters a credential (or one of its lines) needs to be held: shorter ones (a PIN's
 digits) would garble unrelated text, and the action masks them anyway."""
 
+MAX_HELD = 256
+"""The most credentials held at once: a long-lived process (a load test minting through the
+API) holds the latest ones, which are what a following message could echo, in bounded memory."""
+
 _HELD: dict[str, None] = {}
-"""An ordered set of what ``hold`` was given, each line apart."""
+"""An ordered set of what ``hold`` was given, each line apart, the latest last."""
 
 
 def hold(value: str) -> None:
-    """Remember a credential, whole and each of its lines, for ``held``: once given, it can be
-    scrubbed from whatever a shell prints until the process ends."""
+    """Remember a credential, whole and each of its lines, for ``held``: once given, it is
+    scrubbed from whatever a shell prints (until ``MAX_HELD`` later ones push it out)."""
     for part in (value, *value.splitlines()):
         if len(part.strip()) >= MIN_HELD:
+            _HELD.pop(part.strip(), None)
             _HELD[part.strip()] = None
+    while len(_HELD) > MAX_HELD:
+        del _HELD[next(iter(_HELD))]
 
 
 def held() -> tuple[str, ...]:
