@@ -14,8 +14,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 import qsjwt
+from qsjwt.app.flow import Credentials, KeySource
 from qsjwt.base.errors import KeyServiceMalformedAnswerError
-from qsjwt.signing.remote import RemoteRSAKey
+from qsjwt.signing.remote import Context, RemoteRSAKey, Secrets
 from tests.conftest import ENCRYPTED_KEY, ENCRYPTED_KEY_PASSPHRASE, NOW, KeyPair
 
 QSEOW: dict[str, Any] = {"user_id": "svc", "user_directory": "CORP", "now": NOW}
@@ -213,3 +214,12 @@ def test_a_traceback_with_locals_shows_no_assertion(rsa_pair: KeyPair) -> None:
         serialization.NoEncryption(),
     )
     assert pem.decode().splitlines()[2] not in shown
+
+
+def test_the_key_services_secrets_never_show_in_a_repr() -> None:
+    given = ("hvs.vault-token-value", "pin-123456", "eyJid-token-value")
+    secrets = Secrets(*given)
+    shown = repr(Context({}, secrets)) + repr(secrets)
+    shown += repr(KeySource("PEM-TEXT-HERE", "passphrase-here", credentials=Credentials(*given)))
+    for value in (*given, "PEM-TEXT-HERE", "passphrase-here"):
+        assert value not in shown

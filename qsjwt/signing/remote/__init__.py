@@ -57,11 +57,12 @@ class KeyService:
 
 @dataclass(frozen=True)
 class Secrets:
-    """Credentials a back end may need; never shown, each masked by the action first."""
+    """Credentials a back end may need; never shown (not in ``repr`` either), each masked by
+    the action first."""
 
-    vault_token: str | None = None
-    pkcs11_pin: str | None = None
-    id_token: str | None = None
+    vault_token: str | None = field(default=None, repr=False)
+    pkcs11_pin: str | None = field(default=None, repr=False)
+    id_token: str | None = field(default=None, repr=False)
     """the CI's OIDC token when the CI hands it over as a variable (GitLab ``id_tokens``)"""
 
 
