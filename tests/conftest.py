@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwcrypto import jwk, jwt
 
 from qsjwt.action import entry as action
+from qsjwt.base import secret
 from qsjwt.signing.keys import (
     certificate_pem,
     private_pem,
@@ -56,6 +57,13 @@ def make_pair(key: Any) -> KeyPair:
     # valid from the fixed NOW until long after any real run: no test depends on the date
     cert = self_signed_certificate(key, common_name="qs-jwt tests", days=36500, now=NOW)
     return KeyPair(key, private_pem(key), public_pem(key), certificate_pem(cert))
+
+
+@pytest.fixture(autouse=True)
+def _one_run_holds_its_own_credentials() -> None:
+    """A test is one run: what an earlier test's run held (``qsjwt.base.secret``, scrubbed from
+    every printed line) is not held in this one, as no two processes share it."""
+    secret._HELD.clear()
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from qsjwt._version import __version__
 from qsjwt.base.display import scrub
 from qsjwt.base.errors import InputError, QlikRefusedError, QlikUnreachableError
+from qsjwt.base.secret import hold
 from qsjwt.net.connection import Connection
 from qsjwt.oauth.exchange import MAX_BODY, Transport, error_parts, network_failure, opener
 
@@ -129,6 +130,7 @@ def call(
     """Send one request with ``Authorization: Bearer token``; ``xrfkey`` adds QSEoW's key to
     the query and the ``X-Qlik-Xrfkey`` header. Raises QlikRefusedError, QlikUnreachableError
     and InputError (``ca-bundle``)."""
+    hold(token)  # whatever echoes it back is scrubbed from every line printed
     headers = {
         "Authorization": f"Bearer {token}",
         "Accept": "application/json",
@@ -154,7 +156,7 @@ def call(
             return Answer(
                 response.status,
                 response.reason,
-                _unechoed(data, token),
+                _unechoed(data),
                 response.headers.get("Content-Type", ""),
             )
     except urllib.error.HTTPError as answer:
@@ -167,7 +169,7 @@ def call(
         raise network_failure(err, host_input=URL).error from None
 
 
-def _unechoed(body: bytes, token: str) -> bytes:
+def _unechoed(body: bytes) -> bytes:
     """A text answer with every echo of the bearer token (or of another credential this run
     holds) cut out, in any encoding (``scrub``): an endpoint that reflects the request must
     not put the token in a log or a saved file. A binary answer is kept as it came."""
@@ -175,7 +177,7 @@ def _unechoed(body: bytes, token: str) -> bytes:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return body
-    scrubbed = scrub(text, (token,))
+    scrubbed = scrub(text)
     return body if scrubbed == text else scrubbed.encode("utf-8")
 
 

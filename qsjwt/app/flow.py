@@ -166,9 +166,9 @@ def open_key(
 ) -> LoadedKey:
     """The signing key, from the key service when ``key-service`` is given, else from the key
     object or text. Raises InputError (KeyMaterialError) naming the input at fault."""
-    for given in (source.private_key, source.passphrase, *astuple(source.credentials)):
+    for given in astuple(source.credentials):  # sent to a service, which may echo them
         if given:
-            hold(given if isinstance(given, str) else given.decode("utf-8", "surrogateescape"))
+            hold(given)
     on_secret = _holding(on_secret)
     reference = source.service.get(KEY_SERVICE, "").strip()
     if reference:

@@ -90,8 +90,8 @@ def _forms(secret: str) -> set[str]:
         secret,
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
-        urllib.parse.quote(secret, safe=""),
-        urllib.parse.quote_plus(secret, safe=""),
+        urllib.parse.quote(raw, safe=""),
+        urllib.parse.quote_plus(raw, safe=""),
     }
     for shift, skip in ((0, 0), (1, 2), (2, 3)):  # the chars that hold a byte before it
         encoded = base64.b64encode(b"\0" * shift + raw).decode()[skip:].rstrip("=")

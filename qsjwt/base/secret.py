@@ -4,8 +4,8 @@ A traceback with locals, a debugger, a log line that formats an object: each cal
 ``str``, and a secret must not come out of either. ``reveal()`` is the one way to the value,
 so every use of it is a line a reviewer can find.
 
-Every credential the process holds or fetched (a key's text, a passphrase, a Vault token, the
-CI's identity token, a minted or an access token) is also remembered here (``hold``), so that
+Every credential the process sends or fetched (a Vault token, the CI's identity token, a PIN,
+a minted or an access token) is also remembered here (``hold``), so that
 ``qsjwt.base.display.scrub`` can cut any echo of it out of every line a shell prints: a peer
 that quotes a token back in an error is never repeated.
 """
