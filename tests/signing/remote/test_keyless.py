@@ -327,3 +327,26 @@ def test_action_mints_through_softhsm_and_masks_the_pin(
     assert result.lines[0] == "::add-mask::" + rigs.USER_PIN, "the PIN is masked first"
     verify_independently(result.outputs["token"], (out / "certificate.pem").read_bytes(), "RS256")
     assert rigs.USER_PIN not in result.everything_but_masks()
+
+
+def test_pkcs11_logins_at_once_in_one_process_all_succeed(hsm: rigs.SoftHsm) -> None:
+    """PKCS#11 keeps one login per process and token: logins at once must not race into
+    "already logged in" for the right PIN, nor into a module error (issue 19)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qsjwt.signing.remote import Secrets
+    from qsjwt.signing.remote.registry import remote_key_from
+
+    values = {
+        "key-service": f"pkcs11:token={rigs.TOKEN_LABEL};object=rsa",
+        "pkcs11-module": hsm.module,
+    }
+
+    def open_key(_: int) -> object:
+        key = remote_key_from(values, Secrets(pkcs11_pin=rigs.USER_PIN), ci_env={})
+        assert key is not None
+        return key.key.public_key().public_numbers()
+
+    with ThreadPoolExecutor(8) as pool:
+        numbers = list(pool.map(open_key, range(16)))
+    assert len(set(map(str, numbers))) == 1
