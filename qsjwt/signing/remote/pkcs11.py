@@ -62,14 +62,23 @@ def open_pkcs11_key(service: KeyService, context: Context) -> RemoteRSAKey | Rem
             input_name=KEY_SERVICE,
             hint="pip install 'qs-jwt[pkcs11]'",
         ) from None
-    with _LOGIN:  # one process opening a token twice at once races in the module
+    with _LOGIN:  # python-pkcs11 and the module are not safe to open from two threads at once
         session = _open_session(pkcs11, module, service.path[0], pin)
-    object_label = service.path[1]
+        public, private = _keys(pkcs11, session, service.path[1])
+    signer = _Signer(pkcs11, session, private)
+    if isinstance(public, rsa.RSAPublicKey):
+        return RemoteRSAKey(public, signer)
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        return RemoteECKey(public, signer)
+    session.close()
+    raise RemoteKeyError("is neither an RSA nor an EC key", input_name=KEY_SERVICE)
+
+
+def _keys(pkcs11: Any, session: Any, label: str) -> tuple[object, Any]:  # noqa: ANN401
+    """The public key (as ``cryptography``'s) and the private key object labelled ``label``."""
     try:
-        private = session.get_key(object_class=pkcs11.ObjectClass.PRIVATE_KEY, label=object_label)
-        public_object = session.get_key(
-            object_class=pkcs11.ObjectClass.PUBLIC_KEY, label=object_label
-        )
+        private = session.get_key(object_class=pkcs11.ObjectClass.PRIVATE_KEY, label=label)
+        public_object = session.get_key(object_class=pkcs11.ObjectClass.PUBLIC_KEY, label=label)
     except (pkcs11.NoSuchKey, pkcs11.MultipleObjectsReturned):
         session.close()
         raise RemoteKeyError(
@@ -80,14 +89,7 @@ def open_pkcs11_key(service: KeyService, context: Context) -> RemoteRSAKey | Rem
     except pkcs11.PKCS11Error as err:
         session.close()
         raise _failed("could not read the key from the token", err) from None
-    public = _public_key(public_object)
-    signer = _Signer(pkcs11, session, private)
-    if isinstance(public, rsa.RSAPublicKey):
-        return RemoteRSAKey(public, signer)
-    if isinstance(public, ec.EllipticCurvePublicKey):
-        return RemoteECKey(public, signer)
-    session.close()
-    raise RemoteKeyError("is neither an RSA nor an EC key", input_name=KEY_SERVICE)
+    return _public_key(public_object), private
 
 
 def _open_session(pkcs11: Any, module: str, token_label: str, pin: str) -> Any:  # noqa: ANN401
