@@ -40,6 +40,9 @@ OAUTH_ONLY = frozenset({Target.OAUTH})
 
 @dataclass(frozen=True)
 class InputSpec:
+    """One setting a token can take, with everything each shell derives from it: the CLI flag,
+    the ``QSJWT_*`` variable, the action input and the README rows."""
+
     name: str
     """kebab-case, exactly as action.yml spells it"""
     description: str
