@@ -16,7 +16,8 @@ otherwise: ``benchmarks/node`` (a minimal jsonwebtoken signer) and ``benchmarks/
 ``node -e 0``. Every signer signs QSEoW claims with the same 2048-bit RSA key (RS256); each
 token is verified once before the clock starts (Node qs-jwt exits 0 even when it fails).
 
-Printed: the median wall time of every command over N interleaved rounds, its median peak RSS
+Printed: the load average before and after, the median wall time of every command over N
+interleaved rounds, its median peak RSS
 over M rounds (``/usr/bin/time``'s maximum resident set size; without it, ``ru_maxrss`` of the
 spawned child, an upper bound that counts this process's own RSS), and the ratios of the console
 script to the bare signer (target at most 1.20), to the Node signer and to Node qs-jwt 1.14.1.
@@ -204,6 +205,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30, help="timed rounds (default 30)")
     parser.add_argument("--rss-runs", type=int, default=5, help="peak-RSS rounds (default 5)")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="qsjwt-bench-") as tmp:
         work = Path(tmp)
         key = work / "key.pem"
@@ -239,8 +241,13 @@ def main() -> None:
         else:
             rss = rounds(commands, args.rss_runs, lambda command: run_once(command)[1])
             rss_source = "ru_maxrss, an upper bound: no /usr/bin/time"
+    load_after = os.getloadavg()[0]
     print(f"cold start, one RS256-2048 QSEoW token, {dt.date.today()}: {machine()}")
     print(f"  medians: wall time of {args.runs} rounds, peak RSS of {args.rss_runs} ({rss_source})")
+    print(
+        f"  load average {load_before:.2f} before, {load_after:.2f} after (other work on the "
+        "machine: near the CPU count or above it, the times and ratios are not comparable)"
+    )
     for name in commands:
         print(f"  {name:24} {times[name] * 1e3:7.1f} ms  {rss[name]:6.1f} MiB")
     ours = times[CONSOLE]
