@@ -17,10 +17,10 @@ otherwise: ``benchmarks/node`` (a minimal jsonwebtoken signer) and ``benchmarks/
 token is verified once before the clock starts (Node qs-jwt exits 0 even when it fails).
 
 Printed: the load average before and after, the median wall time of every command over N
-interleaved rounds, its median peak RSS
-over M rounds (``/usr/bin/time``'s maximum resident set size; without it, ``ru_maxrss`` of the
-spawned child, an upper bound that counts this process's own RSS), and the ratios of the console
-script to the bare signer (target at most 1.20), to the Node signer and to Node qs-jwt 1.14.1.
+interleaved rounds, its median peak RSS over M rounds (``/usr/bin/time``'s maximum resident set
+size; without it, ``ru_maxrss`` of the spawned child, an upper bound that counts this process's
+own RSS), and the ratios of the console script to the bare signer (target at most 1.20), to the
+Node signer and to Node qs-jwt 1.14.1.
 """
 
 from __future__ import annotations
