@@ -46,6 +46,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 ROOT = Path(__file__).resolve().parent.parent
 NODE_SIGNER_DIR = ROOT / "benchmarks" / "node"
 NODE_QSJWT_DIR = ROOT / "benchmarks" / "node-qs-jwt"
+BARE_SIGNER = ROOT / "benchmarks" / "bare_signer.py"
 TARGET_RATIO = 1.20
 TARGET_RSS_MIB = 30.0
 GNU_TIME = Path("/usr/bin/time")
@@ -122,7 +123,20 @@ def node_commands(key: Path) -> dict[str, list[str]]:
     return commands
 
 
-_ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+def python_commands(bin_dir: Path, key: Path) -> dict[str, list[str]]:
+    """The console script, ``python -m qsjwt``, the bare signer and ``python -c pass``."""
+    python = str(bin_dir / "python")
+    qseow = ["qseow", "--user-id", "alice", "--user-directory", "CORP"]
+    qseow += ["--private-key-file", str(key)]
+    return {
+        CONSOLE: [str(bin_dir / "qs-jwt"), *qseow],
+        MODULE: [python, "-m", "qsjwt", *qseow],
+        BARE: [python, str(BARE_SIGNER), str(key)],
+        "python -c pass": [python, "-c", "pass"],
+    }
+
+
+ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
 """As installed: ``pip install`` compiled the .pyc files; nothing may stop their use."""
 _DEVNULL = os.open(os.devnull, os.O_WRONLY)
 _QUIET = [(os.POSIX_SPAWN_DUP2, _DEVNULL, 1), (os.POSIX_SPAWN_DUP2, _DEVNULL, 2)]
@@ -131,7 +145,7 @@ _QUIET = [(os.POSIX_SPAWN_DUP2, _DEVNULL, 1), (os.POSIX_SPAWN_DUP2, _DEVNULL, 2)
 def run_once(command: list[str]) -> tuple[float, float]:
     """Wall seconds from spawn to exit, and the child's ``ru_maxrss`` in MiB."""
     start = time.perf_counter()
-    pid = os.posix_spawn(command[0], command, _ENV, file_actions=_QUIET)
+    pid = os.posix_spawn(command[0], command, ENV, file_actions=_QUIET)
     _, status, usage = os.wait4(pid, 0)
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
@@ -145,7 +159,7 @@ def peak_rss_mib(command: list[str], report: Path) -> float:
     high-water mark (Linux keeps it across ``exec``), which would hide anything smaller."""
     subprocess.run(
         [str(GNU_TIME), "-f", "%M", "-o", str(report), *command],
-        env=_ENV,
+        env=ENV,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         check=True,
@@ -159,7 +173,7 @@ def verify_tokens(commands: dict[str, list[str]], key: rsa.RSAPrivateKey) -> Non
     for name in SIGNERS:
         if name not in commands:
             continue
-        done = subprocess.run(commands[name], env=_ENV, capture_output=True, text=True, check=True)
+        done = subprocess.run(commands[name], env=ENV, capture_output=True, text=True, check=True)
         token = done.stdout.strip().splitlines()[-1]
         claims = jwt.decode(
             token, public, algorithms=["RS256"], options={"verify_aud": False, "require": ["exp"]}
@@ -200,6 +214,21 @@ def machine() -> str:
     )
 
 
+def write_key(work: Path) -> tuple[Path, rsa.RSAPrivateKey]:
+    """A new 2048-bit RSA key in ``work/key.pem`` (PKCS#8, mode 0600), and the key."""
+    key = work / "key.pem"
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    key.chmod(0o600)
+    return key, private
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30, help="timed rounds (default 30)")
@@ -208,27 +237,9 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="qsjwt-bench-") as tmp:
         work = Path(tmp)
-        key = work / "key.pem"
-        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        key.write_bytes(
-            private.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        key.chmod(0o600)
+        key, private = write_key(work)
         bin_dir = installed_venv(work)
-        python = str(bin_dir / "python")
-        qseow = ["qseow", "--user-id", "alice", "--user-directory", "CORP"]
-        qseow += ["--private-key-file", str(key)]
-        commands = {
-            CONSOLE: [str(bin_dir / "qs-jwt"), *qseow],
-            MODULE: [python, "-m", "qsjwt", *qseow],
-            BARE: [python, str(ROOT / "benchmarks" / "bare_signer.py"), str(key)],
-            "python -c pass": [python, "-c", "pass"],
-            **node_commands(key),
-        }
+        commands = {**python_commands(bin_dir, key), **node_commands(key)}
         verify_tokens(commands, private)
         for command in commands.values():  # warm the page cache
             for _ in range(3):
