@@ -11,10 +11,12 @@ pip, ``.pyc`` files compiled; no ``.pth`` path, no editable hook). From that ven
 (``benchmarks/bare_signer.py``: the same claims, ``cryptography`` alone, no checks) and
 ``python -c pass``. Node's references are installed with ``npm ci`` from their lock files when
 ``node`` and ``npm`` exist (``scripts/host-tools.sh install`` brings both), and skipped
-otherwise: ``benchmarks/node`` (a minimal jsonwebtoken signer) and ``benchmarks/node-qs-jwt``
-(ptarmiganlabs/qs-jwt 1.14.1, not on npm: its README says how it is pinned), beside
-``node -e 0``. Every signer signs QSEoW claims with the same 2048-bit RSA key (RS256); each
-token is verified once before the clock starts (Node qs-jwt exits 0 even when it fails).
+otherwise: ``benchmarks/node`` (a minimal jsonwebtoken signer) beside ``node -e 0``. Node
+qs-jwt 1.14.1 (ptarmiganlabs/qs-jwt) is not on the npm registry and its code is not ours to
+commit: set ``QSJWT_BENCH_NODE_QSJWT`` to a checkout of its tag ``qs-jwt-v1.14.1`` (with its
+``package-lock.json``) and it is installed with ``npm ci --omit=dev`` there and measured too.
+Every signer signs QSEoW claims with the same 2048-bit RSA key (RS256); each token is verified
+once before the clock starts (Node qs-jwt exits 0 even when it fails).
 
 Printed: the load average before and after, the median wall time of every command over N
 interleaved rounds, its median peak RSS over M rounds (``/usr/bin/time``'s maximum resident set
@@ -45,7 +47,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_SIGNER_DIR = ROOT / "benchmarks" / "node"
-NODE_QSJWT_DIR = ROOT / "benchmarks" / "node-qs-jwt"
+NODE_QSJWT_VARIABLE = "QSJWT_BENCH_NODE_QSJWT"
+"""a checkout of ptarmiganlabs/qs-jwt at tag qs-jwt-v1.14.1 (not on npm, not committed here)"""
 BARE_SIGNER = ROOT / "benchmarks" / "bare_signer.py"
 TARGET_RATIO = 1.20
 TARGET_RSS_MIB = 30.0
@@ -113,9 +116,12 @@ def node_commands(key: Path) -> dict[str, list[str]]:
     commands = {}
     if npm_installed(NODE_SIGNER_DIR, npm):
         commands[NODE_SIGNER] = [node, str(NODE_SIGNER_DIR / "sign.js"), str(key)]
-    if npm_installed(NODE_QSJWT_DIR, npm, "--omit=dev"):
+    qs_jwt_dir = Path(os.environ.get(NODE_QSJWT_VARIABLE, "") or "/nonexistent")
+    if not (qs_jwt_dir / "package-lock.json").is_file():
+        print(f"{NODE_QSJWT}: not measured (set {NODE_QSJWT_VARIABLE} to a checkout of it)")
+    elif npm_installed(qs_jwt_dir, npm, "--omit=dev"):
         commands[NODE_QSJWT] = [
-            node, str(NODE_QSJWT_DIR / "src" / "qs-jwt.js"), "create-qseow",
+            node, str(qs_jwt_dir / "src" / "qs-jwt.js"), "create-qseow",
             "--userdir", "CORP", "--userid", "alice", "--audience", "qlik", "--expires", "1h",
             "--cert-privatekey-file", str(key), "--minimal-output", "--loglevel", "warn",
         ]  # fmt: skip
