@@ -112,3 +112,16 @@ class KeyServiceUnreachableError(QsjwtError):
 
     exit_code = 4
     code = "key-service-unreachable"
+
+
+class QlikDeadlineError(QlikUnreachableError):
+    """Qlik did not answer within the deadline (the ``timeout`` input): a slow or stalled
+    server, or a network that drops packets."""
+
+    code = "deadline-exceeded"
+
+
+class KeyServiceDeadlineError(KeyServiceUnreachableError):
+    """The key service did not answer within the deadline. Nothing was signed."""
+
+    code = "deadline-exceeded"
