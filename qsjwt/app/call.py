@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from qsjwt._version import __version__
 from qsjwt.base.errors import InputError, QlikRefusedError, QlikUnreachableError
 from qsjwt.net.connection import Connection
-from qsjwt.oauth.exchange import MAX_BODY, Transport, error_parts, network_failure, opener
+from qsjwt.net.transport import MAX_BODY, Transport, error_parts, network_failure, opener
 
 URL = "url"
 TOKEN = "token"  # noqa: S105 (an input name)

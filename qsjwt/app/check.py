@@ -36,18 +36,20 @@ from qsjwt.app.call import new_xrfkey
 from qsjwt.base.errors import QlikRefusedError, QlikUnreachableError, QsjwtError, ref
 from qsjwt.login.settings import CloudSettings, QseowSettings
 from qsjwt.net.connection import TENANT, VIRTUAL_PROXY_URL
-from qsjwt.oauth.assertion import OAuthSettings
-from qsjwt.oauth.exchange import (
-    CLOCK_SKEW_NOTICE,
+from qsjwt.net.transport import (
     MAX_BODY,
+    MalformedAnswerError,
     Transport,
     answer_date,
     backoff,
     error_parts,
     network_failure,
     opener,
+    read_json,
     retry_after,
 )
+from qsjwt.oauth.assertion import OAuthSettings
+from qsjwt.oauth.exchange import CLOCK_SKEW_NOTICE
 
 USERS_ME = "/api/v1/users/me"
 JWT_SESSION = "/login/jwt-session"
@@ -124,8 +126,8 @@ class _Session:
         if date is not None:
             self.skew = round((date - self.clock()).total_seconds())
         try:
-            document = json.loads(payload) if payload.strip() else None
-        except ValueError:
+            document = read_json(payload, limit=MAX_BODY) if payload.strip() else None
+        except MalformedAnswerError:
             document = None
         return status, document if isinstance(document, dict) else None, answer_headers
 

@@ -173,7 +173,7 @@ class Clock:
 # --- the deadline, enforced on every socket operation ------------------------------------------
 
 
-class DeadlineExceeded(TimeoutError):
+class DeadlineExceededError(TimeoutError):
     """The transport's deadline passed: a time-out of its own kind, never retried."""
 
 
@@ -184,10 +184,10 @@ class _Deadline:
     operation: float
 
     def timeout(self) -> float:
-        """What the next socket operation may wait; DeadlineExceeded once nothing is left."""
+        """What the next socket operation may wait; DeadlineExceededError once nothing is left."""
         left = self.at - time.monotonic()
         if left <= 0:
-            raise DeadlineExceeded("the deadline passed")
+            raise DeadlineExceededError("the deadline passed")
         return min(self.operation, left)
 
 
@@ -316,7 +316,10 @@ class _Proxies(urllib.request.ProxyHandler):
     """The environment's proxies, except for a loopback host or a plain-http URL."""
 
     def proxy_open(
-        self, req: urllib.request.Request, proxy: str, type: str  # noqa: A002 (as urllib)
+        self,
+        req: urllib.request.Request,
+        proxy: str,
+        type: str,
     ) -> http.client.HTTPResponse | None:
         if req.type != "https" or is_loopback(urllib.parse.urlsplit(req.full_url).hostname or ""):
             return None
@@ -421,7 +424,7 @@ def _verifying(ca_bundle: str | None) -> ssl.SSLContext:
 def is_loopback(host: str) -> bool:
     """127.0.0.0/8, ::1 or ``localhost``: this machine, where no proxy is ever used."""
     name = host.strip("[]").lower()
-    if name == "localhost" or name.endswith(".localhost"):
+    if name == "localhost":
         return True
     try:
         return ipaddress.ip_address(name).is_loopback
@@ -497,7 +500,7 @@ def answer_date(headers: Message) -> dt.datetime | None:
 # --- answers -------------------------------------------------------------------------------------
 
 
-class MalformedAnswer(ValueError):
+class MalformedAnswerError(ValueError):
     """An answer that is not a JSON object within this tool's bounds (its words never shown)."""
 
     def __init__(self) -> None:
@@ -506,18 +509,18 @@ class MalformedAnswer(ValueError):
 
 def read_json(body: bytes, *, limit: int) -> dict[str, Any]:
     """``body`` as a JSON object of at most ``limit`` bytes, nested at most MAX_JSON_DEPTH
-    deep, with numbers of at most MAX_JSON_NUMBER; MalformedAnswer otherwise (a document
+    deep, with numbers of at most MAX_JSON_NUMBER; MalformedAnswerError otherwise (a document
     60,000 levels deep would exhaust the parser's recursion; 1e400 is infinity)."""
     if len(body) > limit or _depth(body) > MAX_JSON_DEPTH:
-        raise MalformedAnswer
+        raise MalformedAnswerError
     try:
         document = json.loads(
             body, parse_int=_bounded_int, parse_float=_bounded_float, parse_constant=_refuse
         )
     except (ValueError, RecursionError):
-        raise MalformedAnswer from None
+        raise MalformedAnswerError from None
     if not isinstance(document, dict):
-        raise MalformedAnswer
+        raise MalformedAnswerError
     return document
 
 
@@ -559,7 +562,7 @@ def error_parts(body: bytes) -> tuple[list[str], str]:
     ``error``."""
     try:
         document = read_json(body, limit=MAX_BODY)
-    except MalformedAnswer:
+    except MalformedAnswerError:
         return [], ""
     entries: list[Any] = [document]
     errors = document.get("errors")
@@ -584,7 +587,7 @@ def error_parts(body: bytes) -> tuple[list[str], str]:
 # --- failures in words -------------------------------------------------------------------------
 
 
-_TENANT_HINT = "give the tenant's host exactly as Qlik shows it, e.g. tenant.eu.qlikcloud.com"
+TENANT_HINT = "give the tenant's host exactly as Qlik shows it, e.g. tenant.eu.qlikcloud.com"
 _NETWORK_HINT = "check the host, the network and any proxy (https_proxy, no_proxy)"
 
 
@@ -593,7 +596,7 @@ def network_failure(err: BaseException, host_input: str = TENANT) -> Failure:
     to tell; ``host_input`` is the input that names the host (``tenant``, or ``call``'s
     ``url``)."""
     reason: object = err.reason if isinstance(err, urllib.error.URLError) else err
-    if isinstance(reason, DeadlineExceeded):
+    if isinstance(reason, DeadlineExceededError):
         return Failure(
             QlikDeadlineError(
                 "Qlik did not answer in time: the deadline passed",
@@ -630,7 +633,7 @@ def network_failure(err: BaseException, host_input: str = TENANT) -> Failure:
         error = QlikUnreachableError(
             "the host name does not resolve",
             input_name=host_input,
-            hint=(_TENANT_HINT if host_input == TENANT else f"check the host in {ref(host_input)}")
+            hint=(TENANT_HINT if host_input == TENANT else f"check the host in {ref(host_input)}")
             + "; a proxy needs https_proxy set",
         )
         return Failure(error, 0.0 if reason.errno == socket.EAI_AGAIN else None)
@@ -645,7 +648,7 @@ def network_failure(err: BaseException, host_input: str = TENANT) -> Failure:
             QlikUnreachableError(
                 "the server at this host did not answer in HTTP",
                 input_name=host_input,
-                hint=_TENANT_HINT if host_input == TENANT else f"check {ref(host_input)}",
+                hint=TENANT_HINT if host_input == TENANT else f"check {ref(host_input)}",
             ),
             None,
         )
@@ -696,7 +699,7 @@ class Answer:
     """the service's error words (Vault's ``errors`` list, joined), for the caller to scrub"""
 
 
-class Unreachable(Exception):  # noqa: N818 (a condition, turned into the caller's error)
+class UnreachableError(Exception):
     """A key service could not be reached; ``why`` says how, in words that hold no host, URL,
     header or value."""
 
@@ -730,7 +733,7 @@ def request_json(
 ) -> Answer:
     """One request with a JSON ``body`` or an urlencoded ``form`` (OAuth token endpoints), and
     a JSON answer. 429, 5xx and dropped connections are tried again within the deadline for
-    an idempotent method, or when ``retry`` says so. Raises Unreachable (network, TLS,
+    an idempotent method, or when ``retry`` says so. Raises UnreachableError (network, TLS,
     time-out, the deadline) and InputError (a bad CA bundle, a header value with a line
     break)."""
     data = None if body is None else json.dumps(body).encode()
@@ -755,8 +758,10 @@ def request_json(
                 status, raw, answered = err.code, err.read(LIMIT + 1), err.headers
         except (OSError, http.client.HTTPException) as err:
             why, dropped = _why(err)
-            return Failure(Unreachable(why, deadline=isinstance(_reason(err), DeadlineExceeded)),
-                           0.0 if again and dropped else None)
+            return Failure(
+                UnreachableError(why, deadline=isinstance(_reason(err), DeadlineExceededError)),
+                0.0 if again and dropped else None,
+            )
         answer = _answer(status, raw)
         if again and (status == 429 or status >= 500):
             asked = retry_after(answered, clock.wall())
@@ -774,7 +779,7 @@ def request_json(
 def _answer(status: int, raw: bytes) -> Answer:
     try:
         document = read_json(raw, limit=LIMIT) if raw.strip() else {}
-    except MalformedAnswer:
+    except MalformedAnswerError:
         document = {}
     errors = document.get("errors")
     words = "; ".join(str(e) for e in errors) if isinstance(errors, list) else ""
@@ -789,7 +794,7 @@ def _why(err: BaseException) -> tuple[str, bool]:
     """What kind of network failure ``err`` is, in words that hold no host, URL or value, and
     whether the connection dropped (worth another try)."""
     reason = _reason(err)
-    if isinstance(reason, DeadlineExceeded):
+    if isinstance(reason, DeadlineExceededError):
         return "the deadline passed before it answered", False
     if isinstance(reason, ssl.SSLError | ssl.CertificateError) and not isinstance(
         reason, ssl.SSLEOFError

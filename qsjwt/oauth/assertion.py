@@ -35,7 +35,6 @@ from qsjwt.base.values import RawValue, ValueReader, read_for
 from qsjwt.net.connection import (
     CA_BUNDLE,
     CONNECTION_INPUTS,
-    DEFAULT_TIMEOUT,
     INSECURE,
     TENANT,
     TIMEOUT,
@@ -43,6 +42,7 @@ from qsjwt.net.connection import (
     normalise_tenant,
     parse_connection,
 )
+from qsjwt.net.transport import DEFAULT_DEADLINE
 from qsjwt.signing.jwk import (
     check_kid,
     check_oauth_algorithm,
@@ -146,7 +146,7 @@ class OAuthSettings:
     user_lookup: UserLookup | None = None
     assertion_only: bool = False
     """output the assertion; do not post it"""
-    timeout: int = DEFAULT_TIMEOUT
+    timeout: int = DEFAULT_DEADLINE
     """seconds to keep trying Qlik, retries included"""
     ca_bundle: str | None = None
     """a PEM file of the CAs to trust instead of the system's"""
