@@ -183,12 +183,19 @@ class _Deadline:
     """``time.monotonic()`` when the deadline passes"""
     operation: float
 
-    def timeout(self) -> float:
-        """What the next socket operation may wait; DeadlineExceededError once nothing is left."""
+    def run(self, sock: socket.socket, step: Callable[[], T]) -> T:
+        """``step()`` on ``sock`` waiting only ``min(operation, what is left)``; a time-out
+        that the deadline cut short is DeadlineExceededError."""
         left = self.at - time.monotonic()
         if left <= 0:
             raise DeadlineExceededError("the deadline passed")
-        return min(self.operation, left)
+        sock.settimeout(min(self.operation, left))
+        try:
+            return step()
+        except TimeoutError:
+            if left <= self.operation:
+                raise DeadlineExceededError("the deadline passed") from None
+            raise
 
 
 class _Bounded:
@@ -202,12 +209,10 @@ class _Bounded:
         self._closing = False
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:  # noqa: ANN401
-        self._sock.settimeout(self._deadline.timeout())
-        return self._sock.recv_into(buffer, nbytes, flags)
+        return self._deadline.run(self._sock, lambda: self._sock.recv_into(buffer, nbytes, flags))
 
     def sendall(self, data: Any) -> None:  # noqa: ANN401
-        self._sock.settimeout(self._deadline.timeout())
-        self._sock.sendall(data)
+        self._deadline.run(self._sock, lambda: self._sock.sendall(data))
 
     def makefile(self, mode: str = "rb", buffering: int | None = None) -> io.BufferedReader:
         """A buffered reader whose reads come through ``recv_into`` (http.client reads the
@@ -230,7 +235,15 @@ class _Bounded:
 
 
 def _connect(host: str, port: int, deadline: _Deadline) -> socket.socket:
-    raw = socket.create_connection((host, port), deadline.timeout())
+    left = deadline.at - time.monotonic()
+    if left <= 0:
+        raise DeadlineExceededError("the deadline passed")
+    try:
+        raw = socket.create_connection((host, port), min(deadline.operation, left))
+    except TimeoutError:
+        if left <= deadline.operation:
+            raise DeadlineExceededError("the deadline passed") from None
+        raise
     raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return raw
 
@@ -289,8 +302,10 @@ class _TLSConnection(http.client.HTTPSConnection):
         tunnel_host: str | None = getattr(self, "_tunnel_host", None)
         if tunnel_host:
             getattr(self, "_tunnel")()  # noqa: B009 (private in the stubs, stable since 3.2)
-        raw.settimeout(self._deadline.timeout())
-        tls = self._tls.wrap_socket(raw, server_hostname=tunnel_host or self.host)
+        server_hostname = tunnel_host or self.host
+        tls = self._deadline.run(
+            raw, lambda: self._tls.wrap_socket(raw, server_hostname=server_hostname)
+        )
         self.sock = cast(socket.socket, _Bounded(tls, self._deadline))
 
 

@@ -23,14 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from qsjwt.base.errors import InputError, QlikRefusedError, QlikUnreachableError, QsjwtError
 from qsjwt.oauth.assertion import OAuthSettings, build_assertion, new_jti, parse_oauth
-from qsjwt.oauth.exchange import (
-    CLIENT_ASSERTION_TYPE,
-    AccessToken,
-    Clock,
-    Transport,
-    exchange,
-    token_request,
-)
+from qsjwt.net.transport import Clock, Transport
+from qsjwt.oauth.exchange import CLIENT_ASSERTION_TYPE, AccessToken, exchange, token_request
 from qsjwt.signing.jwk import public_jwk
 from qsjwt.signing.keys import LoadedKey, signing_key_from
 from tests.conftest import KeyPair
