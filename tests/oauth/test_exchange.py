@@ -22,13 +22,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from qsjwt.base.errors import InputError, QlikRefusedError, QlikUnreachableError, QsjwtError
-from qsjwt.oauth.assertion import OAuthSettings, build_assertion, new_jti, parse_oauth
 from qsjwt.net.transport import Clock, Transport
+from qsjwt.oauth.assertion import OAuthSettings, build_assertion, new_jti, parse_oauth
 from qsjwt.oauth.exchange import CLIENT_ASSERTION_TYPE, AccessToken, exchange, token_request
 from qsjwt.signing.jwk import public_jwk
 from qsjwt.signing.keys import LoadedKey, signing_key_from
 from tests.conftest import KeyPair
 from tests.helpers import assert_error
+from tests.net.rigs import RawServer, recorder
 from tests.qlik_local import (
     IMPERSONATION,
     Answer,
@@ -514,27 +515,19 @@ def test_ca_bundle_unusable(tmp_path: Path, key: LoadedKey, content: bytes | Non
 
 
 def test_proxies_come_from_the_environment(
-    qlik: LocalQlik,
-    key: LoadedKey,
-    client: QlikClient,
-    fake: FakeTime,
-    monkeypatch: pytest.MonkeyPatch,
+    key: LoadedKey, fake: FakeTime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    for name in ("no_proxy", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("https_proxy", f"http://127.0.0.1:{port}")
-    s = settings_for(qlik)
-    with pytest.raises(QlikUnreachableError):
-        exchange(
-            s,
-            assertions(s, key),
-            transport=Transport(ca_bundle=qlik.ca_bundle, deadline=3),
-            clock=fake.clock(),
-        )
-    assert qlik.requests == []  # everything went to the (absent) proxy
+    """https_proxy carries the request to a tenant (never to this machine: see
+    tests/net/test_transport.py); the proxy here notes what it is asked and hangs up."""
+    with RawServer([recorder]) as proxy:
+        for name in ("no_proxy", "NO_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("https_proxy", proxy.url)
+        s = parse_oauth({"client-id": CLIENT, "tenant": "acme.eu.qlikcloud.com"})
+        with pytest.raises(QlikUnreachableError):
+            exchange(s, assertions(s, key), transport=Transport(deadline=3), clock=fake.clock())
+    asked = {seen.head.split(b"\r\n")[0] for seen in proxy.seen}
+    assert asked == {b"CONNECT acme.eu.qlikcloud.com:443 HTTP/1.0"}
 
 
 def test_a_key_qlik_would_not_take_fails_before_any_request(
