@@ -75,6 +75,19 @@ def answer(status: int, body: bytes = b"{}", headers: dict[str, str] | None = No
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+def replies(*answers: bytes) -> list[Handler]:
+    """Handlers that each read the request and send one answer, in turn."""
+
+    def reply(data: bytes) -> Callable[[Connection], None]:
+        def handler(connection: Connection) -> None:
+            connection.read_request()
+            connection.send(data)
+
+        return handler
+
+    return [reply(data) for data in answers]
+
+
 @dataclass
 class RawServer:
     """Serves ``handlers`` in turn (the last one again for every later connection)."""

@@ -37,7 +37,7 @@ from qsjwt.net.transport import (
 )
 from qsjwt.signing.remote import Context, Secrets
 from qsjwt.signing.remote.identity import REQUEST_TOKEN, REQUEST_URL, identity_token
-from tests.net.rigs import Connection, RawServer, answer, recorder
+from tests.net.rigs import Connection, RawServer, answer, recorder, replies
 
 DEADLINE = 3
 MARGIN = 2.5
@@ -117,17 +117,6 @@ def test_a_slow_tls_handshake_meets_the_deadline() -> None:
 
 
 # --- retries -----------------------------------------------------------------------------------
-
-
-def replies(*answers: bytes) -> list[Callable[[Connection], None]]:
-    def reply(data: bytes) -> Callable[[Connection], None]:
-        def handler(connection: Connection) -> None:
-            connection.read_request()
-            connection.send(data)
-
-        return handler
-
-    return [reply(data) for data in answers]
 
 
 class Sleeps:

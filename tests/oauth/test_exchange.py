@@ -29,7 +29,7 @@ from qsjwt.signing.jwk import public_jwk
 from qsjwt.signing.keys import LoadedKey, signing_key_from
 from tests.conftest import KeyPair
 from tests.helpers import assert_error
-from tests.net.rigs import RawServer, recorder
+from tests.net.rigs import RawServer, answer, recorder, replies
 from tests.qlik_local import (
     IMPERSONATION,
     Answer,
@@ -566,3 +566,24 @@ def test_token_request_bodies() -> None:
         "client_assertion": "ASSERTION",
         "user_lookup": {"field": "userId", "value": "42"},
     }
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 60_000 + b"]" * 60_000,
+        b'{"access_token": "a", "token_type": "Bearer", "expires_in": 300000000000}',
+        b'{"access_token": "a", "token_type": "Bearer", "expires_in": 1e400}',
+    ],
+)
+def test_an_answer_out_of_bounds_is_not_a_token_response(
+    tmp_path: Path, key: LoadedKey, fake: FakeTime, body: bytes
+) -> None:
+    """Nested past the parser's recursion, or a lifetime that would overflow a date: a clean
+    refusal, never a RecursionError or an OverflowError."""
+    with RawServer(replies(answer(200, body)), tmp_path) as server:
+        s = parse_oauth({"client-id": CLIENT, "tenant": f"127.0.0.1:{server.port}"})
+        transport = Transport(ca_bundle=server.ca_bundle, proxies={})
+        with pytest.raises(QlikUnreachableError) as info:
+            exchange(s, assertions(s, key), transport=transport, clock=fake.clock())
+    assert_error(info.value, "tenant", "not Qlik's token response")
