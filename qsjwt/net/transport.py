@@ -25,6 +25,7 @@ seam a transcript writer (``--record``) is built on.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import errno
@@ -41,7 +42,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from email.message import Message
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -183,15 +184,15 @@ class _Deadline:
     """``time.monotonic()`` when the deadline passes"""
     operation: float
 
-    def run(self, sock: socket.socket, step: Callable[[], T]) -> T:
-        """``step()`` on ``sock`` waiting only ``min(operation, what is left)``; a time-out
-        that the deadline cut short is DeadlineExceededError."""
+    @contextlib.contextmanager
+    def step(self) -> Iterator[float]:
+        """How long one socket operation may wait: ``min(operation, what is left)``; a
+        time-out that the deadline cut short becomes DeadlineExceededError."""
         left = self.at - time.monotonic()
         if left <= 0:
             raise DeadlineExceededError("the deadline passed")
-        sock.settimeout(min(self.operation, left))
         try:
-            return step()
+            yield min(self.operation, left)
         except TimeoutError:
             if left <= self.operation:
                 raise DeadlineExceededError("the deadline passed") from None
@@ -209,10 +210,14 @@ class _Bounded:
         self._closing = False
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:  # noqa: ANN401
-        return self._deadline.run(self._sock, lambda: self._sock.recv_into(buffer, nbytes, flags))
+        with self._deadline.step() as wait:
+            self._sock.settimeout(wait)
+            return self._sock.recv_into(buffer, nbytes, flags)
 
     def sendall(self, data: Any) -> None:  # noqa: ANN401
-        self._deadline.run(self._sock, lambda: self._sock.sendall(data))
+        with self._deadline.step() as wait:
+            self._sock.settimeout(wait)
+            self._sock.sendall(data)
 
     def makefile(self, mode: str = "rb", buffering: int | None = None) -> io.BufferedReader:
         """A buffered reader whose reads come through ``recv_into`` (http.client reads the
@@ -235,15 +240,8 @@ class _Bounded:
 
 
 def _connect(host: str, port: int, deadline: _Deadline) -> socket.socket:
-    left = deadline.at - time.monotonic()
-    if left <= 0:
-        raise DeadlineExceededError("the deadline passed")
-    try:
-        raw = socket.create_connection((host, port), min(deadline.operation, left))
-    except TimeoutError:
-        if left <= deadline.operation:
-            raise DeadlineExceededError("the deadline passed") from None
-        raise
+    with deadline.step() as wait:
+        raw = socket.create_connection((host, port), wait)
     raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return raw
 
@@ -252,18 +250,19 @@ class _Observed(http.client.HTTPResponse):
     """An answer that keeps what the caller reads and reports it to an observer on close."""
 
     report: Callable[[bytes], None] | None = None
+    _seen = b""
 
     def read(self, amt: int | None = None) -> bytes:
         data = super().read(amt)
         if self.report is not None:
-            self._seen = getattr(self, "_seen", b"") + data
+            self._seen += data
         return data
 
     def close(self) -> None:
         report, self.report = self.report, None
         super().close()
         if report is not None:
-            report(getattr(self, "_seen", b""))
+            report(self._seen)
 
 
 class _PlainConnection(http.client.HTTPConnection):
@@ -302,10 +301,9 @@ class _TLSConnection(http.client.HTTPSConnection):
         tunnel_host: str | None = getattr(self, "_tunnel_host", None)
         if tunnel_host:
             getattr(self, "_tunnel")()  # noqa: B009 (private in the stubs, stable since 3.2)
-        server_hostname = tunnel_host or self.host
-        tls = self._deadline.run(
-            raw, lambda: self._tls.wrap_socket(raw, server_hostname=server_hostname)
-        )
+        with self._deadline.step() as wait:
+            raw.settimeout(wait)
+            tls = self._tls.wrap_socket(raw, server_hostname=tunnel_host or self.host)
         self.sock = cast(socket.socket, _Bounded(tls, self._deadline))
 
 
