@@ -26,13 +26,13 @@ from qsjwt.base.inputs import (
     TIMEOUT,
     VIRTUAL_PROXY_URL,
 )
-from qsjwt.net.transport import DEFAULT_DEADLINE, is_loopback
 
 __all__ = [
     "CA_BUNDLE",
     "CHECK",
     "CHECK_INPUTS",
     "CONNECTION_INPUTS",
+    "DEFAULT_DEADLINE",
     "INSECURE",
     "TENANT",
     "TIMEOUT",
@@ -41,12 +41,17 @@ __all__ = [
     "Connection",
     "check_base_url",
     "check_virtual_proxy_url",
+    "is_loopback",
     "normalise_tenant",
     "parse_connection",
 ]
 
 CHECK_INPUTS = frozenset({CHECK, TENANT, VIRTUAL_PROXY_URL, *CONNECTION_INPUTS})
 """What ``check`` reads for qseow and cloud: where Qlik is and how to reach it, not the token."""
+DEFAULT_DEADLINE = 60
+"""Seconds from the first request to giving up, retries included: the ``timeout`` input's
+default, and the deadline of each key-service request. The one home of this number (the
+per-operation time-out is ``qsjwt.net.transport.OPERATION_TIMEOUT``)."""
 MAX_TIMEOUT = 600
 INSECURE_WARNING = (
     "is on: Qlik's TLS certificate is not verified, so anyone on the network path can read "
@@ -209,3 +214,15 @@ def check_base_url(text: str, *, input_name: str) -> str:
             hint="use https",
         )
     return url
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or ``localhost``: this machine, where plain http may carry a token and
+    no proxy is ever used."""
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

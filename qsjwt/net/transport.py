@@ -32,7 +32,6 @@ import errno
 import functools
 import http.client
 import io
-import ipaddress
 import json
 import random
 import re
@@ -45,7 +44,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from email.message import Message
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from qsjwt._version import __version__
 from qsjwt.base.display import path_for_message
@@ -58,14 +57,8 @@ from qsjwt.base.errors import (
     QsjwtError,
     ref,
 )
-from qsjwt.base.inputs import CA_BUNDLE, TENANT
+from qsjwt.net.connection import CA_BUNDLE, DEFAULT_DEADLINE, TENANT, Connection, is_loopback
 
-if TYPE_CHECKING:
-    from qsjwt.net.connection import Connection
-
-DEFAULT_DEADLINE = 60
-"""Seconds from the first request to giving up, retries included (the ``timeout`` input's
-default): the one home of this number."""
 OPERATION_TIMEOUT = 15.0
 """Seconds one network operation (connect, the TLS handshake, one read or write) may wait."""
 USER_AGENT = f"qs-jwt/{__version__}"
@@ -432,17 +425,6 @@ def _verifying(ca_bundle: str | None) -> ssl.SSLContext:
         raise InputError(
             f"{shown} cannot be read as a file", input_name=CA_BUNDLE, hint="give a PEM file"
         ) from None
-
-
-def is_loopback(host: str) -> bool:
-    """127.0.0.0/8, ::1 or ``localhost``: this machine, where no proxy is ever used."""
-    name = host.strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 # --- retries -------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from qsjwt.base.values import RawValue, ValueReader, read_for
 from qsjwt.net.connection import (
     CA_BUNDLE,
     CONNECTION_INPUTS,
+    DEFAULT_DEADLINE,
     INSECURE,
     TENANT,
     TIMEOUT,
@@ -42,7 +43,6 @@ from qsjwt.net.connection import (
     normalise_tenant,
     parse_connection,
 )
-from qsjwt.net.transport import DEFAULT_DEADLINE
 from qsjwt.signing.jwk import (
     check_kid,
     check_oauth_algorithm,
