@@ -61,17 +61,6 @@ from qsjwt.oauth.assertion import (
 from qsjwt.oauth.assertion import OAuthSettings as Settings
 from qsjwt.signing.keys import LoadedKey
 
-__all__ = [
-    "BEARER",
-    "CLIENT_ASSERTION_TYPE",
-    "CLOCK_SKEW_NOTICE",
-    "AccessToken",
-    "Transport",  # for the shells that still import it from here
-    "exchange",
-    "obtain_access_token",
-    "token_request",
-]
-
 BEARER = "Bearer"
 """How ``Authorization`` spells the scheme, whatever case Qlik's ``token_type`` uses."""
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
