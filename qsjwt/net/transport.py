@@ -20,7 +20,7 @@ Standard library only. The rules hold for every request, so no caller can forget
   signs a new assertion for each.
 
 ``Transport.observer`` sees every exchange (an ``Exchange``) once its answer is closed: the
-seam a transcript writer (``--record``) is built on.
+seam a transcript writer (``--record``) is built on. More in docs/transport.md.
 """
 
 from __future__ import annotations
@@ -348,7 +348,7 @@ class _Rules(urllib.request.BaseHandler):
         self._observer = observer
 
     def http_request(self, req: urllib.request.Request) -> urllib.request.Request:
-        for name, value in [*req.header_items(), *req.unredirected_hdrs.items()]:
+        for name, value in req.header_items():
             header_value(value, input_name=name.lower())
         req.started = time.monotonic()  # type: ignore[attr-defined]
         return req
