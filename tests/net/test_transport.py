@@ -37,6 +37,7 @@ from qsjwt.net.transport import (
 )
 from qsjwt.signing.remote import Context, Secrets
 from qsjwt.signing.remote.identity import REQUEST_TOKEN, REQUEST_URL, identity_token
+from qsjwt.signing.remote.registry import open_remote_key, parse_key_service
 from tests.net.rigs import Connection, RawServer, answer, recorder, replies
 
 DEADLINE = 3
@@ -334,3 +335,25 @@ def test_the_ca_bundle_seam_of_the_key_services(tmp_path: Path) -> None:
             identity_token(github(url))  # the system's CAs do not know the test CA
     assert "TLS" in info.value.render() and len(server.seen) >= 1
     assert server.seen[0].header("Authorization") == "Bearer request-token-value"
+
+
+@pytest.mark.parametrize(
+    ("values", "secrets", "named"),
+    [
+        ({}, Secrets(vault_token="hvs.abc\r\nX-Evil: 1"), "vault-token"),
+        (
+            {"vault-namespace": "team\r\nX-Evil: 1"},
+            Secrets(vault_token="hvs.abc"),
+            "vault-namespace",
+        ),
+    ],
+)
+def test_vault_refuses_a_header_value_with_a_line_break_before_sending(
+    values: dict[str, str], secrets: Secrets, named: str
+) -> None:
+    with RawServer(replies(answer(200))) as server:
+        context = Context({"vault-address": server.url, **values}, secrets)
+        with pytest.raises(InputError) as info:
+            open_remote_key(parse_key_service("vault:transit/rsa"), context)
+    assert info.value.input_name == named and server.seen == []
+    assert "X-Evil" not in info.value.render()
