@@ -268,7 +268,12 @@ class _Client:
     # --- HTTP ------------------------------------------------------------------------------
 
     def _call(
-        self, method: str, path: str, body: dict[str, Any] | None = None, *, retry: bool = False
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        retry: bool | None = None,
     ) -> Answer:
         url = f"{self.vault}/{path}?api-version={API_VERSION}"
         headers = {"Authorization": f"Bearer {self.token}"}

@@ -247,7 +247,7 @@ class _Client:
         body: dict[str, Any] | None = None,
         *,
         who: str = "",
-        retry: bool = False,
+        retry: bool | None = None,
     ) -> Answer:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
