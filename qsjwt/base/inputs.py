@@ -8,8 +8,8 @@ from this table instead of being written out again in each shell.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from qsjwt.base.errors import InputError, MissingInputError
 
@@ -38,8 +38,7 @@ CLOUD_ONLY = frozenset({Target.CLOUD})
 OAUTH_ONLY = frozenset({Target.OAUTH})
 
 
-@dataclass(frozen=True)
-class InputSpec:
+class InputSpec(NamedTuple):
     """One setting a token can take, with everything each shell derives from it: the CLI flag,
     the ``QSJWT_*`` variable, the action input and the README rows."""
 
