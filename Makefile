@@ -27,7 +27,7 @@ lint: $(STAMP)
 
 types: $(STAMP)
 	$(BIN)/mypy --strict qsjwt
-	$(BIN)/mypy --strict tests scripts
+	$(BIN)/mypy --strict tests scripts benchmarks
 
 ## imports: the layer contracts of pyproject.toml's [tool.importlinter] (docs/architecture.md)
 imports: $(STAMP)
