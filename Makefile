@@ -58,9 +58,10 @@ lock:
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.11 --generate-hashes --no-header -q -c dev.txt ci-tools.in -o ci-tools.txt
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.11 --generate-hashes --no-header -q -c dev.txt security.in -o security.txt
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.11 --generate-hashes --no-header -q -c dev.txt release.in -o release.txt
+	cd requirements && ../.venv-lock/bin/uv pip compile --universal --python-version 3.11 --generate-hashes --no-header -q -c dev.txt binary.in -o binary.txt
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.13 --generate-hashes --no-header --no-deps -q -c dev.txt action.in -o action.txt
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.13 --generate-hashes --no-header -q -c dev.txt extra-pkcs11.in -o extra-pkcs11.txt
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.13 --generate-hashes --no-header -q -c dev.txt extra-aws.in -o extra-aws.txt
 
 clean:
-	rm -rf $(VENV) .venv-lock .venv-security .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .venv-lock .venv-security .venv-binary .pytest_cache .mypy_cache .ruff_cache build *.egg-info
