@@ -42,13 +42,15 @@ unit: $(STAMP)
 
 ## bench: docs/performance.md's numbers, each as a ratio measured in the same run (cold start of
 ## the installed console script against a bare signer, Node jsonwebtoken and Node qs-jwt 1.14.1;
-## bulk against openssl speed, Minter per token, the image)
+## bulk against openssl speed, Minter per token, the image; the single-file executable against
+## the one-folder build and python -m qsjwt)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_cold.py
 	$(BIN)/python benchmarks/bench_bulk.py
 	$(BIN)/python benchmarks/bench_minter.py
 	$(BIN)/python benchmarks/bench_mint.py
 	$(BIN)/python benchmarks/bench_image.py
+	$(BIN)/python benchmarks/bench_binary.py
 
 ## lock: refresh the hash-locked requirement files from requirements/*.in
 lock:

@@ -54,6 +54,9 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# Paths as the (native) Python sees them: Git Bash on Windows says /d/a/..., Python D:\a\...
+native() { if command -v cygpath >/dev/null 2>&1; then cygpath -w "$1"; else printf '%s\n' "$1"; fi; }
+src=$(native "$root")
 # The entry point is the console script's, qsjwt.cli:main. freeze_support(): `qs-jwt bulk`
 # starts worker processes, and a frozen program that spawns them (Windows, macOS) must let a
 # worker run its task instead of the command line again.
@@ -72,22 +75,27 @@ EOF
 # services, OAuth, the app layer), which PyInstaller's import scan does not see. The source
 # tree is found through --paths and PYTHONPATH (for the helper that lists the submodules); the
 # venv has no qs-jwt installed. --noupx: compressed executables look like malware to scanners.
+# Linux: strip the symbol tables off the shared libraries (libpython alone has ~18 MB of them in
+# some builds): a smaller file unpacks faster at each start. Not on macOS (the libraries are
+# signed) nor Windows (PyInstaller advises against it); both ship stripped libraries already.
+strip=()
+[ "$(uname -s)" = Linux ] && strip=(--strip)
 rm -rf "${out:?}/$name" "$out/$name.exe" "$out/$name.sha256" "$out/$name.exe.sha256"
 mkdir -p "$out"
-PYTHONPATH=$root PYTHONHASHSEED=0 "$vpy" -m PyInstaller \
-  --noconfirm --clean --log-level WARN --noupx "$mode" \
+PYTHONPATH=$src PYTHONHASHSEED=0 "$vpy" -m PyInstaller \
+  --noconfirm --clean --log-level WARN --noupx "${strip[@]}" "$mode" \
   --name "$name" \
-  --paths "$root" \
+  --paths "$src" \
   --collect-submodules qsjwt \
   --exclude-module tests \
   --exclude-module pytest \
   --exclude-module _pytest \
   --exclude-module setuptools \
   --exclude-module pip \
-  --workpath "$work/build" \
-  --specpath "$work" \
-  --distpath "$out" \
-  "$work/qs-jwt.py" >&2
+  --workpath "$(native "$work/build")" \
+  --specpath "$(native "$work")" \
+  --distpath "$(native "$out")" \
+  "$(native "$work/qs-jwt.py")" >&2
 
 if [ "$mode" = --onedir ]; then
   built=$out/$name/$name
@@ -98,7 +106,7 @@ fi
 built=$out/$name
 [ -e "$built" ] || built=$built.exe
 # FILE.sha256 in `sha256sum -c` format (LF line ends on every platform).
-"$vpy" - "$built" "$built.sha256" <<'EOF'
+"$vpy" - "$(native "$built")" "$(native "$built.sha256")" <<'EOF'
 import hashlib
 import pathlib
 import sys
