@@ -129,8 +129,8 @@ def _without_boto3(env: Mapping[str, str]) -> str:
         ref = env.get("GITHUB_ACTION_REF") or "v1"
         return (
             "the container action's image has no AWS client; use the composite action "
-            f"`uses: {action}/anywhere@{ref}` with the same inputs (it installs qs-jwt[aws], "
-            "hash-locked): docs/keyless-aws.md"
+            f"`uses: {action}/anywhere@{ref}` with the same inputs, which installs qs-jwt[aws] "
+            "hash-locked: docs/keyless-aws.md"
         )
     if env.get(IMAGE_MARKER):
         return (
