@@ -57,33 +57,23 @@ trap 'rm -rf "$work"' EXIT
 # Paths as the (native) Python sees them: Git Bash on Windows says /d/a/..., Python D:\a\...
 native() { if command -v cygpath >/dev/null 2>&1; then cygpath -w "$1"; else printf '%s\n' "$1"; fi; }
 src=$(native "$root")
-# The entry point is the console script's, qsjwt.cli:main. freeze_support(): `qs-jwt bulk`
-# starts worker processes, and a frozen program that spawns them (Windows, macOS) must let a
-# worker run its task instead of the command line again.
-cat >"$work/qs-jwt.py" <<'EOF'
-import multiprocessing
-import sys
-
-if __name__ == "__main__":
-    multiprocessing.freeze_support()
-    from qsjwt.cli import main
-
-    sys.exit(main())
-EOF
-
+# The entry point, scripts/binary_entry.py, is the console script's (qsjwt.cli:main) after
+# freeze_support() for the workers of `qs-jwt bulk` and the system's CA bundle for TLS.
+#
 # Every module of qsjwt, whatever its path: many are imported inside functions (the key
 # services, OAuth, the app layer), which PyInstaller's import scan does not see. The source
 # tree is found through --paths and PYTHONPATH (for the helper that lists the submodules); the
 # venv has no qs-jwt installed. --noupx: compressed executables look like malware to scanners.
+#
 # Linux: strip the symbol tables off the shared libraries (libpython alone has ~18 MB of them in
 # some builds): a smaller file unpacks faster at each start. Not on macOS (the libraries are
 # signed) nor Windows (PyInstaller advises against it); both ship stripped libraries already.
 strip=()
-[ "$(uname -s)" = Linux ] && strip=(--strip)
+if [ "$(uname -s)" = Linux ]; then strip=(--strip); fi  # ${a[@]+...}: bash 3.2 (macOS) too
 rm -rf "${out:?}/$name" "$out/$name.exe" "$out/$name.sha256" "$out/$name.exe.sha256"
 mkdir -p "$out"
 PYTHONPATH=$src PYTHONHASHSEED=0 "$vpy" -m PyInstaller \
-  --noconfirm --clean --log-level WARN --noupx "${strip[@]}" "$mode" \
+  --noconfirm --clean --log-level WARN --noupx ${strip[@]+"${strip[@]}"} "$mode" \
   --name "$name" \
   --paths "$src" \
   --collect-submodules qsjwt \
@@ -95,7 +85,7 @@ PYTHONPATH=$src PYTHONHASHSEED=0 "$vpy" -m PyInstaller \
   --workpath "$(native "$work/build")" \
   --specpath "$(native "$work")" \
   --distpath "$(native "$out")" \
-  "$(native "$work/qs-jwt.py")" >&2
+  "$(native "$root/scripts/binary_entry.py")" >&2
 
 if [ "$mode" = --onedir ]; then
   built=$out/$name/$name

@@ -18,6 +18,7 @@ import re
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -25,7 +26,13 @@ from typing import Protocol
 import pytest
 
 from qsjwt._version import __version__
-from tests.conftest import verify_independently
+from qsjwt.signing.jwk import public_jwk
+from qsjwt.signing.keys import signing_key_from
+from scripts.binary_entry import CA_BUNDLES, use_system_ca_bundle
+from tests.cli.test_cli_oauth import CLIENT
+from tests.conftest import KeyPair, verify_independently
+from tests.oauth.test_exchange import users_me
+from tests.qlik_local import LocalQlik, QlikClient
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "build-binary.sh"
@@ -44,6 +51,7 @@ CLOUD = [
 # Nothing of the dev venv, the build or the tests may be inside: top-level module names.
 NOT_SHIPPED = (
     "tests",
+    "scripts",
     "pytest",
     "_pytest",
     "hypothesis",
@@ -317,3 +325,80 @@ def test_bulk_runs_worker_processes(qs_jwt: QsJwt, key: Path, tmp_path: Path) ->
     for line in lines[::37]:
         _, claims = verify_independently(line["token"], certificate, "RS256")
         assert claims["userId"] == line["user"].split("\\", 1)[1]
+
+
+# --- TLS: the system's CA certificates, SSL_CERT_FILE, --ca-bundle ------------------------------
+
+
+def test_the_entry_point_picks_the_first_system_ca_bundle_that_exists() -> None:
+    environ: dict[str, str] = {"PATH": "/usr/bin"}
+    here = {CA_BUNDLES[1], CA_BUNDLES[3]}
+    assert use_system_ca_bundle(environ, "linux", here.__contains__) == CA_BUNDLES[1]
+    assert environ == {"PATH": "/usr/bin", "SSL_CERT_FILE": CA_BUNDLES[1]}
+    assert "/etc/ssl/cert.pem" in CA_BUNDLES  # macOS
+
+
+@pytest.mark.parametrize(
+    ("environ", "platform"),
+    [
+        ({"SSL_CERT_FILE": "/mine.pem"}, "linux"),  # the user's choice stays
+        ({"SSL_CERT_DIR": "/my/certs"}, "darwin"),
+        ({}, "win32"),  # Python reads the Windows certificate store
+    ],
+)
+def test_the_entry_point_leaves_a_chosen_bundle_and_windows_alone(
+    environ: dict[str, str], platform: str
+) -> None:
+    before = dict(environ)
+    assert use_system_ca_bundle(environ, platform, lambda _path: True) is None
+    assert environ == before
+
+
+def test_the_entry_point_sets_nothing_where_no_bundle_exists() -> None:
+    environ: dict[str, str] = {}
+    assert use_system_ca_bundle(environ, "linux", lambda _path: False) is None
+    assert environ == {}
+
+
+@pytest.fixture
+def oauth_qlik(tmp_path: Path, rsa_pair: KeyPair) -> Iterator[LocalQlik]:
+    """The local Qlik Cloud on 127.0.0.1 over HTTPS (its own CA), with CLIENT registered."""
+    (tmp_path / "qlik").mkdir()
+    with LocalQlik(tmp_path / "qlik") as server:
+        key = signing_key_from(rsa_pair.key, input_name="private-key")
+        server.register(QlikClient(CLIENT, [public_jwk(key.key, input_name="private-key")]))
+        yield server
+
+
+@pytest.fixture
+def oauth_key(tmp_path: Path, rsa_pair: KeyPair) -> Path:
+    path = tmp_path / "oauth-key.pem"
+    path.write_bytes(rsa_pair.private_pem)
+    path.chmod(0o600)
+    return path
+
+
+def test_oauth_over_https_trusts_ca_bundle_then_ssl_cert_file_and_nothing_else(
+    qs_jwt: QsJwt, oauth_qlik: LocalQlik, oauth_key: Path
+) -> None:
+    qlik = oauth_qlik
+    base: list[str | Path] = [
+        "oauth",
+        "--tenant",
+        qlik.host,
+        "--client-id",
+        CLIENT,
+        "--private-key-file",
+        oauth_key,
+    ]
+    given = qs_jwt(*base, "--ca-bundle", qlik.ca_bundle)
+    assert given.code == 0, given.err
+    assert users_me(qlik, given.out.strip())[0] == 200
+    from_env = qs_jwt(*base, env={"SSL_CERT_FILE": str(qlik.ca_bundle)})
+    assert from_env.code == 0, from_env.err
+    assert users_me(qlik, from_env.out.strip())[0] == 200
+    # the system's bundle (set by the entry point) does not hold the local Qlik's CA
+    untrusted = qs_jwt(*base)
+    assert untrusted.code == 4, untrusted.err
+    assert "--ca-bundle" in untrusted.err
+    assert untrusted.out == ""
