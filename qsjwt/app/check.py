@@ -35,30 +35,31 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
 
 from qsjwt._version import __version__
 from qsjwt.app.call import new_xrfkey
-from qsjwt.base.display import one_line
-from qsjwt.base.errors import QlikRefusedError, QlikUnreachableError, QsjwtError, ref
+from qsjwt.base.errors import QlikUnreachableError, QsjwtError, ref
 from qsjwt.login.settings import CloudSettings, QseowSettings
 from qsjwt.net.connection import TENANT, TIMEOUT, VIRTUAL_PROXY_URL
-from qsjwt.net.record import Exchange, Observer, Recorder, scrub
+from qsjwt.net.record import Exchange, Observer, Recorder
 from qsjwt.oauth.assertion import OAuthSettings
 from qsjwt.oauth.exchange import (
     CLOCK_SKEW_NOTICE,
     MAX_BODY,
     MIN_ATTEMPT_TIME,
+    Cause,
     Clock,
+    Said,
     Transport,
     answer_date,
     backoff,
-    error_parts,
     network_failure,
     opener,
+    refusal,
     retry_after,
 )
 
@@ -92,76 +93,6 @@ class Proof:
     """what was called, in order, e.g. ``GET /jwt/qrs/about``"""
     notes: tuple[str, ...] = ()
     """what did not go as planned but does not fail the check (a logout refused)"""
-
-
-@dataclass(frozen=True)
-class Said:
-    """Qlik's answer as far as it may be shown: the status, Qlik's codes, and its first
-    title and detail as given, scrubbed of anything that could be an id or a value."""
-
-    status: int
-    codes: tuple[str, ...] = ()
-    title: str | None = None
-    detail: str | None = None
-    words: str = " "
-    """titles and details, lower case, for matching (never shown)"""
-
-    @classmethod
-    def of(cls, status: int, payload: bytes, known: Iterable[str] = ()) -> Said:
-        codes, words = error_parts(payload)
-        title = detail = None
-        try:
-            document = json.loads(payload) if payload.strip() else None
-        except ValueError:
-            document = None
-        if isinstance(document, dict):
-            errors = document.get("errors")
-            entries = [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
-            entries.append(document)
-            for entry in entries:
-                for key, slot in (("title", "t"), ("error_description", "t"), ("detail", "d")):
-                    text = entry.get(key)
-                    if isinstance(text, str) and text.strip():
-                        shown = scrub(text.strip(), known)
-                        if slot == "t" and title is None:
-                            title = shown
-                        elif slot == "d" and detail is None:
-                            detail = shown
-        codes = [code for code in codes if code != f"HTTP-{status}"] or codes
-        return cls(status, tuple(codes[:3]), title, detail, words or " ")
-
-    def __str__(self) -> str:
-        """``401 OAUTH-5 'Unauthorized'``: the status, the codes, the title as given."""
-        parts = [str(self.status), *self.codes]
-        if self.title:
-            parts.append(one_line(self.title, 120))
-        if self.detail:
-            parts.append(f"(detail: {one_line(self.detail, 160)})")
-        return " ".join(parts)
-
-
-@dataclass(frozen=True)
-class Cause:
-    """One likely cause of a refusal: the input to change, and how."""
-
-    input_name: str | None
-    text: str
-
-
-def refusal(
-    said: str, causes: list[Cause], *, unreachable: bool = False
-) -> QlikRefusedError | QlikUnreachableError:
-    """``said`` first, then the causes, most likely first; the error names the first cause's
-    input."""
-    kind = QlikUnreachableError if unreachable else QlikRefusedError
-    unique = list({cause.text: cause for cause in causes}.values())
-    if len(unique) == 1:
-        hint = unique[0].text
-    else:
-        hint = "likely causes, most likely first: " + "; ".join(
-            f"({number}) {cause.text}" for number, cause in enumerate(unique, 1)
-        )
-    return kind(said, input_name=unique[0].input_name if unique else None, hint=hint or None)
 
 
 @dataclass
