@@ -35,14 +35,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from qsjwt._version import __version__
+from qsjwt.base.inputs import RECORD
 from qsjwt.io.files import PlannedFile, write_all
 
 FORMAT = "qs-jwt-transcript"
 VERSION = 1
-RECORD = "record"
-"""The input that names the transcript's file."""
-RECORD_HOSTS = "record-hosts"
-"""The input that keeps host names in it."""
 
 MAX_BODY = 1024 * 1024
 """Bytes of a body that are read for its shape; more is noted as too large."""
