@@ -390,8 +390,11 @@ def _qseow_refusal(
             ],
         )
     if status == 401:
+        causes = _qseow_token_causes(skew, claims)
         return refusal(
-            f"the virtual proxy refused the token ({said})", _qseow_token_causes(skew, claims)
+            f"the virtual proxy refused the token ({said})",
+            causes,
+            blame=causes[0].input_name == "clock-skew",  # the proxy gives no reason
         )
     if status == 403:
         about_sessions = any(f" {w} " in said.words for w in ("session", "sessions", "parallel"))

@@ -496,10 +496,15 @@ class Cause:
 
 
 def refusal(
-    said: str, causes: Sequence[Cause], *, kind: type[QsjwtError] = QlikRefusedError
+    said: str,
+    causes: Sequence[Cause],
+    *,
+    kind: type[QsjwtError] = QlikRefusedError,
+    blame: bool = True,
 ) -> QsjwtError:
     """``said`` first (what Qlik answered), then the likely causes, most likely first; the
-    error names the first cause's input."""
+    error names the first cause's input, unless ``blame`` is False (Qlik gave no reason and
+    no local fact singles one out)."""
     unique = list({cause.text: cause for cause in causes}.values())
     if len(unique) == 1:
         hint = unique[0].text
@@ -507,7 +512,8 @@ def refusal(
         hint = "likely causes, most likely first: " + "; ".join(
             f"({number}) {cause.text}" for number, cause in enumerate(unique, 1)
         )
-    return kind(said, input_name=unique[0].input_name if unique else None, hint=hint or None)
+    named = unique[0].input_name if unique and blame else None
+    return kind(said, input_name=named, hint=hint or None)
 
 
 def _refusal(

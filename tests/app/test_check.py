@@ -92,7 +92,7 @@ def test_qseow_check_logs_in_says_who_and_logs_out(server: LocalQlik, key_file: 
     assert run.code == 0, run.err
     assert run.out == ""
     assert "check passed: Qlik logged in CORP\\alice" in run.err
-    assert "GET /jwt/qps/user, DELETE /jwt/qps/user" in run.err
+    assert "(GET /jwt/qrs/about, GET /jwt/qps/user, DELETE /jwt/qps/user)" in run.err
     proxy = server.proxies["jwt"]
     assert proxy.logins == 1 and proxy.sessions == {}, "the probe's session was ended"
 
@@ -171,10 +171,28 @@ def test_qseow_clock_behind_is_named_with_the_difference(
     assert "--clock-skew" in run.err
 
 
-def test_qseow_unknown_prefix_is_named(server: LocalQlik, key_file: Path) -> None:
-    run = check_qseow(server, key_file, prefix="nope")
+@pytest.mark.parametrize(
+    ("reading", "said"),
+    [
+        (
+            "login-redirect",
+            "--virtual-proxy-url: the virtual proxy answered 302, a redirect to a login",
+        ),
+        ("404", "--virtual-proxy-url: there is no virtual proxy at this prefix (404"),
+    ],
+)
+def test_qseow_unknown_prefix_is_named(
+    tmp_path: Path, rsa_pair: KeyPair, key_file: Path, reading: str, said: str
+) -> None:
+    """A prefix with no virtual proxy reaches Qlik's default proxy, which sends a client
+    without "Windows" in its User-Agent to its login form (documented); or a 404."""
+    (tmp_path / "q").mkdir()
+    with LocalQlik(tmp_path / "q", unknown_prefix=reading) as qlik:
+        qlik.add_proxy(QlikProxy("jwt", _certificate(rsa_pair)))
+        run = check_qseow(qlik, key_file, prefix="nope")
     assert run.code == 3, run.err
-    assert "--virtual-proxy-url: there is no virtual proxy at this prefix (404)" in run.err
+    assert said in run.err, run.err
+    assert "prefix" in run.err
 
 
 def test_qseow_session_limit(server: LocalQlik, key_file: Path, rsa_pair: KeyPair) -> None:
@@ -182,7 +200,8 @@ def test_qseow_session_limit(server: LocalQlik, key_file: Path, rsa_pair: KeyPai
     proxy.sessions["held"] = ("CORP", "alice")
     run = check_qseow(server, key_file, prefix="one")
     assert run.code == 3, run.err
-    assert "parallel-session limit" in run.err
+    assert "cap of 5 parallel sessions" in run.err and "5 minutes" in run.err
+    assert "its own service user" in run.err
 
 
 def test_check_needs_where_qlik_is(key_file: Path) -> None:
