@@ -352,7 +352,7 @@ def _qseow_token_causes(skew: int | None, claims: Mapping[str, Any]) -> list[Cau
     audience = (
         "the token carries an audience (aud): if the proxy checks one, it must be the same"
         if "aud" in claims
-        else "if the proxy expects an audience, give it in audience"
+        else f"if the proxy expects an audience, give it in {ref('audience')}"
     )
     causes.append(Cause("audience", audience + " (unconfirmed: Qlik documents no audience field)"))
     causes.append(Cause(None, "the user must exist in the user directory and be active"))
@@ -504,9 +504,13 @@ def _users_me(
 
 
 _ISSUER = Cause(
-    "issuer", "no JWT identity provider of the tenant has this issuer: copy its issuer exactly"
+    "issuer",
+    "no JWT identity provider of the tenant has this issuer: copy its issuer exactly into "
+    f"{ref('issuer')}",
 )
-_KEY_ID = Cause("key-id", "the identity provider's key ID is another one: copy it exactly")
+_KEY_ID = Cause(
+    "key-id", f"the identity provider's key ID is another one: copy it exactly into {ref('key-id')}"
+)
 _CLOUD_CERTIFICATE = Cause(
     _PRIVATE_KEY,
     "the identity provider's certificate is not this key's: paste the certificate of this "

@@ -660,21 +660,21 @@ _AUDIENCE = Cause(
 )
 _KID_NOT_THUMBPRINT = Cause(
     KEY_ID,
-    "the kid sent (key-id) is not this key's RFC 7638 thumbprint: the client's Public key must "
-    "hold a JWK with exactly that kid, for this key; or leave key-id empty and register the "
-    "JWK that qs-jwt jwk prints",
+    f"the kid sent ({ref(KEY_ID)}) is not this key's RFC 7638 thumbprint: the client's Public "
+    f"key must hold a JWK with exactly that kid, for this key; or leave {ref(KEY_ID)} empty and "
+    "register the JWK that qs-jwt jwk prints",
 )
 _KID_THUMBPRINT = Cause(
     KEY_ID,
     "the kid sent is this key's RFC 7638 thumbprint: the client's Public key must hold the JWK "
     "qs-jwt jwk prints for this key, with that kid (a JWK registered under another kid is not "
-    "found; give that kid in key-id)",
+    f"found; give that kid in {ref(KEY_ID)})",
 )
 _KID_WORDS = Cause(
     KEY_ID,
-    "no key registered in the client's Public key may have the kid sent (key-id): register "
-    "the JWK that "
-    "qs-jwt jwk prints for this key, or give the registered JWK's kid in key-id",
+    f"no key registered in the client's Public key may have the kid sent ({ref(KEY_ID)}): "
+    "register the JWK that qs-jwt jwk prints for this key, or give the registered JWK's kid in "
+    f"{ref(KEY_ID)}",
 )
 """The kid cause when the facts do not say whether the kid is the key's thumbprint."""
 _SIGNATURE = Cause(
