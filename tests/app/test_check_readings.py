@@ -9,7 +9,7 @@ lists.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ PROXY_READINGS = [
         READINGS["qps_user_logs_in"], READINGS["logout_status"], READINGS["proxy_error_body"]
     )
 ]
+Starter = Callable[..., LocalQlik]
 QSEOW_CALLS = "(GET /jwt/qrs/about, GET /jwt/qps/user, DELETE /jwt/qps/user)"
 
 
@@ -44,7 +45,7 @@ def key_file(tmp_path: Path, rsa_pair: KeyPair) -> Path:
 
 
 @pytest.fixture
-def local(tmp_path: Path, rsa_pair: KeyPair) -> Iterator[Any]:
+def local(tmp_path: Path, rsa_pair: KeyPair) -> Iterator[Starter]:
     """A factory: a started stand-in under one reading, with a proxy, an IdP and a client."""
     started: list[LocalQlik] = []
 
@@ -74,7 +75,7 @@ def local(tmp_path: Path, rsa_pair: KeyPair) -> Iterator[Any]:
 
 @pytest.mark.parametrize("reading", PROXY_READINGS, ids=_id)
 def test_qseow_check_passes_under_every_reading(
-    local: Any, key_file: Path, reading: dict[str, Any]
+    local: Starter, key_file: Path, reading: dict[str, Any]
 ) -> None:
     qlik = local(**reading)
     run = check_qseow(qlik, key_file)
@@ -92,7 +93,7 @@ def test_qseow_check_passes_under_every_reading(
 
 
 def test_qseow_check_passes_when_the_personal_api_reports_no_user(
-    local: Any, key_file: Path
+    local: Starter, key_file: Path
 ) -> None:
     """A proxy that sets no session cookie (or whose /qps/user answers otherwise) still took
     the token when the QRS answered: the check passes, and says whose word the user is."""
@@ -107,7 +108,7 @@ def test_qseow_check_passes_when_the_personal_api_reports_no_user(
 @pytest.mark.parametrize("body", READINGS["proxy_error_body"], ids=["bare", "body"])
 @pytest.mark.parametrize("logs_in", READINGS["qps_user_logs_in"])
 def test_qseow_wrong_key_is_refused_under_every_reading(
-    local: Any, tmp_path: Path, other_rsa_pair: KeyPair, body: Any, logs_in: bool
+    local: Starter, tmp_path: Path, other_rsa_pair: KeyPair, body: Any, logs_in: bool
 ) -> None:
     qlik = local(proxy_error_body=body, qps_user_logs_in=logs_in)
     other = tmp_path / "other.pem"
@@ -122,7 +123,7 @@ def test_qseow_wrong_key_is_refused_under_every_reading(
 
 
 @pytest.mark.parametrize("checks", READINGS["checks_audience"])
-def test_qseow_audience_under_both_readings(local: Any, key_file: Path, checks: bool) -> None:
+def test_qseow_audience_under_both_readings(local: Starter, key_file: Path, checks: bool) -> None:
     """Whether a virtual proxy checks ``aud`` is disputed: with an audience that matches, the
     check passes either way; with none, a checking proxy refuses and the audience is named
     among the causes, marked unconfirmed."""
@@ -137,7 +138,7 @@ def test_qseow_audience_under_both_readings(local: Any, key_file: Path, checks: 
     assert "(unconfirmed: Qlik documents no audience field)" in run.err
 
 
-def test_qseow_audience_sent_is_named_when_refused(local: Any, key_file: Path) -> None:
+def test_qseow_audience_sent_is_named_when_refused(local: Starter, key_file: Path) -> None:
     qlik = local(audience="qlik", checks_audience=True)
     run = check_qseow(qlik, key_file, "--audience", "other")
     assert run.code == 3, run.err
@@ -146,7 +147,7 @@ def test_qseow_audience_sent_is_named_when_refused(local: Any, key_file: Path) -
 
 
 @pytest.mark.parametrize("hold", [300.0, 0.0], ids=["slot-held-5-min", "slot-freed-at-once"])
-def test_qseow_session_cap_and_held_slots(local: Any, key_file: Path, hold: float) -> None:
+def test_qseow_session_cap_and_held_slots(local: Starter, key_file: Path, hold: float) -> None:
     """Five parallel sessions per user, and an ended session may hold its slot for 5 minutes
     (documented): the sixth check within minutes is refused, named; later it passes."""
     qlik = local(slot_hold=hold)
@@ -163,7 +164,7 @@ def test_qseow_session_cap_and_held_slots(local: Any, key_file: Path, hold: floa
     assert check_qseow(qlik, key_file).code == 0
 
 
-def test_qseow_cap_with_a_body_that_says_so_is_named_first(local: Any, key_file: Path) -> None:
+def test_qseow_cap_with_a_body_that_says_so_is_named_first(local: Starter, key_file: Path) -> None:
     body = {"errors": [{"title": "Max parallel sessions exceeded"}]}
     qlik = local(proxy_error_body=body, max_sessions=1)
     qlik.proxies["jwt"].sessions["held"] = ("CORP", "alice")
@@ -178,7 +179,7 @@ def test_qseow_cap_with_a_body_that_says_so_is_named_first(local: Any, key_file:
     [("GET", "/jwt/qrs/about"), ("GET", "/jwt/qps/user"), ("DELETE", "/jwt/qps/user")],
 )
 def test_qseow_every_call_is_retried(
-    local: Any, key_file: Path, status: int, route: str, method: str
+    local: Starter, key_file: Path, status: int, route: str, method: str
 ) -> None:
     qlik = local()
     real = qlik.routes[(method, route)]
@@ -197,7 +198,7 @@ def test_qseow_every_call_is_retried(
     assert QSEOW_CALLS in run.err
 
 
-def test_qseow_gives_up_within_the_timeout(local: Any, key_file: Path) -> None:
+def test_qseow_gives_up_within_the_timeout(local: Starter, key_file: Path) -> None:
     qlik = local()
     qlik.routes[("GET", "/jwt/qrs/about")] = lambda _q, _r, _b: Answer(
         429, {"errors": [{"code": "HTTP-429"}]}, {"Retry-After": "1"}
@@ -208,7 +209,7 @@ def test_qseow_gives_up_within_the_timeout(local: Any, key_file: Path) -> None:
     assert "run fewer checks at once" in run.err
 
 
-def test_qseow_a_retry_after_past_the_timeout_is_said(local: Any, key_file: Path) -> None:
+def test_qseow_a_retry_after_past_the_timeout_is_said(local: Starter, key_file: Path) -> None:
     qlik = local()
     qlik.routes[("GET", "/jwt/qrs/about")] = lambda _q, _r, _b: Answer(
         429, {}, {"Retry-After": "120"}
@@ -222,7 +223,7 @@ def test_qseow_a_retry_after_past_the_timeout_is_said(local: Any, key_file: Path
 
 
 @pytest.mark.parametrize("style", READINGS["error_style"])
-def test_cloud_check_passes_under_every_error_style(local: Any, key_file: Path, style: str) -> None:
+def test_cloud_check_passes_under_every_error_style(local: Starter, key_file: Path, style: str) -> None:
     run = check_cloud(local(error_style=style), key_file)
     assert run.code == 0, run.err
     assert "check passed: Qlik logged in svc_ci" in run.err
@@ -230,7 +231,7 @@ def test_cloud_check_passes_under_every_error_style(local: Any, key_file: Path, 
 
 @pytest.mark.parametrize("style", READINGS["error_style"])
 def test_cloud_wrong_key_id_is_named_under_every_error_style(
-    local: Any, key_file: Path, style: str
+    local: Starter, key_file: Path, style: str
 ) -> None:
     claims = list(CLOUD_CLAIMS)
     claims[claims.index("--key-id") + 1] = "kid-old"
@@ -243,7 +244,7 @@ def test_cloud_wrong_key_id_is_named_under_every_error_style(
         assert "401, LOGIN-2" in run.err, "Qlik's own code leads"
 
 
-def test_cloud_user_not_in_the_tenant_is_auth_5(local: Any, key_file: Path) -> None:
+def test_cloud_user_not_in_the_tenant_is_auth_5(local: Starter, key_file: Path) -> None:
     run = check_cloud(local(error_style="generic", known_users_only=True), key_file)
     assert run.code == 3, run.err
     assert "403, AUTH-5" in run.err
@@ -263,7 +264,7 @@ def test_cloud_missing_claim_is_read_from_the_detail() -> None:
     assert "Missing required claim: nbf" in text
 
 
-def test_cloud_users_me_is_retried(local: Any, key_file: Path) -> None:
+def test_cloud_users_me_is_retried(local: Starter, key_file: Path) -> None:
     qlik = local()
     real = qlik.routes[("GET", "/api/v1/users/me")]
     seen: list[int] = []
@@ -297,7 +298,7 @@ def _oauth(qlik: LocalQlik, key_file: Path, *args: str, command: str = "oauth") 
 
 
 @pytest.mark.parametrize("style", READINGS["error_style"])
-def test_oauth_check_passes_under_every_error_style(local: Any, key_file: Path, style: str) -> None:
+def test_oauth_check_passes_under_every_error_style(local: Starter, key_file: Path, style: str) -> None:
     run = _oauth(local(error_style=style), key_file, command="check")
     assert run.code == 0, run.err
     assert "check passed: Qlik logged in qlikbot@client-1" in run.err
@@ -305,7 +306,7 @@ def test_oauth_check_passes_under_every_error_style(local: Any, key_file: Path, 
 
 @pytest.mark.parametrize("style", READINGS["error_style"])
 def test_oauth_signature_refused_with_a_kid_not_the_thumbprint_names_the_key_id_first(
-    local: Any, key_file: Path, other_rsa_pair: KeyPair, style: str
+    local: Starter, key_file: Path, other_rsa_pair: KeyPair, style: str
 ) -> None:
     """The client holds another key's JWK under kid-1; this key signs with kid-1. The tutorial's
     "Signature validation failed" (or Qlik's generic OAUTH-5) then has the key id as its most
@@ -325,7 +326,7 @@ def test_oauth_signature_refused_with_a_kid_not_the_thumbprint_names_the_key_id_
     assert "kid-1" not in run.err
 
 
-def test_oauth_unknown_client_is_oauth_14(local: Any, key_file: Path) -> None:
+def test_oauth_unknown_client_is_oauth_14(local: Starter, key_file: Path) -> None:
     qlik = local(error_style="generic")
     run = qs_jwt(
         "oauth",
