@@ -223,7 +223,9 @@ def test_qseow_a_retry_after_past_the_timeout_is_said(local: Starter, key_file: 
 
 
 @pytest.mark.parametrize("style", READINGS["error_style"])
-def test_cloud_check_passes_under_every_error_style(local: Starter, key_file: Path, style: str) -> None:
+def test_cloud_check_passes_under_every_error_style(
+    local: Starter, key_file: Path, style: str
+) -> None:
     run = check_cloud(local(error_style=style), key_file)
     assert run.code == 0, run.err
     assert "check passed: Qlik logged in svc_ci" in run.err
@@ -298,7 +300,9 @@ def _oauth(qlik: LocalQlik, key_file: Path, *args: str, command: str = "oauth") 
 
 
 @pytest.mark.parametrize("style", READINGS["error_style"])
-def test_oauth_check_passes_under_every_error_style(local: Starter, key_file: Path, style: str) -> None:
+def test_oauth_check_passes_under_every_error_style(
+    local: Starter, key_file: Path, style: str
+) -> None:
     run = _oauth(local(error_style=style), key_file, command="check")
     assert run.code == 0, run.err
     assert "check passed: Qlik logged in qlikbot@client-1" in run.err
