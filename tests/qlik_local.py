@@ -436,7 +436,7 @@ class _Handler(BaseHTTPRequestHandler):
         except RefusedError as refused:
             if qlik.error_style == "generic":
                 refused = _generic(path, refused)
-            answer = Answer(refused.status, qlik.error_body(refused))
+            answer = Answer(refused.status, qlik.error_body(refused), empty=refused.bare)
         payload = b"" if answer.empty else json.dumps(answer.document).encode()
         self.send_response(answer.status)
         for name, value in answer.headers.items():

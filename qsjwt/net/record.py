@@ -66,7 +66,7 @@ _KEEP_TEXT = frozenset(
 _KEEP_NUMBER = frozenset({"expires_in", "status"})
 _SCRUBBED_TEXT = frozenset({"title", "detail", "error_description", "message"})
 """Error words: kept, scrubbed of anything that could be an id, a token or an address."""
-_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9 ._:/-]{0,39}")
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9 ._:/-]{0,79}")
 _KEY = re.compile(r"[A-Za-z_$@][A-Za-z0-9_.$@:-]{0,63}")
 _SEGMENT = re.compile(r"[A-Za-z][A-Za-z0-9._~-]{0,39}")
 _ID_LIKE = re.compile(r"(?=.*[0-9]).{6,}")
@@ -175,7 +175,6 @@ class Recorder:
         request_headers: Mapping[str, str] = getattr(exchange, "request_headers", None) or {}
         request_body: bytes | None = getattr(exchange, "request_body", None)
         answer_headers = [(str(n), str(v)) for n, v in exchange.headers.items()]
-        response_body = self._body(exchange.body, _header(answer_headers, "Content-Type"))
         parts = urllib.parse.urlsplit(exchange.url)
         entry: dict[str, Any] = {"method": exchange.method.upper()[:10]}
         if self.hosts:
@@ -184,6 +183,7 @@ class Recorder:
         names = sorted({self._key(name) for name, _ in urllib.parse.parse_qsl(parts.query, True)})
         if names:
             entry["query"] = names
+        # the request first: the values it sent are data, masked wherever the answer has them
         entry["request"] = {
             "headers": sorted({n.lower() for n in request_headers}),
             "cookies": _request_cookies(request_headers),
@@ -191,6 +191,7 @@ class Recorder:
             if not request_body
             else self._body(request_body, _header(request_headers.items(), "Content-Type")),
         }
+        response_body = self._body(exchange.body, _header(answer_headers, "Content-Type"))
         entry["status"] = int(exchange.status)
         entry["elapsed_ms"] = max(0, round(exchange.elapsed * 1000))
         response: dict[str, Any] = {
@@ -281,7 +282,12 @@ class Recorder:
         )
 
     def _key(self, name: str) -> str:
-        if _KEY.fullmatch(name) and not self._is_known(name, whole=True):
+        """A JSON key or a parameter name: kept unless it looks like an id or is a value."""
+        if (
+            _KEY.fullmatch(name)
+            and not _ID_LIKE.fullmatch(name)
+            and not self._is_known(name, whole=True)
+        ):
             return name
         return f"{{key:{len(name)}}}"
 
