@@ -838,7 +838,7 @@ def _jwt_session(qlik: LocalQlik, request: BaseHTTPRequestHandler, _body: bytes)
     qlik.login_jtis.add(jti)
     user = next((u for u in qlik.users if u.subject == claims["sub"]), None)
     if user is None and qlik.known_users_only:  # seen live: 403 AUTH-5
-        raise RefusedError(403, "AUTH-5", "Forbidden")
+        raise RefusedError(403, "AUTH-5", "User is not a member of tenant")
     if user is None:  # a JWT login provisions the user
         user = qlik.add_user(
             QlikUser("u-" + secrets.token_hex(4), claims["sub"], claims["name"], claims["email"])
