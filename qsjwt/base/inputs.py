@@ -387,11 +387,12 @@ VIRTUAL_PROXY_URL = "virtual-proxy-url"
 TIMEOUT = "timeout"
 CA_BUNDLE = "ca-bundle"
 INSECURE = "insecure"
-CONNECTION_INPUTS = (TIMEOUT, CA_BUNDLE, INSECURE)
 RECORD = "record"
 RECORD_HOSTS = "record-hosts"
 RECORD_INPUTS = (RECORD, RECORD_HOSTS)
-"""Read by the shells (qsjwt.net.record), never by the settings: where the transcript goes."""
+"""Where the transcript of the exchanges goes (qsjwt.net.record): the shells open it."""
+CONNECTION_INPUTS = (TIMEOUT, CA_BUNDLE, INSECURE, *RECORD_INPUTS)
+"""Read only when Qlik is called (check, the OAuth exchange): warned about otherwise."""
 CHECK = "check"
 KEY_SERVICE_INPUTS = (
     KEY_SERVICE,
