@@ -108,6 +108,8 @@ class _Session:
     jar: http.cookiejar.CookieJar = field(default_factory=http.cookiejar.CookieJar)
     calls: list[str] = field(default_factory=list)
     skew: int | None = None
+    dropped: QsjwtError | None = None
+    """why the last attempt got no answer, if it got none"""
 
     def __post_init__(self) -> None:
         self.opener = opener(self.transport, urllib.request.HTTPCookieProcessor(self.jar))
@@ -132,11 +134,19 @@ class _Session:
             attempt += 1
             status, payload, answer = self._once(method, url, headers(), host_input)
             elapsed = self.clock.monotonic() - self.start
-            if status != 429 and status < 500:
+            if status and status != 429 and status < 500:
                 return status, _document(payload), answer, payload
             asked = retry_after(answer, self.clock.wall())
             wait = max(asked or 0.0, backoff(attempt, self.clock.jitter()))
             if elapsed + wait + MIN_ATTEMPT_TIME > self.transport.deadline:
+                if self.dropped is not None:  # the last attempt got no answer at all
+                    error, plural = self.dropped, "s" if attempt > 1 else ""
+                    raise type(error)(
+                        f"{error.message}; gave up after {attempt} attempt{plural} in "
+                        f"{elapsed:.0f} s",
+                        input_name=error.input_name,
+                        hint=error.hint,
+                    )
                 raise self._given_up(
                     status,
                     payload,
@@ -181,11 +191,11 @@ class _Session:
                     payload = b""
         except (OSError, http.client.HTTPException) as err:
             failure = network_failure(err, host_input=host_input)
-            if failure.retry_after is None or (
-                self.clock.monotonic() - self.start + MIN_ATTEMPT_TIME > self.transport.deadline
-            ):
+            if failure.retry_after is None:
                 raise failure.error from None
-            return 503, b"", Message()  # a dropped connection: retried like a 5xx
+            self.dropped = failure.error  # a time-out or a dropped connection: retried
+            return 0, b"", Message()
+        self.dropped = None
         if self.observe is not None:
             self.observe(
                 Exchange(

@@ -9,6 +9,7 @@ lists.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -347,3 +348,23 @@ def test_oauth_unknown_client_is_oauth_14(local: Starter, key_file: Path) -> Non
     assert "HTTP 400, OAUTH-14 'Invalid client_id'" in run.err
     assert "qs-jwt: error: --client-id:" in run.err
     assert "nobody-here" not in run.err
+
+
+def test_qlik_words_cannot_steer_a_terminal_or_a_runner() -> None:
+    """Qlik's title is shown as given, but it is network text: escaped, scrubbed, defused."""
+    body = json.dumps(
+        {
+            "errors": [
+                {
+                    "code": "OAUTH-5",
+                    "title": "\n::error::x \x1b[31mred\x1b[0m ##[command]run",
+                    "detail": "token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln for svc_secret",
+                }
+            ]
+        }
+    ).encode()
+    shown = str(Said.of(401, body, known=["svc_secret"]))
+    assert "\x1b" not in shown and "\n" not in shown and "##[" not in shown
+    assert not shown.startswith("::")
+    assert "eyJhbGciOiJSUzI1NiJ9" not in shown and "svc_secret" not in shown
+    assert shown.startswith("401, OAUTH-5 '")
