@@ -36,7 +36,7 @@ from typing import Any, Protocol
 
 from qsjwt._version import __version__
 from qsjwt.base.inputs import RECORD
-from qsjwt.io.files import PlannedFile, write_all
+from qsjwt.io.files import PlannedFile, check_writable, write_all
 
 FORMAT = "qs-jwt-transcript"
 VERSION = 1
@@ -123,8 +123,8 @@ class Recorder:
 
     ``redact``: values the caller knows and that must never appear (a user id, a client id, a
     subject...), in a path, a key or an error text; values seen in any body are added as the
-    run goes. Writing raises what ``write_all`` raises (OutputError, InputError), naming the
-    ``record`` input.
+    run goes. A destination that cannot be written is refused at once (InputError naming the
+    ``record`` input), before anything is sent; a write that fails later raises OutputError.
     """
 
     def __init__(
@@ -141,6 +141,7 @@ class Recorder:
         self.exchanges: list[dict[str, Any]] = []
         self._known: set[str] = set()
         self.redact(*redact)
+        check_writable(self._planned())  # refused before anything is sent (exit 2)
 
     def redact(self, *values: str | None) -> None:
         """Values that must never appear in the transcript (shorter than 3 characters: too
@@ -167,7 +168,10 @@ class Recorder:
         return json.dumps(self.document(), indent=2, sort_keys=False) + "\n"
 
     def write(self) -> None:
-        write_all([PlannedFile(self.path, self.text().encode(), RECORD, 0o644)])
+        write_all([self._planned()])
+
+    def _planned(self) -> PlannedFile:
+        return PlannedFile(self.path, self.text().encode(), RECORD, 0o644)
 
     # --- one exchange -----------------------------------------------------------------------
 

@@ -674,3 +674,15 @@ if __name__ == "__main__":  # pragma: no cover
         for made in target.glob("*.json"):
             shutil.copy(made, TRANSCRIPTS / made.name)
     print(f"wrote {TRANSCRIPTS}")
+
+
+def test_a_destination_that_cannot_be_written_is_refused_before_anything_is_sent(
+    tmp_path: Path,
+) -> None:
+    from qsjwt.base.errors import InputError
+
+    with pytest.raises(InputError) as info:
+        Recorder(tmp_path / "no-such-dir" / "t.json", command="check")
+    assert info.value.input_name == "record"
+    with pytest.raises(InputError):
+        Recorder(tmp_path, command="check")
