@@ -29,13 +29,15 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from qsjwt._version import __version__
-from qsjwt.base.inputs import RECORD
+from qsjwt.base.errors import InputError
+from qsjwt.base.formats import parse_boolean
+from qsjwt.base.inputs import RECORD, RECORD_HOSTS
 from qsjwt.io.files import PlannedFile, check_writable, write_all
 
 FORMAT = "qs-jwt-transcript"
@@ -370,6 +372,35 @@ def _errors(body: bytes) -> list[dict[str, str]]:
         if isinstance(document.get(key), str):
             found.append({key: document[key]})
     return found
+
+
+def open_recorder(
+    values: Mapping[str, str | Sequence[str]], *, command: str, under: str | None = None
+) -> Recorder | None:
+    """The Recorder that the ``record`` and ``record-hosts`` inputs ask for, or None: what each
+    shell calls once, then passes as ``record=`` to ``prove``, ``obtain_access_token`` and
+    ``call`` (the same one to each call of a run). ``under``: a directory the file goes into,
+    by its name alone (the action's RUNNER_TEMP: its path is then the output record-path).
+    Raises InputError naming ``record`` for a destination that cannot be written."""
+    raw = values.get(RECORD)
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not text:
+        return None
+    hosts_text = values.get(RECORD_HOSTS)
+    hosts = parse_boolean(
+        hosts_text.strip() if isinstance(hosts_text, str) and hosts_text.strip() else "false",
+        input_name=RECORD_HOSTS,
+    )
+    path = Path(text)
+    if under is not None:
+        if path.name in ("", ".", "..") or path.name != text:
+            raise InputError(
+                "is a file name (written under RUNNER_TEMP), without a directory",
+                input_name=RECORD,
+                hint="give a name such as qlik-transcript.json",
+            )
+        path = Path(under) / path.name
+    return Recorder(path, command=command, hosts=hosts)
 
 
 def read_transcript(path: str | Path) -> dict[str, Any]:

@@ -686,3 +686,25 @@ def test_a_destination_that_cannot_be_written_is_refused_before_anything_is_sent
     assert info.value.input_name == "record"
     with pytest.raises(InputError):
         Recorder(tmp_path, command="check")
+
+
+def test_open_recorder_from_the_inputs(tmp_path: Path) -> None:
+    from qsjwt.base.errors import InputError
+    from qsjwt.net.record import open_recorder
+
+    assert open_recorder({}, command="check") is None
+    assert open_recorder({"record": "  "}, command="check") is None
+    made = open_recorder(
+        {"record": str(tmp_path / "t.json"), "record-hosts": "true"}, command="check qseow"
+    )
+    assert made is not None and made.hosts and made.path == tmp_path / "t.json"
+    under = open_recorder({"record": "t.json"}, command="oauth", under=str(tmp_path))
+    assert under is not None and under.path == tmp_path / "t.json" and not under.hosts
+    for bad in ("../t.json", "sub/t.json", ".."):
+        with pytest.raises(InputError) as info:
+            open_recorder({"record": bad}, command="oauth", under=str(tmp_path))
+        assert info.value.input_name == "record"
+        assert bad not in info.value.render(), "never echoed"
+    with pytest.raises(InputError) as info:
+        open_recorder({"record": "t.json", "record-hosts": "maybe"}, command="check")
+    assert info.value.input_name == "record-hosts"
