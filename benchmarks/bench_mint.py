@@ -18,11 +18,11 @@ from collections.abc import Callable
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from qsjwt.app.target import parse_settings
 from qsjwt.base.inputs import PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
 from qsjwt.login.claims import build_claims, build_header, new_jti
 from qsjwt.login.lint import lint_token
 from qsjwt.login.mint import mint, mint_from_text
-from qsjwt.login.settings import parse_settings
 from qsjwt.signing.keys import load_signing_key, private_pem
 
 ROUNDS = 200

@@ -1,9 +1,9 @@
 """The Python API: mint, decode, verify and lint Qlik tokens from a script (0.x: it may change
 before the first release).
 
-Every value goes through the same checks as the command line and the GitHub Action (the input
-table, ``qsjwt.login.settings``), so a script gets the same errors: ``InputError`` names the keyword
-argument at fault (in the input table's spelling, ``user-id`` for ``user_id``) and never
+Every value goes through the same checks and the same use case (``qsjwt.app.flow``) as the
+command line and the GitHub Action, so a script gets the same errors: ``InputError`` names the
+keyword argument at fault (in the input table's spelling, ``user-id`` for ``user_id``) and never
 repeats its value. Times are taken as timezone-aware datetimes only.
 """
 
@@ -11,30 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from qsjwt.app import tokens
+from qsjwt.app.flow import KeySource, Minted, Request, certificates, issue, open_key
+from qsjwt.app.target import parse_settings
 from qsjwt.base.errors import InputError
 from qsjwt.base.findings import Finding
-from qsjwt.base.inputs import CERTIFICATE, JWT_TARGETS, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
-from qsjwt.login import lint as _lint
-from qsjwt.login.claims import new_jti
-from qsjwt.login.mint import Minted, mint
-from qsjwt.login.settings import RawValue, Settings, parse_settings, parse_target
-from qsjwt.signing import jws as _sign
-from qsjwt.signing.keys import (
-    LoadedKey,
-    VerifyingKey,
-    load_certificates,
-    load_signing_key,
-    load_verifying_key,
-    signing_key_from,
-)
+from qsjwt.base.inputs import JWT_TARGETS, Target, parse_target
+from qsjwt.base.values import RawValue
 
 if TYPE_CHECKING:
-    from qsjwt.oauth.assertion import Assertion
-    from qsjwt.oauth.exchange import AccessToken
+    from qsjwt.app.flow import AccessToken, Assertion, LoadedKey
+    from qsjwt.app.tokens import VerifyingKey
 
 PrivateKey = str | bytes | rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 """PEM text (also base64 of it, or with literal ``\\n``), or a ``cryptography`` key object,
@@ -58,18 +49,13 @@ class Minter:
         passphrase: str | bytes | None = None,
         certificate: str | bytes | None = None,
     ) -> None:
-        if isinstance(private_key, str | bytes):
-            self._key: LoadedKey = load_signing_key(
-                private_key,
-                passphrase,
-                input_name=PRIVATE_KEY,
-                passphrase_name=PRIVATE_KEY_PASSPHRASE,
-            )
-        else:
-            self._key = signing_key_from(private_key, input_name=PRIVATE_KEY)
-        self._certificates = (
-            load_certificates(certificate, input_name=CERTIFICATE) if certificate else []
+        source = (
+            KeySource(private_key=private_key, passphrase=passphrase)
+            if isinstance(private_key, str | bytes)
+            else KeySource(key_object=private_key)
         )
+        self._key: LoadedKey = open_key(Target.QSEOW, source)
+        self._source = KeySource(loaded=self._key, certificates=certificates(certificate))
 
     @property
     def warnings(self) -> tuple[Finding, ...]:
@@ -134,11 +120,11 @@ class Minter:
         ``/oauth/token`` yourself; ``jti`` must be a UUID (a new one by default). Raises
         ``InputError``."""
         values = _values({**locals(), "assertion_only": True})
-        from qsjwt.oauth.assertion import build_assertion, load_checked, new_jti, parse_oauth  # noqa: PLC0415
-
-        settings = parse_oauth(values)
-        load_checked(settings, self._key)
-        return build_assertion(settings, self._key, now=_aware(now), jti=jti or new_jti())
+        settings = parse_settings(Target.OAUTH, values)
+        issued = issue(Request(settings, self._source, now=_aware(now), jti=jti))
+        if issued.assertion is None:  # unreachable: assertion_only was set
+            raise InputError("no assertion was made", input_name="assertion-only")
+        return issued.assertion
 
     def access_token(
         self,
@@ -161,12 +147,11 @@ class Minter:
         given = dict(locals())
         if isinstance(scope, Iterable) and not isinstance(scope, str):
             given["scope"] = " ".join(scope)
-        from qsjwt.oauth.assertion import load_checked, parse_oauth  # noqa: PLC0415
-        from qsjwt.oauth.exchange import obtain_access_token  # noqa: PLC0415 (HTTP only here)
-
-        settings = parse_oauth(_values(given))
-        load_checked(settings, self._key)
-        return obtain_access_token(settings, self._key)
+        settings = parse_settings(Target.OAUTH, _values(given))
+        issued = issue(Request(settings, self._source))
+        if issued.access is None:  # unreachable: no assertion_only here
+            raise InputError("no access token was issued", input_name="assertion-only")
+        return issued.access
 
     def _mint(
         self,
@@ -175,14 +160,11 @@ class Minter:
         now: dt.datetime | None,
         jti: str | None,
     ) -> Minted:
-        settings = cast("Settings", parse_settings(target, values))  # qseow or cloud only
-        return mint(
-            settings,
-            self._key,
-            now=_aware(now),
-            jti=jti or new_jti(),
-            certificates=self._certificates,
-        )
+        settings = parse_settings(target, values)
+        issued = issue(Request(settings, self._source, now=_aware(now), jti=jti))
+        if issued.minted is None:  # unreachable: a JWT target mints
+            raise InputError("no token was minted", input_name="target")
+        return issued.minted
 
 
 def mint_qseow(
@@ -219,7 +201,7 @@ def get_access_token(
 
 def decode_token(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Header and claims, NOT verified. Raises ``TokenError`` for what is not a JWT."""
-    return _sign.decode_unverified(token)
+    return tokens.decode(token)
 
 
 def verify_token(
@@ -232,10 +214,7 @@ def verify_token(
     """The claims of a token whose signature, expiry, not-before and (if given) audience
     hold. ``key``: a certificate or public key as PEM text, or a public key object.
     Raises ``TokenError`` for an invalid token, ``InputError`` for an unusable key."""
-    verifying = (
-        load_verifying_key(key, input_name=CERTIFICATE) if isinstance(key, str | bytes) else key
-    )
-    _, claims = _sign.verify_token(token, verifying, audience=audience, leeway=leeway)
+    _, claims = tokens.verify(token, key, audience=audience, leeway=leeway)
     return claims
 
 
@@ -249,15 +228,12 @@ def lint_token(
 ) -> list[Finding]:
     """Every Qlik rule ``token`` breaks for ``target`` (``"qseow"`` or ``"cloud"``): findings
     of severity error or warning, empty when the token is fine. Raises ``TokenError``."""
-    header, claims = _sign.decode_unverified(token)
-    return _lint.lint_token(
-        header,
-        claims,
+    return tokens.lint(
+        token,
         parse_target(target, allowed=JWT_TARGETS),
         now=_aware(now),
         user_id_claim=user_id_claim,
         user_directory_claim=user_directory_claim,
-        size=len(token.strip()),
     )
 
 

@@ -2,7 +2,7 @@
 
 ``action.yml`` (the container action) and ``anywhere/action.yml`` (the composite action for
 every runner: Linux, Windows, macOS) are rendered from ``qsjwt.base.inputs.INPUTS`` and
-``qsjwt.action.entry`` (ACTION_INPUTS, OUTPUTS), so their inputs and outputs cannot differ; the
+``qsjwt.action.schema`` (ACTION_INPUTS, OUTPUTS), so their inputs and outputs cannot differ; the
 README's inputs and outputs tables are rendered from ``action.yml`` as parsed here. After
 changing an input or an output, run ``python scripts/render_action.py --write``;
 ``tests/action/test_action_docs.py`` and ``tests/action/test_anywhere.py`` fail while a file
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qsjwt.action.entry import ACTION_INPUTS, OUTPUTS
+from qsjwt.action.schema import ACTION_INPUTS, OUTPUTS
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION_YML = ROOT / "action.yml"
@@ -34,7 +34,7 @@ TABLE_MARKERS = {
 }
 
 HEADER = """\
-# Generated from qsjwt/base/inputs.py and qsjwt/action/entry.py: edit those, then run
+# Generated from qsjwt/base/inputs.py and qsjwt/action/schema.py: edit those, then run
 #   python scripts/render_action.py --write
 # (tests/action/test_action_docs.py fails while this file is out of date).
 #

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 from collections.abc import Iterable
 from typing import Any
 
 import pytest
 
+from qsjwt.app.flow import KeySource, Request, issue
+from qsjwt.app.target import parse_settings
 from qsjwt.base.errors import InputError, QsjwtError, spell
 from qsjwt.base.findings import Finding, Severity
 from qsjwt.base.inputs import JWT_TARGETS, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
-from qsjwt.login.settings import CloudSettings, QseowSettings, Settings, parse_settings
+from qsjwt.login.mint import Minted
+from qsjwt.login.settings import CloudSettings, QseowSettings, Settings
 from qsjwt.oauth.assertion import OAuthSettings
 from qsjwt.signing.keys import LoadedKey, load_signing_key
 
@@ -106,3 +110,20 @@ def b64url(data: bytes | dict[str, Any]) -> str:
 def craft_token(header: dict[str, Any], claims: dict[str, Any], signature: bytes = b"") -> str:
     """A compact JWS made by hand, so no library gets to refuse what we want to test."""
     return f"{b64url(header)}.{b64url(claims)}.{b64url(signature) if signature else ''}"
+
+
+def issue_jwt(
+    settings: Settings,
+    *,
+    private_key: str | bytes,
+    passphrase: str | bytes | None,
+    certificate: str | bytes | None,
+    now: dt.datetime,
+    jti: str,
+) -> Minted:
+    """What every shell runs for a QSEoW or Qlik Cloud token: the shared use case
+    (``qsjwt.app.flow.issue``) with the key as text."""
+    source = KeySource(private_key=private_key, passphrase=passphrase, certificate=certificate)
+    issued = issue(Request(settings, source, now=now, jti=jti))
+    assert issued.minted is not None
+    return issued.minted

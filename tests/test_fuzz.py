@@ -3,7 +3,7 @@
 tests/login/test_properties.py fuzzes settings parsing alone and signs with one good key. Here the
 key material is the variable: garbage, mangled PEM (cut, flipped, re-armored, re-encoded),
 random base64, bytes that are not UTF-8, certificates and passphrases that may or may not
-belong, all through ``mint_from_text`` (what every shell calls) with arbitrary settings. Each
+belong, all through ``issue_jwt`` (the use case every shell calls) with arbitrary settings. Each
 example must end in one of two ways:
 
 - a token that jwcrypto (not PyJWT, which signed it) verifies with the public half of the key
@@ -31,15 +31,14 @@ from cryptography.hazmat.primitives import serialization
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from qsjwt.app.target import parse_settings
 from qsjwt.base.errors import InputError, QsjwtError, TokenError
 from qsjwt.base.inputs import JWT_TARGETS, Target
 from qsjwt.login.lint import lint_token
-from qsjwt.login.mint import mint_from_text
-from qsjwt.login.settings import parse_settings
 from qsjwt.signing.jws import decode_unverified, verify_token
 from qsjwt.signing.keys import load_signing_key, load_verifying_key, public_pem
 from tests.conftest import ENCRYPTED_KEY_PASSPHRASE, NOW, verify_independently
-from tests.helpers import FIXED_JTI, jwt_settings, values_for
+from tests.helpers import FIXED_JTI, issue_jwt, jwt_settings, values_for
 from tests.leaks.material import LEGACY_PASSPHRASE, WRONG_PASSPHRASE, material
 
 # A damaged certificate may carry a negative serial number, which cryptography warns about.
@@ -246,7 +245,7 @@ def test_mint_from_any_key_text_makes_a_verifiable_token_or_our_error(given_inpu
     target, key, secret = given_inputs["target"], given_inputs["key"], given_inputs["secret"]
     try:
         parsed = jwt_settings(parse_settings(target, given_inputs["values"]))
-        minted = mint_from_text(
+        minted = issue_jwt(
             parsed,
             private_key=key,
             passphrase=secret,

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from qsjwt.action.entry import ERROR_CODES
+from qsjwt.action.schema import ERROR_CODES
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / ".github" / "workflows"

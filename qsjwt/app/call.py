@@ -25,6 +25,7 @@ from email.message import Message
 
 from qsjwt._version import __version__
 from qsjwt.base.errors import InputError, QlikRefusedError, QlikUnreachableError
+from qsjwt.net.connection import Connection
 from qsjwt.net.record import Exchange, Recorder
 from qsjwt.oauth.exchange import MAX_BODY, Transport, error_parts, network_failure, opener
 
@@ -206,3 +207,8 @@ def _with_query(url: str, name: str, value: str) -> str:
     query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
     query = [(k, v) for k, v in query if k.lower() != name.lower()] + [(name, value)]
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
+def transport_for(connection: Connection) -> Transport:
+    """The transport ``call`` uses for the connection settings a shell parsed."""
+    return Transport.of(connection)

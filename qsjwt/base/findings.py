@@ -10,6 +10,8 @@ from qsjwt.base.errors import spell
 
 
 class Severity(StrEnum):
+    """An error stops the token (Qlik would refuse it); a warning is allowed but unwise."""
+
     ERROR = "error"
     WARNING = "warning"
 
@@ -32,4 +34,5 @@ class Finding:
 
 
 def warning(message: str, subject: str | None = None) -> Finding:
+    """A warning about ``subject`` (an input name), which each shell spells its own way."""
     return Finding(Severity.WARNING, message, subject)

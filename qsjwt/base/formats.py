@@ -68,3 +68,18 @@ def check_variable_name(name: str, *, input_name: str, example: str) -> None:
             hint="PATH, BASH_ENV, LD_*, CI_*, GITHUB_*, RUNNER_*, ACTIONS_*, NODE_OPTIONS and "
             f"the like cannot be set; use a name of your own, e.g. {example}",
         )
+
+
+def as_bytes(text: str | bytes) -> bytes:
+    """Text as the bytes it was read from.
+
+    Environment values that are not UTF-8 reach Python as lone surrogates, which a plain
+    ``encode()`` refuses with an exception: give such bytes back as they were, so a bad key or
+    passphrase is reported as bad, not as a crash.
+    """
+    if isinstance(text, bytes):
+        return text
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")

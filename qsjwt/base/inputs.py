@@ -7,8 +7,11 @@ from this table instead of being written out again in each shell.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+
+from qsjwt.base.errors import InputError, MissingInputError
 
 
 class Target(StrEnum):
@@ -37,6 +40,9 @@ OAUTH_ONLY = frozenset({Target.OAUTH})
 
 @dataclass(frozen=True)
 class InputSpec:
+    """One setting a token can take, with everything each shell derives from it: the CLI flag,
+    the ``QSJWT_*`` variable, the action input and the README rows."""
+
     name: str
     """kebab-case, exactly as action.yml spells it"""
     description: str
@@ -435,3 +441,27 @@ def inputs_for(target: Target) -> tuple[InputSpec, ...]:
 def required_for(target: Target) -> tuple[str, ...]:
     """The inputs a target cannot mint without, in the table's order."""
     return tuple(spec.name for spec in INPUTS if target in spec.required)
+
+
+def parse_target(
+    text: str, *, input_name: str = "target", allowed: Sequence[Target] = tuple(Target)
+) -> Target:
+    """``qseow``, ``cloud`` or ``oauth`` (any case), one of ``allowed``; raises InputError
+    naming ``input_name``."""
+    try:
+        target = Target(text.strip().lower())
+        if target not in allowed:
+            raise InputError(
+                f"{target.value} is not a target here",
+                input_name=input_name,
+                hint="use " + " or ".join(t.value for t in allowed),
+            )
+        return target
+    except ValueError:
+        error = InputError if text.strip() else MissingInputError
+        raise error(
+            "is not a target" if text.strip() else "is required",
+            input_name=input_name,
+            hint="use qseow (client-managed Qlik Sense), cloud (a Qlik Cloud JWT identity "
+            "provider) or oauth (Qlik Cloud OAuth with a private key)",
+        ) from None

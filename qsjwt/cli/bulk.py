@@ -1,23 +1,21 @@
-"""``qs-jwt bulk``: read the users, mint on every core (qsjwt.login.bulk), write JSON Lines."""
+"""``qs-jwt bulk``: read the users, mint on every core (``qsjwt.app.bulk``), write JSON Lines."""
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import itertools
 import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TextIO
 
+from qsjwt.app.bulk import USERS, USERS_LIMIT, Users, issue_bulk
 from qsjwt.base.display import path_for_message
 from qsjwt.base.errors import InputError, QsjwtError
-from qsjwt.base.inputs import CERTIFICATE, JWT_TARGETS
+from qsjwt.base.inputs import JWT_TARGETS, parse_target
 from qsjwt.cli import gather, out
 from qsjwt.io.files import Interrupted, PlannedFile, check_writable, write_all
-from qsjwt.login.bulk import USERS, KeyText, mint_bulk, read_rows, sniff_format
-from qsjwt.login.settings import parse_target
+from qsjwt.io.sources import read_bounded
 
 SHOWN_SKIPPED = 10
 """How many skipped line numbers stderr lists before it only counts them."""
@@ -29,41 +27,24 @@ def run(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, st
     names = {**names, USERS: "--users-file"}
     values = gather.settings_values(args, env, target)
     jobs = _jobs(args.jobs)
-    material = gather.key_material(args, env)
+    key = gather.key_source(args, env, {})
     planned = _planned_output(args, env)
     if planned is None and sys.stdout is None:
         raise QsjwtError("standard output is closed; no token was made", hint="use --output FILE")
-    key = KeyText(material.private_key, material.passphrase)
-    loaded = key.load()  # refused here, before the users are read, when it cannot sign
-    if material.certificate:
-        from qsjwt.signing.keys import certificate_of, load_certificates  # noqa: PLC0415
-
-        chain = load_certificates(material.certificate, input_name=CERTIFICATE)
-        _, found = certificate_of(
-            loaded.key, chain, input_name=CERTIFICATE, now=dt.datetime.now(dt.UTC)
-        )
-        out.findings(found, names, sys.stderr)
-    stream = _open_users(args.users_file)
-    try:
-        lines = iter(stream)
-        first = next(lines, "")
-        users_format = args.users_format or sniff_format(first)
-        rows = read_rows(itertools.chain([first], lines), target, users_format)
-        result = mint_bulk(
-            rows,
-            target=target,
-            shared=values,
-            key=key,
-            now=dt.datetime.now(dt.UTC),
-            skip_bad_rows=args.skip_bad_rows,
-            jobs=jobs,
-            progress=_progress_bar(sys.stderr),
-        )
-    except UnicodeDecodeError:
-        raise InputError("is not UTF-8 text", input_name=USERS) from None
-    finally:
-        if stream is not sys.stdin:
-            stream.close()
+    if args.users_file == gather.STDIO:
+        data = gather.stdin_bytes(USERS_LIMIT, input_name=USERS)
+    else:
+        data = read_bounded(args.users_file, USERS_LIMIT, input_name=USERS, secret_hint=None)
+    result, found = issue_bulk(
+        target,
+        Users(data, args.users_format),
+        values,
+        key,
+        skip_bad_rows=args.skip_bad_rows,
+        jobs=jobs,
+        progress=_progress_bar(sys.stderr),
+    )
+    out.findings(found, names, sys.stderr)
     out.findings(result.warnings, names, sys.stderr)
     text = "".join(line + "\n" for line in result.lines)
     if planned is None:
@@ -83,7 +64,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, st
 def _jobs(text: str | None) -> int | None:
     if text is None:
         return None
-    if not text.isdigit() or not 1 <= int(text) <= 1024:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 1024:
         raise InputError("must be a whole number from 1 to 1024", input_name="jobs")
     return int(text)
 
@@ -103,21 +84,6 @@ def _planned_output(args: argparse.Namespace, env: Mapping[str, str]) -> Planned
     )
     check_writable(planned, reads=[(name, path) for name, path in inputs if path])
     return planned
-
-
-def _open_users(path: str) -> TextIO:
-    if path == gather.STDIO:
-        if sys.stdin is None or sys.stdin.isatty():
-            raise InputError(
-                "- reads the users from standard input, which is a terminal", input_name=USERS
-            )
-        return sys.stdin
-    try:
-        return open(path, encoding="utf-8", newline="")
-    except OSError as err:
-        raise InputError(
-            f"cannot read {path_for_message(path)}: {err.strerror}", input_name=USERS
-        ) from None
 
 
 def _progress_bar(stream: TextIO | None) -> Callable[[int, int], None] | None:

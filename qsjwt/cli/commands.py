@@ -8,8 +8,10 @@ import json
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any
 
+from qsjwt.app.flow import KeySource, Request, check_asked, document, issue, prove
+from qsjwt.app.target import parse_settings
 from qsjwt.base.display import json_document, path_for_message
 from qsjwt.base.errors import InputError, OutputError, QsjwtError
 from qsjwt.base.findings import Severity
@@ -17,28 +19,15 @@ from qsjwt.base.formats import iso_utc
 from qsjwt.base.inputs import (
     CERTIFICATE,
     JWT_TARGETS,
-    KEY_SERVICE,
-    PRIVATE_KEY,
-    PRIVATE_KEY_PASSPHRASE,
     Target,
+    parse_target,
 )
-from qsjwt.base.rules import MILLISECONDS
 from qsjwt.cli import gather, out
 from qsjwt.cli.out import PROG
 from qsjwt.io.sources import KEY_LIMIT, read_bounded
-from qsjwt.login.claims import new_jti
-from qsjwt.login.lint import lint_token
-from qsjwt.login.mint import Minted, mint_from_text
-from qsjwt.login.settings import parse_settings, parse_target
-from qsjwt.signing.jws import decode_unverified, verify_token
-from qsjwt.signing.keys import load_verifying_key, one_line_pem
 
 if TYPE_CHECKING:
     from qsjwt.io.files import PlannedFile
-    from qsjwt.login.mint import Minted
-    from qsjwt.login.settings import Settings
-    from qsjwt.oauth.assertion import OAuthSettings
-    from qsjwt.signing.keys import LoadedKey
 
 Handler = Callable[[argparse.Namespace, Mapping[str, str], Mapping[str, str]], int]
 """(parsed arguments, the environment, how each input was spelled) -> exit code"""
@@ -47,6 +36,7 @@ FORMATS = ("token", "json")
 
 
 def mint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    """``qseow``, ``cloud`` and ``oauth``: gather, call the shared use case, deliver."""
     target: Target = args.target
     values = gather.settings_values(args, env, target)
     if args.format not in FORMATS:
@@ -65,137 +55,29 @@ def mint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
         raise QsjwtError("standard output is closed; no token was made", hint="use --output FILE")
     settings = parse_settings(target, values)
     out.findings(settings.warnings, names, sys.stderr)
-    remote = gather.remote_key(values, env, args.private_key_file)
-    if settings.target is Target.OAUTH:  # its modules load only here
-        key = remote or _oauth_key(cast("OAuthSettings", settings), args, env)
-        return _oauth(cast("OAuthSettings", settings), key, args, outputs)
-    jwt_settings = cast("Settings", settings)
-    material = None if remote is not None else gather.key_material(args, env)
-
-    def mint_one() -> Minted:
-        if remote is not None:
-            return _mint_remote(jwt_settings, remote, args, env)
-        if material is None:  # unreachable: without a remote key the material was read
-            raise QsjwtError("no key to sign with")
-        return mint_from_text(
-            jwt_settings,
-            private_key=material.private_key,
-            passphrase=material.passphrase,
-            certificate=material.certificate,
-            now=dt.datetime.now(dt.UTC),
-            jti=new_jti(),
-        )
-
-    minted = mint_one()
-    out.findings([f for f in minted.warnings if f not in settings.warnings], names, sys.stderr)
-    if jwt_settings.check is not None:
-        _check(jwt_settings, minted.token, lambda: mint_one().token)
+    request = Request(settings, gather.key_source(args, env, values), ci_env=env)
+    issued = issue(request)
+    out.findings([f for f in issued.warnings if f not in settings.warnings], names, sys.stderr)
+    if check_asked(settings):
+        out.say(sys.stderr, prove(request, issued))
     if check_only:
         return 0
-    return _deliver(
-        minted.token,
-        _signed_document(minted) if args.format == "json" else None,
-        outputs,
-        args.dotenv_variable or gather.DOTENV_DEFAULT,
-        f"token expires at {iso_utc(minted.expires_at)}",
-    )
-
-
-def _mint_remote(
-    settings: Settings, remote: LoadedKey, args: argparse.Namespace, env: Mapping[str, str]
-) -> Minted:
-    """Mint with a key held by a key service; Qlik's certificate, if given, must be its."""
-    from qsjwt.login.mint import mint as mint_with  # noqa: PLC0415
-    from qsjwt.signing.keys import load_certificates  # noqa: PLC0415
-
-    text = gather.certificate(getattr(args, "certificate_file", None), env)
-    chain = load_certificates(text, input_name=CERTIFICATE) if text else []
-    return mint_with(
-        settings, remote, now=dt.datetime.now(dt.UTC), jti=new_jti(), certificates=chain
-    )
-
-
-def _oauth_key(
-    settings: OAuthSettings, args: argparse.Namespace, env: Mapping[str, str]
-) -> LoadedKey:
-    from qsjwt.oauth.assertion import load_oauth_key  # noqa: PLC0415
-
-    material = gather.key_material(args, env)
-    return load_oauth_key(settings, material.private_key, material.passphrase)
-
-
-def _oauth(
-    settings: OAuthSettings, key: LoadedKey, args: argparse.Namespace, outputs: list[PlannedFile]
-) -> int:
-    """The assertion alone, or (by default) the access token Qlik trades it for."""
-    from qsjwt.oauth.assertion import assertion_header, build_assertion  # noqa: PLC0415
-    from qsjwt.oauth.assertion import new_jti as new_oauth_jti  # noqa: PLC0415 (a UUID, as Qlik asks)
-
-    assertion_header(settings, key)  # Qlik's OAuth rules, before anything is signed or sent
-    if settings.assertion_only:
-        now = dt.datetime.now(dt.UTC)
-        assertion = build_assertion(settings, key, now=now, jti=new_oauth_jti())
-        return _deliver(
-            assertion.token,
-            _signed_document(assertion) if args.format == "json" else None,
-            outputs,
-            args.dotenv_variable or gather.DOTENV_DEFAULT,
-            f"assertion expires at {iso_utc(assertion.expires_at)}; post it to the tenant's "
-            "/oauth/token once, before then",
+    shown = json_document(document(issued, expires_at=iso_utc)) if args.format == "json" else None
+    if issued.access is not None:
+        access = issued.access
+        expires = iso_utc(access.expires_at) if access.expires_at else "a time Qlik did not say"
+        variable, done = gather.ACCESS_DOTENV_DEFAULT, f"access token expires at {expires}"
+    elif issued.assertion is not None:
+        variable = gather.DOTENV_DEFAULT
+        done = (
+            f"assertion expires at {iso_utc(issued.assertion.expires_at)}; post it to the "
+            "tenant's /oauth/token once, before then"
         )
-    from qsjwt.oauth.exchange import obtain_access_token  # noqa: PLC0415 (HTTP only when needed)
-
-    access = obtain_access_token(settings, key)
-    if settings.check:
-        _check(settings, access.access_token, lambda: access.access_token)
-    if getattr(args, "check_only", False):
-        return 0
-    expires = iso_utc(access.expires_at) if access.expires_at else None
-    document = {
-        "access_token": access.access_token,
-        "token_type": access.token_type,
-        "expires_at": expires,
-        "expires_in": access.expires_in,
-        "scope": access.scope,
-    }
-    return _deliver(
-        access.access_token,
-        json_document(document) if args.format == "json" else None,
-        outputs,
-        args.dotenv_variable or gather.ACCESS_DOTENV_DEFAULT,
-        f"access token expires at {expires or 'a time Qlik did not say'}",
-    )
-
-
-def _check(settings: Settings | OAuthSettings, token: str, make_probe: Callable[[], str]) -> None:
-    """Prove the token at Qlik before it is output; a refusal raises (exit 3 or 4)."""
-    from qsjwt.app.check import describe, prove  # noqa: PLC0415 (HTTP only for check)
-
-    out.say(sys.stderr, describe(prove(settings, token, make_probe)))
-
-
-class _Signed(Protocol):
-    """A minted token or an OAuth assertion: what ``--format json`` shows of it."""
-
-    @property
-    def token(self) -> str: ...
-    @property
-    def header(self) -> Mapping[str, Any]: ...
-    @property
-    def claims(self) -> Mapping[str, Any]: ...
-    @property
-    def expires_at(self) -> dt.datetime: ...
-
-
-def _signed_document(signed: _Signed) -> str:
-    return json_document(
-        {
-            "token": signed.token,
-            "header": signed.header,
-            "claims": signed.claims,
-            "expires_at": iso_utc(signed.expires_at),
-        }
-    )
+    else:
+        signed = issued.signed
+        expires = iso_utc(signed.expires_at) if signed is not None else "?"
+        variable, done = gather.DOTENV_DEFAULT, f"token expires at {expires}"
+    return _deliver(issued.token, shown, outputs, args.dotenv_variable or variable, done)
 
 
 def _deliver(
@@ -235,14 +117,18 @@ def _write(files: list[PlannedFile], *, overwrite: bool = True) -> int | None:
 
 
 def decode(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
-    header, claims = decode_unverified(gather.token(args))
+    from qsjwt.app import tokens  # noqa: PLC0415 (not on the mint path)
+
+    header, claims = tokens.decode(gather.token(args))
     out.say(sys.stderr, "NOT verified: the signature was not checked (use verify)")
-    document = {"verified": False, "header": header, "claims": claims, "times": _times(claims)}
-    out.result(json_document(document) + "\n")
+    shown = {"verified": False, "header": header, "claims": claims, "times": tokens.times(claims)}
+    out.result(json_document(shown) + "\n")
     return 0
 
 
 def verify(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    from qsjwt.app import tokens  # noqa: PLC0415 (not on the mint path)
+
     token = gather.token(args)
     if args.public_key_file:
         key_text: str | bytes | None = read_bounded(
@@ -256,10 +142,9 @@ def verify(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
             f"{gather.ENV_CERTIFICATE_FILE} / {gather.ENV_CERTIFICATE})",
             input_name=None,
         )
-    key = load_verifying_key(key_text, input_name=CERTIFICATE)
-    header, claims = verify_token(token, key, audience=args.audience)
-    document = {"verified": True, "header": header, "claims": claims, "times": _times(claims)}
-    out.result(json_document(document) + "\n")
+    header, claims = tokens.verify(token, key_text, audience=args.audience)
+    shown = {"verified": True, "header": header, "claims": claims, "times": tokens.times(claims)}
+    out.result(json_document(shown) + "\n")
     checked = " and audience" if args.audience else ""
     out.say(
         sys.stderr,
@@ -269,17 +154,15 @@ def verify(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
 
 
 def lint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    from qsjwt.app import tokens  # noqa: PLC0415 (not on the mint path)
+
     target = parse_target(args.target, allowed=JWT_TARGETS)
-    token = gather.token(args)
-    header, claims = decode_unverified(token)
-    found = lint_token(
-        header,
-        claims,
+    found = tokens.lint(
+        gather.token(args),
         target,
         now=dt.datetime.now(dt.UTC),
         user_id_claim=args.user_id_claim,
         user_directory_claim=args.user_directory_claim,
-        size=len(token),
     )
     if sys.stdout is None:
         raise QsjwtError("standard output is closed")
@@ -289,32 +172,22 @@ def lint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
     return 1 if errors else 0
 
 
-def _times(claims: Mapping[str, Any]) -> dict[str, str]:
-    return {
-        name: iso_utc(dt.datetime.fromtimestamp(claims[name], tz=dt.UTC))
-        for name in ("iat", "nbf", "exp")
-        if isinstance(claims.get(name), int)
-        and not isinstance(claims.get(name), bool)
-        and 0 <= claims[name] < MILLISECONDS
-    }
-
-
 def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     from pathlib import Path  # noqa: PLC0415
 
+    from qsjwt.app import keys  # noqa: PLC0415 (only keygen and jwk need it)
     from qsjwt.io.files import PlannedFile, check_writable  # noqa: PLC0415
-    from qsjwt.signing.keygen import make_key_pair, parse_keygen  # noqa: PLC0415 (only keygen needs it)
 
-    now = dt.datetime.now(dt.UTC)
-    values = {"key-type": args.key_type, "bits": args.bits, "days": args.days, "curve": args.curve}
-    settings = parse_keygen({**values, "common-name": args.common_name}, now=now)
-    remote = gather.remote_key(gather.key_service_values(args, env), env, None)
-    if remote is not None:  # the key exists in the service: its public forms only
-        from qsjwt.signing.keygen import remote_key_files  # noqa: PLC0415
-
-        made = remote_key_files(remote.key, settings, now=now)
-    else:
-        made = make_key_pair(settings, now=now)
+    values = {
+        "key-type": args.key_type,
+        "bits": args.bits,
+        "days": args.days,
+        "curve": args.curve,
+        "common-name": args.common_name,
+    }
+    service = gather.key_service_values(args, env)
+    source = gather.key_source(args, env, service) if service.get("key-service") else KeySource()
+    settings, made = keys.keygen(values, source, now=dt.datetime.now(dt.UTC), ci_env=env)
     out_dir = Path(args.out_dir)
     if not out_dir.is_dir():  # only now: a refused argument leaves no empty directory behind
         # one new level in a real, writable directory: a key or passphrase given here by
@@ -345,7 +218,7 @@ def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
         f"certificate valid for {settings.days} days; the one-line PEM for Qlik Cloud's "
         "identity-provider API follows on stdout",
     )
-    out.result(one_line_pem(made.certificate) + "\n")
+    out.result(keys.one_line_pem(made.certificate) + "\n")
     return 0
 
 
@@ -353,10 +226,9 @@ def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
     from pathlib import Path  # noqa: PLC0415
 
     from qsjwt.app.call import call as request  # noqa: PLC0415 (HTTP only for this command)
-    from qsjwt.app.call import check_method, check_url, new_xrfkey  # noqa: PLC0415
+    from qsjwt.app.call import check_method, check_url, new_xrfkey, transport_for  # noqa: PLC0415
     from qsjwt.io.files import PlannedFile, check_writable  # noqa: PLC0415
     from qsjwt.net.connection import parse_connection  # noqa: PLC0415
-    from qsjwt.oauth.exchange import Transport  # noqa: PLC0415
 
     url = check_url(args.url)
     method = check_method(args.method)
@@ -384,7 +256,7 @@ def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
         body=body,
         content_type=args.content_type,
         xrfkey=new_xrfkey() if args.xrfkey else None,
-        transport=Transport.of(connection),
+        transport=transport_for(connection),
     )
     said = f"{answer.status} {answer.reason}, {len(answer.body)} bytes"
     if outputs:
@@ -413,41 +285,28 @@ JWK_FORMATS = ("jwk", "jwks", "json")
 
 
 def jwk(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
-    from qsjwt.signing.jwk import (  # noqa: PLC0415
-        check_kid,
-        check_oauth_algorithm,
-        public_forms,
-        public_key_from_text,
-    )
+    from qsjwt.app import keys  # noqa: PLC0415 (only keygen and jwk need it)
 
     if args.format not in JWK_FORMATS:
         raise InputError(f"must be one of {', '.join(JWK_FORMATS)}", input_name="format")
-    kid = check_kid(args.key_id, input_name="key-id") if args.key_id else None
-    alg = check_oauth_algorithm(args.algorithm, input_name="algorithm") if args.algorithm else None
+    public_text: str | bytes | None = None
+    source = KeySource()
     if args.public_key_file or args.certificate_file:
-        text: str | bytes = read_bounded(
+        public_text = read_bounded(
             args.public_key_file or args.certificate_file,
             KEY_LIMIT,
             input_name=CERTIFICATE,
             secret_hint=None,
         )
-        key = public_key_from_text(
-            text, input_name=CERTIFICATE, passphrase_name=PRIVATE_KEY_PASSPHRASE
-        )
-        source = CERTIFICATE
-    elif (remote := gather.remote_key(gather.key_service_values(args, env), env, None)) is not None:
-        key = remote.key.public_key()
-        source = KEY_SERVICE
     else:
-        material = gather.key_material(args, env)
-        key = public_key_from_text(
-            material.private_key,
-            material.passphrase,
-            input_name=PRIVATE_KEY,
-            passphrase_name=PRIVATE_KEY_PASSPHRASE,
-        )
-        source = PRIVATE_KEY
-    forms = public_forms(key, kid=kid, algorithm=alg, input_name=source)
+        source = gather.key_source(args, env, gather.key_service_values(args, env))
+    forms, kid = keys.jwk(
+        key_id=args.key_id,
+        algorithm=args.algorithm,
+        public_text=public_text,
+        key=source,
+        ci_env=env,
+    )
     documents: dict[str, Mapping[str, Any]] = {
         "jwk": forms.jwk,
         "jwks": forms.jwks,
@@ -458,8 +317,7 @@ def jwk(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, st
             "one_line_pem": forms.one_line_pem,
         },
     }
-    document = documents[args.format]
-    out.result(json_document(document) + "\n")
+    out.result(json_document(documents[args.format]) + "\n")
     out.say(
         sys.stderr,
         f"{'the kid given' if kid else 'kid = the key thumbprint ' + forms.jwk['kid']}, alg "

@@ -13,9 +13,19 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from qsjwt.app.flow import Credentials, KeySource
 from qsjwt.base.errors import InputError
 from qsjwt.base.formats import check_variable_name
-from qsjwt.base.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target, inputs_for
+from qsjwt.base.inputs import (
+    CERTIFICATE,
+    KEY_SERVICE,
+    KEY_SERVICE_INPUTS,
+    PRIVATE_KEY,
+    PRIVATE_KEY_PASSPHRASE,
+    Target,
+    inputs_for,
+)
+from qsjwt.base.values import RawValue
 from qsjwt.io.sources import (
     KEY_LIMIT,
     PASSPHRASE_LIMIT,
@@ -24,7 +34,6 @@ from qsjwt.io.sources import (
     passphrase_from,
     read_bounded,
 )
-from qsjwt.login.settings import RawValue
 
 ENV_PRIVATE_KEY = "QSJWT_PRIVATE_KEY"
 ENV_PRIVATE_KEY_FILE = "QSJWT_PRIVATE_KEY_FILE"
@@ -37,27 +46,9 @@ DOTENV_DEFAULT = "QLIK_JWT"
 ACCESS_DOTENV_DEFAULT = "QLIK_ACCESS_TOKEN"
 if TYPE_CHECKING:
     from qsjwt.io.files import PlannedFile
-    from qsjwt.signing.keys import LoadedKey
 
 STDIO = "-"
 """``--output -`` is standard output, as without ``--output``; ``TOKEN`` ``-`` is stdin."""
-
-
-class KeyMaterial:
-    """The key, its passphrase and the certificate as read (a plain class: a dataclass costs
-    half a millisecond to create at every start, and this one needs none of its methods)."""
-
-    __slots__ = ("certificate", "passphrase", "private_key")
-
-    def __init__(
-        self,
-        private_key: str | bytes,
-        passphrase: str | bytes | None,
-        certificate: str | bytes | None,
-    ) -> None:
-        self.private_key = private_key
-        self.passphrase = passphrase
-        self.certificate = certificate
 
 
 def spelled(
@@ -135,39 +126,6 @@ def settings_values(
     return values
 
 
-def key_material(args: argparse.Namespace, env: Mapping[str, str]) -> KeyMaterial:
-    """The key, its passphrase and the certificate, from files or variables, each bounded."""
-    if not args.private_key_file and env.get(ENV_PRIVATE_KEY) and env.get(ENV_PRIVATE_KEY_FILE):
-        raise InputError(
-            f"both {ENV_PRIVATE_KEY} and {ENV_PRIVATE_KEY_FILE} are set",
-            input_name=PRIVATE_KEY,
-            hint="keep one key source",
-        )
-    key_file = args.private_key_file or env.get(ENV_PRIVATE_KEY_FILE)
-    if not key_file and not env.get(ENV_PRIVATE_KEY):
-        raise InputError(
-            f"no private key: give --private-key-file PATH, or set {ENV_PRIVATE_KEY_FILE} "
-            f"(a path) or {ENV_PRIVATE_KEY} (the key text)",
-            input_name=None,
-        )
-    private_key = _text_or_file(key_file, env.get(ENV_PRIVATE_KEY, ""), PRIVATE_KEY, KEY_LIMIT)
-    passphrase: str | bytes | None = None
-    if args.passphrase_file:
-        raw = read_bounded(
-            args.passphrase_file,
-            PASSPHRASE_LIMIT,
-            input_name=PRIVATE_KEY_PASSPHRASE,
-            secret_hint=ENV_PASSPHRASE,
-        )
-        passphrase = passphrase_from(raw)
-    elif env.get(ENV_PASSPHRASE):
-        check_length(env[ENV_PASSPHRASE], PASSPHRASE_LIMIT, input_name=PRIVATE_KEY_PASSPHRASE)
-        passphrase = passphrase_from(env[ENV_PASSPHRASE])
-    return KeyMaterial(
-        private_key, passphrase, certificate(getattr(args, "certificate_file", None), env)
-    )
-
-
 ENV_VAULT_TOKEN = "QSJWT_VAULT_TOKEN"  # noqa: S105 (a variable name)
 ENV_PKCS11_PIN = "QSJWT_PKCS11_PIN"
 ENV_ID_TOKEN = "QSJWT_ID_TOKEN"  # noqa: S105 (a variable name)
@@ -186,27 +144,69 @@ def key_service_values(args: argparse.Namespace, env: Mapping[str, str]) -> dict
     return values
 
 
-def remote_key(
-    values: Mapping[str, object], env: Mapping[str, str], private_key_file: str | None
-) -> LoadedKey | None:
-    """The key in a key service when ``key-service`` is given (its secrets from variables
-    only: a flag would show in ps), else None; a private key given too is refused."""
-    if not values.get("key-service"):
-        return None
-    if env.get(ENV_PRIVATE_KEY) or env.get(ENV_PRIVATE_KEY_FILE) or private_key_file:
-        raise InputError(
-            "and a private key are both given",
-            input_name="key-service",
-            hint="sign with one: drop the private key, or the key service",
-        )
-    from qsjwt.signing.remote import Secrets, remote_key_from  # noqa: PLC0415 (only for a remote key)
-
-    secrets = Secrets(
+def key_source(
+    args: argparse.Namespace, env: Mapping[str, str], values: Mapping[str, object]
+) -> KeySource:
+    """The key as the command line gives it: a file or variable, or a key service named by the
+    ``key-service`` inputs in ``values`` (its secrets from variables only: a flag would show in
+    ``ps``). The use case refuses a private key and a key service given together."""
+    service = {n: str(v) for n, v in values.items() if n in KEY_SERVICE_INPUTS and v}
+    key_given = bool(
+        getattr(args, "private_key_file", None)
+        or env.get(ENV_PRIVATE_KEY)
+        or env.get(ENV_PRIVATE_KEY_FILE)
+    )
+    credentials = Credentials(
         vault_token=env.get(ENV_VAULT_TOKEN) or None,
         pkcs11_pin=env.get(ENV_PKCS11_PIN) or None,
         id_token=env.get(ENV_ID_TOKEN) or None,
     )
-    return remote_key_from(values, secrets, ci_env=env)
+    certificate_text = certificate(getattr(args, "certificate_file", None), env)
+    if service.get(KEY_SERVICE, "").strip() and not key_given:
+        return KeySource(certificate=certificate_text, service=service, credentials=credentials)
+    private_key, passphrase = _key_material(args, env)
+    return KeySource(
+        private_key=private_key,
+        passphrase=passphrase,
+        certificate=certificate_text,
+        service=service,
+        credentials=credentials,
+    )
+
+
+def _key_material(
+    args: argparse.Namespace, env: Mapping[str, str]
+) -> tuple[str | bytes, str | bytes | None]:
+    """The key and its passphrase, from files or variables, each bounded."""
+    key_flag = getattr(args, "private_key_file", None)
+    passphrase_flag = getattr(args, "passphrase_file", None)
+    if not key_flag and env.get(ENV_PRIVATE_KEY) and env.get(ENV_PRIVATE_KEY_FILE):
+        raise InputError(
+            f"both {ENV_PRIVATE_KEY} and {ENV_PRIVATE_KEY_FILE} are set",
+            input_name=PRIVATE_KEY,
+            hint="keep one key source",
+        )
+    key_file = key_flag or env.get(ENV_PRIVATE_KEY_FILE)
+    if not key_file and not env.get(ENV_PRIVATE_KEY):
+        raise InputError(
+            f"no private key: give --private-key-file PATH, or set {ENV_PRIVATE_KEY_FILE} "
+            f"(a path) or {ENV_PRIVATE_KEY} (the key text)",
+            input_name=None,
+        )
+    private_key = _text_or_file(key_file, env.get(ENV_PRIVATE_KEY, ""), PRIVATE_KEY, KEY_LIMIT)
+    passphrase: str | bytes | None = None
+    if passphrase_flag:
+        raw = read_bounded(
+            passphrase_flag,
+            PASSPHRASE_LIMIT,
+            input_name=PRIVATE_KEY_PASSPHRASE,
+            secret_hint=ENV_PASSPHRASE,
+        )
+        passphrase = passphrase_from(raw)
+    elif env.get(ENV_PASSPHRASE):
+        check_length(env[ENV_PASSPHRASE], PASSPHRASE_LIMIT, input_name=PRIVATE_KEY_PASSPHRASE)
+        passphrase = passphrase_from(env[ENV_PASSPHRASE])
+    return private_key, passphrase
 
 
 def certificate(flag_path: str | None, env: Mapping[str, str]) -> bytes | str | None:

@@ -580,7 +580,7 @@ def _key_service_options(parser: _Parser) -> None:
 
 
 def _keygen_command(keygen: _Parser) -> None:
-    from qsjwt.signing.keygen import DEFAULTS as KEYGEN_DEFAULTS  # noqa: PLC0415 (a token needs none)
+    from qsjwt.app.keys import DEFAULTS as KEYGEN_DEFAULTS  # noqa: PLC0415 (a token needs none)
 
     keygen.option(keygen, "--out-dir", required=True, metavar="DIR")
     helps = {

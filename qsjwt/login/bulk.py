@@ -30,8 +30,9 @@ from qsjwt.base.errors import InputError, KeyMaterialError, QsjwtError
 from qsjwt.base.findings import Finding
 from qsjwt.base.formats import iso_utc
 from qsjwt.base.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
+from qsjwt.base.values import RawValue, split_lines
 from qsjwt.login.claims import new_jti
-from qsjwt.login.settings import QseowSettings, RawValue, RowSettings, split_lines
+from qsjwt.login.settings import QseowSettings, RowSettings
 
 if TYPE_CHECKING:
     from qsjwt.login.mint import RunMinter

@@ -9,12 +9,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import os
-from typing import Any
 
 from qsjwt.base.rules import CLOUD_AUDIENCE
 from qsjwt.login.settings import CloudSettings, QseowSettings, Settings
-
-Claims = dict[str, Any]
+from qsjwt.signing.jws import Claims
 
 JTI_BYTES = 32
 """256 random bits, well over the 128 Qlik Cloud's replay protection needs."""

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from qsjwt.base.errors import InputError, QsjwtError
 from qsjwt.base.findings import Finding, Severity, warning
-from qsjwt.base.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE
+from qsjwt.base.inputs import CERTIFICATE
 from qsjwt.base.rules import OVERSIZE_HINT, TOKEN_WARN_BYTES, token_size_problem
-from qsjwt.login.claims import Claims, build_claims, build_header
+from qsjwt.login.claims import build_claims, build_header
 from qsjwt.login.lint import lint_token, lint_user_claims
 from qsjwt.login.settings import QseowSettings, Settings
 from qsjwt.signing.algorithms import check_key_fits
-from qsjwt.signing.jws import encode_header, sign_encoded, sign_token
-from qsjwt.signing.keys import LoadedKey, certificate_of, load_certificates, load_signing_key
+from qsjwt.signing.jws import Claims, encode_header, sign_encoded, sign_token
+from qsjwt.signing.keys import LoadedKey, certificate_of
 
 if TYPE_CHECKING:  # only a caller with certificates imports cryptography.x509
     from cryptography import x509
@@ -187,20 +187,3 @@ class RunMinter:
         token = sign_encoded(claims, self._key.key, header["alg"], self._encoded)
         size = _size(settings, len(token)) if len(token) > TOKEN_WARN_BYTES else ()
         return token, claims["exp"], settings.warnings + self._key.warnings + size
-
-
-def mint_from_text(
-    settings: Settings,
-    *,
-    private_key: str | bytes,
-    passphrase: str | bytes | None,
-    certificate: str | bytes | None,
-    now: dt.datetime,
-    jti: str,
-) -> Minted:
-    """What every shell does once it has read its inputs: load the key material, then mint."""
-    key = load_signing_key(
-        private_key, passphrase, input_name=PRIVATE_KEY, passphrase_name=PRIVATE_KEY_PASSPHRASE
-    )
-    chain = load_certificates(certificate, input_name=CERTIFICATE) if certificate else []
-    return mint(settings, key, now=now, jti=jti, certificates=chain)

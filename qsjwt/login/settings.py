@@ -6,34 +6,28 @@ for repeated CLI flags. An empty string means "not given", as the GitHub runner 
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from qsjwt.base.durations import format_duration, parse_duration
-from qsjwt.base.errors import InputError, MissingInputError, ref
-from qsjwt.base.findings import Finding, warning
-from qsjwt.base.formats import parse_boolean
+from qsjwt.base.errors import InputError, ref
+from qsjwt.base.findings import Finding
 from qsjwt.base.inputs import (
-    BY_NAME,
     CA_BUNDLE,
     CHECK,
     CONNECTION_INPUTS,
     INSECURE,
-    KEY_SERVICE_INPUTS,
     TENANT,
     TIMEOUT,
     VIRTUAL_PROXY_URL,
     Target,
     default_lifetime,
-    required_for,
 )
 from qsjwt.base.rules import (
     BACKSLASH,
     CLOUD_MAX_LIFETIME,
     CLOUD_TOO_LONG,
-    MAX_VALUE_LENGTH,
     NOT_AN_EMAIL,
     QSEOW_LONG,
     QSEOW_LONG_LIFETIME,
@@ -44,31 +38,11 @@ from qsjwt.base.rules import (
     issuer_mismatch,
     looks_like_email,
 )
+from qsjwt.base.values import RawValue, ValueReader, read_for
 from qsjwt.signing.algorithms import check_algorithm
 
 if TYPE_CHECKING:
     from qsjwt.net.connection import Check
-    from qsjwt.oauth.assertion import OAuthSettings
-
-RawValue = str | Sequence[str]
-
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-"""C0 and C1 controls and Unicode line separators: a claim value is one line of text."""
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_CREDENTIAL = re.compile(
-    r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.|\bhv[sbr]\.[A-Za-z0-9_-]{20,}"
-)
-"""A JWT (the CI's identity token, a minted token) or a Vault token: a credential given where
-a claim or setting belongs, which would be signed into the token and shown in summaries."""
-"""What bytes that are not UTF-8 become in an environment value (surrogate escapes)."""
-
-
-def split_lines(text: str) -> list[str]:
-    """The one rule for a list in a variable or an action input: one value per line, blank lines
-    and surrounding spaces ignored. A comma never splits: LDAP group names such as
-    ``CN=Admins,OU=Groups,DC=corp`` hold commas, and a line break is the one character no
-    claim value may hold, so every group name can be written."""
-    return [line.strip() for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
 
 
 @dataclass(frozen=True)
@@ -118,63 +92,13 @@ class CloudSettings:
 Settings = QseowSettings | CloudSettings
 
 
-def parse_target(
-    text: str, *, input_name: str = "target", allowed: Sequence[Target] = tuple(Target)
-) -> Target:
-    """``qseow``, ``cloud`` or ``oauth`` (any case), one of ``allowed``; raises InputError
-    naming ``input_name``."""
-    try:
-        target = Target(text.strip().lower())
-        if target not in allowed:
-            raise InputError(
-                f"{target.value} is not a target here",
-                input_name=input_name,
-                hint="use " + " or ".join(t.value for t in allowed),
-            )
-        return target
-    except ValueError:
-        error = InputError if text.strip() else MissingInputError
-        raise error(
-            "is not a target" if text.strip() else "is required",
-            input_name=input_name,
-            hint="use qseow (client-managed Qlik Sense), cloud (a Qlik Cloud JWT identity "
-            "provider) or oauth (Qlik Cloud OAuth with a private key)",
-        ) from None
-
-
-@overload
-def parse_settings(
+def parse_login(
     target: Literal[Target.QSEOW, Target.CLOUD], values: Mapping[str, RawValue]
-) -> Settings: ...
-@overload
-def parse_settings(
-    target: Literal[Target.OAUTH], values: Mapping[str, RawValue]
-) -> OAuthSettings: ...
-@overload
-def parse_settings(target: Target, values: Mapping[str, RawValue]) -> Settings | OAuthSettings: ...
-def parse_settings(target: Target, values: Mapping[str, RawValue]) -> Settings | OAuthSettings:
-    """Validate ``values`` for ``target``; raises InputError naming the first bad input."""
-    reader = _Reader(values)
-    for name in sorted(values):
-        spec = BY_NAME.get(name)
-        if spec is not None and target not in spec.targets and reader.given(name):
-            reader.warn(name, f"is ignored for target {target.value}")
-    for name in KEY_SERVICE_INPUTS:  # read by qsjwt.signing.remote; held to the same text rules
-        reader.text(name)
-    missing = [name for name in required_for(target) if not reader.given(name)]
-    if len(missing) > 1:  # one run should tell a new user everything that is missing
-        raise MissingInputError(
-            "is required and was empty or not given",
-            input_name=missing[0],
-            also_missing=tuple(missing[1:]),
-        )
-    if target is Target.QSEOW:
-        return _qseow(reader)
-    if target is Target.CLOUD:
-        return _cloud(reader)
-    from qsjwt.oauth.assertion import parse_oauth  # noqa: PLC0415 (minting a JWT never loads OAuth)
-
-    return parse_oauth(values, reader.findings)
+) -> Settings:
+    """Validate ``values`` for a QSEoW or Qlik Cloud token; raises InputError naming the first
+    bad input (``qsjwt.app.target`` chooses between these and OAuth)."""
+    reader = _Reader(values, read_for(target, values))
+    return _qseow(reader) if target is Target.QSEOW else _cloud(reader)
 
 
 def _qseow(r: _Reader) -> QseowSettings:
@@ -250,11 +174,11 @@ def _cloud(r: _Reader) -> CloudSettings:
 class RowSettings:
     """Settings for many users who share all but their per-user values (``qs-jwt bulk``).
 
-    ``settings_for(row)`` is ``parse_settings(target, {**shared, **row})``: the same checks,
+    ``settings_for(row)`` is ``parse_login(target, {**shared, **row})``: the same checks,
     the same result, the same error for a bad row. Only the per-user values are checked for
     each row once one row has passed: every other setting comes from the shared values alone,
     so it is what the first full parse made of them. A row the per-user checks refuse is parsed
-    in full again, so its error is exactly the one ``parse_settings`` raises; a run whose
+    in full again, so its error is exactly the one ``parse_login`` raises; a run whose
     shared values are wrong parses every row in full and fails on each as before.
     """
 
@@ -273,8 +197,8 @@ class RowSettings:
             try:
                 return self._per_user(template, values, self._shared_warnings)
             except InputError:
-                pass  # the full parse below raises the error parse_settings always raised
-        settings = parse_settings(self.target, values)
+                pass  # the full parse below raises the error parse_login always raised
+        settings = parse_login(self.target, values)
         if template is None:
             self._template = settings
             mine = list(self._per_user(settings, values, ()).warnings)
@@ -383,73 +307,8 @@ def _distinct(claim_names: dict[str, str]) -> None:
         seen[claim] = input_name
 
 
-class _Reader:
-    """Reads one input at a time, so every error names the input it is about."""
-
-    def __init__(self, values: Mapping[str, RawValue]) -> None:
-        self._values = values
-        self.findings: list[Finding] = []
-
-    def warn(self, name: str, message: str) -> None:
-        self.findings.append(warning(message, name))
-
-    def given(self, name: str) -> bool:
-        raw = self._values.get(name)
-        if raw is None:
-            return False
-        return bool(raw.strip()) if isinstance(raw, str) else any(v.strip() for v in raw)
-
-    def text(self, name: str) -> str:
-        """The stripped value, the input's default, or ''."""
-        raw = self._values.get(name)
-        if isinstance(raw, str):
-            value = raw.strip()
-        elif raw:
-            raise InputError("takes one value, not a list", input_name=name)
-        else:
-            value = ""
-        if not value:
-            spec = BY_NAME.get(name)
-            value = (spec.default if spec else None) or ""
-        return self._checked(name, value)
-
-    def _checked(self, name: str, value: str) -> str:
-        if _SURROGATE.search(value):
-            raise InputError(
-                "is not valid UTF-8 text",
-                input_name=name,
-                hint="the value holds bytes that are not UTF-8; save it as UTF-8",
-            )
-        if _CONTROL.search(value):
-            raise InputError(
-                "contains a line break or another control character",
-                input_name=name,
-                hint="give a single line of text",
-            )
-        if _CREDENTIAL.search(value):
-            raise InputError(
-                "holds a token (a JWT or a Vault token): a credential given in the wrong place; "
-                "it is neither signed nor shown",
-                input_name=name,
-                hint="give this setting its own value; a key service's credentials go in their "
-                "own secret inputs",
-            )
-        if len(value) > MAX_VALUE_LENGTH:
-            raise InputError(
-                f"is {len(value)} characters long, over the {MAX_VALUE_LENGTH} allowed",
-                input_name=name,
-                hint="a token travels in an HTTP header, which proxies limit to a few KB",
-            )
-        return value
-
-    def optional(self, name: str) -> str | None:
-        return self.text(name) or None
-
-    def required(self, name: str) -> str:
-        value = self.text(name)
-        if not value:
-            raise MissingInputError("is required and was empty or not given", input_name=name)
-        return value
+class _Reader(ValueReader):
+    """The value reader with the login targets' own rules (identities, claim names...)."""
 
     def identity(self, name: str) -> str:
         value = self.required(name)
@@ -489,9 +348,6 @@ class _Reader:
             self.warn("email", NOT_AN_EMAIL)
         return value
 
-    def boolean(self, name: str) -> bool:
-        return parse_boolean(self.text(name), input_name=name)
-
     def check(self, where: str, url_of: Callable[[str], str]) -> Check | None:
         """``check``'s settings; without it, a warning for each input only it reads."""
         if not self.boolean(CHECK):
@@ -530,14 +386,6 @@ class _Reader:
         name, findings = check_algorithm(self.text("algorithm"), target, input_name="algorithm")
         self.findings.extend(findings)
         return name
-
-    def items(self, name: str) -> list[str]:
-        """A list input: repeated flags as given, or a text split by ``split_lines``."""
-        raw = self._values.get(name)
-        if raw is None:
-            return []
-        parts = split_lines(raw) if isinstance(raw, str) else [p.strip() for p in raw]
-        return [self._checked(name, part) for part in parts if part]
 
     def groups(self) -> tuple[str, ...]:
         groups = tuple(dict.fromkeys(self.items("groups")))

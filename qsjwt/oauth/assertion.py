@@ -15,7 +15,7 @@ import datetime as dt
 import json
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -24,7 +24,14 @@ from qsjwt.base.durations import parse_bounded, parse_duration
 from qsjwt.base.errors import InputError, MissingInputError, ref
 from qsjwt.base.findings import Finding, warning
 from qsjwt.base.formats import parse_boolean
-from qsjwt.base.inputs import PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target, default_lifetime
+from qsjwt.base.inputs import (
+    CHECK,
+    PRIVATE_KEY,
+    PRIVATE_KEY_PASSPHRASE,
+    Target,
+    default_lifetime,
+)
+from qsjwt.base.values import RawValue, ValueReader, read_for
 from qsjwt.net.connection import (
     CA_BUNDLE,
     CONNECTION_INPUTS,
@@ -55,7 +62,6 @@ EXPIRES_IN = "expires-in"
 ALGORITHM = "algorithm"
 GRANT = "grant"
 ASSERTION_ONLY = "assertion-only"
-CHECK = "check"
 EXCHANGE_ONLY = CONNECTION_INPUTS
 """Inputs that only matter when the assertion is posted to Qlik."""
 INPUT_NAMES = (
@@ -84,7 +90,6 @@ _CLIENT_ID = re.compile(r"[\x21-\x7e]+")
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 """RFC 6749 §3.3 scope-token: printable ASCII except space, ``"`` and ``\\``."""
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-_PEM = re.compile(r"-----(BEGIN|END) ")
 MAX_SCOPE_LENGTH = 128
 """Qlik's scope names are short (``admin.apps:read``): a longer one is something else, perhaps a
 secret pasted into the wrong input, and is not sent."""
@@ -173,24 +178,24 @@ class Assertion:
     expires_in: int
 
 
-def parse_oauth(
-    values: Mapping[str, str | Sequence[str]], warnings: Sequence[Finding] = ()
-) -> OAuthSettings:
+def parse_oauth(values: Mapping[str, RawValue]) -> OAuthSettings:
     """Validate ``values`` (input name -> text; empty means not given) for an assertion and
-    its exchange; ``warnings`` found before (ignored inputs) are kept in the settings.
+    its exchange.
 
     Raises InputError (MissingInputError for a missing one) naming the first bad input; never
     repeats a value, which may be a secret given in the wrong place.
     """
-    missing = [name for name in (CLIENT_ID, TENANT) if not _text(values, name)]
+    warnings = read_for(Target.OAUTH, values)
+    reader = ValueReader(values, defaults=False)
+    missing = [name for name in (CLIENT_ID, TENANT) if not reader.text(name)]
     if missing:
         raise MissingInputError(
             "is required and was empty or not given",
             input_name=missing[0],
             also_missing=tuple(missing[1:]),
         )
-    grant = _grant(_text(values, GRANT))
-    lookup_text = _text(values, USER_LOOKUP)
+    grant = _grant(reader.text(GRANT))
+    lookup_text = reader.text(USER_LOOKUP)
     if grant is Grant.USER_IMPERSONATION and not lookup_text:
         raise MissingInputError(
             f"is required with {ref(GRANT)} user-impersonation",
@@ -204,16 +209,16 @@ def parse_oauth(
             input_name=USER_LOOKUP,
             hint=f"set {ref(GRANT)} to user-impersonation, or leave {ref(USER_LOOKUP)} empty",
         )
-    key_id = _text(values, KEY_ID)
-    algorithm = _text(values, ALGORITHM)
+    key_id = reader.text(KEY_ID)
+    algorithm = reader.text(ALGORITHM)
     found = list(warnings)
     assertion_only = parse_boolean(
-        _text(values, ASSERTION_ONLY) or "false", input_name=ASSERTION_ONLY
+        reader.text(ASSERTION_ONLY) or "false", input_name=ASSERTION_ONLY
     )
     connection, connection_findings = parse_connection(
-        _text(values, TIMEOUT), _text(values, CA_BUNDLE), _text(values, INSECURE)
+        reader.text(TIMEOUT), reader.text(CA_BUNDLE), reader.text(INSECURE)
     )
-    check = parse_boolean(_text(values, CHECK) or "false", input_name=CHECK)
+    check = parse_boolean(reader.text(CHECK) or "false", input_name=CHECK)
     if assertion_only and check:
         raise InputError(
             f"needs the access token, which {ref(ASSERTION_ONLY)} does not get",
@@ -224,18 +229,18 @@ def parse_oauth(
         found += [
             warning(f"is ignored with {ref(ASSERTION_ONLY)}: nothing is sent to Qlik", name)
             for name in EXCHANGE_ONLY
-            if _text(values, name) and (name != INSECURE or connection.insecure)
+            if reader.text(name) and (name != INSECURE or connection.insecure)
         ]
     else:
         found += connection_findings
     return OAuthSettings(
-        tenant=normalise_tenant(_text(values, TENANT)),
-        client_id=_client_id(_text(values, CLIENT_ID)),
-        lifetime=_lifetime(_text(values, EXPIRES_IN)),
+        tenant=normalise_tenant(reader.text(TENANT)),
+        client_id=_client_id(reader.text(CLIENT_ID)),
+        lifetime=_lifetime(reader.text(EXPIRES_IN)),
         grant=grant,
         key_id=check_kid(key_id, input_name=KEY_ID) if key_id else None,
         algorithm=check_oauth_algorithm(algorithm, input_name=ALGORITHM) if algorithm else None,
-        scope=_scope(_text(values, SCOPE)),
+        scope=_scope(" ".join(reader.items(SCOPE))),
         user_lookup=_user_lookup(lookup_text) if lookup_text else None,
         assertion_only=assertion_only,
         timeout=connection.timeout,
@@ -302,29 +307,6 @@ def build_assertion(
     token = sign_token(claims, key.key, header=header)
     expires_at = dt.datetime.fromtimestamp(claims["exp"], dt.UTC)
     return Assertion(token, header, claims, expires_at, settings.lifetime)
-
-
-def _text(values: Mapping[str, str | Sequence[str]], name: str) -> str:
-    raw = values.get(name)
-    if raw is None:
-        return ""
-    if not isinstance(raw, str):
-        raise InputError("takes one value, not a list", input_name=name)
-    value = raw.strip()
-    if _PEM.search(value):
-        raise InputError(
-            "holds PEM armour (-----BEGIN ...): a key or certificate given in the wrong place; "
-            "it is neither used nor sent",
-            input_name=name,
-            hint=f"the key goes in {ref(PRIVATE_KEY)}",
-        )
-    if _CONTROL.search(value) and name != SCOPE:  # scope may be one per line
-        raise InputError(
-            "contains a line break, a control character or bytes that are not UTF-8",
-            input_name=name,
-            hint="give a single line of text",
-        )
-    return value
 
 
 def _grant(text: str) -> Grant:

@@ -20,11 +20,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from qsjwt.base.errors import QsjwtError, TokenError
-from qsjwt.login.claims import Claims
 from qsjwt.signing.algorithms import ALLOWED, ECDSA, RSA_PSS, SigningKey
 
 if TYPE_CHECKING:
     from qsjwt.signing.keys import VerifyingKey
+
+Claims = dict[str, Any]
+"""A token's claims as signed: the JWS layer owns the type, the login and OAuth layers fill it."""
 
 EVERY_ALLOWED = tuple(dict.fromkeys(alg for algs in ALLOWED.values() for alg in algs))
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {

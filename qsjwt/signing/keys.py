@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from qsjwt.base.errors import KeyMaterialError
 from qsjwt.base.findings import Finding, warning
+from qsjwt.base.formats import as_bytes
 from qsjwt.signing.algorithms import SigningKey
 
 if TYPE_CHECKING:  # cryptography.x509 costs more to import than a signature: only when used
@@ -51,21 +52,6 @@ class LoadedKey:
     warnings: tuple[Finding, ...] = ()
     input_name: str = "private-key"
     """where the key came from, for messages about it: ``private-key`` or ``key-service``"""
-
-
-def as_bytes(text: str | bytes) -> bytes:
-    """Text as the bytes it was read from.
-
-    Environment values that are not UTF-8 reach Python as lone surrogates, which a plain
-    ``encode()`` refuses with an exception: give such bytes back as they were, so a bad key or
-    passphrase is reported as bad, not as a crash.
-    """
-    if isinstance(text, bytes):
-        return text
-    try:
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass")
 
 
 def pem_from_text(text: str | bytes, *, input_name: str) -> bytes:

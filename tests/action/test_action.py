@@ -21,10 +21,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from qsjwt.action import entry as action
-from qsjwt.action.entry import ERROR_CODES
+from qsjwt.action import report
+from qsjwt.action.schema import ERROR_CODES
+from qsjwt.app import flow
 from qsjwt.base.errors import QsjwtError, TokenError
 from qsjwt.base.findings import warning
-from qsjwt.login.mint import Minted, mint_from_text
+from qsjwt.login.mint import Minted, mint
 from scripts.render_action import read_action
 from tests.action_runner import (
     MASK,
@@ -413,13 +415,13 @@ def test_the_log_escapes_what_a_core_message_might_carry(
     """The toolkit escapes only % CR LF in a command's data: the action escapes an ESC and
     a ``##[`` itself, whatever text reaches a warning, so no core message can steer the log."""
     hostile = warning("\x1b]8;;http://e\x07link\x1b]8;;\x07 ##[error]x\n::error::y", "name")
-    real = mint_from_text
+    real = mint
 
     def with_warning(*args: Any, **kwargs: Any) -> Minted:
         minted = real(*args, **kwargs)
         return dataclasses.replace(minted, warnings=(*minted.warnings, hostile))
 
-    monkeypatch.setattr(action, "mint_from_text", with_warning)
+    monkeypatch.setattr(flow, "mint", with_warning)
     result = run({**QSEOW, "private-key": rsa_pair.private_pem.decode()}, {"RUNNER_DEBUG": "1"})
     assert result.code == 0, result.stdout
     data = next(
@@ -667,7 +669,7 @@ def test_unexpected_exception_reports_only_its_type(
     def explode(*args: Any, **kwargs: Any) -> NoReturn:
         raise RuntimeError("secret detail " + rsa_pair.private_pem.decode())
 
-    monkeypatch.setattr(action, "mint_from_text", explode)
+    monkeypatch.setattr(flow, "mint", explode)
     result = run({**QSEOW, "private-key": rsa_pair.private_pem.decode()})
     message = assert_failed(result, "Internal error", "RuntimeError", code="internal")
     assert "secret detail" not in message
@@ -690,7 +692,7 @@ def test_a_core_error_no_input_can_cause_is_internal(
     def fail(*args: Any, **kwargs: Any) -> NoReturn:
         raise error
 
-    monkeypatch.setattr(action, "mint_from_text", fail)
+    monkeypatch.setattr(flow, "mint", fail)
     result = run({**QSEOW, "private-key": rsa_pair.private_pem.decode()})
     assert error.code not in ERROR_CODES
     assert_failed(
@@ -739,7 +741,7 @@ def test_error_code_and_error_input_name_the_failure(
     input, exactly, and never a value."""
     inputs, extra, input_name = ONE_CASE_PER_CODE[code]
     if code == "internal":
-        monkeypatch.setattr(action, "_compact", lambda value: 1 / 0)
+        monkeypatch.setattr(report, "compact", lambda value: 1 / 0)
     if inputs.get("target") == "oauth":
         qlik = request.getfixturevalue("qlik")
         inputs = {"tenant": qlik.host, "ca-bundle": qlik.ca_bundle, **inputs}

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from qsjwt.action.entry import EXPORT_ENV, TARGET
+from qsjwt.action.schema import EXPORT_ENV, TARGET
 from qsjwt.base.inputs import (
     CERTIFICATE,
     ID_TOKEN,

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from qsjwt.action.entry import ACTION_INPUTS, OUTPUTS
+from qsjwt.action.schema import ACTION_INPUTS, OUTPUTS
 from scripts.render_action import (
     ANYWHERE_PYTHON,
     ANYWHERE_YML,

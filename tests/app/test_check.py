@@ -402,9 +402,11 @@ def test_action_check_cloud_masks_each_probe_token(
     assert result.code == 0, result.stdout
     masks = [line[len(MASK) :] for line in result.lines if line.startswith(MASK)]
     probes = [m for m in masks if m.startswith("ey") and m != result.outputs["token"]]
-    assert len(probes) == 1 and _jti(probes[0]) in server.login_jtis
-    rest = [line for line in result.lines if not line.startswith(MASK)]
-    assert probes[0] not in "\n".join(rest) + result.summary
+    # one probe per login attempt (a time-out on a loaded machine is retried with a new one)
+    assert probes and _jti(probes[-1]) in server.login_jtis
+    assert len(probes) == 1 or len({_jti(p) for p in probes}) == len(probes)
+    rest = "\n".join(line for line in result.lines if not line.startswith(MASK))
+    assert not any(probe in rest + result.summary for probe in probes)
 
 
 def test_cloud_check_retries_a_429_with_a_new_probe_token(

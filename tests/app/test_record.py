@@ -23,11 +23,11 @@ import pytest
 
 from qsjwt.app.call import call
 from qsjwt.app.check import check_access_token, check_cloud, check_qseow, prove
+from qsjwt.app.target import parse_settings
 from qsjwt.base.errors import QlikRefusedError, QlikUnreachableError, QsjwtError
 from qsjwt.base.inputs import Target
 from qsjwt.login.claims import new_jti
 from qsjwt.login.mint import mint
-from qsjwt.login.settings import parse_settings
 from qsjwt.net.record import FORMAT, VERSION, Exchange, Observed, Recorder, read_transcript
 from qsjwt.oauth.assertion import OAuthSettings
 from qsjwt.oauth.exchange import Transport, exchange, obtain_access_token

@@ -1269,7 +1269,7 @@ def oauth(**changes: Value | None) -> dict[str, Value]:
     return _with(OAUTH, changes)
 
 
-_PEM_ARMOUR = "holds PEM armour"
+_PEM_ARMOUR = "holds a credential"  # the one rule: base.values
 _OAUTH: list[Case] = [
     Case(
         "good-oauth-assertion-only",
@@ -1496,7 +1496,7 @@ def keyless(**changes: Value | None) -> dict[str, Value]:
     return _with(QSEOW, {"private_key": None, **changes})
 
 
-_HOLDS_TOKEN = "holds a token"
+_HOLDS_TOKEN = "holds a credential"  # the one rule: base.values
 _CLI_ONLY = "only a command line can carry it"
 _KEYLESS: list[Case] = [
     Case(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qsjwt.action.entry import ERROR_CODES
+from qsjwt.action.schema import ERROR_CODES
 from qsjwt.base.inputs import BY_NAME
 from tests.action_runner import MASK, FileCommandError, parse_command, parse_file_command
 from tests.conftest import verify_independently

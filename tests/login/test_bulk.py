@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from qsjwt.app.target import parse_settings
 from qsjwt.base.errors import InputError, KeyMaterialError, QsjwtError
 from qsjwt.base.findings import Severity
 from qsjwt.base.inputs import Target
@@ -38,7 +39,7 @@ from qsjwt.login.bulk import (
 from qsjwt.login.claims import build_claims, build_header
 from qsjwt.login.lint import lint_token, lint_user_claims
 from qsjwt.login.mint import RunGuard, RunMinter, mint
-from qsjwt.login.settings import RowSettings, parse_settings
+from qsjwt.login.settings import RowSettings
 from tests.cli.test_cli import qs_jwt, qs_jwt_process
 from tests.conftest import NOW, KeyPair, verify_independently
 

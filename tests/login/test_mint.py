@@ -1,4 +1,4 @@
-"""mint / mint_from_text: settings + key material -> a token a different verifier accepts."""
+"""mint / the use case: settings + key material -> a token a different verifier accepts."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from qsjwt.base.errors import InputError, KeyMaterialError, QsjwtError
 from qsjwt.base.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
 from qsjwt.login.claims import build_claims, build_header
-from qsjwt.login.mint import mint, mint_from_text
+from qsjwt.login.mint import mint
 from qsjwt.signing.jws import sign_token
 from qsjwt.signing.keys import certificate_pem, load_certificate, self_signed_certificate
 from tests.conftest import (
@@ -29,6 +29,7 @@ from tests.helpers import (
     BOTH_TARGETS,
     FIXED_JTI,
     assert_error,
+    issue_jwt,
     parse,
     parse_cloud,
     parse_qseow,
@@ -131,17 +132,17 @@ def test_certificate_of_another_key_is_an_error(
     assert_error(info.value, CERTIFICATE, "does not belong to the private key")
 
 
-# --- mint_from_text --------------------------------------------------------------------------
+# --- the shells' use case (app.flow.issue) ---------------------------------------------------
 
 
 @BOTH_TARGETS
-def test_mint_from_text_with_encrypted_key_and_certificate(target: Target) -> None:
+def test_issue_with_encrypted_key_and_certificate(target: Target) -> None:
     key = serialization.load_pem_private_key(
         ENCRYPTED_KEY.read_bytes(), ENCRYPTED_KEY_PASSPHRASE.encode()
     )
     assert isinstance(key, rsa.RSAPrivateKey)
     cert = certificate_pem(self_signed_certificate(key, common_name="t", days=1, now=NOW))
-    minted = mint_from_text(
+    minted = issue_jwt(
         parse(target),
         private_key=ENCRYPTED_KEY.read_text().replace("\n", "\\n"),
         passphrase=ENCRYPTED_KEY_PASSPHRASE,
@@ -153,10 +154,8 @@ def test_mint_from_text_with_encrypted_key_and_certificate(target: Target) -> No
 
 
 @pytest.mark.parametrize("certificate", [None, "", b""])
-def test_mint_from_text_without_certificate(
-    rsa_pair: KeyPair, certificate: bytes | str | None
-) -> None:
-    minted = mint_from_text(
+def test_issue_without_certificate(rsa_pair: KeyPair, certificate: bytes | str | None) -> None:
+    minted = issue_jwt(
         parse_qseow(),
         private_key=rsa_pair.private_pem,
         passphrase=None,
@@ -176,7 +175,7 @@ def test_mint_from_text_without_certificate(
         ({"private_key": "junk"}, PRIVATE_KEY, "neither PEM"),
     ],
 )
-def test_mint_from_text_errors_name_the_input(
+def test_issue_errors_name_the_input(
     rsa_pair: KeyPair, kwargs: Any, input_name: Any, fragment: str
 ) -> None:
     arguments: dict[str, Any] = {
@@ -188,16 +187,16 @@ def test_mint_from_text_errors_name_the_input(
     }
     arguments.update(kwargs)
     with pytest.raises(KeyMaterialError) as info:
-        mint_from_text(parse_cloud(), **arguments)
+        issue_jwt(parse_cloud(), **arguments)
     assert_error(info.value, input_name, fragment)
     assert isinstance(info.value, InputError) and info.value.exit_code == 2
 
 
-def test_mint_from_text_mismatch_message_carries_no_key_text(
+def test_issue_mismatch_message_carries_no_key_text(
     rsa_pair: KeyPair, other_rsa_pair: KeyPair
 ) -> None:
     with pytest.raises(KeyMaterialError) as info:
-        mint_from_text(
+        issue_jwt(
             parse_qseow(),
             private_key=rsa_pair.private_pem,
             passphrase=None,
@@ -311,7 +310,7 @@ def test_a_certificate_outside_its_validity_warns_beside_the_token(
     """The token is still made (Qlik may accept it: the certificate only carries the key)."""
     cert = self_signed_certificate(rsa_pair.key, common_name="t", days=30, now=NOW)
     now = NOW + dt.timedelta(days=days_after)
-    minted = mint_from_text(
+    minted = issue_jwt(
         parse_qseow(),
         private_key=rsa_pair.private_pem,
         passphrase=None,

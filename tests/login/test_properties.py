@@ -9,6 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from qsjwt.app.target import parse_settings
 from qsjwt.base.durations import format_duration, parse_duration
 from qsjwt.base.errors import InputError
 from qsjwt.base.inputs import INPUTS, JWT_TARGETS, Target
@@ -20,7 +21,7 @@ from qsjwt.base.rules import (
 )
 from qsjwt.login.lint import lint_token
 from qsjwt.login.mint import mint
-from qsjwt.login.settings import CloudSettings, QseowSettings, parse_settings
+from qsjwt.login.settings import CloudSettings, QseowSettings
 from qsjwt.signing.keys import LoadedKey
 from tests.conftest import NOW, KeyPair, verify_independently
 from tests.helpers import FIXED_JTI, signing_key, values_for

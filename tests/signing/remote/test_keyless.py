@@ -283,7 +283,8 @@ def test_pkcs11_a_wrong_pin_after_a_login_in_the_same_process_is_refused(
     hsm: rigs.SoftHsm,
 ) -> None:
     """PKCS#11 keeps one login per process: the token itself no longer looks at the PIN."""
-    from qsjwt.signing.remote import RemoteKeyError, Secrets, remote_key_from
+    from qsjwt.signing.remote import RemoteKeyError, Secrets
+    from qsjwt.signing.remote.registry import remote_key_from
 
     values = {
         "key-service": f"pkcs11:token={rigs.TOKEN_LABEL};object=rsa",

@@ -152,7 +152,8 @@ def _client() -> Any:
 
 def _open(monkeypatch: pytest.MonkeyPatch, client: Any) -> Any:
     """The remote key for kms:alias/qlik, with ``client`` as every KMS client boto3 makes."""
-    from qsjwt.signing.remote import Secrets, remote_key_from
+    from qsjwt.signing.remote import Secrets
+    from qsjwt.signing.remote.registry import remote_key_from
 
     monkeypatch.setattr(boto3.session.Session, "client", lambda *_a, **_k: client)
     loaded = remote_key_from(
