@@ -185,8 +185,11 @@ class Recorder:
         entry: dict[str, Any] = {"method": exchange.method.upper()[:10]}
         if self.hosts:
             entry["host"] = parts.netloc.rpartition("@")[2]
+        query = urllib.parse.parse_qsl(parts.query, True)
+        # what the request carried is data: masked wherever it shows up again (an echo)
+        self.redact(*(value for _, value in query), *_credentials(request_headers))
         entry["path"] = self._path(parts.path)
-        names = sorted({self._key(name) for name, _ in urllib.parse.parse_qsl(parts.query, True)})
+        names = sorted({self._key(name) for name, _ in query})
         if names:
             entry["query"] = names
         # the request first: the values it sent are data, masked wherever the answer has them
@@ -335,6 +338,18 @@ def _header(headers: Iterable[tuple[str, Any]], name: str) -> str | None:
         if str(key).lower() == name.lower():
             return str(value)
     return None
+
+
+def _credentials(headers: Mapping[str, str]) -> Iterable[str]:
+    """The values of the request headers that carry a credential: a token, cookies, Xrfkey."""
+    for key, value in headers.items():
+        name = key.lower()
+        if name == "authorization":
+            yield value.partition(" ")[2] or value
+        elif name == "x-qlik-xrfkey":
+            yield value
+        elif name == "cookie":
+            yield from (part.partition("=")[2] for part in value.split(";"))
 
 
 def _request_cookies(headers: Mapping[str, str]) -> list[str]:

@@ -708,3 +708,29 @@ def test_open_recorder_from_the_inputs(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         open_recorder({"record": "t.json", "record-hosts": "maybe"}, command="check")
     assert info.value.input_name == "record-hosts"
+
+
+def test_a_credential_qlik_echoes_is_masked(tmp_path: Path) -> None:
+    """A token, cookie or Xrfkey the request carried, echoed in Qlik's words, is masked."""
+    token, xrfkey, cookie = "t0ken.short", "Abcdefgh12345678", "sess10n"
+    recorder = Recorder(tmp_path / "t.json", command="call")
+    recorder(
+        Exchange(
+            "GET",
+            f"https://h/jwt/qrs/about?xrfkey={xrfkey}",
+            400,
+            Message(),
+            json.dumps(
+                {"errors": [{"title": f"bad {token} {xrfkey} {cookie}", "detail": xrfkey}]}
+            ).encode(),
+            0,
+            {
+                "Authorization": f"Bearer {token}",
+                "X-Qlik-Xrfkey": xrfkey,
+                "Cookie": f"X-Qlik-Session-jwt={cookie}",
+            },
+        )
+    )
+    text = (tmp_path / "t.json").read_text()
+    assert token not in text and xrfkey not in text and cookie not in text
+    assert '"bad {string:11} {string:16} {string:7}"' in text
