@@ -368,3 +368,63 @@ def test_qlik_words_cannot_steer_a_terminal_or_a_runner() -> None:
     assert not shown.startswith("::")
     assert "eyJhbGciOiJSUzI1NiJ9" not in shown and "svc_secret" not in shown
     assert shown.startswith("401, OAUTH-5 '")
+
+
+# --- call -----------------------------------------------------------------------------------
+
+
+def _call(qlik: LocalQlik, token_file: Path, url: str) -> Run:
+    return qs_jwt(
+        "call", url, "--xrfkey", "--ca-bundle", qlik.ca_bundle, "--token-file", token_file
+    )
+
+
+@pytest.mark.parametrize(
+    ("reading", "said"),
+    [("login-redirect", "a redirect, which is never followed"), ("404", "nothing at this path")],
+)
+def test_call_at_an_unknown_prefix_under_both_readings(
+    local: Starter, key_file: Path, tmp_path: Path, reading: str, said: str
+) -> None:
+    qlik = local(unknown_prefix=reading)
+    token = tmp_path / "token.jwt"
+    minted = qs_jwt(
+        "qseow",
+        "--user-id",
+        "a",
+        "--user-directory",
+        "D",
+        "--private-key-file",
+        key_file,
+        "--output",
+        token,
+    )
+    assert minted.code == 0, minted.err
+    run = _call(qlik, token, f"{qlik.proxy_url('nope')}/qrs/about")
+    assert run.code == 3, run.err
+    assert said in run.err
+
+
+@pytest.mark.parametrize("body", READINGS["proxy_error_body"], ids=["bare", "body"])
+def test_call_with_a_refused_token_under_both_body_readings(
+    local: Starter, tmp_path: Path, other_rsa_pair: KeyPair, body: Any
+) -> None:
+    qlik = local(proxy_error_body=body)
+    other = tmp_path / "other.pem"
+    other.write_bytes(other_rsa_pair.private_pem)
+    token = tmp_path / "token.jwt"
+    minted = qs_jwt(
+        "qseow",
+        "--user-id",
+        "a",
+        "--user-directory",
+        "D",
+        "--private-key-file",
+        other,
+        "--output",
+        token,
+    )
+    assert minted.code == 0, minted.err
+    run = _call(qlik, token, f"{qlik.proxy_url('jwt')}/qrs/about")
+    assert run.code == 3, run.err
+    assert "Qlik did not accept the token: 401" in run.err
