@@ -47,6 +47,7 @@ from qsjwt.signing.keys import (
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from qsjwt.net.record import Recorder
     from qsjwt.oauth.assertion import Assertion, OAuthSettings
     from qsjwt.oauth.exchange import AccessToken
 
@@ -61,6 +62,7 @@ __all__ = [
     "Minted",
     "OAuthSettings",
     "QseowSettings",
+    "Recorder",
     "Request",
     "certificates",
     "check_asked",
@@ -128,6 +130,8 @@ class Request(NamedTuple):
     now: dt.datetime | None = None
     """the API's fixed time; the shells use the clock"""
     jti: str | None = None
+    record: Recorder | None = None
+    """the transcript of every exchange with Qlik (``--record``), or None"""
 
     def __repr__(self) -> str:
         return f"Request(target={self.settings.target.value}, key={self.key!r})"
@@ -265,7 +269,7 @@ def _oauth(settings: OAuthSettings, key: LoadedKey, request: Request) -> Issued:
         )
     from qsjwt.oauth.exchange import obtain_access_token  # noqa: PLC0415 (HTTP only here)
 
-    access = obtain_access_token(settings, key)
+    access = obtain_access_token(settings, key, record=request.record)
     request.on_secret(access.access_token)
     token = access.access_token
     return Issued(
@@ -293,7 +297,7 @@ def prove(request: Request, issued: Issued) -> str:
     from qsjwt.app.check import prove as prove_at_qlik  # noqa: PLC0415
 
     probe = issued.probe or (lambda: issued.token)
-    return describe(prove_at_qlik(request.settings, issued.token, probe))
+    return describe(prove_at_qlik(request.settings, issued.token, probe, record=request.record))
 
 
 def document(issued: Issued, *, expires_at: Callable[[dt.datetime], str]) -> dict[str, Any]:

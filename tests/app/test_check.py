@@ -426,3 +426,69 @@ def test_cloud_check_retries_a_429_with_a_new_probe_token(
     run = check_cloud(server, key_file)
     assert run.code == 0, run.err
     assert len(seen) == 2 and seen[0] != seen[1], "each attempt spends its own probe token"
+
+
+def test_action_check_qseow_records_the_exchanges(
+    server: LocalQlik, rsa_pair: KeyPair, run: Callable[..., Result], tmp_path: Path
+) -> None:
+    """The action's record input: a transcript under RUNNER_TEMP, its path the output
+    record-path; the token and the user id are not in it."""
+    result = run(
+        {
+            "target": "qseow",
+            "user-id": "alice",
+            "user-directory": "CORP",
+            "check": "true",
+            "record": "qlik-transcript.json",
+            "virtual-proxy-url": server.proxy_url("jwt"),
+            "ca-bundle": server.ca_bundle,
+            "private-key": rsa_pair.private_pem.decode(),
+        },
+        {"RUNNER_TEMP": str(tmp_path)},
+    )
+    assert result.code == 0, result.stdout
+    path = Path(result.outputs["record-path"])
+    assert path == tmp_path / "qlik-transcript.json"
+    text = path.read_text()
+    transcript = json.loads(text)
+    assert transcript["exchanges"], "every call to Qlik is in the transcript"
+    assert result.outputs["token"] not in text
+    assert "alice" not in text
+
+
+def test_action_check_refused_keeps_the_transcript(
+    server: LocalQlik, other_rsa_pair: KeyPair, run: Callable[..., Result], tmp_path: Path
+) -> None:
+    result = run(
+        {
+            "target": "qseow",
+            "user-id": "alice",
+            "user-directory": "CORP",
+            "check": "true",
+            "record": "refused.json",
+            "virtual-proxy-url": server.proxy_url("jwt"),
+            "ca-bundle": server.ca_bundle,
+            "private-key": other_rsa_pair.private_pem.decode(),
+        },
+        {"RUNNER_TEMP": str(tmp_path)},
+    )
+    assert result.code == 1
+    assert set(result.outputs) == {"error-code", "record-path"}
+    assert json.loads(Path(result.outputs["record-path"]).read_text())["exchanges"]
+
+
+def test_action_record_is_a_file_name(
+    rsa_pair: KeyPair, run: Callable[..., Result], tmp_path: Path
+) -> None:
+    result = run(
+        {
+            "target": "qseow",
+            "user-id": "alice",
+            "user-directory": "CORP",
+            "record": "../elsewhere.json",
+            "private-key": rsa_pair.private_pem.decode(),
+        },
+        {"RUNNER_TEMP": str(tmp_path)},
+    )
+    assert result.code == 1
+    assert result.outputs == {"error-code": "invalid-input", "error-input": "record"}

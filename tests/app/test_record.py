@@ -417,14 +417,7 @@ def test_a_refused_run_still_leaves_its_transcript(
 
 # --- the command line (the shells pass ``record=``: wired by the use-case rewrite) -----------
 
-NEEDS_WIRING = pytest.mark.xfail(
-    strict=True,
-    reason="needs the shells to build a Recorder from --record and pass it as record= to "
-    "prove, obtain_access_token and call (see the issue-20 report); remove this mark then",
-)
 
-
-@NEEDS_WIRING
 def test_cli_check_qseow_record(qlik: LocalQlik, rsa_pair: KeyPair, tmp_path: Path) -> None:
     from tests.app.test_check import check_qseow as cli_check_qseow
 
@@ -442,7 +435,6 @@ def test_cli_check_qseow_record(qlik: LocalQlik, rsa_pair: KeyPair, tmp_path: Pa
     assert "alice" not in path.read_text() and "127.0.0.1" not in path.read_text()
 
 
-@NEEDS_WIRING
 def test_cli_oauth_record_and_hosts(qlik: LocalQlik, rsa_pair: KeyPair, tmp_path: Path) -> None:
     from tests.cli.test_cli import qs_jwt
 
@@ -471,7 +463,6 @@ def test_cli_oauth_record_and_hosts(qlik: LocalQlik, rsa_pair: KeyPair, tmp_path
     assert "client-1" not in path.read_text()
 
 
-@NEEDS_WIRING
 def test_cli_call_record(qlik: LocalQlik, rsa_pair: KeyPair, tmp_path: Path) -> None:
     from tests.cli.test_cli import qs_jwt
 
