@@ -44,7 +44,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from email.message import Message
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 from qsjwt._version import __version__
 from qsjwt.base.display import path_for_message
@@ -99,6 +99,7 @@ _ASCII_DIGITS = re.compile(r"[0-9]{1,9}")
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 T = TypeVar("T")
+E = TypeVar("E", bound=Exception)
 
 
 def _utc_now() -> dt.datetime:
@@ -431,19 +432,17 @@ def _verifying(ca_bundle: str | None) -> ssl.SSLContext:
 
 
 @dataclass(frozen=True)
-class Failure:
+class Failure(Generic[E]):
     """An attempt that did not succeed: what to raise, and whether another try is worth it."""
 
-    error: Exception
+    error: E
     retry_after: float | None
     """None: final; otherwise the least wait before trying again"""
     asked_wait: float | None = None
     """what the server's Retry-After asked for, if anything"""
 
 
-def retrying(
-    attempt: Callable[[int], T | Failure], *, deadline: float, clock: Clock
-) -> tuple[T | Failure, int, float]:
+def retrying(attempt: Callable[[int], T], *, deadline: float, clock: Clock) -> tuple[T, int, float]:
     """Call ``attempt(1)``, ``attempt(2)``... until it returns a result, a final Failure, or
     a retryable one whose wait would end past ``deadline`` seconds from now. Returns the last
     outcome, the number of attempts and the seconds spent."""
@@ -586,7 +585,7 @@ TENANT_HINT = "give the tenant's host exactly as Qlik shows it, e.g. tenant.eu.q
 _NETWORK_HINT = "check the host, the network and any proxy (https_proxy, no_proxy)"
 
 
-def network_failure(err: BaseException, host_input: str = TENANT) -> Failure:
+def network_failure(err: BaseException, host_input: str = TENANT) -> Failure[QsjwtError]:
     """A failure to reach Qlik before any answer: whether it is worth another try, and what
     to tell; ``host_input`` is the input that names the host (``tenant``, or ``call``'s
     ``url``)."""
@@ -665,11 +664,11 @@ def network_failure(err: BaseException, host_input: str = TENANT) -> Failure:
     )
 
 
-def given_up(failure: Failure, attempts: int, elapsed: float, deadline: float) -> Exception:
+def given_up(
+    failure: Failure[QsjwtError], attempts: int, elapsed: float, deadline: float
+) -> QsjwtError:
     """The last failure's error, saying why no further attempt was made."""
     error = failure.error
-    if not isinstance(error, QsjwtError):
-        return error
     if failure.asked_wait is not None and failure.asked_wait > deadline - elapsed:
         tail = f"Qlik asked to wait {failure.asked_wait:.0f} s, past the {deadline:.0f} s limit"
     else:
@@ -741,7 +740,7 @@ def request_json(
     again = method in _IDEMPOTENT if retry is None else retry
     director = opener(transport)
 
-    def attempt(_number: int) -> Answer | Failure:
+    def attempt(_number: int) -> Answer | Failure[Exception]:
         request = urllib.request.Request(  # noqa: S310 (callers check the scheme)
             url, data=data, method=method, headers=sent
         )
