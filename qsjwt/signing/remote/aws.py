@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -158,7 +159,7 @@ def _session(boto3: Any, region: str, context: Context) -> Any:  # noqa: ANN401 
     values: Mapping[str, str] = {AUDIENCE: DEFAULT_AUDIENCE, **context.values}
     if not values.get(AUDIENCE, "").strip():
         values = {**values, AUDIENCE: DEFAULT_AUDIENCE}
-    token = identity_token(Context(values, context.secrets, context.ci_env, context.on_secret))
+    token = identity_token(replace(context, values=values))
     sts = boto3.session.Session(region_name=region).client(
         "sts", config=Config(signature_version=UNSIGNED)
     )
