@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -25,6 +26,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwcrypto import jwk, jwt
+
+from tests.qlik_local import _make_certificates
 
 ROOT_TOKEN = "qs-jwt-test-root"
 REQUEST_TOKEN = "qs-jwt-test-request-token"
@@ -53,9 +56,13 @@ def bao_binary() -> str:
 
 @dataclass
 class Issuer:
-    """An OIDC issuer on 127.0.0.1 (discovery, JWKS) and a stand-in for GitHub's token URL."""
+    """An OIDC issuer on 127.0.0.1 (discovery, JWKS) and, over HTTPS (qs-jwt asks GitHub's
+    token URL only over https), a stand-in for GitHub's token URL."""
 
     server: ThreadingHTTPServer
+    github: ThreadingHTTPServer
+    ca_bundle: str
+    """the CA of the token URL's certificate, for SSL_CERT_FILE"""
     key: jwk.JWK
     claims: dict[str, Any] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
@@ -67,7 +74,7 @@ class Issuer:
     @property
     def request_url(self) -> str:
         """As GitHub's: it already has a query, the audience is appended with &."""
-        return f"{self.url}/token?api-version=2.0"
+        return f"https://127.0.0.1:{self.github.server_address[1]}/token?api-version=2.0"
 
     def token(self, audience: str, **overrides: Any) -> str:
         now = int(time.time())
@@ -88,7 +95,7 @@ class Issuer:
         return str(signed.serialize())
 
 
-def start_issuer() -> Issuer:
+def start_issuer(directory: Path) -> Issuer:
     key = jwk.JWK.from_pyca(rsa.generate_private_key(public_exponent=65537, key_size=2048))
     holder: dict[str, Issuer] = {}
 
@@ -132,8 +139,14 @@ def start_issuer() -> Issuer:
                 self._json(404, {})
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    holder["issuer"] = Issuer(server, key)
+    github = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ca_bundle, cert, cert_key = _make_certificates(directory)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, cert_key)
+    github.socket = context.wrap_socket(github.socket, server_side=True)
+    for each in (server, github):
+        threading.Thread(target=each.serve_forever, daemon=True).start()
+    holder["issuer"] = Issuer(server, github, ca_bundle, key)
     return holder["issuer"]
 
 
@@ -164,8 +177,9 @@ class Bao:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        self.issuer.server.shutdown()
-        self.issuer.server.server_close()
+        for server in (self.issuer.server, self.issuer.github):
+            server.shutdown()
+            server.server_close()
 
 
 def start_bao(home: Path) -> Bao:
@@ -193,7 +207,7 @@ def start_bao(home: Path) -> Bao:
                 process.kill()
                 raise RuntimeError("bao server -dev did not start") from None
             time.sleep(0.05)
-    issuer = start_issuer()
+    issuer = start_issuer(home)
     bao = Bao(process, address, issuer)
     try:
         configure(bao)

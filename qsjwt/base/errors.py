@@ -114,6 +114,19 @@ class KeyServiceUnreachableError(QsjwtError):
     code = "key-service-unreachable"
 
 
+class QlikDeadlineError(QlikUnreachableError):
+    """Qlik did not answer within the deadline (the ``timeout`` input): a slow or stalled
+    server, or a network that drops packets."""
+
+    code = "deadline-exceeded"
+
+
+class KeyServiceDeadlineError(KeyServiceUnreachableError):
+    """The key service did not answer within the deadline. Nothing was signed."""
+
+    code = "deadline-exceeded"
+
+
 class QlikMalformedAnswerError(QlikUnreachableError):
     """Qlik (or what answered in its place) answered, but not as documented: an access token
     outside the token grammar, a ``token_type`` other than Bearer, a lifetime no date can hold.

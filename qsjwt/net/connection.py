@@ -32,21 +32,26 @@ __all__ = [
     "CHECK",
     "CHECK_INPUTS",
     "CONNECTION_INPUTS",
+    "DEFAULT_DEADLINE",
     "INSECURE",
     "TENANT",
     "TIMEOUT",
     "VIRTUAL_PROXY_URL",
     "Check",
     "Connection",
+    "check_base_url",
     "check_virtual_proxy_url",
+    "is_loopback",
     "normalise_tenant",
     "parse_connection",
 ]
 
 CHECK_INPUTS = frozenset({CHECK, TENANT, VIRTUAL_PROXY_URL, *CONNECTION_INPUTS})
 """What ``check`` reads for qseow and cloud: where Qlik is and how to reach it, not the token."""
-DEFAULT_TIMEOUT = 60
-"""Seconds from the first request to giving up, retries included: a minute at most."""
+DEFAULT_DEADLINE = 60
+"""Seconds from the first request to giving up, retries included: the ``timeout`` input's
+default, and the deadline of each key-service request. The one home of this number (the
+per-operation time-out is ``qsjwt.net.transport.OPERATION_TIMEOUT``)."""
 MAX_TIMEOUT = 600
 INSECURE_WARNING = (
     "is on: Qlik's TLS certificate is not verified, so anyone on the network path can read "
@@ -60,7 +65,7 @@ _PREFIX = re.compile(r"[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*")
 class Connection:
     """Checked: how long to keep trying, and which TLS certificates to trust."""
 
-    timeout: int = DEFAULT_TIMEOUT
+    timeout: int = DEFAULT_DEADLINE
     ca_bundle: str | None = None
     insecure: bool = False
 
@@ -95,7 +100,7 @@ def parse_timeout(text: str) -> int:
     return parse_bounded(
         text,
         input_name=TIMEOUT,
-        default=DEFAULT_TIMEOUT,
+        default=DEFAULT_DEADLINE,
         maximum=MAX_TIMEOUT,
         limit=f"the {format_duration(MAX_TIMEOUT)} this tool waits for Qlik at most",
     )
@@ -188,3 +193,36 @@ def _dns_or_ipv4(host: str) -> str:
     if len(name) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
         raise ValueError(name)
     return name
+
+
+def check_base_url(text: str, *, input_name: str) -> str:
+    """A key service's ``https://host[:port][/path]``, or http to 127.0.0.1/::1/localhost; no
+    user info, query or fragment. Refusals name the input and never repeat it."""
+    url = text.strip().rstrip("/")
+    parts = urllib.parse.urlsplit(url)
+    hint = "e.g. https://vault.example.com:8200"
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise InputError("is not an https:// URL", input_name=input_name, hint=hint)
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise InputError(
+            "must not carry user info, a query or a fragment", input_name=input_name, hint=hint
+        )
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise InputError(
+            "uses plain http to another machine: tokens would cross the network in clear",
+            input_name=input_name,
+            hint="use https",
+        )
+    return url
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or ``localhost``: this machine, where plain http may carry a token and
+    no proxy is ever used."""
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

@@ -24,12 +24,18 @@ from qsjwt.base.durations import parse_bounded, parse_duration
 from qsjwt.base.errors import InputError, MissingInputError, ref
 from qsjwt.base.findings import Finding, warning
 from qsjwt.base.formats import parse_boolean
-from qsjwt.base.inputs import PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target, default_lifetime
+from qsjwt.base.inputs import (
+    CHECK,
+    PRIVATE_KEY,
+    PRIVATE_KEY_PASSPHRASE,
+    Target,
+    default_lifetime,
+)
 from qsjwt.base.values import RawValue, ValueReader, read_for
 from qsjwt.net.connection import (
     CA_BUNDLE,
     CONNECTION_INPUTS,
-    DEFAULT_TIMEOUT,
+    DEFAULT_DEADLINE,
     INSECURE,
     TENANT,
     TIMEOUT,
@@ -56,7 +62,6 @@ EXPIRES_IN = "expires-in"
 ALGORITHM = "algorithm"
 GRANT = "grant"
 ASSERTION_ONLY = "assertion-only"
-CHECK = "check"
 EXCHANGE_ONLY = CONNECTION_INPUTS
 """Inputs that only matter when the assertion is posted to Qlik."""
 INPUT_NAMES = (
@@ -141,7 +146,7 @@ class OAuthSettings:
     user_lookup: UserLookup | None = None
     assertion_only: bool = False
     """output the assertion; do not post it"""
-    timeout: int = DEFAULT_TIMEOUT
+    timeout: int = DEFAULT_DEADLINE
     """seconds to keep trying Qlik, retries included"""
     ca_bundle: str | None = None
     """a PEM file of the CAs to trust instead of the system's"""

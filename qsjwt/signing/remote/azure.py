@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import re
 import urllib.parse
 from typing import Any, NoReturn
@@ -35,7 +36,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from qsjwt.base.errors import InputError, KeyServiceUnreachableError, ref
 from qsjwt.base.inputs import ID_TOKEN, KEY_SERVICE
-from qsjwt.net.http import Answer, check_base_url, request, why_unreachable
+from qsjwt.net.connection import check_base_url
+from qsjwt.net.transport import Answer, Transport, UnreachableError, request_json
 from qsjwt.signing.remote import Context, KeyService, RemoteECKey, RemoteKeyError, RemoteRSAKey
 
 TENANT = "azure-tenant-id"
@@ -126,6 +128,7 @@ class _Client:
         self.token = ""
         self.curve_hash = ""
         """an EC key's one hash (ES256 on P-256...); '' for RSA"""
+        self.transport = Transport(ca_bundle=context.ca_bundle)
 
     # --- Microsoft Entra ID: the CI's OIDC token for a Key Vault access token ----------------
 
@@ -141,9 +144,7 @@ class _Client:
         values = dict(self.context.values)
         if not values.get(AUDIENCE, "").strip():
             values[AUDIENCE] = DEFAULT_AUDIENCE
-        assertion = identity_token(
-            Context(values, self.context.secrets, self.context.ci_env, self.context.on_secret)
-        )
+        assertion = identity_token(dataclasses.replace(self.context, values=values))
         host = urllib.parse.urlsplit(self.vault).hostname or ""
         scope = _SUFFIXES.get(_suffix(host) or "vault.azure.net", _SUFFIXES["vault.azure.net"])
         url = f"{authority}/{urllib.parse.quote(tenant, safe='')}/oauth2/v2.0/token"
@@ -155,11 +156,10 @@ class _Client:
             "client_assertion": assertion,
         }
         try:
-            answer = request("POST", url, headers={}, form=form)
-        except OSError as err:
-            raise KeyServiceUnreachableError(
-                f"Microsoft Entra ID could not be reached ({why_unreachable(err)}); nothing "
-                "was signed",
+            answer = request_json("POST", url, headers={}, form=form, transport=self.transport)
+        except UnreachableError as err:
+            raise err.error(
+                f"Microsoft Entra ID could not be reached ({err.why}); nothing was signed",
                 input_name=TENANT,
                 hint=f"check that this runner can reach {DEFAULT_AUTHORITY} (or "
                 f"{AUTHORITY}); for a private CA set SSL_CERT_FILE to its PEM bundle",
@@ -252,7 +252,8 @@ class _Client:
                 hint=f"set {ref('algorithm')} to {fits}, or use a key on the curve of {algorithm}",
             )
         body = {"alg": algorithm, "value": _b64url(digest)}
-        answer = self._call("POST", f"keys/{self.name}/{self.version}/sign", body)
+        path = f"keys/{self.name}/{self.version}/sign"
+        answer = self._call("POST", path, body, retry=True)  # signing again is harmless
         self._refused(answer, "sign")
         value = answer.document.get("value")
         if not isinstance(value, str) or not value:
@@ -266,15 +267,23 @@ class _Client:
 
     # --- HTTP ------------------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Answer:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        retry: bool | None = None,
+    ) -> Answer:
         url = f"{self.vault}/{path}?api-version={API_VERSION}"
+        headers = {"Authorization": f"Bearer {self.token}"}
         try:
-            return request(
-                method, url, headers={"Authorization": f"Bearer {self.token}"}, body=body
+            return request_json(
+                method, url, headers=headers, body=body, transport=self.transport, retry=retry
             )
-        except OSError as err:
-            raise KeyServiceUnreachableError(
-                f"Key Vault could not be reached ({why_unreachable(err)}); nothing was signed",
+        except UnreachableError as err:
+            raise err.error(
+                f"Key Vault could not be reached ({err.why}); nothing was signed",
                 input_name=KEY_SERVICE,
                 hint="check the vault's URL and that this runner can reach it (a private "
                 "endpoint or the vault's firewall may keep it out)",

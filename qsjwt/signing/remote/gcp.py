@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import re
 import urllib.parse
 from typing import Any
@@ -38,7 +39,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa, utils
 
 from qsjwt.base.errors import InputError, KeyServiceUnreachableError, ref
 from qsjwt.base.inputs import ID_TOKEN, KEY_SERVICE
-from qsjwt.net.http import Answer, check_base_url, request, why_unreachable
+from qsjwt.net.connection import check_base_url
+from qsjwt.net.transport import Answer, Transport, UnreachableError, request_json
 from qsjwt.signing.remote import Context, KeyService, RemoteECKey, RemoteKeyError, RemoteRSAKey
 
 PROVIDER = "gcp-workload-identity-provider"
@@ -98,6 +100,7 @@ class _Client:
         self.token = ""
         self.allowed: tuple[str, str] = ("", "")
         self.width = 0
+        self.transport = Transport(ca_bundle=context.ca_bundle)
         root = context.ci_env.get(API_ROOT, "").strip()
         universe = context.ci_env.get(UNIVERSE, "").strip().lower() or "googleapis.com"
         if not _UNIVERSE.fullmatch(universe):
@@ -141,9 +144,7 @@ class _Client:
         values = dict(self.context.values)
         if not values.get(AUDIENCE, "").strip():
             values[AUDIENCE] = f"https://iam.{self.universe}/{provider}"
-        subject = identity_token(
-            Context(values, self.context.secrets, self.context.ci_env, self.context.on_secret)
-        )
+        subject = identity_token(dataclasses.replace(self.context, values=values))
         body = {
             "grantType": "urn:ietf:params:oauth:grant-type:token-exchange",
             "audience": f"//iam.{self.universe}/{provider}",
@@ -221,7 +222,8 @@ class _Client:
                 f"makes {wanted}",
             )
         body = {"digest": {hash_name: base64.b64encode(digest).decode()}}
-        answer = self._call("POST", self._url("cloudkms", f"{self.name}:asymmetricSign"), body)
+        url = self._url("cloudkms", f"{self.name}:asymmetricSign")
+        answer = self._call("POST", url, body, retry=True)  # signing again is harmless
         self._kms_refused(answer, "cloudkms.cryptoKeyVersions.useToSign")
         try:
             signature = base64.b64decode(str(answer.document.get("signature") or ""), validate=True)
@@ -239,14 +241,22 @@ class _Client:
     # --- HTTP ------------------------------------------------------------------------------
 
     def _call(
-        self, method: str, url: str, body: dict[str, Any] | None = None, *, who: str = ""
+        self,
+        method: str,
+        url: str,
+        body: dict[str, Any] | None = None,
+        *,
+        who: str = "",
+        retry: bool | None = None,
     ) -> Answer:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
-            return request(method, url, headers=headers, body=body)
-        except OSError as err:
-            raise KeyServiceUnreachableError(
-                f"Google Cloud could not be reached ({why_unreachable(err)}); nothing was signed",
+            return request_json(
+                method, url, headers=headers, body=body, transport=self.transport, retry=retry
+            )
+        except UnreachableError as err:
+            raise err.error(
+                f"Google Cloud could not be reached ({err.why}); nothing was signed",
                 input_name=who or KEY_SERVICE,
                 hint="check that this runner can reach *.googleapis.com (a proxy: HTTPS_PROXY; "
                 "a private CA: SSL_CERT_FILE)",

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import urllib.parse
 
-from qsjwt.base.errors import InputError, KeyServiceUnreachableError
+from qsjwt.base.errors import InputError
 from qsjwt.base.inputs import ID_TOKEN
-from qsjwt.net.http import request, why_unreachable
+from qsjwt.net.transport import Transport, UnreachableError, header_value, request_json
 from qsjwt.signing.remote import Context, RemoteKeyError
 
 AUDIENCE = "id-token-audience"
@@ -44,16 +44,18 @@ def identity_token(context: Context) -> str:
             hint="set it to the audience the key service's role binds (bound_audiences)",
         )
     context.on_secret(bearer)
+    _check_request_url(url)
     joiner = "&" if urllib.parse.urlsplit(url).query else "?"
     try:
-        answer = request(
+        answer = request_json(
             "GET",
             url + joiner + urllib.parse.urlencode({"audience": audience}),
-            headers={"Authorization": f"Bearer {bearer}"},
+            headers={"Authorization": f"Bearer {header_value(bearer, input_name=REQUEST_TOKEN)}"},
+            transport=Transport(ca_bundle=context.ca_bundle),
         )
-    except OSError as err:
-        raise KeyServiceUnreachableError(
-            f"GitHub's identity token service could not be reached ({why_unreachable(err)})",
+    except UnreachableError as err:
+        raise err.error(
+            f"GitHub's identity token service could not be reached ({err.why})",
             input_name=ID_TOKEN,
             hint="ACTIONS_ID_TOKEN_REQUEST_URL must be reachable from this step",
         ) from None
@@ -66,3 +68,25 @@ def identity_token(context: Context) -> str:
         )
     context.on_secret(value)
     return value
+
+
+def _check_request_url(url: str) -> None:
+    """GitHub's token URL must be https: the request carries a bearer token. Its query (a
+    run's identifiers) is never repeated."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 (ValueError for a port that is not a number)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() != "https" or not parts.hostname:
+        raise InputError(
+            "is not an https URL: the request for the identity token carries a bearer token, "
+            "which may not travel in clear",
+            input_name=REQUEST_URL,
+            hint="the runner sets it; do not override it with an http:// URL",
+        )
+    if parts.username is not None or parts.password is not None:
+        raise InputError(
+            "holds user info (user:password@); credentials never go into the URL",
+            input_name=REQUEST_URL,
+        )

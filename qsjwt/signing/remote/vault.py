@@ -25,7 +25,8 @@ from qsjwt.base.errors import (
     ref,
 )
 from qsjwt.base.inputs import KEY_SERVICE, VAULT_TOKEN
-from qsjwt.net.http import Answer, check_base_url, request, why_unreachable
+from qsjwt.net.connection import check_base_url
+from qsjwt.net.transport import Answer, Transport, UnreachableError, header_value, request_json
 from qsjwt.signing.remote import (
     Context,
     KeyService,
@@ -70,7 +71,7 @@ class _Client:
         given = (self.context.secrets.vault_token or "").strip()
         if given:
             self.context.on_secret(given)
-            self.token = given
+            self.token = header_value(given, input_name=VAULT_TOKEN)
             return
         from qsjwt.signing.remote.identity import identity_token  # noqa: PLC0415
 
@@ -147,7 +148,7 @@ class _Client:
         if scheme == "pss":
             body["salt_length"] = "hash"
         path = f"{self.mount}/sign/{self.name}/{_HASH_PATH[hash_name]}"
-        answer = self._call("POST", path, body)
+        answer = self._call("POST", path, body, retry=True)  # signing again is harmless
         self._refused(answer, "update on MOUNT/sign/KEY/*")
         data = answer.document.get("data")
         signature = data.get("signature") if isinstance(data, dict) else None
@@ -165,18 +166,28 @@ class _Client:
     # --- HTTP ------------------------------------------------------------------------------
 
     def _call(
-        self, method: str, path: str, body: dict[str, Any] | None = None, *, auth: bool = True
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        auth: bool = True,
+        retry: bool | None = None,
     ) -> Answer:
         headers = {}
         if auth:
             headers["X-Vault-Token"] = self.token
         if namespace := self.context.value(NAMESPACE):
-            headers["X-Vault-Namespace"] = namespace
+            headers["X-Vault-Namespace"] = header_value(namespace, input_name=NAMESPACE)
+        url = f"{self.address}/v1/{path}"
+        transport = Transport(ca_bundle=self.context.ca_bundle)
         try:
-            return request(method, f"{self.address}/v1/{path}", headers=headers, body=body)
-        except OSError as err:
-            raise KeyServiceUnreachableError(
-                f"Vault could not be reached ({why_unreachable(err)}); nothing was signed",
+            return request_json(
+                method, url, headers=headers, body=body, transport=transport, retry=retry
+            )
+        except UnreachableError as err:
+            raise err.error(
+                f"Vault could not be reached ({err.why}); nothing was signed",
                 input_name=ADDRESS,
                 hint="check the address and that this runner can reach it; for a private CA "
                 "set SSL_CERT_FILE to its PEM bundle",

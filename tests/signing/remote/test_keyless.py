@@ -36,7 +36,10 @@ CLOUD = [
 def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[rigs.Bao]:
     server = rigs.start_bao(tmp_path_factory.mktemp("bao"))
     try:
-        yield server
+        with pytest.MonkeyPatch.context() as patch:
+            # the in-process runs: GitHub's token URL is https, with the issuer's own CA
+            patch.setenv("SSL_CERT_FILE", server.issuer.ca_bundle)
+            yield server
     finally:
         server.stop()
 
@@ -49,6 +52,7 @@ def hsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[rigs.SoftHsm]:
 def github_env(bao: rigs.Bao, key: str = "rsa") -> dict[str, str]:
     """What a GitHub job with id-token: write has, plus the key-service settings."""
     return {
+        "SSL_CERT_FILE": bao.issuer.ca_bundle,
         "ACTIONS_ID_TOKEN_REQUEST_URL": bao.issuer.request_url,
         "ACTIONS_ID_TOKEN_REQUEST_TOKEN": rigs.REQUEST_TOKEN,
         "QSJWT_KEY_SERVICE": f"vault:transit/{key}",
