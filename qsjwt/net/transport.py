@@ -57,6 +57,7 @@ from qsjwt.base.errors import (
     QsjwtError,
     ref,
 )
+from qsjwt.io.sources import read_bounded
 from qsjwt.net.connection import CA_BUNDLE, DEFAULT_DEADLINE, TENANT, Connection, is_loopback
 
 OPERATION_TIMEOUT = 15.0
@@ -413,19 +414,29 @@ def opener(
 
 
 def _verifying(ca_bundle: str | None) -> ssl.SSLContext:
+    """The system's CAs, or only the certificates of ``ca_bundle``, read bounded and
+    non-blocking (``read_bounded``: a FIFO with no writer is refused, never waited on)."""
+    if not ca_bundle:
+        return ssl.create_default_context()
+    pem = read_bounded(ca_bundle, CA_BUNDLE_LIMIT, input_name=CA_BUNDLE, secret_hint=None)
+    blocks = _PEM_CERTIFICATE.findall(pem)  # comments around them (certifi's) may not be ASCII
     try:
-        return ssl.create_default_context(cafile=ca_bundle)
-    except OSError as err:
-        shown = path_for_message(ca_bundle or "")
-        if isinstance(err, ssl.SSLError):
-            raise InputError(
-                f"{shown} holds no PEM CA certificate",
-                input_name=CA_BUNDLE,
-                hint="give a PEM file of the CA that signs the certificate the server shows",
-            ) from None
-        raise InputError(
-            f"{shown} cannot be read as a file", input_name=CA_BUNDLE, hint="give a PEM file"
-        ) from None
+        if blocks:
+            return ssl.create_default_context(cadata=b"\n".join(blocks).decode("ascii"))
+    except ssl.SSLError:
+        pass
+    raise InputError(
+        f"{path_for_message(ca_bundle)} holds no PEM CA certificate",
+        input_name=CA_BUNDLE,
+        hint="give a PEM file of the CA that signs the certificate the server shows",
+    )
+
+
+CA_BUNDLE_LIMIT = 16 * 1024 * 1024
+"""Bytes of a CA bundle read at most: a system's whole bundle is about 200 KB."""
+_PEM_CERTIFICATE = re.compile(
+    rb"-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+?-----END CERTIFICATE-----"
+)
 
 
 # --- retries -------------------------------------------------------------------------------------

@@ -88,6 +88,7 @@ def test_the_command_line_refuses_each_file_input(
     key = tmp_path / "key.pem"
     key.write_bytes(rsa_pair.private_pem)
     qseow = ["qseow", "--user-id", "a", "--user-directory", "b"]
+    oauth = ["oauth", "--tenant", "127.0.0.1:9", "--client-id", "abc", "--timeout", "3s"]
     for args, flag in (
         (
             ["bulk", "--target", "qseow", "--users-file", path, "--private-key-file", key],
@@ -96,6 +97,10 @@ def test_the_command_line_refuses_each_file_input(
         (["call", "https://127.0.0.1:9/x", "--token-file", path], "--token-file"),
         ([*qseow, "--private-key-file", path], "--private-key-file"),
         ([*qseow, "--private-key-file", key, "--certificate-file", path], "--certificate-file"),
+        (
+            [*oauth, "--private-key-file", key, "--ca-bundle", path],
+            "--ca-bundle",
+        ),
     ):
         run = cli(*args)
         assert run.code == 2, run.err

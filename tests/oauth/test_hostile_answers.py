@@ -31,8 +31,8 @@ HOSTILE = "::error::pwned"
         ("access_token", "abc=def"),  # padding only at the end
         ("token_type", "DPoP"),  # not a bearer token: Qlik's answer is at fault, not a setting
         ("token_type", None),
-        ("expires_in", 300_000_000_000),  # past year 9999: was an OverflowError
-        ("expires_in", 3e11),
+        ("expires_in", 1_000_000_000),  # 31 years
+        ("expires_in", 9e9),
         ("expires_at", "9999-12-31T23:59:59-14:00"),  # year 10000 in UTC
         ("expires_at", "2999-01-01T00:00:00+00:00"),
         ("scope", "user_default\n::error::pwned"),  # a line break: outside the scope grammar
@@ -68,3 +68,14 @@ def test_a_long_but_bounded_lifetime_is_taken(qlik: LocalQlik, key_file: Path) -
     run = oauth(qlik, key_file, "--format", "json")
     assert run.code == 0, run.err
     assert json.loads(run.out)["expires_in"] == 30 * 86400
+
+
+@pytest.mark.parametrize("seconds", [300_000_000_000, 3e11, 10**400])
+def test_a_lifetime_past_year_9999_is_no_internal_error(
+    qlik: LocalQlik, key_file: Path, seconds: float
+) -> None:
+    """Was an OverflowError; a number this large is refused with the whole answer (exit 4)."""
+    qlik.token_response = lambda document: {**document, "expires_in": seconds}
+    run = oauth(qlik, key_file)
+    assert run.code == 4 and run.out == ""
+    assert "internal error" not in run.err and "Traceback" not in run.err
