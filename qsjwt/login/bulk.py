@@ -407,7 +407,8 @@ def _run(rows: Sequence[Row], key: KeyText, job: _Job, workers: int) -> Iterator
     A worker that dies (SIGKILL, the out-of-memory killer) ends the run with
     ``WorkerDiedError`` rather than a wait for ever; SIGINT, SIGTERM or SIGHUP to this process
     (or Ctrl-C to the whole group, which the workers ignore) stops every worker at once and
-    raises ``StoppedError``. Either way no token is returned, so no output is written."""
+    raises ``StoppedError`` once the pool is down. Either way no token is returned, so no
+    output is written."""
     if workers == 1 or len(rows) < IN_PROCESS_BELOW:
         for start, end in _bounds(len(rows), 1):
             yield _mint_chunk(rows[start:end])
@@ -429,24 +430,38 @@ def _run(rows: Sequence[Row], key: KeyText, job: _Job, workers: int) -> Iterator
     pool = ProcessPoolExecutor(
         workers, mp_context=context, initializer=_start_worker, initargs=(key, job, True)
     )
+    received: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        """Only note the signal and end the workers: an exception raised here could land in
+        the middle of the pool's own start-up. The run stops where it next looks."""
+        received.append(signum)
+        _terminate(pool)
+
     try:
-        with _stopping_signals():
+        with _signals_to(stop):
             if forks:
-                yield from pool.map(_mint_range, bounds)
+                results = pool.map(_mint_range, bounds)
             else:  # a spawned worker has none of this process's memory: each task's rows
-                yield from pool.map(_mint_chunk, [_plain(rows[a:b]) for a, b in bounds])
-    except KeyboardInterrupt:
-        raise StoppedError(signal.SIGINT) from None
+                results = pool.map(_mint_chunk, [_plain(rows[a:b]) for a, b in bounds])
+            for done in results:
+                if received:
+                    break
+                yield done
     except BrokenProcessPool:
-        raise WorkerDiedError(
-            "a worker process died before its tokens were made (killed by a signal, or out of "
-            "memory); no token was output",
-            hint="run again; with fewer --jobs if memory is short",
-        ) from None
+        if not received:
+            raise WorkerDiedError(
+                "a worker process died before its tokens were made (killed by a signal, or out "
+                "of memory); no token was output",
+                hint="run again; with fewer --jobs if memory is short",
+            ) from None
     finally:
-        _stop(pool)
+        _terminate(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
         _inherited = []
         gc.unfreeze()
+    if received:
+        raise StoppedError(received[0])
 
 
 class WorkerDiedError(QsjwtError):
@@ -467,37 +482,36 @@ class StoppedError(QsjwtError):
         self.exit_code = 128 + signum
 
 
-def _stop(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+def _terminate(pool: concurrent.futures.ProcessPoolExecutor) -> None:
     """End the workers now, not after their current task: their tokens are no longer wanted.
     (Python 3.14's ``terminate_workers`` does this; before it, the pool's own process table.)"""
-    for process in dict(getattr(pool, "_processes", None) or {}).values():
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            process.terminate()
-    pool.shutdown(wait=True, cancel_futures=True)
+    with contextlib.suppress(RuntimeError):  # the table changed while it was copied
+        for process in dict(getattr(pool, "_processes", None) or {}).values():
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                process.terminate()
 
 
 @contextlib.contextmanager
-def _stopping_signals() -> Iterator[None]:
-    """SIGTERM and SIGHUP raise ``StoppedError`` here while the workers run (as SIGINT raises
-    KeyboardInterrupt), so the workers are stopped before this process ends. Only handlers
-    still at their default are replaced, and only in the main thread."""
+def _signals_to(handler: Callable[[int, Any], None]) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP go to ``handler`` while the workers run, so the workers are
+    stopped before this process ends. Only handlers still at their default (Python's
+    KeyboardInterrupt for SIGINT) are replaced, and only in the main thread."""
     import threading  # noqa: PLC0415
 
     old: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
-
-        def stop(signum: int, _frame: object) -> None:
-            raise StoppedError(signum)
-
-        for name in ("SIGTERM", "SIGHUP"):
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
             signum = getattr(signal, name, None)
-            if signum is not None and signal.getsignal(signum) is signal.SIG_DFL:
-                old[signum] = signal.signal(signum, stop)
+            if signum is not None and signal.getsignal(signum) in (
+                signal.SIG_DFL,
+                signal.default_int_handler,
+            ):
+                old[signum] = signal.signal(signum, handler)
     try:
         yield
     finally:
-        for signum, handler in old.items():
-            signal.signal(signum, handler)
+        for signum, previous in old.items():
+            signal.signal(signum, previous)
 
 
 _KEY_INPUTS = frozenset({PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, CERTIFICATE})
