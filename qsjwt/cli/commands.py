@@ -50,6 +50,7 @@ def mint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
                 input_name="output" if args.output else "dotenv" if args.dotenv else "format",
                 hint=f"run {PROG} {target.value} --check to mint, check and output a token",
             )
+    gather.with_ca_variables(values, env, target)
     outputs = gather.planned_outputs(args, env)
     if not outputs and sys.stdout is None and not check_only:
         raise QsjwtError("standard output is closed; no token was made", hint="use --output FILE")
@@ -118,8 +119,9 @@ def _write(files: list[PlannedFile], *, overwrite: bool = True) -> int | None:
 
 def decode(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     from qsjwt.app import tokens  # noqa: PLC0415 (not on the mint path)
+    from qsjwt.cli import reading  # noqa: PLC0415
 
-    header, claims = tokens.decode(gather.token(args))
+    header, claims = tokens.decode(reading.token(args, env))
     out.say(sys.stderr, "NOT verified: the signature was not checked (use verify)")
     shown = {"verified": False, "header": header, "claims": claims, "times": tokens.times(claims)}
     out.result(json_document(shown) + "\n")
@@ -128,8 +130,9 @@ def decode(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
 
 def verify(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     from qsjwt.app import tokens  # noqa: PLC0415 (not on the mint path)
+    from qsjwt.cli import reading  # noqa: PLC0415
 
-    token = gather.token(args)
+    token = reading.token(args, env)
     if args.public_key_file:
         key_text: str | bytes | None = read_bounded(
             args.public_key_file, KEY_LIMIT, input_name=CERTIFICATE, secret_hint=None
@@ -155,10 +158,11 @@ def verify(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
 
 def lint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     from qsjwt.app import tokens  # noqa: PLC0415 (not on the mint path)
+    from qsjwt.cli import reading  # noqa: PLC0415
 
     target = parse_target(args.target, allowed=JWT_TARGETS)
     found = tokens.lint(
-        gather.token(args),
+        reading.token(args, env),
         target,
         now=dt.datetime.now(dt.UTC),
         user_id_claim=args.user_id_claim,
@@ -227,6 +231,7 @@ def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
 
     from qsjwt.app.call import call as request  # noqa: PLC0415 (HTTP only for this command)
     from qsjwt.app.call import check_method, check_url, new_xrfkey, transport_for  # noqa: PLC0415
+    from qsjwt.cli import reading  # noqa: PLC0415
     from qsjwt.io.files import PlannedFile, check_writable  # noqa: PLC0415
     from qsjwt.net.connection import parse_connection  # noqa: PLC0415
 
@@ -234,13 +239,14 @@ def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
     method = check_method(args.method)
     connection, findings = parse_connection(
         args.timeout,
-        args.ca_bundle or env.get("QSJWT_CA_BUNDLE", ""),
+        args.ca_bundle or gather.ca_bundle_variable(env),
         "true" if args.insecure else "",
     )
-    outputs = [PlannedFile(Path(args.output), b"", "output")] if args.output else []
+    output = gather.output_path(args.output)
+    outputs = [PlannedFile(Path(output), b"", "output")] if output else []
     for planned in outputs:
         check_writable(planned, reads=gather.call_reads(args, env))
-    token = gather.bearer_token(args, env)
+    token = reading.bearer_token(args, env)
     body = None
     if args.data_file == gather.STDIO:
         body = gather.stdin_bytes(CALL_BODY_LIMIT, input_name="data-file")

@@ -459,7 +459,7 @@ def test_decode_marks_not_verified(cloud_token: str) -> None:
 def test_decode_garbage() -> None:
     run = qs_jwt("decode", "not-a-token")
     assert run.code == 1
-    assert "token: is not a JWT" in run.err
+    assert "TOKEN: is not a JWT" in run.err
 
 
 @pytest.mark.parametrize("stdin_errors", ["strict", "surrogateescape"])
@@ -475,7 +475,7 @@ def test_process_stdin_bytes_that_are_not_utf8_are_bad_input(stdin_errors: str) 
     )
     err = proc.stderr.decode()
     assert proc.returncode in (1, 2), err
-    assert "error: token:" in err and "internal error" not in err
+    assert "error: standard input: is not UTF-8" in err and "internal error" not in err
 
 
 def test_verify_good_and_bad(
