@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from qsjwt.app.flow import KeySource, Request, check_asked, document, issue, prove
 from qsjwt.app.target import parse_settings
 from qsjwt.base.display import json_document, path_for_message
-from qsjwt.base.errors import InputError, OutputError, QsjwtError
+from qsjwt.base.errors import InputError, OutputError, QsjwtError, spell
 from qsjwt.base.findings import Severity
 from qsjwt.base.formats import iso_utc
 from qsjwt.base.inputs import (
@@ -122,8 +122,17 @@ def decode(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
     from qsjwt.cli import reading  # noqa: PLC0415
 
     header, claims = tokens.decode(reading.token(args, env))
+    in_date, said = tokens.validity(claims, now=dt.datetime.now(dt.UTC))
     out.say(sys.stderr, "NOT verified: the signature was not checked (use verify)")
-    shown = {"verified": False, "header": header, "claims": claims, "times": tokens.times(claims)}
+    out.say(sys.stderr, said)
+    shown = {
+        "verified": False,
+        "in_date": in_date,
+        "validity": said,
+        "header": header,
+        "claims": claims,
+        "times": tokens.times(claims),
+    }
     out.result(json_document(shown) + "\n")
     return 0
 
@@ -145,15 +154,21 @@ def verify(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
             f"{gather.ENV_CERTIFICATE_FILE} / {gather.ENV_CERTIFICATE})",
             input_name=None,
         )
-    header, claims = tokens.verify(token, key_text, audience=args.audience)
+    now = dt.datetime.now(dt.UTC)
+    header, claims = tokens.verify(token, key_text, audience=args.audience, now=now)
+    out.findings(tokens.certificate_findings(key_text, now=now), names, sys.stderr)
+    _, said = tokens.validity(claims, now=now)
     shown = {"verified": True, "header": header, "claims": claims, "times": tokens.times(claims)}
     out.result(json_document(shown) + "\n")
     checked = " and audience" if args.audience else ""
     out.say(
         sys.stderr,
-        f"valid: signature ({header.get('alg')}), expiry and not-before{checked} checked",
+        f"valid: signature ({header.get('alg')}), expiry and not-before{checked} checked; {said}",
     )
     return 0
+
+
+LINT_FORMATS = ("text", "json")
 
 
 def lint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
@@ -161,6 +176,8 @@ def lint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
     from qsjwt.cli import reading  # noqa: PLC0415
 
     target = parse_target(args.target, allowed=JWT_TARGETS)
+    if args.format not in LINT_FORMATS:
+        raise InputError(f"must be one of {', '.join(LINT_FORMATS)}", input_name="format")
     found = tokens.lint(
         reading.token(args, env),
         target,
@@ -170,8 +187,20 @@ def lint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
     )
     if sys.stdout is None:
         raise QsjwtError("standard output is closed")
-    out.findings(found, names, sys.stdout)
     errors = sum(f.severity is Severity.ERROR for f in found)
+    if args.format == "json":
+        document = {
+            "target": target.value,
+            "errors": errors,
+            "warnings": len(found) - errors,
+            "findings": [
+                {"severity": f.severity.value, "claim": f.subject, "message": spell(f.message, {})}
+                for f in found
+            ],
+        }
+        out.result(json_document(document) + "\n")
+        return 1 if errors else 0
+    out.findings(found, names, sys.stdout)
     out.result(f"{errors} error(s), {len(found) - errors} warning(s) for target {target.value}\n")
     return 1 if errors else 0
 
@@ -196,6 +225,13 @@ def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
     if not out_dir.is_dir():  # only now: a refused argument leaves no empty directory behind
         # one new level in a real, writable directory: a key or passphrase given here by
         # mistake (a key's base64 holds '/') makes no tree of directories named after it
+        if not out_dir.absolute().parent.is_dir():
+            raise InputError(
+                "names a directory inside one that does not exist; keygen creates only the "
+                "last directory of the path",
+                input_name="out-dir",
+                hint="create the ones above it first (mkdir -p), or give another path",
+            )
         check_writable(PlannedFile(out_dir, b"", "out-dir"))
         try:
             out_dir.mkdir(mode=0o700)

@@ -89,7 +89,7 @@ def spelled(
     names |= {
         "vault-token": _first((ENV_VAULT_TOKEN, env.get(ENV_VAULT_TOKEN)))
         or _first((VAULT_CLI_TOKEN, env.get(VAULT_CLI_TOKEN)))
-        or ENV_VAULT_TOKEN,
+        or f"{ENV_VAULT_TOKEN} (or {VAULT_CLI_TOKEN})",
         "pkcs11-pin": ENV_PKCS11_PIN,
         "id-token": ENV_ID_TOKEN,
         "private-key": "--private-key-file (or QSJWT_PRIVATE_KEY_FILE, QSJWT_PRIVATE_KEY)",

@@ -276,7 +276,7 @@ _FIELDS = {cls: frozenset(f.name for f in fields(cls)) for cls in (QseowSettings
 def _groups_mapping(claim: str) -> str:
     return (
         f"QSEoW reads the {claim!r} claim only if the virtual proxy maps it (JWT attribute "
-        "mapping) or a security rule uses it; give groups-claim to say it does"
+        f"mapping) or a security rule uses it; give {ref('groups-claim')} to say it does"
     )
 
 

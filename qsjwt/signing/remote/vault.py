@@ -75,7 +75,7 @@ class _Client:
                 "is required to log in to Vault with the CI's identity token",
                 input_name=ROLE,
                 hint="name the JWT auth role that binds this repository and branch, or give "
-                f"{VAULT_TOKEN}",
+                f"{ref(VAULT_TOKEN)}",
             )
         jwt = identity_token(self.context)
         mount = (self.context.value(AUTH_MOUNT) or "jwt").strip("/")
