@@ -296,6 +296,13 @@ INPUTS: tuple[InputSpec, ...] = (
         metavar="URL",
     ),
     InputSpec(
+        "key-service-ca-bundle",
+        "Key services over HTTPS (vault, azurekv, gcpkms): a PEM file of the CA certificates to "
+        "trust for the service's TLS instead of the system's (e.g. a private Vault's CA).",
+        ALL,
+        metavar="PATH",
+    ),
+    InputSpec(
         "vault-role",
         "Key service vault: the JWT auth role to log in as with the CI's identity token (not "
         "needed with a vault-token).",
@@ -378,6 +385,7 @@ CHECK = "check"
 KEY_SERVICE_INPUTS = (
     KEY_SERVICE,
     "vault-address",
+    "key-service-ca-bundle",
     "vault-role",
     "vault-auth-mount",
     "vault-namespace",

@@ -14,7 +14,7 @@ MORE = f"Run '{PROG} help COMMAND' (or '{PROG} COMMAND --help') for each command
 
 EXAMPLES = {
     "qseow": f"""example:
-  {PROG} qseow --user-id svc_ci --user-directory CORP --group Deployers \\
+  {PROG} qseow --user-id svc_ci --user-directory CORP --group Deployers --groups-claim groups \\
       --audience qlik --private-key-file key.pem --output token.txt
   printf 'Authorization: Bearer %s\\n' "$(cat token.txt)" > auth.header   # off the command line
   curl -H @auth.header -H "X-Qlik-Xrfkey: 0123456789abcdef" \\
