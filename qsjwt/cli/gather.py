@@ -139,6 +139,9 @@ def spelled(
             or f"--token-file (or {ENV_TOKEN_FILE}, {ENV_TOKEN})"
         )
         names["url"] = "URL"
+        variables = ("QSJWT_CA_BUNDLE", *CA_BUNDLE_VARIABLES)
+        if not args.ca_bundle:
+            names[CA_BUNDLE] = _first(*((v, env.get(v)) for v in variables)) or "--ca-bundle"
     elif hasattr(args, "token_file"):
         from_file = args.token_file or (args.token is None and env.get(ENV_TOKEN_FILE))
         names["token"] = (
