@@ -76,6 +76,8 @@ def stamp(version: str, path: Path = VERSION_FILE) -> None:
     if len(ASSIGNMENT.findall(text)) != 1:
         raise ValueError(f'{path}: expected exactly one `__version__ = "..."` line')
     path.write_text(ASSIGNMENT.sub(f'__version__ = "{version}"', text), encoding="utf-8")
+    if version != DEV_VERSION:  # a release names its version alone: its tag is the commit
+        (path.parent / COMMIT_FILE.name).unlink(missing_ok=True)
 
 
 def stamp_urls(repository: str, path: Path = PYPROJECT) -> None:
@@ -106,7 +108,7 @@ def record_commit(path: Path = COMMIT_FILE) -> str:
     """Write the checkout's commit (short hash) to ``path``; an empty file outside a checkout."""
     try:
         done = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"],  # noqa: S607
+            ["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"],
             capture_output=True,
             text=True,
             check=False,

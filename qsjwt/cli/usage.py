@@ -106,8 +106,8 @@ def top_level(argv: list[str]) -> NoReturn:
     guess = f"; did you mean {close[0]}?" if close else ""
     # not a command: it may be a key pasted too early, so it is counted, never shown
     cli.parser.error(
-        f"the command is not one of {names} (a value of {len(argv[0])} characters was given, "
-        f"not shown){guess}"
+        f"argument COMMAND: invalid choice: a value of {len(argv[0])} characters (not shown)"
+        f"{guess} (choose from {names})"
     )
 
 

@@ -41,6 +41,16 @@ from tests.platforms import (
 )
 
 QSEOW_ARGS = ["qseow", "--user-id", "alice", "--user-directory", "CORP"]
+AMBIENT = (
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "VAULT_ADDR",
+    "VAULT_TOKEN",
+    "VAULT_NAMESPACE",
+    "VAULT_CACERT",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+)
+"""Other tools' variables qs-jwt reads (a machine may set them): each test gives its own."""
 CLOUD_ARGS = [
     "cloud",
     "--issuer",
@@ -74,7 +84,7 @@ def qs_jwt(
     cwd: Path | None = None,
 ) -> Run:
     """The command line in this process: its own streams, directory and environment."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("QSJWT_")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("QSJWT_") and k not in AMBIENT}
     streams = sys.stdin, sys.stdout, sys.stderr
     out, err = io.StringIO(), io.StringIO()
     here = os.getcwd()
@@ -97,7 +107,7 @@ def qs_jwt_process(
     cwd: Path | None = None,
 ) -> Run:
     """``python -m qsjwt`` as a real process, for what only a process shows."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("QSJWT_")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("QSJWT_") and k not in AMBIENT}
     proc = subprocess.run(
         [sys.executable, "-m", "qsjwt", *map(str, args)],
         env={**base, **(env or {})},
