@@ -5,6 +5,7 @@ identity token. Against the Google fake of tests/cloud_fakes.py, as real process
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ IMPERSONATION = (
 )
 
 
-def credential_file(tmp_path: Path, source: dict[str, object], *, impersonate: bool) -> Path:
+def credential_file(tmp_path: Path, source: Mapping[str, object], *, impersonate: bool) -> Path:
     """The file as google-github-actions/auth writes it (its fields, in its shape)."""
     document: dict[str, object] = {
         "type": "external_account",
