@@ -80,7 +80,7 @@ EXIT_CODES = """exit codes:
   2  bad input or usage: the message names the option or variable to fix
   3  Qlik refused (oauth, call, check): the message says which setting to change
   4  Qlik could not be reached (oauth, call, check): network, TLS, proxy or time-out; or the
-     key service (key-service: Vault, a KMS) could not be reached
+     key service (Vault, a KMS) could not be reached
   130  interrupted: SIGINT (143 for SIGTERM, 129 for SIGHUP); during a write no temporary
      file is left, and each file keeps its old content (or, if the signal came during the
      final renames, holds its new one)

@@ -375,10 +375,11 @@ class _Reader(ValueReader):
         skew = parse_duration(self.text("clock-skew"), input_name="clock-skew", allow_zero=True)
         if skew >= lifetime:
             raise InputError(
-                f"{format_duration(skew)} is not shorter than expires-in "
+                f"{format_duration(skew)} is not shorter than {ref('expires-in')} "
                 f"{format_duration(lifetime)}: the token would have expired when it is made",
                 input_name="clock-skew",
-                hint="use a longer expires-in, or a shorter clock-skew; 0s turns it off",
+                hint=f"use a longer {ref('expires-in')}, or a shorter {ref('clock-skew')}; 0s "
+                "turns it off",
             )
         return skew
 

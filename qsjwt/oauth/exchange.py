@@ -444,7 +444,7 @@ _LOOKUP_HINT = (
     "the user must already exist in the tenant: check the field (subject or userId) and value"
 )
 _CREDENTIALS_HINT = (
-    "check the client-id (the client's ID, not its name), that the client's Public key holds "
+    f"check {ref(CLIENT_ID)} (the client's ID, not its name), that the client's Public key holds "
     "this key's JWK with the same kid, that it accepts Private key JWT and is enabled, and the "
     "tenant host"
 )
@@ -464,21 +464,21 @@ _BY_WORDS: tuple[tuple[tuple[str, ...], str | None, str, str], ...] = (
         ("kid", "no matching key", "key not found", "unknown key", "no key"),
         KEY_ID,
         "no key registered in the client has this kid",
-        "give the kid of the JWK in the client's Public key, or leave key-id empty and register "
-        "the JWK that qs-jwt jwk prints for this key",
+        "give the kid of the JWK in the client's Public key, or leave "
+        f"{ref(KEY_ID)} empty and register the JWK that qs-jwt jwk prints for this key",
     ),
     (
         ("signature",),
         PRIVATE_KEY,
         "the signature did not verify against the registered key",
         "sign with the private key whose JWK is registered; the JWK's alg must be the algorithm "
-        "used (RS256 for RSA unless algorithm is set)",
+        f"used (RS256 for RSA unless {ref('algorithm')} is set)",
     ),
     (
         ("expired", "not yet valid", "iat", "exp", "lifetime", "issued in the future"),
         EXPIRES_IN,
         "the assertion's times were refused",
-        "check this machine's clock; expires-in may be at most 5m",
+        f"check this machine's clock; {ref(EXPIRES_IN)} may be at most 5m",
     ),
     (
         ("jti", "replay"),

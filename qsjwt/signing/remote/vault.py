@@ -86,9 +86,9 @@ class _Client:
             raise RemoteKeyError(
                 f"Vault refused the login (HTTP {answer.status}{self._words(answer)})",
                 input_name=ROLE,
-                hint="the role's bound_audiences must hold id-token-audience, and its "
+                hint=f"the role's bound_audiences must hold {ref('id-token-audience')}, and its "
                 "bound_claims / bound_subject must match this repository and branch; check "
-                f"the auth mount ({AUTH_MOUNT}) too",
+                f"the auth mount ({ref(AUTH_MOUNT)}) too",
             )
         self.context.on_secret(token)
         self.token = token
