@@ -34,6 +34,7 @@ from qsjwt.cli.gather import (
     ACCESS_DOTENV_DEFAULT,
     CREDENTIAL_VARIABLES,
     DOTENV_DEFAULT,
+    ECOSYSTEM,
     ENV_CERTIFICATE,
     ENV_CERTIFICATE_FILE,
     ENV_PASSPHRASE,
@@ -191,9 +192,15 @@ def setting_option(parser: Parser, where: Options, spec: InputSpec, target: Targ
         where,
         spec.cli_flag,
         dest=spec.name,
-        help=f"{spec.description}{extra} (env {spec.env_var})",
+        help=f"{spec.description}{extra} ({variables(spec)})",
         **how,
     )
+
+
+def variables(spec: InputSpec) -> str:
+    """``env QSJWT_X``, and the other tools' variables read after it (``else VAULT_ADDR``)."""
+    others = ECOSYSTEM.get(spec.name, ())
+    return f"env {spec.env_var}" + (f", else {' or '.join(others)}" if others else "")
 
 
 def key_service_options(parser: Parser, *, full: bool) -> None:
@@ -215,7 +222,7 @@ def key_service_options(parser: Parser, *, full: bool) -> None:
             spec.cli_flag,
             dest=name,
             metavar=spec.metavar,
-            help=f"{spec.description} (env {spec.env_var})"
+            help=f"{spec.description} ({variables(spec)})"
             if full or name == KEY_SERVICE
             else argparse.SUPPRESS,
         )
@@ -225,8 +232,10 @@ def _mint_command(parser: Parser, target: Target, *, full: bool) -> None:
     claims = parser.add_argument_group(
         "token settings", "each can also come from the QSJWT_* variable shown; a flag wins"
     )
-    at_qlik = parser.add_argument_group(
-        "check at Qlik", "prove the token at Qlik after minting it (the timeout also bounds OAuth)"
+    at_qlik = (
+        parser.add_argument_group("Qlik connection", "for the exchange, and for --check")
+        if target is Target.OAUTH
+        else parser.add_argument_group("check at Qlik", "prove the token at Qlik after minting it")
     )
     where_at_qlik = AT_QLIK + ((TENANT,) if target is Target.CLOUD else ())
     specs = [s for s in inputs_for(target) if s.name not in KEY_SERVICE_INPUTS]
