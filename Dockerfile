@@ -68,11 +68,15 @@ LABEL org.opencontainers.image.title="qs-jwt" \
       org.opencontainers.image.version="${QSJWT_VERSION}" \
       org.opencontainers.image.description="Qlik Sense JWT: mint JWTs for Qlik Sense (QSEoW and Qlik Cloud) in CI" \
       org.opencontainers.image.licenses="MIT"
+# QSJWT_IMAGE marks this image, which has no boto3: `key-service: kms:...` then fails at once
+# naming what works here (the composite action anywhere/), not a pip command that cannot run in
+# a container action (qsjwt/signing/remote/aws.py; docs/keyless-aws.md).
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore \
+    QSJWT_IMAGE=1 \
     PATH=/opt/qsjwt/bin:$PATH
 COPY --from=build /opt/qsjwt /opt/qsjwt
 COPY entrypoint.py /entrypoint.py

@@ -46,7 +46,7 @@ lint: $(STAMP)
 
 types: $(STAMP)
 	$(BIN)/mypy --strict qsjwt
-	$(BIN)/mypy --strict tests scripts
+	$(BIN)/mypy --strict tests scripts benchmarks
 
 ## imports: the layer contracts of pyproject.toml's [tool.importlinter] (docs/architecture.md)
 imports: $(STAMP)
@@ -59,14 +59,17 @@ security:
 unit: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## bench: docs/performance.md's numbers, each as a ratio measured in the same run (cold start
-## against Node and a bare signer, bulk against openssl speed, Minter per token, the image)
+## bench: docs/performance.md's numbers, each as a ratio measured in the same run (cold start of
+## the installed console script against a bare signer, Node jsonwebtoken and Node qs-jwt 1.14.1;
+## bulk against openssl speed, Minter per token, the image; the single-file executable against
+## the one-folder build and python -m qsjwt)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_cold.py
 	$(BIN)/python benchmarks/bench_bulk.py
 	$(BIN)/python benchmarks/bench_minter.py
 	$(BIN)/python benchmarks/bench_mint.py
 	$(BIN)/python benchmarks/bench_image.py
+	$(BIN)/python benchmarks/bench_binary.py
 
 ## lock: refresh the hash-locked requirement files from requirements/*.in
 lock:
@@ -76,9 +79,10 @@ lock:
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.11 --generate-hashes --no-header -q -c dev.txt ci-tools.in -o ci-tools.txt
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.11 --generate-hashes --no-header -q -c dev.txt security.in -o security.txt
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.11 --generate-hashes --no-header -q -c dev.txt release.in -o release.txt
+	cd requirements && ../.venv-lock/bin/uv pip compile --universal --python-version 3.11 --generate-hashes --no-header -q -c dev.txt binary.in -o binary.txt
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.13 --generate-hashes --no-header --no-deps -q -c dev.txt action.in -o action.txt
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.13 --generate-hashes --no-header -q -c dev.txt extra-pkcs11.in -o extra-pkcs11.txt
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.13 --generate-hashes --no-header -q -c dev.txt extra-aws.in -o extra-aws.txt
 
 clean:
-	rm -rf $(VENV) $(DEMO_VENV) .venv-lock .venv-security .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(DEMO_VENV) .venv-lock .venv-security .venv-binary .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -22,7 +22,8 @@ def main() -> None:
         )
     assert isinstance(key, rsa.RSAPrivateKey)
     iat = int(time.time()) - 10
-    claims = {"userId": "alice", "userDirectory": "CORP", "jti": b64(os.urandom(32)).decode()}
+    claims: dict[str, str | int] = {"userId": "alice", "userDirectory": "CORP"}
+    claims["jti"] = b64(os.urandom(32)).decode()
     claims.update(iat=iat, nbf=iat, exp=iat + 3600)
     header = b64(json.dumps({"alg": "RS256", "typ": "JWT"}, separators=(",", ":")).encode())
     body = b64(json.dumps(claims, separators=(",", ":")).encode())

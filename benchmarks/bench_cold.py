@@ -1,77 +1,157 @@
-"""One token from a cold process: ``qs-jwt qseow`` against a minimal Node ``jsonwebtoken`` script
-and a bare ``cryptography`` signer, all measured in the same run, interleaved.
+"""One token from a cold process, as users run it: the ``qs-jwt`` console script of a regular
+install against a bare ``cryptography`` signer, Node with jsonwebtoken and Node qs-jwt 1.14.1,
+all measured in the same run, interleaved.
 
-Run: ``.venv/bin/python benchmarks/bench_cold.py [--runs N]`` (``make bench`` runs it). Each
-command signs the same QSEoW claims with the same 2048-bit RSA key (RS256) and prints the token.
-The Python commands run from a throw-away venv whose ``.pth`` puts this checkout and the locked
-dependencies on ``sys.path`` as plain paths, as a regular (not editable) install would: the
-editable install's import hook alone costs several milliseconds at every start. The Node script
-(``benchmarks/node``) is installed with ``npm ci`` from its lock file when ``node`` and ``npm``
-exist, and skipped otherwise.
+Run: ``.venv/bin/python benchmarks/bench_cold.py [--runs N] [--rss-runs M]`` (``make bench``
+runs it). Once a run it builds a throw-away venv in a temporary directory: the hash-locked
+``requirements/runtime.txt``, then qs-jwt from a copy of this checkout as ``pip install
+--no-deps .`` installs it (a wheel built with the locked setuptools, installed by the locked
+pip, ``.pyc`` files compiled; no ``.pth`` path, no editable hook). From that venv it runs the
+``qs-jwt`` script that pip generated, ``python -m qsjwt``, the bare signer
+(``benchmarks/bare_signer.py``: the same claims, ``cryptography`` alone, no checks) and
+``python -c pass``. Node's references are installed with ``npm ci`` from their lock files when
+``node`` and ``npm`` exist (``scripts/host-tools.sh install`` brings both), and skipped
+otherwise: ``benchmarks/node`` (a minimal jsonwebtoken signer) beside ``node -e 0``. Node
+qs-jwt 1.14.1 (ptarmiganlabs/qs-jwt) is not on the npm registry and its code is not ours to
+commit: set ``QSJWT_BENCH_NODE_QSJWT`` to a checkout of its tag ``qs-jwt-v1.14.1`` (with its
+``package-lock.json``) and it is installed with ``npm ci --omit=dev`` there and measured too.
+Every signer signs QSEoW claims with the same 2048-bit RSA key (RS256); each token is verified
+once before the clock starts (Node qs-jwt exits 0 even when it fails).
 
-Printed: the median wall time and the median peak RSS (``ru_maxrss`` of each child) of every
-command, and the ratios ``qs-jwt / node`` (target at most 0.65) and ``qs-jwt / bare``.
+Printed: the load average before and after, the median wall time of every command over N
+interleaved rounds, its median peak RSS over M rounds (``/usr/bin/time``'s maximum resident set
+size; without it, ``ru_maxrss`` of the spawned child, an upper bound that counts this process's
+own RSS), and the ratios of the console script to the bare signer (target at most 1.20), to the
+Node signer and to Node qs-jwt 1.14.1.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
+import platform
 import shutil
 import statistics
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
+from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 
+import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 ROOT = Path(__file__).resolve().parent.parent
-NODE_DIR = ROOT / "benchmarks" / "node"
-TARGET_RATIO = 0.65
+NODE_SIGNER_DIR = ROOT / "benchmarks" / "node"
+NODE_QSJWT_VARIABLE = "QSJWT_BENCH_NODE_QSJWT"
+"""a checkout of ptarmiganlabs/qs-jwt at tag qs-jwt-v1.14.1 (not on npm, not committed here)"""
+BARE_SIGNER = ROOT / "benchmarks" / "bare_signer.py"
+TARGET_RATIO = 1.20
 TARGET_RSS_MIB = 30.0
+GNU_TIME = Path("/usr/bin/time")
+PIP = [sys.executable, "-m", "pip", "--quiet", "--disable-pip-version-check"]
+
+CONSOLE = "qs-jwt (console script)"
+MODULE = "python -m qsjwt"
+BARE = "bare cryptography"
+NODE_SIGNER = "node jsonwebtoken"
+NODE_QSJWT = "node qs-jwt 1.14.1"
+SIGNERS = (CONSOLE, MODULE, BARE, NODE_SIGNER, NODE_QSJWT)
 
 
-def plain_venv(work: Path) -> Path:
-    """A venv without pip whose site-packages holds one ``.pth``: the checkout, then the
-    current interpreter's site-packages (its own ``.pth`` files, the editable hook among them,
-    are not read from there)."""
+def installed_venv(work: Path) -> Path:
+    """The ``bin`` directory of a venv holding the locked runtime dependencies and qs-jwt,
+    installed as a user's ``pip install --no-deps .`` would: pip builds a wheel and installs it.
+    The wheel is built from a copy (no ``build/`` or ``egg-info`` in the checkout) with this
+    venv's locked setuptools, so nothing unpinned is fetched."""
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    purelib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+    python = str(venv / "bin" / "python")
+    runtime = ROOT / "requirements" / "runtime.txt"
+    subprocess.run(
+        [*PIP, "--python", python, "install", "--require-hashes", "-r", str(runtime)], check=True
+    )
+    source = work / "src"
+    shutil.copytree(
+        ROOT / "qsjwt", source / "qsjwt", ignore=shutil.ignore_patterns("__pycache__", "*.py[co]")
+    )
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, source / name)
+    dist = work / "dist"
+    subprocess.run(
+        [*PIP, "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(dist), str(source)],
         check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    here = sysconfig.get_paths()["purelib"]
-    Path(purelib, "qsjwt-bench.pth").write_text(f"{ROOT}\n{here}\n")
-    return python
+    )
+    (wheel,) = dist.glob("qs_jwt-*.whl")
+    subprocess.run(
+        [*PIP, "--python", python, "install", "--no-deps", "--no-index", str(wheel)], check=True
+    )
+    return venv / "bin"
 
 
-def node_command(key: Path) -> list[str] | None:
-    """``node sign.js KEY`` once ``npm ci`` has installed the pinned jsonwebtoken; None when
-    Node is not installed."""
+def npm_installed(directory: Path, npm: str, *options: str) -> bool:
+    """``npm ci`` in ``directory`` unless its ``node_modules`` already matches the lock file
+    (npm's own copy of it is at least as new); False when npm fails (no registry)."""
+    installed = directory / "node_modules" / ".package-lock.json"
+    lock = directory / "package-lock.json"
+    if installed.is_file() and installed.stat().st_mtime >= lock.stat().st_mtime:
+        return True
+    done = subprocess.run(
+        [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--silent", *options],
+        cwd=directory,
+        check=False,
+    )
+    return done.returncode == 0
+
+
+def node_commands(key: Path) -> dict[str, list[str]]:
+    """The Node references whose packages ``npm ci`` could install; none without Node."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
-        return None
-    if not (NODE_DIR / "node_modules" / "jsonwebtoken").is_dir():
-        subprocess.run(
-            [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--silent"],
-            cwd=NODE_DIR,
-            check=True,
-        )
-    return [node, str(NODE_DIR / "sign.js"), str(key)]
+        return {}
+    commands = {}
+    if npm_installed(NODE_SIGNER_DIR, npm):
+        commands[NODE_SIGNER] = [node, str(NODE_SIGNER_DIR / "sign.js"), str(key)]
+    qs_jwt_dir = Path(os.environ.get(NODE_QSJWT_VARIABLE, "") or "/nonexistent")
+    if not (qs_jwt_dir / "package-lock.json").is_file():
+        print(f"{NODE_QSJWT}: not measured (set {NODE_QSJWT_VARIABLE} to a checkout of it)")
+    elif npm_installed(qs_jwt_dir, npm, "--omit=dev"):
+        commands[NODE_QSJWT] = [
+            node, str(qs_jwt_dir / "src" / "qs-jwt.js"), "create-qseow",
+            "--userdir", "CORP", "--userid", "alice", "--audience", "qlik", "--expires", "1h",
+            "--cert-privatekey-file", str(key), "--minimal-output", "--loglevel", "warn",
+        ]  # fmt: skip
+    commands["node -e 0"] = [node, "-e", "0"]
+    return commands
+
+
+def python_commands(bin_dir: Path, key: Path) -> dict[str, list[str]]:
+    """The console script, ``python -m qsjwt``, the bare signer and ``python -c pass``."""
+    python = str(bin_dir / "python")
+    qseow = ["qseow", "--user-id", "alice", "--user-directory", "CORP"]
+    qseow += ["--private-key-file", str(key)]
+    return {
+        CONSOLE: [str(bin_dir / "qs-jwt"), *qseow],
+        MODULE: [python, "-m", "qsjwt", *qseow],
+        BARE: [python, str(BARE_SIGNER), str(key)],
+        "python -c pass": [python, "-c", "pass"],
+    }
+
+
+ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+"""As installed: ``pip install`` compiled the .pyc files; nothing may stop their use."""
+_DEVNULL = os.open(os.devnull, os.O_WRONLY)
+_QUIET = [(os.POSIX_SPAWN_DUP2, _DEVNULL, 1), (os.POSIX_SPAWN_DUP2, _DEVNULL, 2)]
 
 
 def run_once(command: list[str]) -> tuple[float, float]:
-    """Wall seconds from spawn to exit, and the child's peak RSS in MiB."""
+    """Wall seconds from spawn to exit, and the child's ``ru_maxrss`` in MiB."""
     start = time.perf_counter()
-    pid = os.posix_spawn(command[0], command, _ENV, file_actions=_QUIET)
+    pid = os.posix_spawn(command[0], command, ENV, file_actions=_QUIET)
     _, status, usage = os.wait4(pid, 0)
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
@@ -79,86 +159,131 @@ def run_once(command: list[str]) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024
 
 
-_ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
-"""As installed: the warm-up runs write the .pyc files that ``pip install`` would have made."""
-_DEVNULL = os.open(os.devnull, os.O_WRONLY)
-_QUIET = [(os.POSIX_SPAWN_DUP2, _DEVNULL, 1), (os.POSIX_SPAWN_DUP2, _DEVNULL, 2)]
+def peak_rss_mib(command: list[str], report: Path) -> float:
+    """The maximum resident set size of one run, as GNU time reports it. Measured through
+    ``/usr/bin/time`` because a child spawned from this process starts with this process's
+    high-water mark (Linux keeps it across ``exec``), which would hide anything smaller."""
+    subprocess.run(
+        [str(GNU_TIME), "-f", "%M", "-o", str(report), *command],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+    )
+    return int(report.read_text().split()[-1]) / 1024
 
 
-def measure(commands: dict[str, list[str]], runs: int) -> dict[str, tuple[float, float]]:
-    """Median (seconds, MiB) of each command, run round-robin so drift hits all alike."""
-    for command in commands.values():  # warm the page cache and write the .pyc files
-        for _ in range(3):
-            run_once(command)
-    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
-    for _ in range(runs):
-        for name, command in commands.items():
-            samples[name].append(run_once(command))
-    return {
-        name: (
-            statistics.median(s for s, _ in values),
-            statistics.median(m for _, m in values),
+def verify_tokens(commands: dict[str, list[str]], key: rsa.RSAPrivateKey) -> None:
+    """Each signer prints one RS256 token that the key's public half verifies."""
+    public = key.public_key()
+    for name in SIGNERS:
+        if name not in commands:
+            continue
+        done = subprocess.run(commands[name], env=ENV, capture_output=True, text=True, check=True)
+        token = done.stdout.strip().splitlines()[-1]
+        claims = jwt.decode(
+            token, public, algorithms=["RS256"], options={"verify_aud": False, "require": ["exp"]}
         )
-        for name, values in samples.items()
-    }
+        assert (claims["userId"], claims["userDirectory"]) == ("alice", "CORP"), name
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=30)
-    runs = parser.parse_args().runs
-    with tempfile.TemporaryDirectory(prefix="qsjwt-bench-") as tmp:
-        work = Path(tmp)
-        key = work / "key.pem"
-        pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+def rounds(
+    commands: dict[str, list[str]], count: int, sample: Callable[[list[str]], float]
+) -> dict[str, float]:
+    """The median of ``count`` samples of each command, taken round-robin so that drift on a
+    shared machine hits all alike."""
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(count):
+        for name, command in commands.items():
+            samples[name].append(sample(command))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def machine() -> str:
+    """Cores, CPU model, Python, cryptography and Node versions, for the record."""
+    model = "?"
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    node = shutil.which("node")
+    node_version = "no node"
+    if node is not None:
+        node_version = "Node " + subprocess.run(
+            [node, "--version"], capture_output=True, text=True, check=True
+        ).stdout.strip().removeprefix("v")
+    return (
+        f"{os.cpu_count()} CPUs ({model}), Linux {platform.release()}, "
+        f"Python {platform.python_version()}, cryptography {version('cryptography')}, "
+        f"{node_version}"
+    )
+
+
+def write_key(work: Path) -> tuple[Path, rsa.RSAPrivateKey]:
+    """A new 2048-bit RSA key in ``work/key.pem`` (PKCS#8, mode 0600), and the key."""
+    key = work / "key.pem"
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key.write_bytes(
+        private.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        key.write_bytes(pem)
-        key.chmod(0o600)
-        python = str(plain_venv(work))
-        commands = {
-            "qs-jwt qseow": [
-                python,
-                "-m",
-                "qsjwt",
-                "qseow",
-                "--user-id",
-                "alice",
-                "--user-directory",
-                "CORP",
-                "--private-key-file",
-                str(key),
-            ],
-            "bare cryptography": [python, str(ROOT / "benchmarks" / "bare_signer.py"), str(key)],
-            "python -c pass": [python, "-c", "pass"],
-        }
-        node = node_command(key)
-        if node is not None:
-            commands["node jsonwebtoken"] = node
-            commands["node -e 0"] = [node[0], "-e", "0"]
-        results = measure(commands, runs)
-    print(
-        f"cold start, one RS256-2048 token, {runs} runs each, medians (os.cpu_count()="
-        f"{os.cpu_count()})"
     )
-    for name, (seconds, mib) in results.items():
-        print(f"  {name:20} {seconds * 1e3:7.1f} ms  {mib:6.1f} MiB peak RSS")
-    ours, ours_mib = results["qs-jwt qseow"]
-    bare = results["bare cryptography"][0]
-    print(f"  ratio qs-jwt / bare cryptography: {ours / bare:.2f}")
-    if "node jsonwebtoken" in results:
-        node_seconds = results["node jsonwebtoken"][0]
-        verdict = "met" if ours / node_seconds <= TARGET_RATIO else "NOT met"
-        print(
-            f"  ratio qs-jwt / node jsonwebtoken: {ours / node_seconds:.2f} "
-            f"(target <= {TARGET_RATIO}: {verdict}); bare / node: {bare / node_seconds:.2f}"
-        )
-    else:
-        print("  node jsonwebtoken: skipped (node or npm not installed)")
-    verdict = "met" if ours_mib <= TARGET_RSS_MIB else "NOT met"
-    print(f"  qs-jwt peak RSS {ours_mib:.1f} MiB (target <= {TARGET_RSS_MIB:.0f}: {verdict})")
+    key.chmod(0o600)
+    return key, private
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30, help="timed rounds (default 30)")
+    parser.add_argument("--rss-runs", type=int, default=5, help="peak-RSS rounds (default 5)")
+    args = parser.parse_args()
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="qsjwt-bench-") as tmp:
+        work = Path(tmp)
+        key, private = write_key(work)
+        bin_dir = installed_venv(work)
+        commands = {**python_commands(bin_dir, key), **node_commands(key)}
+        verify_tokens(commands, private)
+        for command in commands.values():  # warm the page cache
+            for _ in range(3):
+                run_once(command)
+        times = rounds(commands, args.runs, lambda command: run_once(command)[0])
+        if GNU_TIME.is_file():
+            report = work / "rss.txt"
+            rss = rounds(commands, args.rss_runs, lambda command: peak_rss_mib(command, report))
+            rss_source = "/usr/bin/time"
+        else:
+            rss = rounds(commands, args.rss_runs, lambda command: run_once(command)[1])
+            rss_source = "ru_maxrss, an upper bound: no /usr/bin/time"
+    load_after = os.getloadavg()[0]
+    print(f"cold start, one RS256-2048 QSEoW token, {dt.date.today()}: {machine()}")
+    print(f"  medians: wall time of {args.runs} rounds, peak RSS of {args.rss_runs} ({rss_source})")
+    print(
+        f"  load average {load_before:.2f} before, {load_after:.2f} after (other work on the "
+        "machine: near the CPU count or above it, the times and ratios are not comparable)"
+    )
+    for name in commands:
+        print(f"  {name:24} {times[name] * 1e3:7.1f} ms  {rss[name]:6.1f} MiB")
+    ours = times[CONSOLE]
+    verdict = "met" if ours / times[BARE] <= TARGET_RATIO else "NOT met"
+    print(
+        f"  ratio console script / bare cryptography: {ours / times[BARE]:.2f} "
+        f"(target <= {TARGET_RATIO:.2f}: {verdict}); python -m qsjwt / bare: "
+        f"{times[MODULE] / times[BARE]:.2f}"
+    )
+    for reference in (NODE_SIGNER, NODE_QSJWT):
+        if reference in times:
+            print(f"  ratio console script / {reference}: {ours / times[reference]:.2f}")
+        else:
+            print(f"  {reference}: skipped (no node or npm, or npm ci failed)")
+    verdict = "met" if rss[CONSOLE] <= TARGET_RSS_MIB else "NOT met"
+    print(
+        f"  console script peak RSS {rss[CONSOLE]:.1f} MiB "
+        f"(target <= {TARGET_RSS_MIB:.0f}: {verdict})"
+    )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ make make                 the README test command; node-gyp builds re2 for gitla
 g++ g++                   node-gyp builds re2 for gitlab-ci-local
 openssl openssl           scripts/demo.sh and the workflow run steps
 softhsm2-util softhsm2    keyless tests: a real PKCS#11 token (tests/keyless_rigs.py)
+objdump binutils          single-file executable: PyInstaller reads shared libraries with it (scripts/build-binary.sh)
+strip binutils            single-file executable: PyInstaller --strip on Linux (scripts/build-binary.sh)
+ldd libc-bin              single-file executable: PyInstaller finds shared libraries with it
 '
 
 missing() {

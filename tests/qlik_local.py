@@ -1,18 +1,39 @@
-"""A local Qlik Cloud for tests: a real HTTPS server on 127.0.0.1 that answers like Qlik.
+"""A local Qlik for tests: a real HTTPS server on 127.0.0.1 that answers like Qlik.
 
 It implements ``POST /oauth/token`` (Private Key JWT, client credentials and user
 impersonation), ``POST /login/jwt-session`` (a JWT identity provider: ``idp``), ``GET
 /api/v1/users/me`` (with an access token or a session's cookie), and QSEoW virtual proxies
 (``add_proxy``: ``/<prefix>/qps/user`` GET and DELETE, ``/<prefix>/qrs/about``, with the
-Xrfkey pair, the proxy's certificate and claim names) by the documented rules
-(shared/reference/qlik-oauth-and-live.md §A), with jwcrypto as the verifier (qs-jwt signs with
-PyJWT). Where Qlik's behaviour is not documented, it does the strictest documented thing and
-says so in ``STRICTER_THAN_DOCUMENTED``. Errors use Qlik's ``{"errors": [...]}`` body, or RFC
-6749's ``{"error": ...}`` with ``error_style="rfc6749"`` (which form Qlik uses for each refusal
-is undocumented).
+Xrfkey pair, the proxy's certificate and claim names), with jwcrypto as the verifier (qs-jwt
+signs with PyJWT).
 
-The TLS certificate comes from a throw-away CA made at start-up; clients trust it through
-``ca_bundle``. Routes live in ``LocalQlik.routes`` so later issues can add endpoints.
+Every behaviour cites its source in ``SOURCES`` (shared/reference/qlik-observed-behaviour.md,
+which names the primary sources row by row), or is marked **unconfirmed** there. Every
+unconfirmed behaviour is a switch of ``LocalQlik`` or ``QlikProxy`` (``READINGS`` lists them
+with their values), so tests run under each plausible reading:
+
+- ``error_style``: ``"generic"`` (the codes real Qlik was seen sending: ``OAUTH-5``
+  "Unauthorized" 401 for any bad assertion, ``OAUTH-14`` "Invalid client_id" 400;
+  ``INTERNAL-TOKEN-1``, ``LOGIN-2``, ``AUTH-5`` for a JWT login), ``"qlik"`` (Qlik's error
+  body with a title that names the rule: the stand-in's own words, unconfirmed) or
+  ``"rfc6749"`` (``{"error": ...}``);
+- ``qps_user_logs_in``: whether a Bearer on ``GET /qps/user`` logs in (undocumented);
+- ``logout_status``: what ``DELETE /qps/user`` answers (200, 204 or 405: undocumented);
+- ``unknown_prefix``: a prefix with no virtual proxy gets the default proxy's 302 to a login
+  form (documented behaviour of the Windows proxy) or a 404;
+- ``slot_hold``: seconds an ended QSEoW session keeps its slot (documented: 5 minutes once the
+  user is at the cap; the stand-in holds it always, the stricter reading) and
+  ``QlikProxy.max_sessions`` (documented: 5);
+- ``QlikProxy.audience`` and ``checks_audience``: whether a virtual proxy checks ``aud``
+  (disputed);
+- ``proxy_error_body``: a QSEoW refusal is a bare status (Qlik documents no body) or carries
+  one;
+- ``replay(transcript)``: answer from a recorded transcript (``qsjwt.net.record``) instead.
+
+Where Qlik's behaviour is not documented and no switch is needed, it does the strictest
+documented thing and says so in ``STRICTER_THAN_DOCUMENTED``. The TLS certificate comes from a
+throw-away CA made at start-up; clients trust it through ``ca_bundle``. Routes live in
+``LocalQlik.routes`` so later issues can add endpoints.
 
     with LocalQlik(tmp_path) as qlik:
         qlik.register(QlikClient("client-1", [jwk], scopes={"user_default"}))
@@ -25,9 +46,11 @@ import base64
 import datetime as dt
 import ipaddress
 import json
+import re
 import secrets
 import ssl
 import threading
+import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Mapping
@@ -60,10 +83,47 @@ STRICTER_THAN_DOCUMENTED = (
     "user_lookup is accepted only in a JSON body (the form encoding is undocumented)",
     "client_secret next to an assertion is refused (two ways to authenticate)",
     "jwt-session and the virtual proxy allow no clock tolerance (nbf <= now < exp exactly)",
-    "jwt-session refusals name the rule in their title (Qlik's detail wording is undocumented)",
+    "with error_style='qlik', refusals name the rule in their title (stand-in words)",
     "a virtual proxy refuses a token for a user it does not know, when it has a user list",
-    "a QSEoW refusal is a bare 401 with no reason (Qlik documents none)",
+    "an ended QSEoW session holds its slot for slot_hold seconds even below the cap",
 )
+OBSERVED = "shared/reference/qlik-observed-behaviour.md"
+SOURCES: dict[str, str] = {
+    "oauth request (form or JSON, fields)": f"documented: qlik.dev ({OBSERVED})",
+    "oauth assertion rules (iss=sub, aud, exp-iat <= 300, kid, RS256/RS512/ES384)": "documented",
+    "oauth success body (token_type, expires_in and expires_at)": "documented (both forms)",
+    "oauth refusal OAUTH-5 401 / OAUTH-14 400": "seen live (community thread; nebula.js#1450)",
+    "oauth refusal titles naming the rule (error_style='qlik')": "UNCONFIRMED: stand-in words",
+    "oauth 429 with Retry-After and HTTP-429": "documented: qlik.dev rate limiting",
+    "jwt-session request (Bearer only) and claims": "documented (qlik.dev REST login)",
+    "jwt-session INTERNAL-TOKEN-1 400 with the claim in detail": "seen live (community)",
+    "jwt-session LOGIN-2 401 (no IdP for the host)": "seen live (community)",
+    "jwt-session LOGIN-2 for a bad kid, issuer or signature": "UNCONFIRMED (generic style)",
+    "jwt-session AUTH-5 403 (user not in the tenant)": "seen live (community)",
+    "jwt-session cookies eas.sid...; users/me with cookies alone": "documented (Qlik API spec)",
+    "qseow Bearer + Xrfkey pair; RS256/384/512": "documented (help.qlik.com JWT authentication)",
+    "qseow any resource behind the proxy (qrs/about) logs in": "documented (proxy)",
+    "qseow GET /qps/user reports {session: inactive} or the user": "documented",
+    "qseow GET /qps/user with a Bearer logs in": "UNCONFIRMED: switch qps_user_logs_in",
+    "qseow DELETE /qps/user logs out; status and body": "exists (documented); UNCONFIRMED answer",
+    "qseow 5 parallel sessions; slot freed 5 min after the end": "documented (help.qlik.com)",
+    "qseow 403 body at the session cap": "UNCONFIRMED: switch proxy_error_body",
+    "qseow unknown prefix: 302 to a login form": "documented (Windows proxy); 404 a switch",
+    "qseow audience checked": "UNCONFIRMED (disputed): switch checks_audience",
+    "qseow refusal body": "UNCONFIRMED (none documented): switch proxy_error_body",
+}
+"""Each behaviour of the stand-in and where it comes from."""
+READINGS: dict[str, tuple[object, ...]] = {
+    "error_style": ("generic", "qlik", "rfc6749"),
+    "qps_user_logs_in": (False, True),
+    "logout_status": (200, 204, 405),
+    "unknown_prefix": ("login-redirect", "404"),
+    "checks_audience": (False, True),
+    "proxy_error_body": (None, {"errors": [{"code": "HTTP-401", "title": "Unauthorized"}]}),
+}
+"""The plausible answers to each unconfirmed behaviour (the first is the default)."""
+GENERIC_OAUTH = ("OAUTH-5", "Unauthorized", 401)
+GENERIC_CLIENT = ("OAUTH-14", "Invalid client_id", 400)
 LOGIN_AUDIENCE = "qlik.api/login/jwt-session"
 MAX_LOGIN_LIFETIME = 3600
 
@@ -100,7 +160,14 @@ class QlikProxy:
     users: set[tuple[str, str]] | None = None
     """(directory, user id) the repository knows; None: any user"""
     max_sessions: int = 5
+    """documented: 5 parallel sessions per user"""
+    audience: str | None = None
+    checks_audience: bool = False
+    """UNCONFIRMED whether a virtual proxy checks ``aud``: with True, a token must carry
+    ``audience`` (if set) as its ``aud``"""
     sessions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    ended: list[tuple[tuple[str, str], float]] = field(default_factory=list)
+    """sessions ended (user, monotonic time): each holds its slot for ``slot_hold``"""
     logins: int = 0
 
     @property
@@ -147,9 +214,21 @@ class Seen:
 
 
 class RefusedError(Exception):
-    def __init__(self, status: int, code: str, title: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str | None = None,
+        *,
+        bare: bool = False,
+        body: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(title)
-        self.status, self.code, self.title = status, code, title
+        self.status, self.code, self.title, self.detail = status, code, title, detail
+        self.bare = bare
+        """no body at all (a QSEoW refusal: Qlik documents none)"""
+        self.body = body
 
 
 @dataclass(frozen=True)
@@ -157,6 +236,8 @@ class Answer:
     status: int
     document: dict[str, Any]
     headers: Mapping[str, str] = field(default_factory=dict)
+    empty: bool = False
+    """no body at all"""
 
 
 Handler = Callable[["LocalQlik", BaseHTTPRequestHandler, bytes], Answer]
@@ -173,9 +254,25 @@ class LocalQlik:
         error_style: str = "qlik",
         clock_offset: float = 0.0,
         token_response: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        qps_user_logs_in: bool = False,
+        logout_status: int = 200,
+        unknown_prefix: str = "login-redirect",
+        slot_hold: float = 300.0,
+        proxy_error_body: dict[str, Any] | None = None,
+        known_users_only: bool = False,
     ) -> None:
         self.directory = directory
+        if error_style not in READINGS["error_style"]:
+            raise ValueError(f"error_style {error_style!r}")
         self.error_style = error_style
+        self.qps_user_logs_in = qps_user_logs_in
+        self.logout_status = logout_status
+        self.unknown_prefix = unknown_prefix
+        self.slot_hold = slot_hold
+        self.proxy_error_body = proxy_error_body
+        self.known_users_only = known_users_only
+        """jwt-session refuses (403 AUTH-5) a subject that is not a user yet"""
+        self.replaying: list[dict[str, Any]] | None = None
         self.clock_offset = clock_offset
         """seconds Qlik's clock runs ahead of this machine's (its Date header says so too)"""
         self.token_response = token_response
@@ -241,6 +338,17 @@ class LocalQlik:
     def tenant_url(self) -> str:
         return f"https://{self.host}"
 
+    def pass_time(self, seconds: float) -> None:
+        """Age every ended QSEoW session by ``seconds`` (no test waits five minutes)."""
+        for proxy in self.proxies.values():
+            proxy.ended = [(who, when - seconds) for who, when in proxy.ended]
+
+    def replay(self, transcript: Mapping[str, Any]) -> None:
+        """Answer every request from ``transcript``'s exchanges, in order, whatever the path:
+        the status, the headers it names (values made up: a cookie gets a random value, a
+        Location the recorded path), and a body made from the recorded shape."""
+        self.replaying = list(transcript["exchanges"])
+
     def queue(self, *answers: Scripted) -> None:
         self.script.extend(answers)
 
@@ -256,13 +364,16 @@ class LocalQlik:
     # --- answers ----------------------------------------------------------------------------
 
     def error_body(self, refused: RefusedError) -> dict[str, Any]:
+        if refused.bare:
+            return {}
         if self.error_style == "rfc6749":
             return {"error": refused.code, "error_description": refused.title}
-        return {
-            "errors": [
-                {"code": refused.code, "title": refused.title, "status": str(refused.status)}
-            ]
-        }
+        if refused.body is not None:
+            return refused.body
+        entry = {"code": refused.code, "title": refused.title, "status": str(refused.status)}
+        if refused.detail:
+            entry["detail"] = refused.detail
+        return {"errors": [entry], "traceId": secrets.token_hex(8)}
 
 
 class _Server(ThreadingHTTPServer):
@@ -314,20 +425,116 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         handler = qlik.routes.get((method, path))
         try:
-            if handler is None:
-                raise RefusedError(404, "HTTP-404", "Not found")
-            with qlik._lock:
-                answer = handler(qlik, self, body)
+            if qlik.replaying is not None:
+                with qlik._lock:
+                    answer = _replayed(qlik)
+            elif handler is None:
+                answer = _not_found(qlik, path)
+            else:
+                with qlik._lock:
+                    answer = handler(qlik, self, body)
         except RefusedError as refused:
-            answer = Answer(refused.status, qlik.error_body(refused))
-        payload = json.dumps(answer.document).encode()
+            if qlik.error_style == "generic":
+                refused = _generic(path, refused)
+            answer = Answer(refused.status, qlik.error_body(refused), empty=refused.bare)
+        payload = b"" if answer.empty else json.dumps(answer.document).encode()
         self.send_response(answer.status)
         for name, value in answer.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
+            for one in value.split("\n"):  # several Set-Cookie headers: one per line
+                self.send_header(name, one)
+        if payload:
+            self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+
+def _not_found(qlik: LocalQlik, path: str) -> Answer:
+    """A path nothing serves. With a QSEoW proxy about, an unknown prefix reaches the default
+    (Windows) proxy, which sends a client without "Windows" in its User-Agent to its login
+    form (documented behaviour); ``unknown_prefix="404"`` is the other reading."""
+    prefix = path.strip("/").split("/")[0]
+    if qlik.proxies and prefix not in qlik.proxies and qlik.unknown_prefix == "login-redirect":
+        target = secrets.token_hex(8)
+        location = f"/internal_forms_authentication/?targetId={target}"
+        return Answer(302, {}, {"Location": location}, empty=True)
+    raise RefusedError(404, "HTTP-404", "Not found")
+
+
+_MISSING = re.compile(r"Missing (?:claim )?(\w+)")
+
+
+def _generic(path: str, refused: RefusedError) -> RefusedError:
+    """The codes real Qlik was seen sending, which do not name the rule that failed
+    (shared/reference/qlik-observed-behaviour.md): ``OAUTH-5`` "Unauthorized" 401 for any bad
+    assertion, ``OAUTH-14`` "Invalid client_id" 400 for an unknown client; for a JWT login
+    ``INTERNAL-TOKEN-1`` with the missing claim in ``detail`` and ``LOGIN-2`` otherwise (seen
+    for "no identity provider for the host"; for a bad kid, issuer or signature unconfirmed)."""
+    if refused.bare or refused.body is not None:
+        return refused
+    if path == "/oauth/token":
+        if refused.title == "Invalid client credentials":
+            code, title, status = GENERIC_CLIENT
+            return RefusedError(status, code, title)
+        if refused.status == 401:
+            code, title, status = GENERIC_OAUTH
+            return RefusedError(status, code, title)
+        return refused
+    if path == "/login/jwt-session" and refused.code not in ("AUTH-5",):
+        missing = _MISSING.match(refused.title)
+        if missing:
+            return RefusedError(
+                400,
+                "INTERNAL-TOKEN-1",
+                "Invalid token request",
+                f"JWT_LOGIN_VALIDATIONS Missing required claim: {missing.group(1)}",
+            )
+        return RefusedError(
+            401, "LOGIN-2", "", body={"errors": [{"code": "LOGIN-2", "status": "401"}]}
+        )
+    return refused
+
+
+def _replayed(qlik: LocalQlik) -> Answer:
+    """The next recorded answer: its status, the headers it names, a body from its shape."""
+    if not qlik.replaying:
+        raise RefusedError(500, "HTTP-500", "the transcript has no more exchanges")
+    recorded = qlik.replaying.pop(0)
+    response = recorded["response"]
+    headers: dict[str, str] = {}
+    cookies = [
+        f"{name}={secrets.token_urlsafe(12)}; Path=/; Secure; HttpOnly"
+        for name in response["cookies"]
+    ]
+    if cookies:
+        headers["Set-Cookie"] = "\n".join(cookies)
+    if "retry_after" in response:
+        headers["Retry-After"] = (
+            "0" if response["retry_after"] == "date" else response["retry_after"]
+        )
+    if "location" in response:
+        headers["Location"] = response["location"]["path"]
+    document = _from_shape(response.get("body"))
+    if not isinstance(document, dict):
+        return Answer(int(recorded["status"]), {}, headers, empty=True)
+    return Answer(int(recorded["status"]), document, headers)
+
+
+def _from_shape(shape: Any) -> Any:
+    """A JSON value with the recorded shape: ``string:N`` becomes N letters, ``number`` 0,
+    ``boolean`` true; Qlik's own words (kept in the transcript) stay as recorded."""
+    if isinstance(shape, dict):
+        if "$bytes" in shape or "$form" in shape:
+            return None
+        return {key: _from_shape(value) for key, value in shape.items()}
+    if isinstance(shape, list):
+        return [_from_shape(item) for item in shape if not str(item).startswith("... ")]
+    if isinstance(shape, str):
+        kind, _, size = shape.partition(":")
+        if kind == "string" and size.isdigit():
+            return "x" * int(size)
+        return {"number": 0, "boolean": True}.get(shape, shape)
+    return shape
 
 
 # --- /oauth/token ---------------------------------------------------------------------------
@@ -630,6 +837,8 @@ def _jwt_session(qlik: LocalQlik, request: BaseHTTPRequestHandler, _body: bytes)
         raise refuse("Invalid email_verified: must be a boolean")
     qlik.login_jtis.add(jti)
     user = next((u for u in qlik.users if u.subject == claims["sub"]), None)
+    if user is None and qlik.known_users_only:  # seen live: 403 AUTH-5
+        raise RefusedError(403, "AUTH-5", "User is not a member of tenant")
     if user is None:  # a JWT login provisions the user
         user = qlik.add_user(
             QlikUser("u-" + secrets.token_hex(4), claims["sub"], claims["name"], claims["email"])
@@ -642,6 +851,12 @@ def _jwt_session(qlik: LocalQlik, request: BaseHTTPRequestHandler, _body: bytes)
 # --- a QSEoW virtual proxy ------------------------------------------------------------------
 
 
+def _proxy_refusal(qlik: LocalQlik, status: int, title: str) -> RefusedError:
+    """A QSEoW refusal: a bare status (Qlik documents no body), or ``proxy_error_body``."""
+    body = qlik.proxy_error_body
+    return RefusedError(status, f"HTTP-{status}", title, bare=body is None, body=body)
+
+
 def _proxy_of(qlik: LocalQlik, request: BaseHTTPRequestHandler) -> QlikProxy:
     prefix = urllib.parse.urlsplit(request.path).path.strip("/").split("/")[0]
     proxy = qlik.proxies.get(prefix)
@@ -651,38 +866,46 @@ def _proxy_of(qlik: LocalQlik, request: BaseHTTPRequestHandler) -> QlikProxy:
     keys = [v for k, values in query.items() if k.lower() == "xrfkey" for v in values]
     header = request.headers.get("X-Qlik-Xrfkey")
     if len(keys) != 1 or header != keys[0] or len(header) != 16 or not header.isalnum():
-        raise RefusedError(403, "HTTP-403", "XSRF prevention check failed")
+        raise _proxy_refusal(qlik, 403, "XSRF prevention check failed")  # documented: the pair
     return proxy
 
 
+def _slots_taken(qlik: LocalQlik, proxy: QlikProxy, who: tuple[str, str]) -> int:
+    """Open sessions, and ended ones still within ``slot_hold`` (documented: a session that
+    ends frees its slot after 5 minutes once the user is at the maximum)."""
+    now = time.monotonic()
+    proxy.ended = [(user, when) for user, when in proxy.ended if now - when < qlik.slot_hold]
+    open_ = sum(1 for user in proxy.sessions.values() if user == who)
+    return open_ + sum(1 for user, _ in proxy.ended if user == who)
+
+
 def _proxy_user(
-    qlik: LocalQlik, proxy: QlikProxy, request: BaseHTTPRequestHandler
+    qlik: LocalQlik, proxy: QlikProxy, request: BaseHTTPRequestHandler, *, logs_in: bool = True
 ) -> tuple[tuple[str, str] | None, str | None]:
-    """The user a request is logged in as (a new session for a good token), and a new
-    session's id to set as a cookie; (None, None) for no authentication at all."""
+    """The user a request is logged in as (a new session for a good token when ``logs_in``),
+    and a new session's id to set as a cookie; (None, None) for no authentication at all."""
     sid = _cookies(request).get(proxy.cookie)
-    if sid in proxy.sessions and _bearer(request) is None:
+    if sid in proxy.sessions and (_bearer(request) is None or not logs_in):
         return proxy.sessions[sid], None
     token = _bearer(request)
-    if token is None:
+    if token is None or not logs_in:
         return None, None
 
     def refuse(_title: str) -> RefusedError:
-        return RefusedError(401, "HTTP-401", "Unauthorized")  # QSEoW says no more
+        return _proxy_refusal(qlik, 401, "Unauthorized")  # QSEoW says no more
 
     _, claims = _verified_claims(token, proxy.certificate_pem, ("RS256", "RS384", "RS512"), refuse)
     _times(qlik, claims, refuse)
+    if proxy.checks_audience and proxy.audience is not None and claims.get("aud") != proxy.audience:
+        raise refuse("audience")
     user_id = claims.get(proxy.user_id_claim)
     directory = claims.get(proxy.user_directory_claim)
     if not isinstance(user_id, str) or not isinstance(directory, str):
         raise refuse("claims")
     if proxy.users is not None and (directory, user_id) not in proxy.users:
         raise refuse("unknown user")
-    if (
-        sum(1 for who in proxy.sessions.values() if who == (directory, user_id))
-        >= proxy.max_sessions
-    ):
-        raise RefusedError(403, "HTTP-403", "OnMaxParallelSessionsExceeded")
+    if _slots_taken(qlik, proxy, (directory, user_id)) >= proxy.max_sessions:
+        raise _proxy_refusal(qlik, 403, "Forbidden")  # the body at the cap is undocumented
     new = secrets.token_urlsafe(24)
     proxy.sessions[new] = (directory, user_id)
     proxy.logins += 1
@@ -694,8 +917,10 @@ def _session_cookie(proxy: QlikProxy, sid: str | None) -> dict[str, str]:
 
 
 def _qps_user(qlik: LocalQlik, request: BaseHTTPRequestHandler, _body: bytes) -> Answer:
+    """Documented as a status query; whether a Bearer here logs in is not
+    (``qps_user_logs_in``)."""
     proxy = _proxy_of(qlik, request)
-    who, sid = _proxy_user(qlik, proxy, request)
+    who, sid = _proxy_user(qlik, proxy, request, logs_in=qlik.qps_user_logs_in)
     if who is None:
         return Answer(200, {"session": "inactive"})
     directory, user_id = who
@@ -709,18 +934,25 @@ def _qps_user(qlik: LocalQlik, request: BaseHTTPRequestHandler, _body: bytes) ->
 
 
 def _qps_logout(qlik: LocalQlik, request: BaseHTTPRequestHandler, _body: bytes) -> Answer:
+    """Documented: "the user logs out"; the status and body are not (``logout_status``)."""
     proxy = _proxy_of(qlik, request)
+    if qlik.logout_status == 405:
+        return Answer(405, {}, empty=True)
     sid = _cookies(request).get(proxy.cookie, "")
-    if proxy.sessions.pop(sid, None) is None:
-        return Answer(200, {"session": "inactive"})
-    return Answer(200, {"session": "ended"})
+    who = proxy.sessions.pop(sid, None)
+    if who is not None:
+        proxy.ended.append((who, time.monotonic()))
+    if qlik.logout_status == 204:
+        return Answer(204, {}, empty=True)
+    return Answer(200, {"session": "inactive" if who is None else "ended"})
 
 
 def _qrs_about(qlik: LocalQlik, request: BaseHTTPRequestHandler, _body: bytes) -> Answer:
+    """Any resource behind the proxy requires a login (documented)."""
     proxy = _proxy_of(qlik, request)
     who, sid = _proxy_user(qlik, proxy, request)
     if who is None:
-        return Answer(302, {}, {"Location": f"/{proxy.prefix}/login"})
+        return Answer(302, {}, {"Location": f"/{proxy.prefix}/login"}, empty=True)
     return Answer(
         200, {"buildVersion": "14.187.4", "schemaPath": "About"}, _session_cookie(proxy, sid)
     )

@@ -349,6 +349,7 @@ def test_release_runs_on_version_tags_only() -> None:
 EXPECTED_PERMISSIONS = {
     "prepare": {"contents": "read"},
     "image": {"contents": "read", "packages": "write"},
+    "binaries": {"contents": "read"},
     "attest": {"id-token": "write", "attestations": "write", "packages": "write"},
     "dist": {"contents": "read"},
     "pypi": {"id-token": "write"},

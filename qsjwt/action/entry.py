@@ -16,8 +16,9 @@ import contextlib
 import os
 import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from qsjwt.action.report import report, rows_for, summary
+from qsjwt.action.report import Report, report, rows_for, summary
 from qsjwt.action.runner import LogGoneError, Runner, Step, github_runner, utf8_stdout
 from qsjwt.action.schema import (
     BULK_USERS,
@@ -51,10 +52,15 @@ from qsjwt.base.inputs import (
     PKCS11_PIN,
     PRIVATE_KEY,
     PRIVATE_KEY_PASSPHRASE,
+    RECORD,
     VAULT_TOKEN,
+    Target,
     parse_target,
 )
 from qsjwt.io.sources import KEY_LIMIT, PASSPHRASE_LIMIT, check_length, passphrase_from
+
+if TYPE_CHECKING:
+    from qsjwt.app.flow import Recorder
 
 NOT_GITHUB = (
     "qs-jwt: this entrypoint is the GitHub Action and runs only where GITHUB_ACTIONS=true; "
@@ -90,6 +96,7 @@ def run(env: Mapping[str, str], runner: Runner) -> int:
         if values[BULK_USERS].strip():
             return _bulk(step, values)
         warned: tuple[Finding, ...] = ()
+        record: Recorder | None = None
         try:
             target = parse_target(values[TARGET], input_name=TARGET)
             settings = parse_settings(target, {spec.name: values[spec.name] for spec in INPUTS})
@@ -98,39 +105,24 @@ def run(env: Mapping[str, str], runner: Runner) -> int:
             step.check_writable("GITHUB_OUTPUT", "the outputs")
             if export_name:
                 step.check_writable("GITHUB_ENV", f"the {EXPORT_ENV} variable")
-            request = Request(settings, _key_source(values), ci_env=env, on_secret=step.mask)
+            record = _recorder(values, target.value, step.env)
+            request = Request(
+                settings, _key_source(values), ci_env=env, on_secret=step.mask, record=record
+            )
             issued = issue(request)  # the token is masked inside, before it returns
+            made = report(issued, rows_for(settings, issued.key_id))
+            step.mask(made.secret)  # already masked by the flow; a second mask costs nothing
+            warned = made.warnings
+            checked = prove(request, issued) if check_asked(settings) else ""
         except QsjwtError as err:
             step.notes(values)
             for finding in warned:
                 step.warn(finding)
+            if record is not None and record.exchanges:  # what Qlik answered, for a report
+                step.append("GITHUB_OUTPUT", {"record-path": str(record.path)})
             return step.failed(error_code(err), err.input_name, _title(err), err.render())
-        made = report(issued, rows_for(settings, issued.key_id))
-        step.mask(made.secret)  # already masked by the flow; a second mask costs nothing
-        checked = ""
-        if check_asked(settings):
-            try:
-                checked = prove(request, issued)
-            except QsjwtError as err:
-                step.notes(values)
-                for finding in made.warnings:
-                    step.warn(finding)
-                return step.failed(error_code(err), err.input_name, _title(err), err.render())
-        step.notes(values)
-        for finding in made.warnings:
-            step.warn(finding)
-        step.debug(f"target {target.value}, {made.debug}")
-        text = summary(target, made)  # before the outputs: a bug here sets none
-        step.append("GITHUB_OUTPUT", made.outputs)
-        if export_name:
-            step.append("GITHUB_ENV", {export_name: made.secret})
-        step.summary(text)
-        exported = f"; also in ${export_name} for the next steps" if export_name else ""
-        # No user value in a plain line: the runner reads "##[command]" anywhere in one.
-        step.info(
-            f"qs-jwt: {made.what}, expires at {made.outputs['expires-at'] or 'a time not given'} "
-            f"(in {made.outputs['expires-in'] or '?'} s). Outputs: {', '.join(made.outputs)}"
-            f"{exported}; details in the step summary."
+        _deliver(
+            step, values=values, target=target, made=made, export_name=export_name, record=record
         )
         if checked:
             step.info(f"qs-jwt: {escape_controls(checked)}")
@@ -149,6 +141,52 @@ def run(env: Mapping[str, str], runner: Runner) -> int:
             "outputs are not set. Please report it at the project's issue tracker.",
         )
     return 0
+
+
+def _deliver(
+    step: Step,
+    *,
+    values: Mapping[str, str],
+    target: Target,
+    made: Report,
+    export_name: str | None,
+    record: Recorder | None,
+) -> None:
+    """After every mask: warnings, debug, the outputs, ``GITHUB_ENV``, the summary, one line."""
+    step.notes(values)
+    for finding in made.warnings:
+        step.warn(finding)
+    step.debug(f"target {target.value}, {made.debug}")
+    text = summary(target, made)  # before the outputs: a bug here sets none
+    outputs = made.outputs
+    if record is not None:
+        outputs = {**outputs, "record-path": str(record.path)}
+    step.append("GITHUB_OUTPUT", outputs)
+    if export_name:
+        step.append("GITHUB_ENV", {export_name: made.secret})
+    step.summary(text)
+    exported = f"; also in ${export_name} for the next steps" if export_name else ""
+    # No user value in a plain line: the runner reads "##[command]" anywhere in one.
+    step.info(
+        f"qs-jwt: {made.what}, expires at {made.outputs['expires-at'] or 'a time not given'} "
+        f"(in {made.outputs['expires-in'] or '?'} s). Outputs: {', '.join(made.outputs)}"
+        f"{exported}; details in the step summary."
+    )
+
+
+def _recorder(values: Mapping[str, str], command: str, env: Mapping[str, str]) -> Recorder | None:
+    """The transcript the ``record`` input asks for: a file of that name under RUNNER_TEMP."""
+    if not values[RECORD].strip():
+        return None
+    from qsjwt.net.record import open_recorder  # noqa: PLC0415 (only with record)
+
+    temp = env.get("RUNNER_TEMP", "")
+    if not temp or not os.path.isdir(temp):
+        raise OutputError(
+            "RUNNER_TEMP is not a directory, so the transcript has nowhere to go",
+            hint="run this action as a step of a GitHub Actions job",
+        )
+    return open_recorder(values, command=command, under=temp)
 
 
 def _key_source(values: Mapping[str, str]) -> KeySource:

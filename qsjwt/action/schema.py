@@ -124,6 +124,8 @@ OUTPUTS: dict[str, str] = {
     "expires-in": "Lifetime in seconds: exp - iat of the token, or what Qlik gave for the access "
     "token.",
     "scope": "oauth: the scopes Qlik granted the access token, separated by spaces.",
+    "record-path": "With record: the path of the transcript of the exchanges with Qlik (under "
+    "RUNNER_TEMP; no token, cookie value, Xrfkey, user id or host name): docs/recording.md.",
     "bulk-file": "With bulk-users: the path of the JSON Lines file under RUNNER_TEMP (mode "
     "0600), one {user, token, expires_at} per user in input order.",
     "bulk-count": "With bulk-users: how many tokens the bulk-file holds.",

@@ -16,14 +16,17 @@ import http.client
 import re
 import secrets
 import string
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from email.message import Message
 
 from qsjwt._version import __version__
 from qsjwt.base.errors import InputError, QlikRefusedError, QlikUnreachableError
 from qsjwt.net.connection import Connection
+from qsjwt.net.record import Exchange, Recorder
 from qsjwt.oauth.exchange import MAX_BODY, Transport, error_parts, network_failure, opener
 
 URL = "url"
@@ -105,10 +108,12 @@ def call(
     content_type: str = "application/json",
     xrfkey: str | None = None,
     transport: Transport,
+    record: Recorder | None = None,
 ) -> Answer:
     """Send one request with ``Authorization: Bearer token``; ``xrfkey`` adds QSEoW's key to
     the query and the ``X-Qlik-Xrfkey`` header. Raises QlikRefusedError, QlikUnreachableError
-    and InputError (``ca-bundle``)."""
+    and InputError (``ca-bundle``). ``record``: the exchange goes into this transcript
+    (``--record``)."""
     headers = {
         "Authorization": f"Bearer {token}",
         "Accept": "application/json",
@@ -122,9 +127,27 @@ def call(
     request = urllib.request.Request(  # noqa: S310 (https only: check_url)
         url, data=body, method=method, headers=headers
     )
+    began = time.monotonic()
+
+    def seen(status: int, answer_headers: Message, answer_body: bytes) -> None:
+        if record is not None:  # --record (the transport's observer, once it has one)
+            record(
+                Exchange(
+                    method,
+                    url,
+                    status,
+                    answer_headers,
+                    answer_body,
+                    time.monotonic() - began,
+                    dict(request.header_items()),
+                    body,
+                )
+            )
+
     try:
         with opener(transport).open(request, timeout=transport.timeout) as response:
             data = response.read(MAX_ANSWER + 1)
+            seen(response.status, response.headers, data)
             if len(data) > MAX_ANSWER:
                 raise QlikUnreachableError(
                     f"the answer is larger than {MAX_ANSWER // (1024 * 1024)} MB",
@@ -140,9 +163,9 @@ def call(
     except urllib.error.HTTPError as answer:
         with answer:
             path = urllib.parse.urlsplit(url).path
-            raise _refused(
-                answer.code, answer.read(MAX_BODY), path=path, xrfkey=xrfkey is not None
-            ) from None
+            refused = answer.read(MAX_BODY)
+            seen(answer.code, answer.headers, refused)
+            raise _refused(answer.code, refused, path=path, xrfkey=xrfkey is not None) from None
     except (OSError, http.client.HTTPException) as err:
         raise network_failure(err, host_input=URL).error from None
 

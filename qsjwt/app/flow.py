@@ -19,8 +19,7 @@ import contextlib
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -48,6 +47,7 @@ from qsjwt.signing.keys import (
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from qsjwt.net.record import Recorder
     from qsjwt.oauth.assertion import Assertion, OAuthSettings
     from qsjwt.oauth.exchange import AccessToken
 
@@ -62,6 +62,7 @@ __all__ = [
     "Minted",
     "OAuthSettings",
     "QseowSettings",
+    "Recorder",
     "Request",
     "certificates",
     "check_asked",
@@ -77,65 +78,83 @@ def _ignore(_value: str) -> None:
     """The default ``on_secret``: a shell that prints no log has nothing to mask."""
 
 
-@dataclass(frozen=True)
-class Credentials:
-    """The key services' secrets as a shell read them (never from a flag: ``ps`` shows those)."""
-
-    vault_token: str | None = field(default=None, repr=False)
-    pkcs11_pin: str | None = field(default=None, repr=False)
-    id_token: str | None = field(default=None, repr=False)
+_NONE: Mapping[str, str] = {}
+"""An empty mapping for defaults (never written to)."""
 
 
-@dataclass(frozen=True)
-class KeySource:
+class Credentials(NamedTuple):
+    """The key services' secrets as a shell read them (never from a flag: ``ps`` shows those).
+
+    Plain named tuples, not dataclasses, here and in the other records on the mint path: a
+    dataclass costs about a millisecond to define at every start (``docs/performance.md``)."""
+
+    vault_token: str | None = None
+    pkcs11_pin: str | None = None
+    id_token: str | None = None
+
+    def __repr__(self) -> str:
+        given = [name for name, value in zip(self._fields, self, strict=True) if value]
+        return f"Credentials(given={given})"
+
+
+class KeySource(NamedTuple):
     """Where the signing key is: its text (a file or variable a shell read), a key object (the
     API), or a key service named by the ``key-service`` inputs. Exactly one is used."""
 
-    private_key: str | bytes | None = field(default=None, repr=False)
-    passphrase: str | bytes | None = field(default=None, repr=False)
+    private_key: str | bytes | None = None
+    passphrase: str | bytes | None = None
     certificate: str | bytes | None = None
     certificates: Sequence[x509.Certificate] = ()
     """the certificate already loaded (the API loads it once for many tokens)"""
-    loaded: LoadedKey | None = field(default=None, repr=False)
-    key_object: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | None = field(
-        default=None, repr=False
-    )
+    loaded: LoadedKey | None = None
+    key_object: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | None = None
     """a ``cryptography`` key object (the API), perhaps one whose ``sign()`` calls a service"""
-    service: Mapping[str, str] = field(default_factory=dict)
+    service: Mapping[str, str] = _NONE
     """``key-service`` and its back end's inputs, by input name"""
-    credentials: Credentials = field(default_factory=Credentials)
+    credentials: Credentials = Credentials()
+
+    def __repr__(self) -> str:
+        """Never the key or its passphrase: only which parts were given."""
+        given = [name for name, value in zip(self._fields, self, strict=True) if value]
+        return f"KeySource(given={given})"
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     """Everything one run needs: checked settings, the key, and how to see secrets first."""
 
     settings: QseowSettings | CloudSettings | OAuthSettings
     key: KeySource
-    ci_env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    ci_env: Mapping[str, str] = _NONE
     """the CI's variables, for a key service that logs in with the job's identity"""
     on_secret: Callable[[str], None] = _ignore
     now: dt.datetime | None = None
     """the API's fixed time; the shells use the clock"""
     jti: str | None = None
+    record: Recorder | None = None
+    """the transcript of every exchange with Qlik (``--record``), or None"""
+
+    def __repr__(self) -> str:
+        return f"Request(target={self.settings.target.value}, key={self.key!r})"
 
 
-@dataclass(frozen=True)
-class Issued:
+class Issued(NamedTuple):
     """What a run made. ``token`` is the credential the shell delivers: the minted JWT, the
     OAuth assertion, or the access token Qlik issued. Its ``repr`` never shows a token."""
 
     target: Target
-    token: str = field(repr=False)
+    token: str
     warnings: tuple[Finding, ...]
-    minted: Minted | None = field(default=None, repr=False)
-    assertion: Assertion | None = field(default=None, repr=False)
-    access: AccessToken | None = field(default=None, repr=False)
+    minted: Minted | None = None
+    assertion: Assertion | None = None
+    access: AccessToken | None = None
     key_id: str | None = None
     """the ``kid`` an OAuth assertion carries"""
     algorithm: str | None = None
-    _probe: Callable[[], str] | None = field(default=None, repr=False, compare=False)
+    probe: Callable[[], str] | None = None
     """another token like ``token``, for a check that spends one (Qlik Cloud's login)"""
+
+    def __repr__(self) -> str:
+        return f"Issued(target={self.target.value}, algorithm={self.algorithm}, token=<hidden>)"
 
     @property
     def signed(self) -> Minted | Assertion | None:
@@ -226,7 +245,7 @@ def _mint(settings: QseowSettings | CloudSettings, key: LoadedKey, request: Requ
         warnings=minted.warnings,
         minted=minted,
         algorithm=minted.header["alg"],
-        _probe=probe,
+        probe=probe,
     )
 
 
@@ -250,7 +269,7 @@ def _oauth(settings: OAuthSettings, key: LoadedKey, request: Request) -> Issued:
         )
     from qsjwt.oauth.exchange import obtain_access_token  # noqa: PLC0415 (HTTP only here)
 
-    access = obtain_access_token(settings, key)
+    access = obtain_access_token(settings, key, record=request.record)
     request.on_secret(access.access_token)
     token = access.access_token
     return Issued(
@@ -260,7 +279,7 @@ def _oauth(settings: OAuthSettings, key: LoadedKey, request: Request) -> Issued:
         access=access,
         key_id=header["kid"],
         algorithm=header["alg"],
-        _probe=lambda: token,
+        probe=lambda: token,
     )
 
 
@@ -277,8 +296,8 @@ def prove(request: Request, issued: Issued) -> str:
     from qsjwt.app.check import describe  # noqa: PLC0415 (HTTP only for check)
     from qsjwt.app.check import prove as prove_at_qlik  # noqa: PLC0415
 
-    probe = issued._probe or (lambda: issued.token)
-    return describe(prove_at_qlik(request.settings, issued.token, probe))
+    probe = issued.probe or (lambda: issued.token)
+    return describe(prove_at_qlik(request.settings, issued.token, probe, record=request.record))
 
 
 def document(issued: Issued, *, expires_at: Callable[[dt.datetime], str]) -> dict[str, Any]:

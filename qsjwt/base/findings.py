@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from qsjwt.base.errors import spell
 
 
 class Severity(StrEnum):
+    """An error stops the token (Qlik would refuse it); a warning is allowed but unwise."""
+
     ERROR = "error"
     WARNING = "warning"
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """Something a check found: an error stops a token, a warning is reported beside it."""
 
     severity: Severity
@@ -32,4 +33,5 @@ class Finding:
 
 
 def warning(message: str, subject: str | None = None) -> Finding:
+    """A warning about ``subject`` (an input name), which each shell spells its own way."""
     return Finding(Severity.WARNING, message, subject)

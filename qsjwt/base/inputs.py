@@ -8,8 +8,8 @@ from this table instead of being written out again in each shell.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from qsjwt.base.errors import InputError, MissingInputError
 
@@ -38,8 +38,10 @@ CLOUD_ONLY = frozenset({Target.CLOUD})
 OAUTH_ONLY = frozenset({Target.OAUTH})
 
 
-@dataclass(frozen=True)
-class InputSpec:
+class InputSpec(NamedTuple):
+    """One setting a token can take, with everything each shell derives from it: the CLI flag,
+    the ``QSJWT_*`` variable, the action input and the README rows."""
+
     name: str
     """kebab-case, exactly as action.yml spells it"""
     description: str
@@ -276,6 +278,23 @@ INPUTS: tuple[InputSpec, ...] = (
         metavar="BOOL",
         switch=True,
     ),
+    InputSpec(
+        "record",
+        "OAuth and check: write a transcript of every exchange with Qlik to this JSON file "
+        "(statuses, header and cookie names, Qlik's error codes, the shape of each body; no "
+        "token, cookie value, Xrfkey, user id or host name): docs/recording.md. In the action, "
+        "a file name under RUNNER_TEMP, given back as the output record-path.",
+        ALL,
+        metavar="FILE",
+    ),
+    InputSpec(
+        "record-hosts",
+        "Keep host names in the transcript that record writes (default false: left out).",
+        ALL,
+        default="false",
+        metavar="BOOL",
+        switch=True,
+    ),
     # Where the key lives, when not in private-key (qsjwt.signing.remote; docs/keyless-*.md)
     InputSpec(
         "key-service",
@@ -380,7 +399,12 @@ VIRTUAL_PROXY_URL = "virtual-proxy-url"
 TIMEOUT = "timeout"
 CA_BUNDLE = "ca-bundle"
 INSECURE = "insecure"
-CONNECTION_INPUTS = (TIMEOUT, CA_BUNDLE, INSECURE)
+RECORD = "record"
+RECORD_HOSTS = "record-hosts"
+RECORD_INPUTS = (RECORD, RECORD_HOSTS)
+"""Where the transcript of the exchanges goes (qsjwt.net.record): the shells open it."""
+CONNECTION_INPUTS = (TIMEOUT, CA_BUNDLE, INSECURE, *RECORD_INPUTS)
+"""Read only when Qlik is called (check, the OAuth exchange): warned about otherwise."""
 CHECK = "check"
 KEY_SERVICE_INPUTS = (
     KEY_SERVICE,

@@ -56,7 +56,11 @@ def mint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
         raise QsjwtError("standard output is closed; no token was made", hint="use --output FILE")
     settings = parse_settings(target, values)
     out.findings(settings.warnings, names, sys.stderr)
-    request = Request(settings, gather.key_source(args, env, values), ci_env=env)
+    from qsjwt.net.record import open_recorder  # noqa: PLC0415 (only with --record)
+
+    command = f"check {target.value}" if check_only else target.value
+    record = open_recorder(values, command=command) if values.get("record") else None
+    request = Request(settings, gather.key_source(args, env, values), ci_env=env, record=record)
     issued = issue(request)
     out.findings([f for f in issued.warnings if f not in settings.warnings], names, sys.stderr)
     if check_asked(settings):

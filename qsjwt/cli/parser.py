@@ -22,6 +22,7 @@ from qsjwt.base.inputs import (
     INSECURE,
     KEY_SERVICE,
     KEY_SERVICE_INPUTS,
+    RECORD_INPUTS,
     TENANT,
     TIMEOUT,
     VIRTUAL_PROXY_URL,
@@ -62,7 +63,7 @@ VERSION_FLAGS = ("-V", "--version")
 COMMIT_FILE = "COMMIT"
 """Beside the package's modules: the commit of a build from a checkout (scripts/set_version.py)."""
 _EXPLICIT = re.compile(r"ignored explicit argument .*", re.DOTALL)
-AT_QLIK = (CHECK, VIRTUAL_PROXY_URL, TIMEOUT, CA_BUNDLE, INSECURE)
+AT_QLIK = (CHECK, VIRTUAL_PROXY_URL, TIMEOUT, CA_BUNDLE, INSECURE, *RECORD_INPUTS)
 """The settings of a mint that only matter when Qlik is called (``--check``)."""
 
 

@@ -214,8 +214,15 @@ def _jti(report: _Report, claims: dict[str, Any]) -> None:
     jti = claims.get("jti")
     if jti is None:
         report.error("jti", "is required: Qlik Cloud rejects a token without a unique jti")
+    elif isinstance(jti, int) and not isinstance(jti, bool):
+        # Qlik Support's own token-format article shows "jti": 17111234567: Qlik takes it
+        report.warn(
+            "jti",
+            "is a number; Qlik's own example uses one, but a random string (a UUID) is never "
+            "reused by accident",
+        )
     elif not _non_empty(jti):
-        report.error("jti", "must be a non-empty string")
+        report.error("jti", "must be a non-empty string (or a number)")
     elif len(str(jti)) < MIN_JTI_LENGTH:
         report.warn("jti", "is short; use at least 128 random bits so it is never reused")
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from qsjwt.base.errors import InputError, QsjwtError
 from qsjwt.base.findings import Finding, Severity, warning
@@ -23,8 +22,7 @@ if TYPE_CHECKING:  # only a caller with certificates imports cryptography.x509
     from cryptography import x509
 
 
-@dataclass(frozen=True)
-class Minted:
+class Minted(NamedTuple):
     """A new token and what a shell reports about it; ``token`` is the credential."""
 
     token: str
@@ -33,6 +31,10 @@ class Minted:
     expires_at: dt.datetime
     expires_in: int
     warnings: tuple[Finding, ...]
+
+    def __repr__(self) -> str:
+        """Never the token: a log line or traceback that shows a ``Minted`` shows its claims."""
+        return f"Minted(claims={self.claims!r}, expires_at={self.expires_at!r}, token=<hidden>)"
 
 
 def mint(

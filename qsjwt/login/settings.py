@@ -7,8 +7,7 @@ for repeated CLI flags. An empty string means "not given", as the GitHub runner 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from qsjwt.base.durations import format_duration, parse_duration
 from qsjwt.base.errors import InputError, ref
@@ -45,8 +44,7 @@ if TYPE_CHECKING:
     from qsjwt.net.connection import Check
 
 
-@dataclass(frozen=True)
-class QseowSettings:
+class QseowSettings(NamedTuple):
     """Checked settings for a QSEoW virtual proxy token."""
 
     user_id: str
@@ -69,8 +67,7 @@ class QseowSettings:
     """prove the token at the virtual proxy after minting"""
 
 
-@dataclass(frozen=True)
-class CloudSettings:
+class CloudSettings(NamedTuple):
     """Checked settings for a Qlik Cloud JWT identity provider token."""
 
     issuer: str
@@ -221,8 +218,7 @@ class RowSettings:
         if isinstance(template, CloudSettings):
             subject, name = r.required("subject"), r.required("name")
             email = r.email(r.required("email"))
-            return _replaced(
-                template,
+            return template._replace(
                 subject=subject,
                 name=name,
                 email=email,
@@ -241,8 +237,7 @@ class RowSettings:
         optional_name = r.optional("name")
         optional_email = r.email(r.text("email")) or None
         reserved = REGISTERED_CLAIMS | set(claims) | {"name", "email"}
-        return _replaced(
-            template,
+        return template._replace(
             user_id=user_id,
             user_directory=user_directory,
             name=optional_name,
@@ -251,26 +246,6 @@ class RowSettings:
             attributes=r.attributes(frozenset(reserved)),
             warnings=shared + tuple(r.findings),
         )
-
-
-_S = TypeVar("_S", QseowSettings, CloudSettings)
-
-
-def _replaced(template: _S, **changes: object) -> _S:
-    """``dataclasses.replace(template, **changes)`` for a row of ``qs-jwt bulk``, at a seventh
-    of its cost (it runs once a token): the settings classes have no ``__post_init__`` and
-    their fields' values come checked, so a copy of the fields is the same object. A name
-    that is not a field is refused (``replace`` would raise TypeError too)."""
-    unknown = changes.keys() - _FIELDS[type(template)]
-    if unknown:
-        raise TypeError(f"not fields of {type(template).__name__}: {sorted(unknown)}")
-    new = object.__new__(type(template))
-    new.__dict__.update(template.__dict__)
-    new.__dict__.update(changes)
-    return new
-
-
-_FIELDS = {cls: frozenset(f.name for f in fields(cls)) for cls in (QseowSettings, CloudSettings)}
 
 
 def _groups_mapping(claim: str) -> str:

@@ -24,7 +24,13 @@ from qsjwt.base.durations import parse_bounded, parse_duration
 from qsjwt.base.errors import InputError, MissingInputError, ref
 from qsjwt.base.findings import Finding, warning
 from qsjwt.base.formats import parse_boolean
-from qsjwt.base.inputs import PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target, default_lifetime
+from qsjwt.base.inputs import (
+    CHECK,
+    PRIVATE_KEY,
+    PRIVATE_KEY_PASSPHRASE,
+    Target,
+    default_lifetime,
+)
 from qsjwt.base.values import RawValue, ValueReader, read_for
 from qsjwt.net.connection import (
     CA_BUNDLE,
@@ -56,7 +62,6 @@ EXPIRES_IN = "expires-in"
 ALGORITHM = "algorithm"
 GRANT = "grant"
 ASSERTION_ONLY = "assertion-only"
-CHECK = "check"
 EXCHANGE_ONLY = CONNECTION_INPUTS
 """Inputs that only matter when the assertion is posted to Qlik."""
 INPUT_NAMES = (

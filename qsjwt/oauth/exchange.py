@@ -33,13 +33,13 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
 
 from qsjwt._version import __version__
-from qsjwt.base.display import path_for_message
+from qsjwt.base.display import one_line, path_for_message
 from qsjwt.base.errors import (
     InputError,
     QlikRefusedError,
@@ -49,6 +49,7 @@ from qsjwt.base.errors import (
 )
 from qsjwt.base.inputs import PRIVATE_KEY
 from qsjwt.net.connection import CA_BUNDLE, TENANT, Connection
+from qsjwt.net.record import Exchange, Observer, Recorder, scrub
 from qsjwt.oauth.assertion import (
     CLIENT_ID,
     EXPIRES_IN,
@@ -56,10 +57,12 @@ from qsjwt.oauth.assertion import (
     SCOPE,
     USER_LOOKUP,
     Grant,
+    assertion_header,
     build_assertion,
     new_jti,
 )
 from qsjwt.oauth.assertion import OAuthSettings as Settings
+from qsjwt.signing.jwk import thumbprint
 from qsjwt.signing.keys import LoadedKey
 
 BEARER = "Bearer"
@@ -155,6 +158,16 @@ class AccessToken:
     """Qlik's Date minus our clock, in seconds, when Qlik sent a Date"""
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What this tool knows about the assertion it sent: the local facts a refusal's likely
+    causes are ranked by (Qlik's OAuth refusals rarely name the rule that failed)."""
+
+    kid_is_thumbprint: bool | None = None
+    """whether the ``kid`` sent is this key's RFC 7638 thumbprint (None: not known)"""
+    algorithm: str | None = None
+
+
 def token_request(settings: Settings, assertion: str) -> tuple[bytes, str]:
     """The body and its content type: a form for client credentials (as Qlik's tutorial),
     JSON for impersonation, whose ``user_lookup`` object has no documented form encoding."""
@@ -180,6 +193,8 @@ def exchange(
     *,
     transport: Transport = Transport(),
     clock: Clock = Clock(),
+    facts: Facts = Facts(),
+    observe: Observer | None = None,
 ) -> AccessToken:
     """Post a new assertion (``make_assertion(now)``) to ``settings.token_url`` until Qlik
     issues an access token, refuses, or the deadline passes.
@@ -206,15 +221,38 @@ def exchange(
                 "User-Agent": f"qs-jwt/{__version__}",
             },
         )
-        remaining = transport.deadline - (clock.monotonic() - start)
+        began = clock.monotonic()
+        remaining = transport.deadline - (began - start)
         try:
             with director.open(request, timeout=min(transport.timeout, remaining)) as response:
                 payload = response.read(MAX_BODY + 1)
                 skew = _skew(response.headers, clock.wall())
+            if observe is not None:  # --record (the transport's observer, once it has one)
+                observe(
+                    _seen(
+                        request,
+                        response.status,
+                        headers=response.headers,
+                        body=payload,
+                        clock=clock,
+                        began=began,
+                    )
+                )
             return _issued(payload, response.headers, skew, attempt, clock.wall())
         except urllib.error.HTTPError as answer:
             with answer:
-                failure = _answered(answer, settings, clock.wall())
+                failure = _answered(answer, settings, clock.wall(), facts)
+                if observe is not None:
+                    observe(
+                        _seen(
+                            request,
+                            answer.code,
+                            headers=answer.headers,
+                            body=failure.body,
+                            clock=clock,
+                            began=began,
+                        )
+                    )
         except (OSError, http.client.HTTPException) as err:
             failure = network_failure(err)
         elapsed = clock.monotonic() - start
@@ -226,6 +264,28 @@ def exchange(
         clock.sleep(wait)
 
 
+def _seen(
+    request: urllib.request.Request,
+    status: int,
+    *,
+    headers: Message,
+    body: bytes,
+    clock: Clock,
+    began: float,
+) -> Exchange:
+    sent = request.data if isinstance(request.data, bytes) else None
+    return Exchange(
+        request.get_method(),
+        request.full_url,
+        status,
+        headers,
+        body,
+        clock.monotonic() - began,
+        dict(request.header_items()),
+        sent,
+    )
+
+
 @dataclass(frozen=True)
 class _Failure:
     error: QsjwtError
@@ -233,6 +293,8 @@ class _Failure:
     """None: final; otherwise the least wait before trying again"""
     asked_wait: float | None = None
     """what Qlik's Retry-After asked for, if anything"""
+    body: bytes = b""
+    """the answer's body, for a transcript"""
 
 
 def obtain_access_token(
@@ -241,15 +303,26 @@ def obtain_access_token(
     *,
     transport: Transport | None = None,
     clock: Clock = Clock(),
+    record: Recorder | None = None,
 ) -> AccessToken:
     """Sign a new assertion with ``key`` for each attempt and trade it for an access token:
-    what every shell does for the ``oauth`` target without ``assertion-only``."""
+    what every shell does for the ``oauth`` target without ``assertion-only``. ``record``:
+    every exchange goes into this transcript (``--record``), the settings' values redacted."""
 
     def assertion(now: dt.datetime) -> str:
         return build_assertion(settings, key, now=now, jti=new_jti()).token
 
+    header = assertion_header(settings, key)
+    facts = Facts(kid_is_thumbprint=header["kid"] == thumbprint(key.key), algorithm=header["alg"])
+    if record is not None:
+        record.redact(*_known(settings))
     return exchange(
-        settings, assertion, transport=transport or Transport.of(settings.connection), clock=clock
+        settings,
+        assertion,
+        transport=transport or Transport.of(settings.connection),
+        clock=clock,
+        facts=facts,
+        observe=record,
     )
 
 
@@ -347,14 +420,17 @@ def _expiry(document: dict[str, Any], issued: dt.datetime) -> tuple[int | None, 
     return None, None
 
 
-def _answered(answer: urllib.error.HTTPError, settings: Settings, now: dt.datetime) -> _Failure:
+def _answered(
+    answer: urllib.error.HTTPError, settings: Settings, now: dt.datetime, facts: Facts
+) -> _Failure:
     status = answer.code
     try:
         body = answer.read(MAX_BODY + 1)
     except (OSError, http.client.HTTPException):
         body = b""
     if status != 429 and status < 500:
-        return _Failure(_refusal(status, body, settings, _skew(answer.headers, now)), None)
+        refused = _refusal(status, body, settings, _skew(answer.headers, now), facts)
+        return _Failure(refused, None, body=body)
     error: QsjwtError
     if status == 429:
         error = QlikRefusedError(
@@ -367,140 +443,276 @@ def _answered(answer: urllib.error.HTTPError, settings: Settings, now: dt.dateti
             hint="Qlik Cloud may be down: check status.qlik.com and try again later",
         )
     asked = retry_after(answer.headers, now)
-    return _Failure(error, asked or 0.0, asked)
+    return _Failure(error, asked or 0.0, asked, body)
 
 
-def _refusal(status: int, body: bytes, settings: Settings, skew: int | None) -> QlikRefusedError:
-    """What to change, from the status, the error codes and the words Qlik uses (matched, never
-    repeated)."""
-    codes, words = error_parts(body)
-    shown = ", ".join([str(status), *codes[:3]])
-    said = f"Qlik refused the token request (HTTP {shown})"
+@dataclass(frozen=True)
+class Said:
+    """Qlik's answer as far as it may be shown: the status, Qlik's codes, and its first title
+    and detail as given, scrubbed of anything that could be an id or a value."""
 
-    def refused(what: str, input_name: str | None, hint: str) -> QlikRefusedError:
-        return QlikRefusedError(f"{said}: {what}", input_name=input_name, hint=hint)
+    status: int
+    codes: tuple[str, ...] = ()
+    title: str | None = None
+    detail: str | None = None
+    words: str = " "
+    """titles and details, lower case and space-padded, for matching (never shown)"""
+
+    @classmethod
+    def of(cls, status: int, payload: bytes, known: Iterable[str] = ()) -> Said:
+        codes, words = error_parts(payload)
+        title = detail = None
+        document = _json(payload) or {}
+        errors = document.get("errors")
+        entries = [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+        for entry in [*entries, document]:
+            for key in ("title", "error_description", "detail"):
+                text = entry.get(key)
+                if not isinstance(text, str) or not text.strip():
+                    continue
+                if key == "detail":
+                    detail = detail or scrub(text.strip(), known)
+                else:
+                    title = title or scrub(text.strip(), known)
+        codes = [code for code in codes if code != f"HTTP-{status}"] or codes
+        return cls(status, tuple(codes[:3]), title, detail, words or " ")
+
+    def __str__(self) -> str:
+        """``401 OAUTH-5 'Unauthorized'``: the status, Qlik's codes, its title as given."""
+        text = ", ".join([str(self.status), *self.codes])
+        if self.title:
+            text += " " + one_line(self.title, 120)
+        if self.detail:
+            text += f" (detail: {one_line(self.detail, 160)})"
+        return text
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One likely cause of a refusal: the input to change, and how."""
+
+    input_name: str | None
+    text: str
+
+
+def refusal(
+    said: str,
+    causes: Sequence[Cause],
+    *,
+    kind: type[QsjwtError] = QlikRefusedError,
+    blame: bool = True,
+) -> QsjwtError:
+    """``said`` first (what Qlik answered), then the likely causes, most likely first; the
+    error names the first cause's input, unless ``blame`` is False (Qlik gave no reason and
+    no local fact singles one out)."""
+    unique = list({cause.text: cause for cause in causes}.values())
+    if len(unique) == 1:
+        hint = unique[0].text
+    else:
+        hint = "likely causes, most likely first: " + "; ".join(
+            f"({number}) {cause.text}" for number, cause in enumerate(unique, 1)
+        )
+    named = unique[0].input_name if unique and blame else None
+    return kind(said, input_name=named, hint=hint or None)
+
+
+def _refusal(
+    status: int, body: bytes, settings: Settings, skew: int | None, facts: Facts
+) -> QsjwtError:
+    """Qlik's own words first, then the causes, ranked from what this tool knows (Qlik's
+    generic ``OAUTH-5`` "Unauthorized" names none)."""
+    said = Said.of(status, body, _known(settings))
+    codes, words = said.codes, said.words
+    what = f"Qlik refused the token request: HTTP {said}"
+
+    def only(cause: Cause) -> QsjwtError:
+        return refusal(what, [cause])
 
     if 300 <= status < 400:
-        return refused(
-            "it answered with a redirect, which is never followed",
-            TENANT,
-            "give the tenant's own host, region included, e.g. tenant.eu.qlikcloud.com",
+        return only(
+            Cause(
+                TENANT,
+                "it answered with a redirect, which is never followed: give the tenant's own "
+                "host, region included, e.g. tenant.eu.qlikcloud.com",
+            )
         )
     if status in (404, 405):
-        return refused("there is no OAuth token endpoint at this host", TENANT, _TENANT_HINT)
+        return only(Cause(TENANT, "there is no OAuth token endpoint at this host: " + _TENANT_HINT))
     if "unsupported_client_assertion_type" in codes:
-        return refused(
-            "the OAuth client does not accept Private key JWT",
-            CLIENT_ID,
-            "set the client's authentication method to Private key JWT "
-            "(allowedAuthMethods: private_key_jwt)",
+        return only(
+            Cause(
+                CLIENT_ID,
+                "the OAuth client does not accept Private key JWT: set its authentication "
+                "method to Private key JWT (allowedAuthMethods: private_key_jwt)",
+            )
         )
     if {"unsupported_grant_type", "unauthorized_client"} & set(codes):
-        return refused(
-            "the OAuth client may not use this grant, or it is disabled",
-            CLIENT_ID,
-            _GRANT_HINT[settings.grant],
+        return only(
+            Cause(
+                CLIENT_ID,
+                "the OAuth client may not use this grant, or it is disabled: "
+                + _GRANT_HINT[settings.grant],
+            )
         )
     if "invalid_scope" in codes or " scope " in words or " scopes " in words:
-        return refused(
-            "the scope is not allowed for this client",
-            SCOPE,
-            "ask only for scopes the OAuth client has (leave scope empty to get all of them)",
+        return only(
+            Cause(
+                SCOPE,
+                "the scope is not allowed for this client: ask only for scopes the OAuth "
+                "client has (leave scope empty to get all of them)",
+            )
         )
-    matched = next(
-        (
-            entry
-            for entry in _BY_WORDS
-            if any(f" {needle} " in words for needle in entry[0])
-            and (entry[1] != USER_LOOKUP or settings.grant is Grant.USER_IMPERSONATION)
-        ),
-        None,
-    )
+    causes: list[Cause] = []
+    if "OAUTH-14" in codes or any(f" {w} " in words for w in ("client_id", "client credentials")):
+        causes += [_CLIENT, _AUDIENCE]
+    matched = [
+        cause
+        for needles, cause in _BY_WORDS
+        if any(f" {needle} " in words for needle in needles)
+        and (cause.input_name != USER_LOOKUP or settings.grant is Grant.USER_IMPERSONATION)
+    ]
+    kid = _kid_cause(facts)
+    matched = [kid if cause is _KID_WORDS else cause for cause in matched]
+    if matched and matched[0] is _SIGNATURE and facts.kid_is_thumbprint is False:
+        matched.insert(0, _KID_NOT_THUMBPRINT)  # the most common cause goes first
     clock_off = skew is not None and abs(skew) >= CLOCK_SKEW_NOTICE and status in (400, 401)
-    if skew is not None and clock_off and (matched is None or matched[1] not in _NOT_THE_CLOCK):
+    if clock_off and skew is not None and not (matched and matched[0].input_name in _NOT_THE_CLOCK):
         direction = "behind" if skew > 0 else "ahead of"
-        return refused(
-            f"this machine's clock is {abs(skew)} s {direction} Qlik's",
-            None,
-            "set the clock right (NTP): an assertion is valid only from its iat to its exp",
+        causes.append(
+            Cause(
+                None,
+                f"this machine's clock is {abs(skew)} s {direction} Qlik's: set it right (NTP); "
+                "an assertion is valid only from its iat to its exp",
+            )
         )
-    if matched is not None:
-        _, input_name, what, hint = matched
-        return refused(what, input_name, hint)
+    causes += matched
     if status == 403:
-        return refused(
-            "the client or the user is disabled, or the tenant's maximum number of tokens is "
-            "reached",
-            CLIENT_ID,
-            "check in the Administration activity center that the OAuth client is enabled",
+        causes.append(
+            Cause(
+                CLIENT_ID,
+                "the client or the user is disabled, or the tenant's maximum number of tokens "
+                "is reached: check in the Administration activity center that the OAuth "
+                "client is enabled",
+            )
         )
     if "invalid_grant" in codes and settings.grant is Grant.USER_IMPERSONATION:
-        return refused("the user to impersonate was not accepted", USER_LOOKUP, _LOOKUP_HINT)
-    return refused("the client's credentials were not accepted", CLIENT_ID, _CREDENTIALS_HINT)
+        causes.append(
+            Cause(USER_LOOKUP, "the user to impersonate was not accepted: " + _LOOKUP_HINT)
+        )
+    causes += _ranked_by_facts(settings, facts)
+    return refusal(what, causes)
+
+
+def _kid_cause(facts: Facts) -> Cause:
+    if facts.kid_is_thumbprint is None:
+        return _KID_WORDS
+    return _KID_THUMBPRINT if facts.kid_is_thumbprint else _KID_NOT_THUMBPRINT
+
+
+def _ranked_by_facts(settings: Settings, facts: Facts) -> list[Cause]:
+    """Every cause of a credentials refusal, the likeliest first by what this tool knows."""
+    kid = _kid_cause(facts)
+    algorithm = Cause(
+        PRIVATE_KEY,
+        f"the registered JWK's alg must be the one used ({facts.algorithm or 'RS256'}), and the "
+        "JWK this key's public key",
+    )
+    causes = [kid, algorithm, _AUDIENCE, _CLIENT]
+    causes.append(
+        Cause(
+            CLIENT_ID,
+            "the client must accept Private key JWT and be enabled"
+            + (
+                "; an impersonation client may need its client secret too (unconfirmed)"
+                if settings.grant is Grant.USER_IMPERSONATION
+                else ""
+            ),
+        )
+    )
+    return causes
+
+
+def _known(settings: Settings) -> tuple[str, ...]:
+    """The settings' values Qlik may echo: never repeated in a message."""
+    values = [settings.client_id, settings.key_id, settings.tenant]
+    if settings.user_lookup is not None:
+        values.append(settings.user_lookup.value)
+    return tuple(value for value in values if value)
 
 
 _TENANT_HINT = "give the tenant's host exactly as Qlik shows it, e.g. tenant.eu.qlikcloud.com"
 _LOOKUP_HINT = (
     "the user must already exist in the tenant: check the field (subject or userId) and value"
 )
-_CREDENTIALS_HINT = (
-    f"check {ref(CLIENT_ID)} (the client's ID, not its name), that the client's Public key holds "
-    "this key's JWK with the same kid, that it accepts Private key JWT and is enabled, and the "
-    "tenant host"
-)
 _GRANT_HINT = {
     Grant.CLIENT_CREDENTIALS: "use an enabled machine-to-machine (M2M) client for "
     "client-credentials",
     Grant.USER_IMPERSONATION: "use an enabled M2M impersonation client for user-impersonation",
 }
-_BY_WORDS: tuple[tuple[tuple[str, ...], str | None, str, str], ...] = (
-    (
-        ("audience",),
-        TENANT,
-        "the assertion's audience is not this tenant's token URL",
-        _TENANT_HINT + " (region included; an alias host is a different audience)",
-    ),
-    (
-        ("kid", "no matching key", "key not found", "unknown key", "no key"),
-        KEY_ID,
-        "no key registered in the client has this kid",
-        "give the kid of the JWK in the client's Public key, or leave "
-        f"{ref(KEY_ID)} empty and register the JWK that qs-jwt jwk prints for this key",
-    ),
-    (
-        ("signature",),
-        PRIVATE_KEY,
-        "the signature did not verify against the registered key",
-        "sign with the private key whose JWK is registered; the JWK's alg must be the algorithm "
-        f"used (RS256 for RSA unless {ref('algorithm')} is set)",
-    ),
+_CLIENT = Cause(
+    CLIENT_ID, f"{ref(CLIENT_ID)} must be the OAuth client's ID (not its name), in this tenant"
+)
+_AUDIENCE = Cause(
+    TENANT,
+    "the assertion's audience is https://TENANT/oauth/token: "
+    + _TENANT_HINT
+    + " (region included; an alias host is a different audience)",
+)
+_KID_NOT_THUMBPRINT = Cause(
+    KEY_ID,
+    f"the kid sent ({ref(KEY_ID)}) is not this key's RFC 7638 thumbprint: the client's Public "
+    f"key must hold a JWK with exactly that kid, for this key; or leave {ref(KEY_ID)} empty and "
+    "register the JWK that qs-jwt jwk prints",
+)
+_KID_THUMBPRINT = Cause(
+    KEY_ID,
+    "the kid sent is this key's RFC 7638 thumbprint: the client's Public key must hold the JWK "
+    "qs-jwt jwk prints for this key, with that kid (a JWK registered under another kid is not "
+    f"found; give that kid in {ref(KEY_ID)})",
+)
+_KID_WORDS = Cause(
+    KEY_ID,
+    f"no key registered in the client's Public key may have the kid sent ({ref(KEY_ID)}): "
+    "register the JWK that qs-jwt jwk prints for this key, or give the registered JWK's kid in "
+    f"{ref(KEY_ID)}",
+)
+"""The kid cause when the facts do not say whether the kid is the key's thumbprint."""
+_SIGNATURE = Cause(
+    PRIVATE_KEY,
+    "the signature did not verify against the registered key: sign with the private key whose "
+    "JWK is registered; the JWK's alg must be the algorithm used",
+)
+_BY_WORDS: tuple[tuple[tuple[str, ...], Cause], ...] = (
+    (("audience",), _AUDIENCE),
+    (("kid", "no matching key", "key not found", "unknown key", "no key"), _KID_WORDS),
+    (("signature",), _SIGNATURE),
     (
         ("expired", "not yet valid", "iat", "exp", "lifetime", "issued in the future"),
-        EXPIRES_IN,
-        "the assertion's times were refused",
-        f"check this machine's clock; {ref(EXPIRES_IN)} may be at most 5m",
+        Cause(
+            EXPIRES_IN,
+            "the assertion's times were refused: check this machine's clock; "
+            f"{ref(EXPIRES_IN)} may be at most 5m",
+        ),
     ),
     (
         ("jti", "replay"),
-        None,
-        "the assertion's jti was seen before",
-        "every request needs a new assertion: never reuse one",
+        Cause(None, "the assertion's jti was seen before: every request needs a new assertion"),
     ),
     (
         ("disabled", "inactive"),
-        CLIENT_ID,
-        "the OAuth client (or the user) is disabled",
-        "enable the client in the Administration activity center",
+        Cause(
+            CLIENT_ID,
+            "the OAuth client (or the user) is disabled: enable it in the Administration "
+            "activity center",
+        ),
     ),
     (
         ("user", "user not found"),
-        USER_LOOKUP,
-        "the user to impersonate was not found",
-        _LOOKUP_HINT,
+        Cause(USER_LOOKUP, "the user to impersonate was not found: " + _LOOKUP_HINT),
     ),
 )
-"""Words of Qlik's titles and details, in the order that decides: the tutorial's
-troubleshooting strings ("Signature validation failed", "Invalid audience") first."""
+"""Words of Qlik's titles and details, when they say more than Qlik's generic ``OAUTH-5``
+"Unauthorized" (the tutorial's "Signature validation failed", "Invalid audience")."""
 _NOT_THE_CLOCK = (TENANT, KEY_ID, PRIVATE_KEY)
 """Refusals a wrong clock cannot cause: they are reported even when the clocks differ."""
 

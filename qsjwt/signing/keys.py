@@ -11,8 +11,7 @@ import base64
 import binascii
 import datetime as dt
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from cryptography.exceptions import InternalError, InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -44,8 +43,7 @@ CONVERT_KEY = (
 VerifyingKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
 
-@dataclass(frozen=True)
-class LoadedKey:
+class LoadedKey(NamedTuple):
     """A key fit to sign Qlik tokens, and what is allowed but unwise about it."""
 
     key: SigningKey

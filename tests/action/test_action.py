@@ -6,7 +6,6 @@ Tokens are verified with jwcrypto (tests/conftest.py), not with PyJWT, which sig
 from __future__ import annotations
 
 import base64
-import dataclasses
 import datetime as dt
 import functools
 import json
@@ -419,7 +418,7 @@ def test_the_log_escapes_what_a_core_message_might_carry(
 
     def with_warning(*args: Any, **kwargs: Any) -> Minted:
         minted = real(*args, **kwargs)
-        return dataclasses.replace(minted, warnings=(*minted.warnings, hostile))
+        return minted._replace(warnings=(*minted.warnings, hostile))
 
     monkeypatch.setattr(flow, "mint", with_warning)
     result = run({**QSEOW, "private-key": rsa_pair.private_pem.decode()}, {"RUNNER_DEBUG": "1"})

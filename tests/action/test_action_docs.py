@@ -84,6 +84,7 @@ def test_outputs_and_runs() -> None:
         "expires-at",
         "expires-in",
         "scope",
+        "record-path",
         "bulk-file",
         "bulk-count",
         "header",

@@ -12,7 +12,6 @@ import multiprocessing
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -293,7 +292,7 @@ def _outcome(parse: Callable[[], Any]) -> object:
         settings = parse()
     except InputError as err:
         return (type(err), err.input_name, err.message, err.hint, err.also_missing)
-    return replace(settings, warnings=()), sorted(f.render() for f in settings.warnings)
+    return settings._replace(warnings=()), sorted(f.render() for f in settings.warnings)
 
 
 ROW_SHARES: dict[Target, list[dict[str, Any]]] = {

@@ -251,10 +251,18 @@ def test_cloud_jti_required(jti: Any) -> None:
     assert_one(findings, Severity.ERROR, "jti", "unique jti")
 
 
-@pytest.mark.parametrize("jti", ["", "   ", 12345678901234567890123, ["a"]])
+@pytest.mark.parametrize("jti", ["", "   ", ["a"], 1.5, True])
 def test_cloud_jti_must_be_a_non_empty_string(jti: Any) -> None:
     findings = lint(Target.CLOUD, claims=cloud_claims(jti=jti))
     assert_one(findings, Severity.ERROR, "jti", "must be a non-empty string")
+
+
+@pytest.mark.parametrize("jti", [17111234567, 12345678901234567890123])
+def test_cloud_numeric_jti_is_a_warning_not_an_error(jti: int) -> None:
+    """Qlik Support's article on the token format shows ``"jti": 17111234567``
+    (shared/reference/qlik-observed-behaviour.md, "numeric jti"): Qlik takes it."""
+    findings = lint(Target.CLOUD, claims=cloud_claims(jti=jti))
+    assert_one(findings, Severity.WARNING, "jti", "is a number")
 
 
 @pytest.mark.parametrize("jti", ["1", "abc", "x" * 21])

@@ -18,6 +18,7 @@ the seam wants r || s.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -80,7 +81,7 @@ def open_kms_key(service: KeyService, context: Context) -> RemoteRSAKey | Remote
         raise InputError(
             "names an AWS KMS key, and boto3 is not installed",
             input_name=KEY_SERVICE,
-            hint="pip install 'qs-jwt[aws]'",
+            hint=_without_boto3(context.ci_env),
         ) from None
     key_id, region = service.path
     env = context.ci_env
@@ -115,6 +116,33 @@ def open_kms_key(service: KeyService, context: Context) -> RemoteRSAKey | Remote
     if isinstance(public, ec.EllipticCurvePublicKey):
         return RemoteECKey(public, signer)
     raise RemoteKeyError("is neither an RSA nor an EC key", input_name=KEY_SERVICE)
+
+
+IMAGE_MARKER = "QSJWT_IMAGE"
+"""Set by the Dockerfile: the qs-jwt image, which has no boto3 and where pip cannot add it."""
+
+
+def _without_boto3(env: Mapping[str, str]) -> str:
+    """What works where boto3 is missing: never a pip command where pip cannot run."""
+    if env.get(IMAGE_MARKER) and env.get("GITHUB_ACTIONS") == "true":
+        action = env.get("GITHUB_ACTION_REPOSITORY") or "OWNER/qs-jwt"
+        ref = env.get("GITHUB_ACTION_REF") or "v1"
+        return (
+            "the container action's image has no AWS client; use the composite action "
+            f"`uses: {action}/anywhere@{ref}` with the same inputs, which installs qs-jwt[aws] "
+            "hash-locked: docs/keyless-aws.md"
+        )
+    if env.get(IMAGE_MARKER):
+        return (
+            "the qs-jwt image has no AWS client; run qs-jwt in a Python job with "
+            "pip install 'qs-jwt[aws]': docs/keyless-aws.md"
+        )
+    if getattr(sys, "frozen", False):
+        return (
+            "the single-file executable has no AWS client; install qs-jwt from PyPI with "
+            "pip install 'qs-jwt[aws]': docs/keyless-aws.md"
+        )
+    return "pip install 'qs-jwt[aws]'"
 
 
 def _session(boto3: Any, region: str, context: Context) -> Any:  # noqa: ANN401 (boto3 is untyped)
