@@ -19,6 +19,7 @@ from qsjwt.base.formats import iso_utc
 from qsjwt.base.inputs import (
     CERTIFICATE,
     JWT_TARGETS,
+    RECORD_INPUTS,
     Target,
     parse_target,
 )
@@ -56,10 +57,12 @@ def mint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
         raise QsjwtError("standard output is closed; no token was made", hint="use --output FILE")
     settings = parse_settings(target, values)
     out.findings(settings.warnings, names, sys.stderr)
-    from qsjwt.net.record import open_recorder  # noqa: PLC0415 (only with --record)
+    record = None
+    if values.get("record"):
+        from qsjwt.net.record import open_recorder  # noqa: PLC0415 (only with --record)
 
-    command = f"check {target.value}" if check_only else target.value
-    record = open_recorder(values, command=command) if values.get("record") else None
+        command = f"check {target.value}" if check_only else target.value
+        record = open_recorder(values, command=command)
     request = Request(settings, gather.key_source(args, env, values), ci_env=env, record=record)
     issued = issue(request)
     out.findings([f for f in issued.warnings if f not in settings.warnings], names, sys.stderr)
@@ -295,6 +298,12 @@ def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
             args.data_file, CALL_BODY_LIMIT, input_name="data-file", secret_hint=None
         )
     out.findings(findings, names, sys.stderr)
+    record = None
+    if args.record:
+        from qsjwt.net.record import open_recorder  # noqa: PLC0415 (only with --record)
+
+        given = {name: getattr(args, name) or "" for name in RECORD_INPUTS}
+        record = open_recorder(given, command="call")
     answer = request(
         method,
         url,
@@ -303,6 +312,7 @@ def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
         content_type=args.content_type,
         xrfkey=new_xrfkey() if args.xrfkey else None,
         transport=transport_for(connection),
+        record=record,
     )
     said = f"{answer.status} {answer.reason}, {len(answer.body)} bytes"
     if outputs:

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from qsjwt.base.inputs import JWT_TARGETS, KEY_SERVICE_INPUTS, TENANT, Target, inputs_for
+from qsjwt.base.inputs import (
+    BY_NAME,
+    JWT_TARGETS,
+    KEY_SERVICE_INPUTS,
+    RECORD_INPUTS,
+    TENANT,
+    Target,
+    inputs_for,
+)
 from qsjwt.cli.gather import (
     ENV_PASSPHRASE,
     ENV_PRIVATE_KEY,
@@ -149,8 +157,10 @@ def _call_command(call: Parser, full: bool) -> None:
         "--output",
         metavar="FILE",
         help="write the answer's body to FILE (0600) as it came; without it, a JSON answer is "
-        "printed on stdout (any other kind needs --output)",
+        "printed on stdout (any other kind needs --output); - is stdout",
     )
+    for name in RECORD_INPUTS:
+        setting_option(call, call, BY_NAME[name], None)
 
 
 def _check_command(check: Parser, full: bool) -> None:

@@ -116,10 +116,6 @@ def _scenarios(keys: dict[str, Path], tmp: Path) -> dict[str, tuple[list[str], d
         "no private key": ([*QSEOW_ARGS], {}),
         "cloud email-verified": ([*CLOUD_ARGS, *key, "--email-verified", "maybe"], {}),
         "attributes": ([*QSEOW_ARGS, *key, "--attribute", "userId=x"], {}),
-        "skew over lifetime": (
-            [*QSEOW_ARGS, *key, "--expires-in", "5s", "--clock-skew", "10s"],
-            {},
-        ),
         "pin in a pkcs11 uri": (
             [*QSEOW_ARGS, "--key-service", "pkcs11:token=t;object=o?pin-value=1234"],
             {},
