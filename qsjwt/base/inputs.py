@@ -406,10 +406,11 @@ RECORD_INPUTS = (RECORD, RECORD_HOSTS)
 CONNECTION_INPUTS = (TIMEOUT, CA_BUNDLE, INSECURE, *RECORD_INPUTS)
 """Read only when Qlik is called (check, the OAuth exchange): warned about otherwise."""
 CHECK = "check"
+KEY_SERVICE_CA_BUNDLE = "key-service-ca-bundle"
 KEY_SERVICE_INPUTS = (
     KEY_SERVICE,
     "vault-address",
-    "key-service-ca-bundle",
+    KEY_SERVICE_CA_BUNDLE,
     "vault-role",
     "vault-auth-mount",
     "vault-namespace",

@@ -70,6 +70,8 @@ class Context:
     secrets: Secrets = Secrets()
     ci_env: Mapping[str, str] = field(default_factory=dict)
     on_secret: Callable[[str], None] = lambda _value: None
+    ca_bundle: str | None = None
+    """a PEM file of the CAs to trust for the key service instead of the system's"""
 
     def value(self, name: str) -> str:
         return self.values.get(name, "").strip()

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NoReturn
 
 from qsjwt.base.errors import InputError, ref
-from qsjwt.base.inputs import KEY_SERVICE, KEY_SERVICE_INPUTS, PKCS11_PIN
+from qsjwt.base.inputs import KEY_SERVICE, KEY_SERVICE_CA_BUNDLE, KEY_SERVICE_INPUTS, PKCS11_PIN
 from qsjwt.signing.remote import Context, KeyService, RemoteECKey, RemoteRSAKey, Secrets
 
 if TYPE_CHECKING:
@@ -129,5 +129,6 @@ def remote_key_from(
     reference = texts.get(KEY_SERVICE, "").strip()
     if not reference:
         return None
-    context = Context(texts, secrets, ci_env, on_secret)
+    ca_bundle = texts.get(KEY_SERVICE_CA_BUNDLE, "").strip() or None
+    context = Context(texts, secrets, ci_env, on_secret, ca_bundle=ca_bundle)
     return open_remote_key(parse_key_service(reference), context)
