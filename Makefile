@@ -4,19 +4,38 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint types imports unit security bench lock clean
+.PHONY: demo test lint types imports unit security bench lock clean completions
 
 LOCKS := requirements/dev.txt requirements/ci-tools.txt
+# the demo needs only what qs-jwt needs at run time (PyJWT, cryptography): its own small venv
+DEMO_VENV  := .venv-demo
+DEMO_STAMP := $(DEMO_VENV)/.installed
 
 $(STAMP): $(LOCKS) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes $(LOCKS:%=-r %)
+	$(PYTHON) scripts/set_version.py --record-commit >/dev/null
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-## demo: mint a QSEoW and a Qlik Cloud token and an OAuth assertion with a throw-away key, decode and verify them
-demo: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" sh scripts/demo.sh
+# qs-jwt itself from this checkout through a .pth file and a two-line qs-jwt script: no build
+# back end to fetch, so the demo needs nothing but requirements/runtime.txt
+$(DEMO_STAMP): requirements/runtime.txt
+	$(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/runtime.txt
+	$(PYTHON) scripts/set_version.py --record-commit >/dev/null
+	$(DEMO_VENV)/bin/python -c 'import site, sys; open(site.getsitepackages()[0] + "/qs-jwt-checkout.pth", "w").write(sys.argv[1] + "\n")' "$(CURDIR)"
+	printf '#!/bin/sh\nexec "%s" -m qsjwt "$$@"\n' "$(abspath $(DEMO_VENV))/bin/python" > $(DEMO_VENV)/bin/qs-jwt
+	chmod +x $(DEMO_VENV)/bin/qs-jwt
+	touch $(DEMO_STAMP)
+
+## demo: mint a QSEoW and a Qlik Cloud token and an OAuth assertion with a throw-away key, decode and verify them (a small venv of the runtime dependencies only, .venv-demo)
+demo: $(DEMO_STAMP)
+	PATH="$(abspath $(DEMO_VENV)/bin):$$PATH" sh scripts/demo.sh
+
+## completions: regenerate the shell completion scripts in completions/ from the parser
+completions: $(STAMP)
+	$(BIN)/python scripts/completions.py --write
 
 ## test: lint, format check, strict types, the import contracts, bandit, then the whole test suite
 test: lint types imports security unit
@@ -66,4 +85,4 @@ lock:
 	cd requirements && ../.venv-lock/bin/uv pip compile --python-version 3.13 --generate-hashes --no-header -q -c dev.txt extra-aws.in -o extra-aws.txt
 
 clean:
-	rm -rf $(VENV) .venv-lock .venv-security .venv-binary .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(DEMO_VENV) .venv-lock .venv-security .venv-binary .pytest_cache .mypy_cache .ruff_cache build *.egg-info

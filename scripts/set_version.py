@@ -12,6 +12,9 @@ runs this script before it builds the wheel and the sdist, and the Dockerfile ru
                                                     (https://github.com/OWNER/qs-jwt) at it
     python scripts/set_version.py 0.0.0.dev0        back to the unreleased version
     python scripts/set_version.py --check v1.2.3    exit 1 unless 1.2.3 is stamped
+    python scripts/set_version.py --record-commit   write the checkout's commit to qsjwt/COMMIT
+                                                    (make does, before it installs qs-jwt, so
+                                                    that ``qs-jwt --version`` names it)
     python scripts/set_version.py --notes v1.2.3    print the CHANGELOG.md section of 1.2.3
                                                     (exit 1 if there is none: no release
                                                     without its changelog entry)
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -34,6 +38,8 @@ URL_PLACEHOLDER = "https://github.com/OWNER/qs-jwt"
 REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
 CHANGELOG = ROOT / "CHANGELOG.md"
 DEV_VERSION = "0.0.0.dev0"
+COMMIT_FILE = ROOT / "qsjwt" / "COMMIT"
+"""A build from a checkout names its commit here (ignored by git; read only by --version)."""
 
 # vMAJOR.MINOR.PATCH, nothing else: the release workflow moves the major tag (v1) to it, so a
 # pre-release or a build suffix is refused rather than published as the newest v1.
@@ -70,6 +76,8 @@ def stamp(version: str, path: Path = VERSION_FILE) -> None:
     if len(ASSIGNMENT.findall(text)) != 1:
         raise ValueError(f'{path}: expected exactly one `__version__ = "..."` line')
     path.write_text(ASSIGNMENT.sub(f'__version__ = "{version}"', text), encoding="utf-8")
+    if version != DEV_VERSION:  # a release names its version alone: its tag is the commit
+        (path.parent / COMMIT_FILE.name).unlink(missing_ok=True)
 
 
 def stamp_urls(repository: str, path: Path = PYPROJECT) -> None:
@@ -96,8 +104,27 @@ def release_notes(changelog: str, version: str) -> str:
     return notes
 
 
+def record_commit(path: Path = COMMIT_FILE) -> str:
+    """Write the checkout's commit (short hash) to ``path``; an empty file outside a checkout."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:  # no git
+        done = None
+    commit = done.stdout.strip() if done is not None and done.returncode == 0 else ""
+    path.write_text(commit + "\n" if commit else "", encoding="ascii")
+    return commit
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="set_version.py", description=__doc__.split("\n")[0])
+    if argv == ["--record-commit"]:
+        sys.stdout.write((record_commit() or "(not a git checkout)") + "\n")
+        return 0
     parser.add_argument("tag", help="vMAJOR.MINOR.PATCH (or 0.0.0.dev0, the unreleased version)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="exit 1 unless the tag is stamped")

@@ -256,6 +256,12 @@ def _bulk(step: Step, values: Mapping[str, str]) -> int:
 
 def _export_name(text: str) -> str | None:
     name = text.strip()
+    if name.lower() in ("true", "false", "yes", "no", "on", "off"):  # vault-action's habit
+        raise InputError(
+            "is the name of a variable, not a switch",
+            input_name=EXPORT_ENV,
+            hint="e.g. export-env: QLIK_JWT; leave it empty to export nothing",
+        )
     if name:
         check_variable_name(name, input_name=EXPORT_ENV, example="QLIK_JWT")
     return name or None

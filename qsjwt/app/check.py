@@ -48,16 +48,17 @@ from qsjwt.net.connection import TENANT, TIMEOUT, VIRTUAL_PROXY_URL
 from qsjwt.net.record import Exchange, Observer, Recorder
 from qsjwt.net.transport import (
     MAX_BODY,
-    MIN_ATTEMPT_TIME,
     Clock,
+    Failure,
     MalformedAnswerError,
     Transport,
     answer_date,
-    backoff,
+    given_up,
     network_failure,
     opener,
     read_json,
     retry_after,
+    retrying,
 )
 from qsjwt.oauth.assertion import OAuthSettings
 from qsjwt.oauth.exchange import CLOCK_SKEW_NOTICE, Cause, Said, refusal
@@ -128,34 +129,35 @@ class _Session:
         failure, or when 429/5xx go on past the deadline."""
         path = urllib.parse.urlsplit(url).path
         self.calls.append(f"{method} {path}")
-        attempt = 0
-        while True:
-            attempt += 1
+        answered: list[tuple[int, bytes, Message]] = []
+
+        def attempt(_number: int) -> tuple[int, bytes, Message] | Failure[QsjwtError]:
             status, payload, answer = self._once(method, url, headers(), host_input)
-            elapsed = self.clock.monotonic() - self.start
             if status and status != 429 and status < 500:
-                return status, _document(payload), answer, payload
-            asked = retry_after(answer, self.clock.wall())
-            wait = max(asked or 0.0, backoff(attempt, self.clock.jitter()))
-            if elapsed + wait + MIN_ATTEMPT_TIME > self.transport.deadline:
-                if self.dropped is not None:  # the last attempt got no answer at all
-                    error, plural = self.dropped, "s" if attempt > 1 else ""
-                    raise type(error)(
-                        f"{error.message}; gave up after {attempt} attempt{plural} in "
-                        f"{elapsed:.0f} s",
-                        input_name=error.input_name,
-                        hint=error.hint,
-                    )
-                raise self._given_up(
-                    status,
-                    payload,
-                    method=method,
-                    path=path,
-                    attempts=attempt,
-                    elapsed=elapsed,
-                    asked=asked,
-                )
-            self.clock.sleep(wait)
+                return status, payload, answer
+            answered[:] = [(status, payload, answer)]
+            asked = retry_after(answer, self.clock.wall()) if status else None
+            error = self.dropped or QlikUnreachableError("no answer", input_name=host_input)
+            return Failure(error, retry_after=asked or 0.0, asked_wait=asked)
+
+        left = self.transport.deadline - (self.clock.monotonic() - self.start)
+        outcome, attempts, _ = retrying(attempt, deadline=left, clock=self.clock)
+        if not isinstance(outcome, Failure):
+            status, payload, answer = outcome
+            return status, _document(payload), answer, payload
+        elapsed = self.clock.monotonic() - self.start
+        if self.dropped is not None:  # the last attempt got no answer at all
+            raise given_up(outcome, attempts, elapsed, self.transport.deadline)
+        status, payload, _answer = answered[0]
+        raise self._given_up(
+            status,
+            payload,
+            method=method,
+            path=path,
+            attempts=attempts,
+            elapsed=elapsed,
+            asked=outcome.asked_wait,
+        )
 
     def _once(
         self, method: str, url: str, headers: Mapping[str, str], host_input: str

@@ -6,15 +6,23 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from qsjwt.base.findings import Finding
+from qsjwt.base.findings import Finding, warning
 from qsjwt.base.formats import iso_utc
 from qsjwt.base.inputs import CERTIFICATE, Target
 from qsjwt.base.rules import MILLISECONDS
 from qsjwt.login.lint import lint_token
 from qsjwt.signing import jws
-from qsjwt.signing.keys import VerifyingKey, load_verifying_key
+from qsjwt.signing.keys import VerifyingKey, load_certificate, load_verifying_key
 
-__all__ = ["VerifyingKey", "decode", "lint", "times", "verify"]
+__all__ = [
+    "VerifyingKey",
+    "certificate_findings",
+    "decode",
+    "lint",
+    "times",
+    "validity",
+    "verify",
+]
 
 
 def decode(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -28,6 +36,7 @@ def verify(
     *,
     audience: str | None = None,
     leeway: int = 0,
+    now: dt.datetime | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Header and claims of a token whose signature, expiry, not-before and (if given)
     audience hold; ``key`` is a certificate or public key as PEM, or a public key object.
@@ -35,7 +44,48 @@ def verify(
     verifying = (
         load_verifying_key(key, input_name=CERTIFICATE) if isinstance(key, str | bytes) else key
     )
-    return jws.verify_token(token, verifying, audience=audience, leeway=leeway)
+    return jws.verify_token(token, verifying, audience=audience, leeway=leeway, now=now)
+
+
+def certificate_findings(text: str | bytes, *, now: dt.datetime) -> list[Finding]:
+    """A warning when the certificate a token is verified with is expired or not valid yet:
+    Qlik, configured with it, may refuse the token even though its signature holds."""
+    if b"-----BEGIN CERTIFICATE-----" not in (text.encode() if isinstance(text, str) else text):
+        return []
+    certificate = load_certificate(text, input_name=CERTIFICATE)
+    if now < certificate.not_valid_before_utc:
+        return [
+            warning(
+                f"is not valid before {certificate.not_valid_before_utc:%Y-%m-%d %H:%M} UTC: "
+                "Qlik may refuse tokens it checks with it until then",
+                CERTIFICATE,
+            )
+        ]
+    if now > certificate.not_valid_after_utc:
+        return [
+            warning(
+                f"expired on {certificate.not_valid_after_utc:%Y-%m-%d}: Qlik may refuse tokens "
+                "it checks with it; make a new key and certificate (qs-jwt keygen)",
+                CERTIFICATE,
+            )
+        ]
+    return []
+
+
+def validity(claims: Mapping[str, Any], *, now: dt.datetime) -> tuple[bool, str]:
+    """Whether a token is in date at ``now`` (its signature aside), in words: ``expired 5
+    minutes ago (...)``, ``valid for 55 minutes more``..."""
+    exp, nbf = claims.get("exp"), claims.get("nbf")
+    seconds = [v for v in (exp, nbf) if v is not None]
+    if any(isinstance(v, bool) or not isinstance(v, int | float) for v in seconds):
+        return False, "its exp or nbf is not a number of seconds"
+    if exp is not None and now.timestamp() > exp:
+        return False, f"expired {jws.when(exp, now)}"
+    if nbf is not None and now.timestamp() < nbf:
+        return False, f"not valid yet: its nbf is {jws.when(nbf, now)}"
+    if exp is None:
+        return True, "in date, and never expires (no exp claim: Qlik may refuse it)"
+    return True, f"in date: expires {jws.when(exp, now)}"
 
 
 def lint(

@@ -315,6 +315,13 @@ INPUTS: tuple[InputSpec, ...] = (
         metavar="URL",
     ),
     InputSpec(
+        "key-service-ca-bundle",
+        "Key services over HTTPS (vault, azurekv, gcpkms): a PEM file of the CA certificates to "
+        "trust for the service's TLS instead of the system's (e.g. a private Vault's CA).",
+        ALL,
+        metavar="PATH",
+    ),
+    InputSpec(
         "vault-role",
         "Key service vault: the JWT auth role to log in as with the CI's identity token (not "
         "needed with a vault-token).",
@@ -399,9 +406,11 @@ RECORD_INPUTS = (RECORD, RECORD_HOSTS)
 CONNECTION_INPUTS = (TIMEOUT, CA_BUNDLE, INSECURE, *RECORD_INPUTS)
 """Read only when Qlik is called (check, the OAuth exchange): warned about otherwise."""
 CHECK = "check"
+KEY_SERVICE_CA_BUNDLE = "key-service-ca-bundle"
 KEY_SERVICE_INPUTS = (
     KEY_SERVICE,
     "vault-address",
+    KEY_SERVICE_CA_BUNDLE,
     "vault-role",
     "vault-auth-mount",
     "vault-namespace",

@@ -7,17 +7,22 @@ broken error-level rule for ``lint``, an output that cannot be written); 128 + N
 
 Whatever the user typed may be a secret typed in the wrong place, so no message repeats a
 value: it names a known option, or a path that exists, and otherwise describes what it got.
-The modules: ``parser`` (grammar and usage errors), ``gather`` (where each value comes from),
-``commands`` (one function a command), ``out`` (printing).
+The modules: ``parser`` (one command's grammar, on the mint path), ``grammar`` (the other
+commands' options), ``usage`` (help and usage errors for the whole tree), ``helptext`` (the
+words of the help), ``gather`` (where each value comes from), ``commands`` (one function a
+command), ``tokens`` (decode, verify and lint), ``out`` (printing), ``bulk``.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from qsjwt.base.errors import QsjwtError
+from qsjwt.base.inputs import Target
 from qsjwt.cli import out
 from qsjwt.cli.commands import HANDLERS
 from qsjwt.cli.gather import (
@@ -28,7 +33,11 @@ from qsjwt.cli.gather import (
     ENV_PRIVATE_KEY_FILE,
     spelled,
 )
-from qsjwt.cli.parser import build_parser, parse
+from qsjwt.cli.out import PROG
+from qsjwt.cli.parser import CHECKABLE, COMMANDS, VERSION_FLAGS, mint_parser, version_line
+
+if TYPE_CHECKING:
+    from qsjwt.cli.usage import Cli
 
 __all__ = [
     "ENV_CERTIFICATE",
@@ -39,6 +48,13 @@ __all__ = [
     "build_parser",
     "main",
 ]
+
+
+def build_parser() -> Cli:
+    """Every command's parser, as help and usage errors see them (not on the mint path)."""
+    from qsjwt.cli.usage import build_parser as build  # noqa: PLC0415
+
+    return build()
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -72,3 +88,34 @@ def _run(argv: list[str], env: Mapping[str, str] | None) -> int:
             "tracker."
         )
         return 1
+
+
+def parse(argv: list[str], prog: str = PROG) -> tuple[argparse.Namespace, dict[str, str]]:  # noqa: RET503 (the last call never returns)
+    """The namespace of the command in ``argv``, and how its options are spelled (each input
+    name to its flag); or exit with help, the version, or a usage error that shows no value.
+
+    Only the parser of the command being run is built: a cold ``qs-jwt qseow`` does not pay for
+    the options of ten other commands. The whole tree is built when it is needed: for
+    ``help``, no command, or a usage error that names another command's option."""
+    if argv[:1] == ["check"] and len(argv) > 1 and argv[1] in CHECKABLE:
+        args, option_of = parse(argv[1:], prog=f"{prog} check")
+        args.check_only = True
+        return args, option_of
+    if argv[:1] and argv[0] in VERSION_FLAGS:
+        if sys.stdout is not None:
+            sys.stdout.write(version_line() + "\n")
+        raise SystemExit(0)
+    if argv and argv[0] in COMMANDS:
+        if argv[0] in CHECKABLE:
+            parser = mint_parser(Target(argv[0]), prog=f"{prog} {argv[0]}")
+        else:
+            from qsjwt.cli.grammar import command_parser  # noqa: PLC0415 (not on the mint path)
+
+            parser = command_parser(argv[0], prog=f"{prog} {argv[0]}")
+        args, extras = parser.parse_known_args(argv[1:])
+        if extras:
+            parser.error(build_parser().unrecognized(extras, argv[0]))
+        return args, parser.option_of
+    from qsjwt.cli.usage import top_level  # noqa: PLC0415 (help, or a usage error)
+
+    top_level(argv)

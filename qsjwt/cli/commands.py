@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 from qsjwt.app.flow import KeySource, Request, check_asked, document, issue, prove
 from qsjwt.app.target import parse_settings
 from qsjwt.base.display import json_document, path_for_message
-from qsjwt.base.errors import InputError, OutputError, QsjwtError
+from qsjwt.base.errors import InputError, OutputError, QsjwtError, spell
 from qsjwt.base.findings import Severity
 from qsjwt.base.formats import iso_utc
 from qsjwt.base.inputs import (
     CERTIFICATE,
     JWT_TARGETS,
+    RECORD_INPUTS,
     Target,
     parse_target,
 )
@@ -50,6 +51,7 @@ def mint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
                 input_name="output" if args.output else "dotenv" if args.dotenv else "format",
                 hint=f"run {PROG} {target.value} --check to mint, check and output a token",
             )
+    gather.with_ca_variables(values, env, target)
     outputs = gather.planned_outputs(args, env)
     if not outputs and sys.stdout is None and not check_only:
         raise QsjwtError("standard output is closed; no token was made", hint="use --output FILE")
@@ -124,18 +126,29 @@ def _write(files: list[PlannedFile], *, overwrite: bool = True) -> int | None:
 
 def decode(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     from qsjwt.app import tokens  # noqa: PLC0415 (not on the mint path)
+    from qsjwt.cli import reading  # noqa: PLC0415
 
-    header, claims = tokens.decode(gather.token(args))
+    header, claims = tokens.decode(reading.token(args, env))
+    in_date, said = tokens.validity(claims, now=dt.datetime.now(dt.UTC))
     out.say(sys.stderr, "NOT verified: the signature was not checked (use verify)")
-    shown = {"verified": False, "header": header, "claims": claims, "times": tokens.times(claims)}
+    out.say(sys.stderr, said)
+    shown = {
+        "verified": False,
+        "in_date": in_date,
+        "validity": said,
+        "header": header,
+        "claims": claims,
+        "times": tokens.times(claims),
+    }
     out.result(json_document(shown) + "\n")
     return 0
 
 
 def verify(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     from qsjwt.app import tokens  # noqa: PLC0415 (not on the mint path)
+    from qsjwt.cli import reading  # noqa: PLC0415
 
-    token = gather.token(args)
+    token = reading.token(args, env)
     if args.public_key_file:
         key_text: str | bytes | None = read_bounded(
             args.public_key_file, KEY_LIMIT, input_name=CERTIFICATE, secret_hint=None
@@ -148,23 +161,32 @@ def verify(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
             f"{gather.ENV_CERTIFICATE_FILE} / {gather.ENV_CERTIFICATE})",
             input_name=None,
         )
-    header, claims = tokens.verify(token, key_text, audience=args.audience)
+    now = dt.datetime.now(dt.UTC)
+    header, claims = tokens.verify(token, key_text, audience=args.audience, now=now)
+    out.findings(tokens.certificate_findings(key_text, now=now), names, sys.stderr)
+    _, said = tokens.validity(claims, now=now)
     shown = {"verified": True, "header": header, "claims": claims, "times": tokens.times(claims)}
     out.result(json_document(shown) + "\n")
     checked = " and audience" if args.audience else ""
     out.say(
         sys.stderr,
-        f"valid: signature ({header.get('alg')}), expiry and not-before{checked} checked",
+        f"valid: signature ({header.get('alg')}), expiry and not-before{checked} checked; {said}",
     )
     return 0
 
 
+LINT_FORMATS = ("text", "json")
+
+
 def lint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     from qsjwt.app import tokens  # noqa: PLC0415 (not on the mint path)
+    from qsjwt.cli import reading  # noqa: PLC0415
 
     target = parse_target(args.target, allowed=JWT_TARGETS)
+    if args.format not in LINT_FORMATS:
+        raise InputError(f"must be one of {', '.join(LINT_FORMATS)}", input_name="format")
     found = tokens.lint(
-        gather.token(args),
+        reading.token(args, env),
         target,
         now=dt.datetime.now(dt.UTC),
         user_id_claim=args.user_id_claim,
@@ -172,8 +194,20 @@ def lint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
     )
     if sys.stdout is None:
         raise QsjwtError("standard output is closed")
-    out.findings(found, names, sys.stdout)
     errors = sum(f.severity is Severity.ERROR for f in found)
+    if args.format == "json":
+        document = {
+            "target": target.value,
+            "errors": errors,
+            "warnings": len(found) - errors,
+            "findings": [
+                {"severity": f.severity.value, "claim": f.subject, "message": spell(f.message, {})}
+                for f in found
+            ],
+        }
+        out.result(json_document(document) + "\n")
+        return 1 if errors else 0
+    out.findings(found, names, sys.stdout)
     out.result(f"{errors} error(s), {len(found) - errors} warning(s) for target {target.value}\n")
     return 1 if errors else 0
 
@@ -198,6 +232,13 @@ def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
     if not out_dir.is_dir():  # only now: a refused argument leaves no empty directory behind
         # one new level in a real, writable directory: a key or passphrase given here by
         # mistake (a key's base64 holds '/') makes no tree of directories named after it
+        if not out_dir.absolute().parent.is_dir():
+            raise InputError(
+                "names a directory inside one that does not exist; keygen creates only the "
+                "last directory of the path",
+                input_name="out-dir",
+                hint="create the ones above it first (mkdir -p), or give another path",
+            )
         check_writable(PlannedFile(out_dir, b"", "out-dir"))
         try:
             out_dir.mkdir(mode=0o700)
@@ -233,6 +274,7 @@ def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
 
     from qsjwt.app.call import call as request  # noqa: PLC0415 (HTTP only for this command)
     from qsjwt.app.call import check_method, check_url, new_xrfkey, transport_for  # noqa: PLC0415
+    from qsjwt.cli import reading  # noqa: PLC0415
     from qsjwt.io.files import PlannedFile, check_writable  # noqa: PLC0415
     from qsjwt.net.connection import parse_connection  # noqa: PLC0415
 
@@ -240,13 +282,14 @@ def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
     method = check_method(args.method)
     connection, findings = parse_connection(
         args.timeout,
-        args.ca_bundle or env.get("QSJWT_CA_BUNDLE", ""),
+        args.ca_bundle or gather.ca_bundle_variable(env),
         "true" if args.insecure else "",
     )
-    outputs = [PlannedFile(Path(args.output), b"", "output")] if args.output else []
+    output = gather.output_path(args.output)
+    outputs = [PlannedFile(Path(output), b"", "output")] if output else []
     for planned in outputs:
         check_writable(planned, reads=gather.call_reads(args, env))
-    token = gather.bearer_token(args, env)
+    token = reading.bearer_token(args, env)
     body = None
     if args.data_file == gather.STDIO:
         body = gather.stdin_bytes(CALL_BODY_LIMIT, input_name="data-file")
@@ -255,6 +298,12 @@ def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
             args.data_file, CALL_BODY_LIMIT, input_name="data-file", secret_hint=None
         )
     out.findings(findings, names, sys.stderr)
+    record = None
+    if args.record:
+        from qsjwt.net.record import open_recorder  # noqa: PLC0415 (only with --record)
+
+        given = {name: getattr(args, name) or "" for name in RECORD_INPUTS}
+        record = open_recorder(given, command="call")
     answer = request(
         method,
         url,
@@ -263,6 +312,7 @@ def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
         content_type=args.content_type,
         xrfkey=new_xrfkey() if args.xrfkey else None,
         transport=transport_for(connection),
+        record=record,
     )
     said = f"{answer.status} {answer.reason}, {len(answer.body)} bytes"
     if outputs:

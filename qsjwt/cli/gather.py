@@ -17,7 +17,11 @@ from qsjwt.app.flow import Credentials, KeySource
 from qsjwt.base.errors import InputError
 from qsjwt.base.formats import check_variable_name
 from qsjwt.base.inputs import (
+    BY_NAME,
+    CA_BUNDLE,
     CERTIFICATE,
+    CHECK,
+    INSECURE,
     KEY_SERVICE,
     KEY_SERVICE_INPUTS,
     PRIVATE_KEY,
@@ -29,7 +33,6 @@ from qsjwt.base.values import RawValue
 from qsjwt.io.sources import (
     KEY_LIMIT,
     PASSPHRASE_LIMIT,
-    TOKEN_LIMIT,
     check_length,
     passphrase_from,
     read_bounded,
@@ -42,6 +45,7 @@ ENV_CERTIFICATE = "QSJWT_CERTIFICATE"
 ENV_CERTIFICATE_FILE = "QSJWT_CERTIFICATE_FILE"
 ENV_TOKEN = "QSJWT_TOKEN"  # noqa: S105 (a variable name)
 ENV_TOKEN_FILE = "QSJWT_TOKEN_FILE"  # noqa: S105 (a variable name)
+ASSERTION = "assertion-only"
 DOTENV_DEFAULT = "QLIK_JWT"
 ACCESS_DOTENV_DEFAULT = "QLIK_ACCESS_TOKEN"
 if TYPE_CHECKING:
@@ -49,6 +53,31 @@ if TYPE_CHECKING:
 
 STDIO = "-"
 """``--output -`` is standard output, as without ``--output``; ``TOKEN`` ``-`` is stdin."""
+STDOUT_NAMES = (STDIO, "/dev/stdout")
+"""What ``--output`` takes for standard output (``/dev/stdout`` is a symbolic link, which no
+secret file is written through: it is the stream itself here)."""
+
+ENV_VAULT_TOKEN = "QSJWT_VAULT_TOKEN"  # noqa: S105 (a variable name)
+ENV_PKCS11_PIN = "QSJWT_PKCS11_PIN"
+ENV_ID_TOKEN = "QSJWT_ID_TOKEN"  # noqa: S105 (a variable name)
+VAULT_CLI_TOKEN = "VAULT_TOKEN"  # noqa: S105 (a variable name)
+CREDENTIAL_VARIABLES = (
+    f"{ENV_VAULT_TOKEN} (else {VAULT_CLI_TOKEN})",
+    ENV_PKCS11_PIN,
+    f"{ENV_ID_TOKEN} (else the CI's own identity token)",
+)
+"""The key services' credentials, which come from variables only, as help names them."""
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+"""Read for ``ca-bundle`` after ``QSJWT_CA_BUNDLE``, as Python's and curl's tools do."""
+VAULT_VARIABLES = {
+    "vault-address": "VAULT_ADDR",
+    "vault-namespace": "VAULT_NAMESPACE",
+    "key-service-ca-bundle": "VAULT_CACERT",
+}
+"""The vault CLI's variables (``vault login``, hashicorp/vault-action), read after qs-jwt's own
+for a ``vault:`` key only."""
+ECOSYSTEM = {"ca-bundle": CA_BUNDLE_VARIABLES} | {k: (v,) for k, v in VAULT_VARIABLES.items()}
+"""Each input's other variables, in the order they are read, for help and messages."""
 
 
 def spelled(
@@ -58,17 +87,32 @@ def spelled(
     name to its flag; a value from a variable is named by the variable."""
     names = dict(options)
     names |= {
-        "vault-token": ENV_VAULT_TOKEN,
+        "vault-token": _first((ENV_VAULT_TOKEN, env.get(ENV_VAULT_TOKEN)))
+        or _first((VAULT_CLI_TOKEN, env.get(VAULT_CLI_TOKEN)))
+        or f"{ENV_VAULT_TOKEN} (or {VAULT_CLI_TOKEN})",
         "pkcs11-pin": ENV_PKCS11_PIN,
         "id-token": ENV_ID_TOKEN,
+        "private-key": "--private-key-file (or QSJWT_PRIVATE_KEY_FILE, QSJWT_PRIVATE_KEY)",
+        "private-key-passphrase": f"--passphrase-file (or {ENV_PASSPHRASE})",
+        "token": "TOKEN",
+        "export-env": "--dotenv-variable",
     }
     target: Target | None = getattr(args, "target", None)
-    if isinstance(target, Target):
-        for spec in inputs_for(target):
-            if getattr(args, spec.name) is None and env.get(spec.env_var):
-                names[spec.name] = spec.env_var
-            elif getattr(args, spec.name) is None:
-                names[spec.name] = f"{spec.cli_flag} (or {spec.env_var})"
+    specs = inputs_for(target) if isinstance(target, Target) else ()
+    if not isinstance(target, Target) and hasattr(args, KEY_SERVICE):
+        specs = tuple(BY_NAME[name] for name in KEY_SERVICE_INPUTS)
+    for spec in specs:
+        if getattr(args, spec.name, None) is not None:
+            continue
+        other = [v for v in ECOSYSTEM.get(spec.name, ()) if env.get(v)]
+        if env.get(spec.env_var):
+            names[spec.name] = spec.env_var
+        elif other:
+            names[spec.name] = other[0]
+        elif spec.cli_flag in names.values():
+            names[spec.name] = f"{spec.cli_flag} (or {spec.env_var})"
+        else:
+            names[spec.name] = spec.env_var
     if hasattr(args, "private_key_file"):
         names[PRIVATE_KEY] = (
             _first(
@@ -85,7 +129,7 @@ def spelled(
             )
             or f"--passphrase-file (or {ENV_PASSPHRASE})"
         )
-    if hasattr(args, "token_file"):
+    if hasattr(args, "url"):
         names["token"] = (
             _first(
                 ("--token-file", args.token_file),
@@ -95,6 +139,18 @@ def spelled(
             or f"--token-file (or {ENV_TOKEN_FILE}, {ENV_TOKEN})"
         )
         names["url"] = "URL"
+        variables = ("QSJWT_CA_BUNDLE", *CA_BUNDLE_VARIABLES)
+        if not args.ca_bundle:
+            names[CA_BUNDLE] = _first(*((v, env.get(v)) for v in variables)) or "--ca-bundle"
+    elif hasattr(args, "token_file"):
+        from_file = args.token_file or (args.token is None and env.get(ENV_TOKEN_FILE))
+        names["token"] = (
+            _first(("--token-file", args.token_file), (ENV_TOKEN_FILE, env.get(ENV_TOKEN_FILE)))
+            if from_file
+            else "TOKEN"
+            if args.token not in (None, STDIO)
+            else "standard input"
+        ) or "TOKEN"
     if hasattr(args, "certificate_file"):
         names[CERTIFICATE] = (
             _first(
@@ -118,30 +174,62 @@ def settings_values(
     """Each setting from its flag, else its variable; an empty variable is not given."""
     values: dict[str, RawValue] = {}
     for spec in inputs_for(target):
-        flag_value = getattr(args, spec.name)
+        flag_value = getattr(args, spec.name, None)
         if flag_value is not None:
             values[spec.name] = flag_value
         elif env.get(spec.env_var):
             values[spec.name] = env[spec.env_var]
-    return values
+    return with_vault_variables(values, env)
 
 
-ENV_VAULT_TOKEN = "QSJWT_VAULT_TOKEN"  # noqa: S105 (a variable name)
-ENV_PKCS11_PIN = "QSJWT_PKCS11_PIN"
-ENV_ID_TOKEN = "QSJWT_ID_TOKEN"  # noqa: S105 (a variable name)
+def with_ca_variables(values: dict[str, RawValue], env: Mapping[str, str], target: Target) -> None:
+    """``ca-bundle`` from ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` when qs-jwt calls Qlik
+    and neither a CA bundle nor ``insecure`` was given (a machine-wide setting is no request
+    to check a token at Qlik, so it is read only when Qlik is called anyway)."""
+    others = _others(CA_BUNDLE, env)
+    if not others or CA_BUNDLE in values or INSECURE in values:
+        return
+    if _true(values.get(CHECK)) or (target is Target.OAUTH and not _true(values.get(ASSERTION))):
+        values[CA_BUNDLE] = others[0]
+
+
+def _true(value: RawValue | None) -> bool:
+    return isinstance(value, str) and value.strip().lower() in ("true", "yes", "on", "1")
+
+
+def ca_bundle_variable(env: Mapping[str, str]) -> str:
+    """The CA bundle a variable names: ``QSJWT_CA_BUNDLE``, else Python's and curl's."""
+    return next((v for v in [env.get("QSJWT_CA_BUNDLE", ""), *_others(CA_BUNDLE, env)] if v), "")
+
+
+def _others(input_name: str, env: Mapping[str, str]) -> list[str]:
+    """The values of an input's other variables (``ECOSYSTEM``) that are set, in order."""
+    return [env[name] for name in ECOSYSTEM.get(input_name, ()) if env.get(name)]
+
+
+def with_vault_variables(
+    values: Mapping[str, RawValue], env: Mapping[str, str]
+) -> dict[str, RawValue]:
+    """``values`` with the vault CLI's variables for what a ``vault:`` key was not given."""
+    reference = values.get(KEY_SERVICE)
+    filled = dict(values)
+    if isinstance(reference, str) and reference.strip().startswith("vault:"):
+        for name in VAULT_VARIABLES:
+            others = _others(name, env)
+            if others and not filled.get(name):
+                filled[name] = others[0]
+    return filled
 
 
 def key_service_values(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, str]:
     """``key-service`` and its back end's inputs for a command that is not a mint (keygen,
     jwk): each from its flag, else its variable."""
-    from qsjwt.base.inputs import BY_NAME, KEY_SERVICE_INPUTS  # noqa: PLC0415
-
-    values = {}
+    values: dict[str, RawValue] = {}
     for name in KEY_SERVICE_INPUTS:
         given = getattr(args, name, None) or env.get(BY_NAME[name].env_var)
         if given:
             values[name] = str(given)
-    return values
+    return {n: str(v) for n, v in with_vault_variables(values, env).items()}
 
 
 def key_source(
@@ -156,8 +244,9 @@ def key_source(
         or env.get(ENV_PRIVATE_KEY)
         or env.get(ENV_PRIVATE_KEY_FILE)
     )
+    vault = service.get(KEY_SERVICE, "").strip().startswith("vault:")
     credentials = Credentials(
-        vault_token=env.get(ENV_VAULT_TOKEN) or None,
+        vault_token=env.get(ENV_VAULT_TOKEN) or (vault and env.get(VAULT_CLI_TOKEN)) or None,
         pkcs11_pin=env.get(ENV_PKCS11_PIN) or None,
         id_token=env.get(ENV_ID_TOKEN) or None,
     )
@@ -230,9 +319,15 @@ def _text_or_file(path: str | None, text: str, input_name: str, limit: int) -> s
     return text
 
 
+def output_path(given: str | None) -> str | None:
+    """``--output``'s file, or None for standard output (no ``--output``, ``-``, /dev/stdout)."""
+    return None if given in STDOUT_NAMES else given
+
+
 def planned_outputs(args: argparse.Namespace, env: Mapping[str, str]) -> list[PlannedFile]:
     """The output files, each checked before the token is made: never over an input file."""
-    if args.output in (None, STDIO) and args.dotenv is None:
+    output = output_path(args.output)
+    if output is None and args.dotenv is None:
         if args.dotenv_variable is not None:
             raise InputError("only applies with --dotenv FILE", input_name="dotenv-variable")
         return []  # standard output: qsjwt.io.files (and pathlib) are not even imported
@@ -241,8 +336,8 @@ def planned_outputs(args: argparse.Namespace, env: Mapping[str, str]) -> list[Pl
     from qsjwt.io.files import PlannedFile, check_writable  # noqa: PLC0415
 
     planned = []
-    if args.output is not None and args.output != STDIO:
-        planned.append(PlannedFile(Path(args.output), b"", "output"))
+    if output is not None:
+        planned.append(PlannedFile(Path(output), b"", "output"))
     if args.dotenv_variable is not None and args.dotenv is None:
         raise InputError("only applies with --dotenv FILE", input_name="dotenv-variable")
     if args.dotenv is not None:
@@ -257,7 +352,7 @@ def planned_outputs(args: argparse.Namespace, env: Mapping[str, str]) -> list[Pl
         ("--private-key-file", args.private_key_file),
         ("--passphrase-file", args.passphrase_file),
         ("--certificate-file", getattr(args, "certificate_file", None)),
-        ("--ca-bundle", getattr(args, "ca-bundle", None)),
+        ("--ca-bundle", getattr(args, CA_BUNDLE, None)),
         (ENV_PRIVATE_KEY_FILE, env.get(ENV_PRIVATE_KEY_FILE)),
         (ENV_CERTIFICATE_FILE, env.get(ENV_CERTIFICATE_FILE)),
         ("QSJWT_CA_BUNDLE", env.get("QSJWT_CA_BUNDLE")),
@@ -267,55 +362,6 @@ def planned_outputs(args: argparse.Namespace, env: Mapping[str, str]) -> list[Pl
         earlier = [(f"--{p.input_name}", os.fspath(p.path)) for p in planned[:index]]
         check_writable(file, reads=reads + earlier)
     return planned
-
-
-def token(args: argparse.Namespace) -> str:
-    """The token argument, or standard input for ``-``: bounded, UTF-8, not empty."""
-    if args.token != STDIO:
-        check_length(args.token, TOKEN_LIMIT, input_name="token")
-        return str(args.token)
-    if sys.stdin is None or sys.stdin.isatty():
-        raise InputError(
-            "no token: pass it on standard input (qs-jwt ... - < token.txt) or as an argument",
-            input_name="token",
-        )
-    data = sys.stdin.buffer.read(TOKEN_LIMIT + 1)
-    check_length(data, TOKEN_LIMIT, input_name="token")
-    try:
-        text = data.decode("utf-8").strip()
-    except UnicodeDecodeError:
-        raise InputError("standard input is not UTF-8 text", input_name="token") from None
-    if not text:
-        raise InputError("standard input was empty", input_name="token")
-    return text
-
-
-def bearer_token(args: argparse.Namespace, env: Mapping[str, str]) -> str:
-    """``call``'s token: ``--token-file``, else ``QSJWT_TOKEN_FILE``, else ``QSJWT_TOKEN``;
-    one line of printable ASCII (a JWT or an opaque access token), bounded."""
-    path = args.token_file or env.get(ENV_TOKEN_FILE)
-    if path:
-        raw = read_bounded(path, TOKEN_LIMIT, input_name="token", secret_hint=ENV_TOKEN)
-        try:
-            text = raw.decode("ascii").strip()
-        except UnicodeDecodeError:
-            text = "\n"  # refused below, like any other text that is not a token
-    elif env.get(ENV_TOKEN):
-        check_length(env[ENV_TOKEN], TOKEN_LIMIT, input_name="token")
-        text = env[ENV_TOKEN].strip()
-    else:
-        raise InputError(
-            f"no token: give --token-file PATH, or set {ENV_TOKEN_FILE} (a path) or {ENV_TOKEN} "
-            "(the token itself)",
-            input_name="token",
-        )
-    if not text or not text.isascii() or not text.isprintable() or " " in text:
-        raise InputError(
-            "is not one token: it must be one line of printable ASCII without spaces",
-            input_name="token",
-            hint="write the token alone (qs-jwt ... --output FILE), not a dotenv line or JSON",
-        )
-    return text
 
 
 def stdin_bytes(limit: int, *, input_name: str) -> bytes:

@@ -251,7 +251,7 @@ class RowSettings:
 def _groups_mapping(claim: str) -> str:
     return (
         f"QSEoW reads the {claim!r} claim only if the virtual proxy maps it (JWT attribute "
-        "mapping) or a security rule uses it; give groups-claim to say it does"
+        f"mapping) or a security rule uses it; give {ref('groups-claim')} to say it does"
     )
 
 
@@ -353,7 +353,8 @@ class _Reader(ValueReader):
                 f"{format_duration(skew)} is not shorter than expires-in "
                 f"{format_duration(lifetime)}: the token would have expired when it is made",
                 input_name="clock-skew",
-                hint="use a longer expires-in, or a shorter clock-skew; 0s turns it off",
+                hint=f"use a longer {ref('expires-in')}, or a shorter {ref('clock-skew')}; 0s "
+                "turns it off",
             )
         return skew
 

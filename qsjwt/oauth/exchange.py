@@ -556,7 +556,7 @@ _GRANT_HINT = {
     Grant.USER_IMPERSONATION: "use an enabled M2M impersonation client for user-impersonation",
 }
 _CLIENT = Cause(
-    CLIENT_ID, "the client-id must be the OAuth client's ID (not its name), in this tenant"
+    CLIENT_ID, f"{ref(CLIENT_ID)} must be the OAuth client's ID (not its name), in this tenant"
 )
 _AUDIENCE = Cause(
     TENANT,
@@ -596,8 +596,8 @@ _BY_WORDS: tuple[tuple[tuple[str, ...], Cause], ...] = (
         ("expired", "not yet valid", "iat", "exp", "lifetime", "issued in the future"),
         Cause(
             EXPIRES_IN,
-            "the assertion's times were refused: check this machine's clock; expires-in may be "
-            "at most 5m",
+            "the assertion's times were refused: check this machine's clock; "
+            f"{ref(EXPIRES_IN)} may be at most 5m",
         ),
     ),
     (

@@ -12,8 +12,9 @@ verifying keep PyJWT, imported when they are first used.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature
@@ -151,9 +152,15 @@ def decode_unverified(token: str) -> tuple[dict[str, Any], Claims]:
 
 
 def verify_token(
-    token: str, key: VerifyingKey, *, audience: str | None, leeway: int = 0
+    token: str,
+    key: VerifyingKey,
+    *,
+    audience: str | None,
+    leeway: int = 0,
+    now: dt.datetime | None = None,
 ) -> tuple[dict[str, Any], Claims]:
-    """Check the signature, expiry, not-before and (if given) audience of a token."""
+    """Check the signature, expiry, not-before and (if given) audience of a token, and say
+    what fails in qs-jwt's words (the ``aud`` found, how long ago it expired)."""
     header, _ = decode_unverified(token)
     algorithm = header.get("alg")
     if algorithm not in EVERY_ALLOWED:
@@ -168,15 +175,87 @@ def verify_token(
         )
     import jwt  # noqa: PLC0415
 
-    try:
+    try:  # the signature only: the claims are checked below, in words that say what is wrong
         claims = jwt.decode(
             token.strip(),
             key,
             algorithms=[str(algorithm)],
-            audience=audience,
-            leeway=leeway,
-            options={"verify_aud": audience is not None, "require": ["exp"]},
+            options={
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+                "verify_aud": False,
+            },
         )
+    except jwt.InvalidSignatureError:
+        raise TokenError(
+            f"is not valid: its {algorithm} signature does not match the given key",
+            input_name="token",
+            hint="give the certificate or public key of the key that signed it",
+        ) from None
     except jwt.PyJWTError as err:
         raise TokenError(f"is not valid: {err}", input_name="token") from None
+    _check_times(claims, now or dt.datetime.now(dt.UTC), leeway)
+    if audience is not None:
+        _check_audience(claims, audience)
     return header, claims
+
+
+def _check_times(claims: Mapping[str, Any], now: dt.datetime, leeway: int) -> None:
+    at = now.timestamp()
+    exp, nbf = claims.get("exp"), claims.get("nbf")
+    if exp is None:
+        raise TokenError(
+            "has no exp claim: a token that never expires is not accepted here",
+            input_name="token",
+        )
+    for name, value in (("exp", exp), ("nbf", nbf)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise TokenError(
+                f"is not valid: its {name} claim is not a number of seconds", input_name="token"
+            )
+    if at > exp + leeway:
+        raise TokenError(f"expired {when(exp, now)}", input_name="token")
+    if nbf is not None and at < nbf - leeway:
+        raise TokenError(
+            f"is not valid yet: its nbf is {when(nbf, now)}",
+            input_name="token",
+            hint="the clock of the machine that signed it may run ahead",
+        )
+
+
+def _check_audience(claims: Mapping[str, Any], expected: str) -> None:
+    found = claims.get("aud")
+    audiences = [found] if isinstance(found, str) else found if isinstance(found, list) else []
+    if expected in audiences:
+        return
+    shown = "no aud claim" if found is None else f"aud {_shown(found)}"
+    raise TokenError(
+        f"is for another audience: it has {shown}, and {_shown(expected)} was expected",
+        input_name="token",
+    )
+
+
+def _shown(value: object, limit: int = 120) -> str:
+    """A claim's value for a message: JSON, one line, bounded."""
+    text = json.dumps(value, ensure_ascii=True)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def when(moment: float, now: dt.datetime) -> str:
+    """``expired 5 minutes ago (2026-01-01T10:00:00Z)``-style words for a claim's time."""
+    delta = moment - now.timestamp()
+    stamp = dt.datetime.fromtimestamp(moment, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    span = _span(abs(delta))
+    if delta < 0:
+        return f"{span} ago ({stamp})"
+    return f"in {span} ({stamp})"
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    count = int(seconds)
+    return f"{count} second{'s' if count != 1 else ''}"

@@ -17,7 +17,7 @@ from cryptography.exceptions import InternalError, InvalidSignature, Unsupported
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from qsjwt.base.errors import KeyMaterialError
+from qsjwt.base.errors import KeyMaterialError, ref
 from qsjwt.base.findings import Finding, warning
 from qsjwt.base.formats import as_bytes
 from qsjwt.signing.algorithms import SigningKey
@@ -119,7 +119,7 @@ def load_signing_key(
         raise KeyMaterialError(
             "is encrypted and no passphrase was given",
             input_name=input_name,
-            hint=f"set {passphrase_name}",
+            hint=f"give {ref(passphrase_name)}",
         )
     try:
         # OpenSSL's RSA key check costs about 60 signatures at 2048 bits (30 ms on a 2-core

@@ -205,3 +205,45 @@ def test_a_qrs_call_without_xrfkey_says_to_add_it(
     run = qs_jwt("call", url, "--xrfkey", "--ca-bundle", server.ca_bundle, "--token-file", token)
     assert run.code == 0, run.err
     assert json.loads(run.out)["buildVersion"]
+
+
+def test_output_dash_is_standard_output_not_a_file(
+    server: LocalQlik, token_file: Path, tmp_path: Path
+) -> None:
+    run = qs_jwt(
+        "call",
+        f"https://{server.host}/api/v1/users/me",
+        "--ca-bundle",
+        server.ca_bundle,
+        "--token-file",
+        token_file,
+        "--output",
+        "-",
+        cwd=tmp_path,
+    )
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["subject"]
+    assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_the_ca_bundle_of_python_and_curl_tools(
+    server: LocalQlik, token_file: Path, variable: str
+) -> None:
+    run = qs_jwt(
+        "call",
+        f"https://{server.host}/api/v1/users/me",
+        "--token-file",
+        token_file,
+        env={"REQUESTS_CA_BUNDLE": "", variable: server.ca_bundle, "SSL_CERT_FILE": ""},
+    )
+    assert run.code == 0, run.err
+    untrusted = qs_jwt(
+        "call",
+        f"https://{server.host}/api/v1/users/me",
+        "--token-file",
+        token_file,
+        env={"REQUESTS_CA_BUNDLE": "", variable: str(token_file.parent / "key.pem")},
+    )
+    assert untrusted.code in (2, 4)
+    assert untrusted.err.startswith(f"qs-jwt: error: {variable}: ")

@@ -168,7 +168,7 @@ def test_verify_rejects_another_key(rsa_pair: KeyPair, other_rsa_pair: KeyPair) 
     key = load_verifying_key(other_rsa_pair.certificate_pem, input_name="certificate")
     with pytest.raises(TokenError) as info:
         verify_token(token, key, audience=None)
-    assert_error(info.value, "token", "is not valid", "Signature verification failed")
+    assert_error(info.value, "token", "is not valid", "signature does not match the given key")
 
 
 @pytest.mark.parametrize(("signer", "verifier"), [("rsa_pair", "ec_pair"), ("ec_pair", "rsa_pair")])
@@ -197,7 +197,7 @@ def test_verify_rejects_expired(rsa_pair: KeyPair, rsa_verifier: Any) -> None:
     token, _, _ = _signed(Target.QSEOW, rsa_pair.key, now=_now() - dt.timedelta(hours=2))
     with pytest.raises(TokenError) as info:
         verify_token(token, rsa_verifier, audience=None)
-    assert_error(info.value, "token", "is not valid", "expired")
+    assert_error(info.value, "token", "expired 1 hour ago (")  # qs-jwt's words, not PyJWT's
     _, claims = verify_token(token, rsa_verifier, audience=None, leeway=2 * 3600)
     assert claims["userId"] == "alice"
 
@@ -206,14 +206,19 @@ def test_verify_rejects_not_yet_valid(rsa_pair: KeyPair, rsa_verifier: Any) -> N
     token, _, _ = _signed(Target.QSEOW, rsa_pair.key, now=_now() + dt.timedelta(minutes=10))
     with pytest.raises(TokenError) as info:
         verify_token(token, rsa_verifier, audience=None)
-    assert_error(info.value, "token", "is not valid", "not yet valid")
+    assert_error(info.value, "token", "is not valid yet: its nbf is in 9 minutes")
 
 
 def test_verify_checks_audience_only_when_asked(rsa_pair: KeyPair, rsa_verifier: Any) -> None:
     token, _, _ = _signed(Target.CLOUD, rsa_pair.key)
     with pytest.raises(TokenError) as info:
         verify_token(token, rsa_verifier, audience="qlik.example.com")
-    assert_error(info.value, "token", "is not valid", "Audience doesn't match")
+    assert_error(
+        info.value,
+        "token",
+        f'is for another audience: it has aud "{CLOUD_AUDIENCE}", and "qlik.example.com" was '
+        "expected",
+    )
     assert verify_token(token, rsa_verifier, audience=None)[1]["aud"] == CLOUD_AUDIENCE
 
 
@@ -229,7 +234,7 @@ def test_verify_requires_exp(rsa_pair: KeyPair, rsa_verifier: Any) -> None:
     token = sign_token({"userId": "a"}, rsa_pair.key, header={"alg": "RS256", "typ": "JWT"})
     with pytest.raises(TokenError) as info:
         verify_token(token, rsa_verifier, audience=None)
-    assert_error(info.value, "token", "is not valid", "exp")
+    assert_error(info.value, "token", "has no exp claim")
 
 
 @pytest.mark.parametrize("alg", ["none", "None", None, "", 5])

@@ -19,6 +19,10 @@ checked before each ``asymmetricSign``, which gets the digest made here (the cla
 the runner). Cloud KMS returns ECDSA signatures as DER; the seam wants r || s. Messages carry
 Google's status names, never its words (they name projects, accounts and resources).
 
+Without a provider, an ``external_account`` credential file in
+``GOOGLE_APPLICATION_CREDENTIALS`` (google-github-actions/auth writes one) gives the provider,
+the service account and perhaps the identity token's file (``gcp_credentials``).
+
 ``GOOGLE_CLOUD_UNIVERSE_DOMAIN`` (google-auth's variable) moves every host from
 ``googleapis.com`` to a sovereign universe; ``QSJWT_GCP_API_ROOT`` replaces the three hosts
 (sts, iamcredentials, cloudkms) with one root URL, for tests on 127.0.0.1 (https, or http on
@@ -42,6 +46,12 @@ from qsjwt.base.inputs import ID_TOKEN, KEY_SERVICE
 from qsjwt.net.connection import check_base_url
 from qsjwt.net.transport import Answer, Transport, UnreachableError, request_json
 from qsjwt.signing.remote import Context, KeyService, RemoteECKey, RemoteKeyError, RemoteRSAKey
+from qsjwt.signing.remote.gcp_credentials import (
+    CREDENTIALS,
+    ExternalAccount,
+    read_external_account,
+    subject_token,
+)
 
 PROVIDER = "gcp-workload-identity-provider"
 SERVICE_ACCOUNT = "gcp-service-account"
@@ -117,12 +127,17 @@ class _Client:
 
     def log_in(self) -> None:
         provider = self.context.value(PROVIDER).removeprefix(f"//iam.{self.universe}/")
+        account = self.context.value(SERVICE_ACCOUNT)
+        external = self._external_account() if not provider else None
+        if external is not None:
+            provider, account = external.provider, account or external.service_account
         if not provider:
             raise InputError(
                 "is required with a gcpkms: key service",
                 input_name=PROVIDER,
                 hint="the provider's resource name: projects/NUMBER/locations/global/"
-                "workloadIdentityPools/POOL/providers/PROVIDER",
+                "workloadIdentityPools/POOL/providers/PROVIDER, or an external_account "
+                "credential file in GOOGLE_APPLICATION_CREDENTIALS",
             )
         if not _PROVIDER_NAME.fullmatch(provider):
             raise InputError(
@@ -131,7 +146,6 @@ class _Client:
                 hint="projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/"
                 "PROVIDER (the project's number, not its id)",
             )
-        account = self.context.value(SERVICE_ACCOUNT)
         if account and not _ACCOUNT.fullmatch(account):
             raise InputError(
                 "is not a service account's e-mail address",
@@ -144,7 +158,11 @@ class _Client:
         values = dict(self.context.values)
         if not values.get(AUDIENCE, "").strip():
             values[AUDIENCE] = f"https://iam.{self.universe}/{provider}"
-        subject = identity_token(dataclasses.replace(self.context, values=values))
+        if external is not None and external.token_file:
+            subject = subject_token(external)
+            self.context.on_secret(subject)
+        else:
+            subject = identity_token(dataclasses.replace(self.context, values=values))
         body = {
             "grantType": "urn:ietf:params:oauth:grant-type:token-exchange",
             "audience": f"//iam.{self.universe}/{provider}",
@@ -180,6 +198,11 @@ class _Client:
             )
         self.context.on_secret(token)
         self.token = token
+
+    def _external_account(self) -> ExternalAccount | None:
+        """google-github-actions/auth's credential file, when its variable names one."""
+        path = self.context.ci_env.get(CREDENTIALS, "").strip()
+        return read_external_account(path, self.universe) if path else None
 
     # --- the key ---------------------------------------------------------------------------
 

@@ -11,8 +11,8 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NoReturn
 
-from qsjwt.base.errors import InputError
-from qsjwt.base.inputs import KEY_SERVICE, KEY_SERVICE_INPUTS
+from qsjwt.base.errors import InputError, ref
+from qsjwt.base.inputs import KEY_SERVICE, KEY_SERVICE_CA_BUNDLE, KEY_SERVICE_INPUTS, PKCS11_PIN
 from qsjwt.signing.remote import Context, KeyService, RemoteECKey, RemoteRSAKey, Secrets
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def parse_key_service(text: str) -> KeyService:
         raise InputError(
             "carries a PIN, which would show wherever the setting is shown",
             input_name=KEY_SERVICE,
-            hint="remove pin-value/pin-source and give the PIN as a secret (pkcs11-pin)",
+            hint=f"remove pin-value/pin-source and give the PIN as a secret ({ref(PKCS11_PIN)})",
         )
     unknown = set(attributes) - {"token", "object", "type"} | set(options) - {"module-path"}
     if unknown:
@@ -129,5 +129,6 @@ def remote_key_from(
     reference = texts.get(KEY_SERVICE, "").strip()
     if not reference:
         return None
-    context = Context(texts, secrets, ci_env, on_secret)
+    ca_bundle = texts.get(KEY_SERVICE_CA_BUNDLE, "").strip() or None
+    context = Context(texts, secrets, ci_env, on_secret, ca_bundle=ca_bundle)
     return open_remote_key(parse_key_service(reference), context)

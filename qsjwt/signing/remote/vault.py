@@ -81,7 +81,7 @@ class _Client:
                 "is required to log in to Vault with the CI's identity token",
                 input_name=ROLE,
                 hint="name the JWT auth role that binds this repository and branch, or give "
-                f"{VAULT_TOKEN}",
+                f"{ref(VAULT_TOKEN)}",
             )
         jwt = identity_token(self.context)
         mount = (self.context.value(AUTH_MOUNT) or "jwt").strip("/")
@@ -92,9 +92,9 @@ class _Client:
             raise RemoteKeyError(
                 f"Vault refused the login (HTTP {answer.status}{self._words(answer)})",
                 input_name=ROLE,
-                hint="the role's bound_audiences must hold id-token-audience, and its "
+                hint=f"the role's bound_audiences must hold {ref('id-token-audience')}, and its "
                 "bound_claims / bound_subject must match this repository and branch; check "
-                f"the auth mount ({AUTH_MOUNT}) too",
+                f"the auth mount ({ref(AUTH_MOUNT)}) too",
             )
         self.context.on_secret(token)
         self.token = token
