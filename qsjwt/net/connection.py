@@ -207,6 +207,14 @@ def check_base_url(text: str, *, input_name: str) -> str:
         raise InputError(
             "must not carry user info, a query or a fragment", input_name=input_name, hint=hint
         )
+    try:
+        parts.hostname.encode("idna")
+    except UnicodeError:  # a label over 63 characters, or an empty one
+        raise InputError(
+            "has a host name that is no DNS name (a label is empty or over 63 characters)",
+            input_name=input_name,
+            hint=hint,
+        ) from None
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise InputError(
             "uses plain http to another machine: tokens would cross the network in clear",

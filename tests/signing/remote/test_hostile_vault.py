@@ -104,3 +104,18 @@ def test_an_identity_token_echoed_by_the_login_is_not_repeated(vault: FakeVault)
     assert "Vault refused the login" in run.err
     for form in forms(ID_TOKEN):
         assert form not in run.err
+
+
+@pytest.mark.parametrize("host", ["a" * 64 + ".example.com", "vault..example.com"])
+def test_a_vault_address_that_is_no_dns_name_is_an_input_error(host: str) -> None:
+    """Was an internal error (UnicodeError) when the request encoded the host."""
+    run = qs_jwt(
+        *QSEOW,
+        env={
+            "QSJWT_KEY_SERVICE": "vault:transit/qlik",
+            "QSJWT_VAULT_ADDRESS": f"https://{host}",
+            "QSJWT_VAULT_TOKEN": GIVEN_TOKEN,
+        },
+    )
+    assert run.code == 2 and run.out == ""
+    assert "QSJWT_VAULT_ADDRESS: has a host name that is no DNS name" in run.err
