@@ -1405,7 +1405,7 @@ _OAUTH: list[Case] = [
         "oauth-ca-bundle-missing",
         "OAuth: a CA bundle that is not a file",
         oauth(ca_bundle="/nowhere/ca.pem"),
-        bad("ca-bundle", "cannot be read"),
+        bad("ca-bundle", "cannot read the file it names"),
     ),
     Case(
         "oauth-key-as-ca-bundle",
