@@ -13,6 +13,7 @@ import pytest
 
 from qsjwt.base.errors import InputError
 from qsjwt.io.sources import read_bounded
+from tests.action_runner import Result
 from tests.cli.test_cli import Run, qs_jwt
 from tests.conftest import KeyPair
 from tests.platforms import FIFOS
@@ -123,3 +124,23 @@ def test_call_refuses_a_data_file_fifo(tmp_path: Path) -> None:
         tmp_path / "body",
     )
     assert run.code == 2 and "--data-file: names a FIFO (named pipe), not a regular file" in run.err
+
+
+@FIFOS
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_the_action_refuses_bulk_users_that_are_no_file(
+    tmp_path: Path, rsa_pair: KeyPair, run: Callable[..., Result], kind: str
+) -> None:
+    path = made(tmp_path, kind)
+    temp = tmp_path / "runner_temp"
+    temp.mkdir()
+    inputs = {
+        "target": "qseow",
+        "bulk-users": str(path),
+        "private-key": rsa_pair.private_pem.decode(),
+    }
+    result = within(20, lambda: run(inputs, {"RUNNER_TEMP": str(temp)}))
+    assert isinstance(result, Result)
+    assert result.code == 1
+    assert result.outputs == {"error-code": "invalid-input", "error-input": "bulk-users"}
+    assert f"names {KINDS[kind]}, not a regular file" in result.stdout
