@@ -14,9 +14,11 @@ from qsjwt.base.errors import (
     KeyServiceUnreachableError,
     MissingInputError,
     OutputError,
+    QlikDeadlineError,
     QlikMalformedAnswerError,
     QlikRefusedError,
     QlikUnreachableError,
+    StoppedError,
 )
 from qsjwt.base.inputs import (
     CERTIFICATE,
@@ -113,8 +115,10 @@ _FORESEEN = (
     KeyServiceUnreachableError,
     QlikMalformedAnswerError,
     KeyServiceMalformedAnswerError,
+    QlikDeadlineError,
+    StoppedError,
 )
-ERROR_CODES = (*(cls.code for cls in _FORESEEN), INTERNAL)
+ERROR_CODES = (*dict.fromkeys(cls.code for cls in _FORESEEN), INTERNAL)
 """What ``error-code`` can say: the failures ``qsjwt.base.errors`` foresees for this action, plus
 ``internal`` for everything else (a bug of ours). ``entry.error_code`` is the one mapping."""
 

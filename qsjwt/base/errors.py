@@ -140,3 +140,18 @@ class KeyServiceMalformedAnswerError(KeyServiceUnreachableError):
     does not verify with the key's public key. No token is output."""
 
     code = "key-service-malformed-answer"
+
+
+class WorkerDiedError(QsjwtError):
+    """A bulk worker process ended before it answered: the run stops, with no output."""
+
+
+class StoppedError(QsjwtError):
+    """SIGINT, SIGTERM or SIGHUP stopped a bulk run: the workers are stopped, no token is
+    output, and the exit code is 128 + the signal's number, as for a write."""
+
+    code = "interrupted"
+
+    def __init__(self, signum: int, name: str) -> None:
+        super().__init__(f"stopped by {name}; the workers were stopped and no token was output")
+        self.exit_code = 128 + signum

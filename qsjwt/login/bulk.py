@@ -28,7 +28,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from qsjwt.base.errors import InputError, KeyMaterialError, QsjwtError
+from qsjwt.base.errors import (
+    InputError,
+    KeyMaterialError,
+    QsjwtError,
+    StoppedError,
+    WorkerDiedError,
+)
 from qsjwt.base.findings import Finding
 from qsjwt.base.formats import iso_utc
 from qsjwt.base.inputs import CERTIFICATE, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
@@ -461,25 +467,7 @@ def _run(rows: Sequence[Row], key: KeyText, job: _Job, workers: int) -> Iterator
         _inherited = []
         gc.unfreeze()
     if received:
-        raise StoppedError(received[0])
-
-
-class WorkerDiedError(QsjwtError):
-    """A bulk worker process ended before it answered: the run stops, with no output."""
-
-
-class StoppedError(QsjwtError):
-    """SIGINT, SIGTERM or SIGHUP stopped a bulk run: the workers are stopped, no token is
-    output, and the exit code is 128 + the signal's number, as for a write."""
-
-    code = "interrupted"
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(
-            f"stopped by {signal.Signals(signum).name}; the workers were stopped and no token "
-            "was output"
-        )
-        self.exit_code = 128 + signum
+        raise StoppedError(received[0], signal.Signals(received[0]).name)
 
 
 def _terminate(pool: concurrent.futures.ProcessPoolExecutor) -> None:

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -23,8 +24,9 @@ from cryptography.hazmat.primitives import serialization
 from qsjwt.action import entry as action
 from qsjwt.action import report
 from qsjwt.action.schema import ERROR_CODES
+from qsjwt.app import bulk as app_bulk
 from qsjwt.app import flow
-from qsjwt.base.errors import QsjwtError, TokenError
+from qsjwt.base.errors import QsjwtError, StoppedError, TokenError
 from qsjwt.base.findings import warning
 from qsjwt.login.mint import Minted, mint
 from qsjwt.signing.jwk import public_jwk
@@ -39,6 +41,7 @@ from tests.action_runner import (
 )
 from tests.conftest import ENCRYPTED_KEY, ENCRYPTED_KEY_PASSPHRASE, KeyPair, verify_independently
 from tests.fake_vault import fake_vault
+from tests.net.rigs import Connection, RawServer
 from tests.platforms import DEV_FULL, PREEXEC
 from tests.qlik_local import QlikClient
 
@@ -737,12 +740,27 @@ ONE_CASE_PER_CODE: dict[str, tuple[dict[str, str], dict[str, str | None], str | 
         {},
         "key-service",
     ),
+    # a tenant (a silent local socket, started below) that never answers the TLS handshake
+    "deadline-exceeded": ({**OAUTH, "timeout": "2s"}, {}, "tenant"),
+    # a bulk run stopped by SIGTERM (raised where the workers would report it, below)
+    "interrupted": ({**QSEOW, "bulk-users": "users.csv"}, {}, None),
     "internal": (QSEOW, {}, None),  # with a bug planted after the token's mask, below
 }
 
 
 def test_every_error_code_has_a_case() -> None:
     assert list(ONE_CASE_PER_CODE) == list(ERROR_CODES)
+
+
+@pytest.fixture
+def silent_tenant() -> Iterator[str]:
+    """A host that takes the connection and never says a word: the TLS handshake waits."""
+
+    def silent(connection: Connection) -> None:
+        connection.stopping.wait(30)
+
+    with RawServer([silent]) as server:
+        yield f"127.0.0.1:{server.port}"
 
 
 @pytest.mark.parametrize("code", list(ONE_CASE_PER_CODE))
@@ -758,7 +776,22 @@ def test_error_code_and_error_input_name_the_failure(
     inputs, extra, input_name = ONE_CASE_PER_CODE[code]
     if code == "internal":
         monkeypatch.setattr(report, "compact", lambda value: 1 / 0)
-    if inputs.get("target") == "oauth":
+    if code == "interrupted":
+        tmp_path: Path = request.getfixturevalue("tmp_path")
+        temp = tmp_path / "runner-temp"
+        temp.mkdir()
+        users = tmp_path / "users.csv"
+        users.write_text("user-id\nbob\n")
+        inputs, extra = {**inputs, "bulk-users": str(users)}, {"RUNNER_TEMP": str(temp)}
+
+        def stopped(*_args: object, **_kwargs: object) -> NoReturn:
+            raise StoppedError(15, "SIGTERM")
+
+        monkeypatch.setattr(app_bulk, "mint_bulk", stopped)
+    if code == "deadline-exceeded":
+        silent = request.getfixturevalue("silent_tenant")
+        inputs = {**inputs, "tenant": silent}
+    elif inputs.get("target") == "oauth":
         qlik = request.getfixturevalue("qlik")
         inputs = {"tenant": qlik.host, "ca-bundle": qlik.ca_bundle, **inputs}
         if code == "qlik-malformed-answer":  # a client Qlik knows, then a wrong answer
