@@ -16,7 +16,7 @@ from qsjwt.base.errors import InputError, QsjwtError, spell
 from qsjwt.base.findings import Finding, Severity
 from qsjwt.base.inputs import JWT_TARGETS, PRIVATE_KEY, PRIVATE_KEY_PASSPHRASE, Target
 from qsjwt.login.mint import Minted
-from qsjwt.login.settings import CloudSettings, QseowSettings, Settings
+from qsjwt.login.settings import CloudSettings, LoginSettings, QseowSettings
 from qsjwt.oauth.assertion import OAuthSettings
 from qsjwt.signing.keys import LoadedKey, load_signing_key
 
@@ -53,12 +53,12 @@ def cloud_values(**overrides: Any) -> dict[str, Any]:
     return values_for(Target.CLOUD, **overrides)
 
 
-def parse(target: Target, **overrides: Any) -> Settings:
+def parse(target: Target, **overrides: Any) -> LoginSettings:
     return jwt_settings(parse_settings(target, values_for(target, **overrides)))
 
 
-def jwt_settings(settings: Settings | OAuthSettings) -> Settings:
-    """Settings of a JWT target (qseow, cloud), for what only those take."""
+def jwt_settings(settings: LoginSettings | OAuthSettings) -> LoginSettings:
+    """LoginSettings of a JWT target (qseow, cloud), for what only those take."""
     assert not isinstance(settings, OAuthSettings)
     return settings
 
@@ -113,7 +113,7 @@ def craft_token(header: dict[str, Any], claims: dict[str, Any], signature: bytes
 
 
 def issue_jwt(
-    settings: Settings,
+    settings: LoginSettings,
     *,
     private_key: str | bytes,
     passphrase: str | bytes | None,

@@ -141,6 +141,7 @@ def _signed(
 
 
 def compact(value: Mapping[str, Any]) -> str:
+    """Compact JSON for the header and claims outputs (one line, UTF-8 kept)."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 

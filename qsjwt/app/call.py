@@ -109,6 +109,7 @@ def check_content_type(text: str) -> str:
 
 
 def check_method(text: str) -> str:
+    """The HTTP method in upper case, one of ``METHODS``; InputError naming ``method``."""
     method = text.strip().upper()
     if method not in METHODS:
         raise InputError(f"must be one of {', '.join(METHODS)}", input_name="method")
@@ -116,6 +117,7 @@ def check_method(text: str) -> str:
 
 
 def new_xrfkey() -> str:
+    """A fresh 16-character X-Qlik-Xrfkey, the anti-CSRF key QRS and the proxy's APIs require."""
     alphabet = string.ascii_letters + string.digits
     return "".join(secrets.choice(alphabet) for _ in range(XRFKEY_LENGTH))
 

@@ -269,14 +269,17 @@ def _mint(settings: QseowSettings | CloudSettings, key: LoadedKey, request: Requ
 
 
 def _oauth(settings: OAuthSettings, key: LoadedKey, request: Request) -> Issued:
-    from qsjwt.oauth.assertion import assertion_header, build_assertion  # noqa: PLC0415
-    from qsjwt.oauth.assertion import new_jti as new_uuid  # noqa: PLC0415 (a UUID, as Qlik asks)
+    from qsjwt.oauth.assertion import (  # noqa: PLC0415
+        assertion_header,
+        build_assertion,
+        new_assertion_jti,
+    )
 
     header = assertion_header(settings, key)  # Qlik's OAuth rules, before anything is signed
     warnings = settings.warnings + key.warnings
     if settings.assertion_only:
         now = request.now or dt.datetime.now(dt.UTC)
-        assertion = build_assertion(settings, key, now=now, jti=request.jti or new_uuid())
+        assertion = build_assertion(settings, key, now=now, jti=request.jti or new_assertion_jti())
         request.on_secret(assertion.token)
         return Issued(
             target=Target.OAUTH,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal, overload
 
 from qsjwt.base.inputs import Target
 from qsjwt.base.values import RawValue
-from qsjwt.login.settings import Settings, parse_login
+from qsjwt.login.settings import LoginSettings, parse_login
 
 if TYPE_CHECKING:
     from qsjwt.oauth.assertion import OAuthSettings
@@ -20,14 +20,16 @@ if TYPE_CHECKING:
 @overload
 def parse_settings(
     target: Literal[Target.QSEOW, Target.CLOUD], values: Mapping[str, RawValue]
-) -> Settings: ...
+) -> LoginSettings: ...
 @overload
 def parse_settings(
     target: Literal[Target.OAUTH], values: Mapping[str, RawValue]
 ) -> OAuthSettings: ...
 @overload
-def parse_settings(target: Target, values: Mapping[str, RawValue]) -> Settings | OAuthSettings: ...
-def parse_settings(target: Target, values: Mapping[str, RawValue]) -> Settings | OAuthSettings:
+def parse_settings(
+    target: Target, values: Mapping[str, RawValue]
+) -> LoginSettings | OAuthSettings: ...
+def parse_settings(target: Target, values: Mapping[str, RawValue]) -> LoginSettings | OAuthSettings:
     """Validate ``values`` for ``target``; raises InputError naming the first bad input."""
     if target is not Target.OAUTH:
         return parse_login(target, values)

@@ -22,6 +22,7 @@ SHOWN_SKIPPED = 10
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    """``qs-jwt bulk``: gather the values, mint through ``app.bulk``, write the JSON Lines."""
     target = parse_target(args.target, allowed=JWT_TARGETS)
     names = gather.spelled(argparse.Namespace(**{**vars(args), "target": target}), env, names)
     names = {**names, USERS: "--users-file"}

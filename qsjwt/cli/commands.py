@@ -125,6 +125,7 @@ def _write(files: list[PlannedFile], *, overwrite: bool = True) -> int | None:
 
 
 def decode(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    """``qs-jwt decode``: header and claims, NOT verified, and whether the token is in date."""
     from qsjwt.app import tokens  # noqa: PLC0415 (not on the mint path)
     from qsjwt.cli import reading  # noqa: PLC0415
 
@@ -145,6 +146,7 @@ def decode(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
 
 
 def verify(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    """``qs-jwt verify``: the signature, the times and (if given) the audience."""
     from qsjwt.app import tokens  # noqa: PLC0415 (not on the mint path)
     from qsjwt.cli import reading  # noqa: PLC0415
 
@@ -179,6 +181,7 @@ LINT_FORMATS = ("text", "json")
 
 
 def lint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    """``qs-jwt lint``: every Qlik rule the token breaks; exit 1 on an error-level one."""
     from qsjwt.app import tokens  # noqa: PLC0415 (not on the mint path)
     from qsjwt.cli import reading  # noqa: PLC0415
 
@@ -213,6 +216,7 @@ def lint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
 
 
 def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    """``qs-jwt keygen``: a key pair and certificate, or a key service key's public files."""
     from pathlib import Path  # noqa: PLC0415
 
     from qsjwt.app import keys  # noqa: PLC0415 (only keygen and jwk need it)
@@ -270,6 +274,7 @@ def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
 
 
 def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    """``qs-jwt call``: one request with the token from a file or variable, never argv."""
     from pathlib import Path  # noqa: PLC0415
 
     from qsjwt.app.call import call as request  # noqa: PLC0415 (HTTP only for this command)
@@ -341,6 +346,7 @@ JWK_FORMATS = ("jwk", "jwks", "json")
 
 
 def jwk(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    """``qs-jwt jwk``: the public JWK to register in a Qlik Cloud OAuth client."""
     from qsjwt.app import keys  # noqa: PLC0415 (only keygen and jwk need it)
 
     if args.format not in JWK_FORMATS:
@@ -384,6 +390,7 @@ def jwk(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, st
 
 
 def bulk(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+    """``qs-jwt bulk``: its module is loaded only for this command."""
     from qsjwt.cli.bulk import run  # noqa: PLC0415 (only bulk needs it)
 
     return run(args, env, names)

@@ -365,6 +365,7 @@ def planned_outputs(args: argparse.Namespace, env: Mapping[str, str]) -> list[Pl
 
 
 def stdin_bytes(limit: int, *, input_name: str) -> bytes:
+    """At most ``limit`` bytes of standard input, refused when it is a terminal."""
     if sys.stdin is None or sys.stdin.isatty():
         raise InputError("- reads standard input, which is a terminal", input_name=input_name)
     data = sys.stdin.buffer.read(limit + 1)

@@ -42,6 +42,7 @@ def result(text: str) -> None:
 
 
 def findings(found: Sequence[Finding], names: Mapping[str, str], out: TextIO) -> None:
+    """Each finding on one line, in the words of the shell (``names``), escaped."""
     for finding in found:
         say(out, f"{finding.severity.value}: {finding.render(names)}")
 

@@ -172,6 +172,7 @@ def mint_parser(target: Target, *, prog: str, full: bool = False) -> Parser:
 
 
 def certificate_option(parser: Parser, where: Options, help_text: str) -> None:
+    """``--certificate-file``, the certificate configured in Qlik, with its variables named."""
     parser.option(
         where,
         "--certificate-file",

@@ -57,6 +57,8 @@ synced, linked, replaced), so a test can send a signal there. Never set by qs-jw
 
 @dataclass(frozen=True)
 class PlannedFile:
+    """A file to write: checked before anything is made, then written atomically with its mode."""
+
     path: Path
     content: bytes
     input_name: str

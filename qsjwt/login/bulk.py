@@ -81,6 +81,8 @@ class Row(NamedTuple):
 
 @dataclass(frozen=True)
 class BulkResult:
+    """The tokens of a bulk run, in input order, and what was skipped or warned about."""
+
     lines: list[str]
     """one JSON document per minted token, in input order (the tokens are credentials)"""
     skipped: tuple[int, ...]

@@ -11,7 +11,7 @@ import datetime as dt
 import os
 
 from qsjwt.base.rules import CLOUD_AUDIENCE
-from qsjwt.login.settings import CloudSettings, QseowSettings, Settings
+from qsjwt.login.settings import CloudSettings, LoginSettings, QseowSettings
 from qsjwt.signing.jws import Claims
 
 JTI_BYTES = 32
@@ -27,7 +27,7 @@ def new_jti() -> str:
     return base64.urlsafe_b64encode(os.urandom(JTI_BYTES)).rstrip(b"=").decode("ascii")
 
 
-def build_claims(settings: Settings, *, now: dt.datetime, jti: str) -> Claims:
+def build_claims(settings: LoginSettings, *, now: dt.datetime, jti: str) -> Claims:
     """``iat`` and ``nbf`` are both ``now`` back-dated by the clock skew (Qlik's rule 15: a
     Qlik clock a little behind ours must not see a token from the future), and ``exp`` is
     ``nbf`` + lifetime, so exp - nbf is exactly the lifetime the settings checked.
@@ -42,7 +42,7 @@ def build_claims(settings: Settings, *, now: dt.datetime, jti: str) -> Claims:
     return _cloud(settings, iat, jti)
 
 
-def build_header(settings: Settings) -> dict[str, str]:
+def build_header(settings: LoginSettings) -> dict[str, str]:
     """``alg`` and ``typ``; Qlik Cloud also needs ``kid``, the identity provider's key id."""
     header = {"alg": settings.algorithm, "typ": "JWT"}
     if isinstance(settings, CloudSettings):

@@ -13,7 +13,7 @@ from qsjwt.base.inputs import CERTIFICATE
 from qsjwt.base.rules import OVERSIZE_HINT, TOKEN_WARN_BYTES, token_size_problem
 from qsjwt.login.claims import build_claims, build_header
 from qsjwt.login.lint import lint_token, lint_user_claims
-from qsjwt.login.settings import QseowSettings, Settings
+from qsjwt.login.settings import LoginSettings, QseowSettings
 from qsjwt.signing.algorithms import check_key_fits
 from qsjwt.signing.jws import Claims, encode_header, sign_encoded, sign_token
 from qsjwt.signing.keys import LoadedKey, certificate_of
@@ -38,7 +38,7 @@ class Minted(NamedTuple):
 
 
 def mint(
-    settings: Settings,
+    settings: LoginSettings,
     key: LoadedKey,
     *,
     now: dt.datetime,
@@ -76,7 +76,7 @@ def mint(
     )
 
 
-def _size(settings: Settings, size: int) -> tuple[Finding, ...]:
+def _size(settings: LoginSettings, size: int) -> tuple[Finding, ...]:
     """A token no front end would pass is an error naming what made it big; a large one warns.
     (It is measured once signed; an error means it is dropped, never output.)"""
     problem = token_size_problem(size)
@@ -90,7 +90,7 @@ def _size(settings: Settings, size: int) -> tuple[Finding, ...]:
     return (warning(text, culprit),)
 
 
-def _bulk(settings: Settings) -> tuple[str | None, str]:
+def _bulk(settings: LoginSettings) -> tuple[str | None, str]:
     """The input that makes the token big (groups or attributes, whichever takes more of it),
     and the start of a sentence saying how much of the token it takes, as the token carries it
     (JSON, then base64url: 4 bytes for every 3)."""
@@ -109,7 +109,9 @@ def _encoded_size(value: object) -> int:
     return len(json.dumps(value, separators=(",", ":")).encode()) * 4 // 3
 
 
-def _guard(settings: Settings, header: dict[str, Any], claims: Claims, now: dt.datetime) -> None:
+def _guard(
+    settings: LoginSettings, header: dict[str, Any], claims: Claims, now: dt.datetime
+) -> None:
     """Settings validation should make this unreachable; a failure here is our bug, not input."""
     qseow = settings if isinstance(settings, QseowSettings) else None
     found = lint_token(
@@ -149,7 +151,7 @@ class RunGuard:
         self._now = now
         self._passed: tuple[Any, ...] | None = None
 
-    def check(self, settings: Settings, header: dict[str, Any], claims: Claims) -> None:
+    def check(self, settings: LoginSettings, header: dict[str, Any], claims: Claims) -> None:
         """Raises QsjwtError, as ``_guard`` does, for a token that breaks a rule."""
         qseow = settings if isinstance(settings, QseowSettings) else None
         uid, udir = (qseow.user_id_claim, qseow.user_directory_claim) if qseow else (None, None)
@@ -177,7 +179,7 @@ class RunMinter:
         self._header: dict[str, str] | None = None
         self._encoded = b""
 
-    def token(self, settings: Settings, jti: str) -> tuple[str, int, tuple[Finding, ...]]:
+    def token(self, settings: LoginSettings, jti: str) -> tuple[str, int, tuple[Finding, ...]]:
         """The token, its ``exp`` and its warnings (``Minted``'s); raises as ``mint`` does."""
         header = build_header(settings)
         if header != self._header:

@@ -86,12 +86,12 @@ class CloudSettings(NamedTuple):
     """prove a token like it at the tenant after minting"""
 
 
-Settings = QseowSettings | CloudSettings
+LoginSettings = QseowSettings | CloudSettings
 
 
 def parse_login(
     target: Literal[Target.QSEOW, Target.CLOUD], values: Mapping[str, RawValue]
-) -> Settings:
+) -> LoginSettings:
     """Validate ``values`` for a QSEoW or Qlik Cloud token; raises InputError naming the first
     bad input (``qsjwt.app.target`` chooses between these and OAuth)."""
     reader = _Reader(values, read_for(target, values))
@@ -184,10 +184,10 @@ class RowSettings:
     ) -> None:
         self.target = target
         self._shared = dict(shared)
-        self._template: Settings | None = None
+        self._template: LoginSettings | None = None
         self._shared_warnings: tuple[Finding, ...] = ()
 
-    def settings_for(self, row: Mapping[str, RawValue]) -> Settings:
+    def settings_for(self, row: Mapping[str, RawValue]) -> LoginSettings:
         values = {**self._shared, **row}
         template = self._template
         if template is not None:
@@ -210,8 +210,8 @@ class RowSettings:
 
     @staticmethod
     def _per_user(
-        template: Settings, values: Mapping[str, RawValue], shared: tuple[Finding, ...]
-    ) -> Settings:
+        template: LoginSettings, values: Mapping[str, RawValue], shared: tuple[Finding, ...]
+    ) -> LoginSettings:
         """``template`` with this row's per-user values, read as ``_qseow`` / ``_cloud`` read
         them; raises InputError for anything those would refuse."""
         r = _Reader(values)

@@ -97,6 +97,7 @@ def parse_connection(
 
 
 def parse_timeout(text: str) -> int:
+    """The ``timeout`` input in whole seconds, at most ``MAX_TIMEOUT``; InputError naming it."""
     return parse_bounded(
         text,
         input_name=TIMEOUT,

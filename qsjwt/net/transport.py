@@ -495,6 +495,7 @@ def retry_after(headers: Message, now: dt.datetime) -> float | None:
 
 
 def answer_date(headers: Message) -> dt.datetime | None:
+    """The answer's ``Date`` header as a UTC time (for the clock difference), or None."""
     try:
         when = email.utils.parsedate_to_datetime(headers.get("Date") or "")
     except (TypeError, ValueError, IndexError, OverflowError):

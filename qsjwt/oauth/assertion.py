@@ -270,7 +270,7 @@ def load_oauth_key(
     return key
 
 
-def new_jti() -> str:
+def new_assertion_jti() -> str:
     """A fresh UUID for ``jti``: Qlik asks for a new one per request."""
     return str(uuid.uuid4())
 

@@ -63,11 +63,11 @@ from qsjwt.oauth.assertion import (
     SCOPE,
     USER_LOOKUP,
     Grant,
+    OAuthSettings,
     assertion_header,
     build_assertion,
-    new_jti,
+    new_assertion_jti,
 )
-from qsjwt.oauth.assertion import OAuthSettings as Settings
 from qsjwt.signing.jwk import thumbprint
 from qsjwt.signing.keys import LoadedKey
 
@@ -104,7 +104,7 @@ class Facts:
     algorithm: str | None = None
 
 
-def token_request(settings: Settings, assertion: str) -> tuple[bytes, str]:
+def token_request(settings: OAuthSettings, assertion: str) -> tuple[bytes, str]:
     """The body and its content type: a form for client credentials (as Qlik's tutorial),
     JSON for impersonation, whose ``user_lookup`` object has no documented form encoding."""
     fields: dict[str, Any] = {
@@ -124,7 +124,7 @@ def token_request(settings: Settings, assertion: str) -> tuple[bytes, str]:
 
 
 def exchange(
-    settings: Settings,
+    settings: OAuthSettings,
     make_assertion: Callable[[dt.datetime], str],
     *,
     transport: Transport = Transport(),
@@ -216,7 +216,7 @@ def _seen(
 
 
 def obtain_access_token(
-    settings: Settings,
+    settings: OAuthSettings,
     key: LoadedKey,
     *,
     transport: Transport | None = None,
@@ -228,7 +228,7 @@ def obtain_access_token(
     every exchange goes into this transcript (``--record``), the settings' values redacted."""
 
     def assertion(now: dt.datetime) -> str:
-        return build_assertion(settings, key, now=now, jti=new_jti()).token
+        return build_assertion(settings, key, now=now, jti=new_assertion_jti()).token
 
     header = assertion_header(settings, key)
     facts = Facts(kid_is_thumbprint=header["kid"] == thumbprint(key.key), algorithm=header["alg"])
@@ -327,7 +327,7 @@ def _malformed(what: str) -> QlikMalformedAnswerError:
 
 
 def _answered(
-    answer: urllib.error.HTTPError, settings: Settings, now: dt.datetime, facts: Facts
+    answer: urllib.error.HTTPError, settings: OAuthSettings, now: dt.datetime, facts: Facts
 ) -> tuple[Failure[QsjwtError], bytes]:
     """Qlik's refusal or failure, and the answer's body (for a transcript)."""
     status = answer.code
@@ -424,7 +424,7 @@ def refusal(
 
 
 def _refusal(
-    status: int, body: bytes, settings: Settings, skew: int | None, facts: Facts
+    status: int, body: bytes, settings: OAuthSettings, skew: int | None, facts: Facts
 ) -> QsjwtError:
     """Qlik's own words first, then the causes, ranked from what this tool knows (Qlik's
     generic ``OAUTH-5`` "Unauthorized" names none)."""
@@ -516,7 +516,7 @@ def _kid_cause(facts: Facts) -> Cause:
     return _KID_THUMBPRINT if facts.kid_is_thumbprint else _KID_NOT_THUMBPRINT
 
 
-def _ranked_by_facts(settings: Settings, facts: Facts) -> list[Cause]:
+def _ranked_by_facts(settings: OAuthSettings, facts: Facts) -> list[Cause]:
     """Every cause of a credentials refusal, the likeliest first by what this tool knows."""
     kid = _kid_cause(facts)
     algorithm = Cause(
@@ -539,7 +539,7 @@ def _ranked_by_facts(settings: Settings, facts: Facts) -> list[Cause]:
     return causes
 
 
-def _known(settings: Settings) -> tuple[str, ...]:
+def _known(settings: OAuthSettings) -> tuple[str, ...]:
     """The settings' values Qlik may echo: never repeated in a message."""
     values = [settings.client_id, settings.key_id, settings.tenant]
     if settings.user_lookup is not None:

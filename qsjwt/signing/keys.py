@@ -382,6 +382,7 @@ def certificate_hash(key: SigningKey) -> hashes.SHA256 | hashes.SHA384 | hashes.
 
 
 def private_pem(key: SigningKey) -> bytes:
+    """The key as unencrypted PKCS#8 PEM (``keygen`` writes it with mode 0600)."""
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -390,12 +391,14 @@ def private_pem(key: SigningKey) -> bytes:
 
 
 def public_pem(key: SigningKey) -> bytes:
+    """The public key as SubjectPublicKeyInfo PEM."""
     return key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
 
 
 def certificate_pem(certificate: x509.Certificate) -> bytes:
+    """The certificate as PEM, as Qlik's virtual proxy and identity provider take it."""
     return certificate.public_bytes(serialization.Encoding.PEM)
 
 

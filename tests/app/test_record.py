@@ -363,7 +363,7 @@ def test_check_cloud_and_oauth_record_no_secret(
 
 def _assertion(settings: OAuthSettings, pair: KeyPair, now: dt.datetime) -> str:
     from qsjwt.oauth.assertion import build_assertion
-    from qsjwt.oauth.assertion import new_jti as uuid_jti
+    from qsjwt.oauth.assertion import new_assertion_jti as uuid_jti
 
     return build_assertion(settings, _key(pair), now=now, jti=uuid_jti()).token
 

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from qsjwt.base.errors import InputError, QlikRefusedError, QlikUnreachableError, QsjwtError
 from qsjwt.net.transport import Clock, Transport
-from qsjwt.oauth.assertion import OAuthSettings, build_assertion, new_jti, parse_oauth
+from qsjwt.oauth.assertion import OAuthSettings, build_assertion, new_assertion_jti, parse_oauth
 from qsjwt.oauth.exchange import CLIENT_ASSERTION_TYPE, AccessToken, exchange, token_request
 from qsjwt.signing.jwk import public_jwk
 from qsjwt.signing.keys import LoadedKey, signing_key_from
@@ -98,7 +98,7 @@ def settings_for(qlik: LocalQlik, **values: str) -> OAuthSettings:
 
 def assertions(settings: OAuthSettings, key: LoadedKey) -> Callable[[dt.datetime], str]:
     """What a shell passes: a new assertion (new jti) at each attempt's time."""
-    return lambda now: build_assertion(settings, key, now=now, jti=new_jti()).token
+    return lambda now: build_assertion(settings, key, now=now, jti=new_assertion_jti()).token
 
 
 def run(
@@ -395,7 +395,7 @@ def test_replayed_assertion(
 ) -> None:
     """A shell that reused one assertion would be refused: the stand-in rejects a seen jti."""
     s = settings_for(qlik)
-    once = build_assertion(s, key, now=dt.datetime.now(dt.UTC), jti=new_jti()).token
+    once = build_assertion(s, key, now=dt.datetime.now(dt.UTC), jti=new_assertion_jti()).token
     transport = Transport(ca_bundle=qlik.ca_bundle, proxies={})
     exchange(s, lambda _now: once, transport=transport, clock=fake.clock())
     with pytest.raises(QlikRefusedError) as info:

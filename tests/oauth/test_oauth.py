@@ -29,7 +29,7 @@ from qsjwt.oauth.assertion import (
     OAuthSettings,
     UserLookup,
     build_assertion,
-    new_jti,
+    new_assertion_jti,
     parse_oauth,
 )
 from qsjwt.signing.jwk import public_jwk, thumbprint
@@ -352,8 +352,8 @@ def test_caller_mistakes_are_value_errors(rsa_pair: KeyPair) -> None:
         build_assertion(parse(), rsa_key(rsa_pair), now=NOW, jti="not-a-uuid")
 
 
-def test_new_jti_is_a_fresh_uuid4() -> None:
-    jtis = {new_jti() for _ in range(100)}
+def test_new_assertion_jti_is_a_fresh_uuid4() -> None:
+    jtis = {new_assertion_jti() for _ in range(100)}
     assert len(jtis) == 100
     assert all(uuid.UUID(j).version == 4 for j in jtis)
 

@@ -75,6 +75,7 @@ def parse_kms_reference(rest: str) -> tuple[str, str]:
 
 
 def open_kms_key(service: KeyService, context: Context) -> RemoteRSAKey | RemoteECKey:
+    """The AWS KMS key named by the reference, as a remote signing key."""
     try:
         import boto3  # noqa: PLC0415 (the optional extra)
         import botocore.exceptions  # noqa: PLC0415

@@ -113,6 +113,7 @@ def _refuse(problem: str) -> NoReturn:
 
 
 def open_azure_key(service: KeyService, context: Context) -> RemoteRSAKey | RemoteECKey:
+    """The Azure Key Vault key named by the reference, as a remote signing key."""
     vault, name, version = service.path
     client = _Client(vault, name, version, context)
     client.log_in()

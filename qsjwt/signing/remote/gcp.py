@@ -87,6 +87,7 @@ def parse_gcp_reference(rest: str) -> tuple[str]:
 
 
 def open_gcp_key(service: KeyService, context: Context) -> RemoteRSAKey | RemoteECKey:
+    """The Google Cloud KMS key version named by the reference, as a remote signing key."""
     client = _Client(service.path[0], context)
     client.log_in()
     return client.key()

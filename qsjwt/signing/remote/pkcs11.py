@@ -33,6 +33,7 @@ _DIGEST_INFO = {
 
 
 def open_pkcs11_key(service: KeyService, context: Context) -> RemoteRSAKey | RemoteECKey:
+    """The PKCS#11 token's private key named by the reference, as a remote signing key."""
     module = context.value(MODULE) or service.module or ""
     if not module:
         raise InputError(

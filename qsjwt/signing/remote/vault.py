@@ -45,6 +45,7 @@ _HASH_PATH = {"sha256": "sha2-256", "sha384": "sha2-384", "sha512": "sha2-512"}
 
 
 def open_vault_key(service: KeyService, context: Context) -> RemoteRSAKey | RemoteECKey:
+    """The Vault or OpenBao transit key named by the reference, as a remote signing key."""
     address = context.value(ADDRESS)
     if not address:
         raise InputError(
