@@ -12,7 +12,9 @@ the body; the network, TLS, a time-out or a 5xx is a QlikUnreachableError (exit 
 
 from __future__ import annotations
 
+import base64
 import http.client
+import json
 import re
 import secrets
 import string
@@ -26,6 +28,7 @@ from email.message import Message
 from qsjwt._version import __version__
 from qsjwt.base.display import scrub
 from qsjwt.base.errors import InputError, QlikRefusedError, QlikUnreachableError
+from qsjwt.base.findings import Finding, warning
 from qsjwt.base.secret import hold
 from qsjwt.net.connection import Connection
 from qsjwt.net.record import Exchange, Recorder
@@ -248,3 +251,40 @@ def _with_query(url: str, name: str, value: str) -> str:
 def transport_for(connection: Connection) -> Transport:
     """The transport ``call`` uses for the connection settings a shell parsed."""
     return Transport.of(connection)
+
+
+_DNS_NAME = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+){2,}")
+"""A bare audience that names a host (at least three labels: ``qlik.api`` is no host)."""
+
+
+def audience_warning(token: str, url: str) -> Finding | None:
+    """A warning when ``token`` is a JWT whose ``aud`` names a host and none is the URL's: the
+    token goes to whatever host the URL names, so a mistyped or hostile URL receives it.
+    Nothing is shown of either value; a token that is not a JWT (an opaque access token) or
+    names no host in ``aud`` gets no warning."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, TypeError, RecursionError):
+        return None
+    audience = claims.get("aud") if isinstance(claims, dict) else None
+    values = audience if isinstance(audience, list) else [audience]
+    hosts = set()
+    for value in values:
+        if not isinstance(value, str):
+            continue
+        if "://" in value:
+            hosts.add((urllib.parse.urlsplit(value).hostname or "").lower())
+        elif _DNS_NAME.fullmatch(value):
+            hosts.add(value.lower())
+    hosts.discard("")
+    target = (urllib.parse.urlsplit(url).hostname or "").lower()
+    if not hosts or target in hosts:
+        return None
+    return warning(
+        "the token's audience (aud) names another host than the URL does; the token is sent "
+        "to the URL's host whatever it is: check that the URL is Qlik's",
+        URL,
+    )

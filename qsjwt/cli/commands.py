@@ -277,8 +277,14 @@ def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
     """``qs-jwt call``: one request with the token from a file or variable, never argv."""
     from pathlib import Path  # noqa: PLC0415
 
+    from qsjwt.app.call import (  # noqa: PLC0415
+        audience_warning,
+        check_method,
+        check_url,
+        new_xrfkey,
+        transport_for,
+    )
     from qsjwt.app.call import call as request  # noqa: PLC0415 (HTTP only for this command)
-    from qsjwt.app.call import check_method, check_url, new_xrfkey, transport_for  # noqa: PLC0415
     from qsjwt.cli import reading  # noqa: PLC0415
     from qsjwt.io.files import PlannedFile, check_writable  # noqa: PLC0415
     from qsjwt.net.connection import parse_connection  # noqa: PLC0415
@@ -302,7 +308,8 @@ def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
         body = read_bounded(
             args.data_file, CALL_BODY_LIMIT, input_name="data-file", secret_hint=None
         )
-    out.findings(findings, names, sys.stderr)
+    mismatch = audience_warning(token, url)
+    out.findings([*findings, *([mismatch] if mismatch else [])], names, sys.stderr)
     record = None
     if args.record:
         from qsjwt.net.record import open_recorder  # noqa: PLC0415 (only with --record)

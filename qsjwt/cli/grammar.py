@@ -106,7 +106,13 @@ def _jwk_command(jwk: Parser, full: bool) -> None:
 
 
 def _call_command(call: Parser, full: bool) -> None:
-    call.option(call, "url", metavar="URL", help="the https URL to request")
+    call.option(
+        call,
+        "url",
+        metavar="URL",
+        help="the https URL to request; the token is sent to this URL's host, whatever it is "
+        "(a warning when a JWT's audience names another host): give only Qlik's own URLs",
+    )
     call.option(
         call,
         "--method",
