@@ -529,8 +529,8 @@ _CLOUD_CERTIFICATE = Cause(
 )
 _TIMES = Cause(
     "expires-in",
-    "the token's times were refused: check this machine's clock, clock-skew and expires-in "
-    "(at most 1h)",
+    f"the token's times were refused: check this machine's clock, {ref('clock-skew')} and "
+    f"{ref('expires-in')} (at most 1h)",
 )
 _CLOUD_RULES: tuple[tuple[tuple[str, ...], Cause], ...] = (
     (("issuer", "iss"), _ISSUER),

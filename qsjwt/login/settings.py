@@ -350,7 +350,7 @@ class _Reader(ValueReader):
         skew = parse_duration(self.text("clock-skew"), input_name="clock-skew", allow_zero=True)
         if skew >= lifetime:
             raise InputError(
-                f"{format_duration(skew)} is not shorter than expires-in "
+                f"{format_duration(skew)} is not shorter than {ref('expires-in')}, "
                 f"{format_duration(lifetime)}: the token would have expired when it is made",
                 input_name="clock-skew",
                 hint=f"use a longer {ref('expires-in')}, or a shorter {ref('clock-skew')}; 0s "

@@ -316,7 +316,7 @@ def test_warnings_go_to_stderr(keyfiles: dict[str, Path]) -> None:
         (
             [*CLOUD_ARGS, "--expires-in", "30s", "--clock-skew", "30s"],
             {},
-            "is not shorter than expires-in",
+            "--clock-skew: 30s is not shorter than --expires-in, 30s",
         ),
         ([*QSEOW_ARGS, "--algorithm", "HS256"], {}, "--algorithm: 'HS256' is refused"),
         ([*QSEOW_ARGS, "--algorithm", "none"], {}, "--algorithm: 'none' is refused"),
