@@ -47,10 +47,10 @@ def scrub(text: str, also: Iterable[str] = ()) -> str:
     secrets = (*held(), *(a.strip() for a in also if len(a.strip()) >= MIN_HELD))
     if not secrets or not text:
         return text
-    runs, shorts = _patterns(secrets)
+    longs, shorts = _patterns(secrets)
     hidden = [False] * len(text)
     for start in range(len(text) - RUN + 1):
-        if text[start : start + RUN] in runs:
+        if text[start : start + RUN] in longs:  # one search in C over every long form
             hidden[start : start + RUN] = [True] * RUN
     for short in shorts:
         start = text.find(short)
@@ -68,30 +68,44 @@ def scrub(text: str, also: Iterable[str] = ()) -> str:
     return "".join(out)
 
 
-_CACHE: dict[tuple[str, ...], tuple[frozenset[str], tuple[str, ...]]] = {}
+_CACHE: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] = {}
+_SEPARATOR = "\0"
+"""Between the forms joined for one search: no printed line holds a NUL (display escapes it)."""
 
 
-def _patterns(secrets: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
-    """Every ``RUN``-character run of every form of ``secrets``, and the forms shorter than
-    that, made once per set of secrets."""
+def _patterns(secrets: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """Every form of ``secrets`` at least ``RUN`` long, joined for one substring search (a
+    ``RUN``-character run of a line is hidden where it stands in any of them), and the forms
+    shorter than that; made once per set of secrets. Searching the joined forms costs a line
+    a few microseconds; listing every run of every form cost a millisecond or more a token."""
     if secrets not in _CACHE:
         forms = {form for secret in secrets for form in _forms(secret) if len(form) >= MIN_HELD}
-        runs = frozenset(f[i : i + RUN] for f in forms for i in range(len(f) - RUN + 1))
+        longs = _SEPARATOR.join(f for f in forms if len(f) >= RUN)
         _CACHE.clear()  # only the latest set is asked for again
-        _CACHE[secrets] = runs, tuple(f for f in forms if len(f) < RUN)
+        _CACHE[secrets] = longs, tuple(f for f in forms if len(f) < RUN)
     return _CACHE[secrets]
 
 
-def _forms(secret: str) -> set[str]:
-    import urllib.parse  # noqa: PLC0415 (only once a credential is held and a line printed)
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
 
+
+def _quote(raw: bytes, space: str) -> str:
+    """``urllib.parse.quote(raw, safe="")`` (``space`` "%20") or ``quote_plus`` ("+"), without
+    importing ``urllib.parse`` on every run that prints a line."""
+    return "".join(
+        chr(byte) if byte in _UNRESERVED else space if byte == 0x20 else f"%{byte:02X}"
+        for byte in raw
+    )
+
+
+def _forms(secret: str) -> set[str]:
     raw = secret.encode("utf-8", "surrogateescape")
     forms = {
         secret,
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
-        urllib.parse.quote(raw, safe=""),
-        urllib.parse.quote_plus(raw, safe=""),
+        _quote(raw, "%20"),
+        _quote(raw, "+"),
     }
     for shift, skip in ((0, 0), (1, 2), (2, 3)):  # the chars that hold a byte before it
         encoded = base64.b64encode(b"\0" * shift + raw).decode()[skip:].rstrip("=")
