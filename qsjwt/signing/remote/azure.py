@@ -34,7 +34,12 @@ from typing import Any, NoReturn
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from qsjwt.base.errors import InputError, KeyServiceUnreachableError, ref
+from qsjwt.base.errors import (
+    InputError,
+    KeyServiceMalformedAnswerError,
+    KeyServiceUnreachableError,
+    ref,
+)
 from qsjwt.base.inputs import ID_TOKEN, KEY_SERVICE
 from qsjwt.net.connection import check_base_url
 from qsjwt.net.transport import Answer, Transport, UnreachableError, request_json
@@ -118,6 +123,9 @@ def open_azure_key(service: KeyService, context: Context) -> RemoteRSAKey | Remo
     client = _Client(vault, name, version, context)
     client.log_in()
     return client.key()
+
+
+_NOT_KEY_VAULT = "check that the address is Key Vault's and that nothing answers in its place"
 
 
 class _Client:
@@ -258,12 +266,18 @@ class _Client:
         self._refused(answer, "sign")
         value = answer.document.get("value")
         if not isinstance(value, str) or not value:
-            raise RemoteKeyError("Key Vault returned no signature", input_name=KEY_SERVICE)
+            raise KeyServiceMalformedAnswerError(
+                "Key Vault answered the signing request without a signature",
+                input_name=KEY_SERVICE,
+                hint=_NOT_KEY_VAULT,
+            )
         try:
             return _unb64url(value)
         except (binascii.Error, ValueError):
-            raise RemoteKeyError(
-                "Key Vault returned an unreadable signature", input_name=KEY_SERVICE
+            raise KeyServiceMalformedAnswerError(
+                "Key Vault returned an unreadable signature",
+                input_name=KEY_SERVICE,
+                hint=_NOT_KEY_VAULT,
             ) from None
 
     # --- HTTP ------------------------------------------------------------------------------

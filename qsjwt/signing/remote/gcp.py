@@ -41,7 +41,12 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa, utils
 
-from qsjwt.base.errors import InputError, KeyServiceUnreachableError, ref
+from qsjwt.base.errors import (
+    InputError,
+    KeyServiceMalformedAnswerError,
+    KeyServiceUnreachableError,
+    ref,
+)
 from qsjwt.base.inputs import ID_TOKEN, KEY_SERVICE
 from qsjwt.net.connection import check_base_url
 from qsjwt.net.transport import Answer, Transport, UnreachableError, request_json
@@ -258,8 +263,10 @@ class _Client:
             r, s = utils.decode_dss_signature(signature)
             return r.to_bytes(self.width, "big") + s.to_bytes(self.width, "big")
         except (binascii.Error, ValueError, OverflowError):
-            raise RemoteKeyError(
-                "Cloud KMS returned no readable signature", input_name=KEY_SERVICE
+            raise KeyServiceMalformedAnswerError(
+                "Cloud KMS returned no readable signature",
+                input_name=KEY_SERVICE,
+                hint="check that the address is Cloud KMS's and that nothing answers in its place",
             ) from None
 
     # --- HTTP ------------------------------------------------------------------------------
