@@ -30,7 +30,7 @@ from qsjwt.base.display import scrub
 from qsjwt.base.errors import InputError, QlikRefusedError, QlikUnreachableError
 from qsjwt.base.findings import Finding, warning
 from qsjwt.base.secret import hold
-from qsjwt.net.connection import Connection
+from qsjwt.net.connection import Connection, check_dns_name
 from qsjwt.net.record import Exchange, Recorder
 from qsjwt.net.transport import MAX_BODY, Transport, error_parts, network_failure, opener
 
@@ -89,14 +89,7 @@ def check_url(text: str) -> str:
         )
     if not url.hostname or url.fragment or any(c.isspace() for c in text.strip()):
         raise InputError("is not a URL this tool can request", input_name=URL, hint=hint)
-    try:
-        url.hostname.encode("idna")
-    except UnicodeError:  # a label over 63 characters, or an empty one
-        raise InputError(
-            "has a host name that is no DNS name (a label is empty or over 63 characters)",
-            input_name=URL,
-            hint=hint,
-        ) from None
+    check_dns_name(url.hostname, input_name=URL, hint=hint)
     return text.strip()
 
 

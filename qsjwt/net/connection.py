@@ -208,14 +208,7 @@ def check_base_url(text: str, *, input_name: str) -> str:
         raise InputError(
             "must not carry user info, a query or a fragment", input_name=input_name, hint=hint
         )
-    try:
-        parts.hostname.encode("idna")
-    except UnicodeError:  # a label over 63 characters, or an empty one
-        raise InputError(
-            "has a host name that is no DNS name (a label is empty or over 63 characters)",
-            input_name=input_name,
-            hint=hint,
-        ) from None
+    check_dns_name(parts.hostname, input_name=input_name, hint=hint)
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise InputError(
             "uses plain http to another machine: tokens would cross the network in clear",
@@ -235,3 +228,16 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+def check_dns_name(host: str, *, input_name: str, hint: str) -> None:
+    """InputError naming ``input_name`` (never the host) for a host name no resolver takes: a
+    label empty or over 63 characters, which ``idna`` would raise as a UnicodeError later."""
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        raise InputError(
+            "has a host name that is no DNS name (a label is empty or over 63 characters)",
+            input_name=input_name,
+            hint=hint,
+        ) from None

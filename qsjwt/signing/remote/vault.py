@@ -160,8 +160,10 @@ class _Client:
         try:
             return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
         except (binascii.Error, ValueError):
-            raise RemoteKeyError(
-                "Vault returned an unreadable signature", input_name=KEY_SERVICE
+            raise KeyServiceMalformedAnswerError(
+                "Vault returned an unreadable signature",
+                input_name=KEY_SERVICE,
+                hint="check that the address is Vault's and that nothing answers in its place",
             ) from None
 
     # --- HTTP ------------------------------------------------------------------------------
