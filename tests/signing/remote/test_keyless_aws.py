@@ -353,3 +353,29 @@ def test_a_token_signed_through_kms_verifies_with_its_certificate(
     header, _ = verify_independently(minted.token, certificate, algorithm)
     assert header["alg"] == algorithm
     assert fake.seen == ["GetPublicKey", "Sign", "Sign"]  # the certificate, then the token
+
+
+def test_a_kms_signature_made_with_another_key_never_leaves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A KMS (or something in its place) that serves one public key and signs with another:
+    every remote signature is verified before a token leaves (issue 19), exit 4."""
+    from qsjwt import Minter
+    from qsjwt.base.errors import KeyServiceMalformedAnswerError
+
+    served = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    signing = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    honest, liar = _fake_kms(served), _fake_kms(signing)
+
+    def send(request: Any, **kwargs: Any) -> AWSResponse:
+        operation = request.headers["X-Amz-Target"].decode().rpartition(".")[2]
+        answer: AWSResponse = (liar if operation == "Sign" else honest)(request, **kwargs)
+        return answer
+
+    client = _client()
+    client.meta.events.register("before-send.kms", send)
+    remote = _open(monkeypatch, client)
+    with pytest.raises(KeyServiceMalformedAnswerError) as refused:
+        Minter(remote.key).qseow(user_id="svc_ci", user_directory="CORP")
+    assert refused.value.exit_code == 4
+    assert refused.value.input_name == "key-service"
