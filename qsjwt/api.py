@@ -69,7 +69,7 @@ class Minter:
     def _open(self, source: KeySource, certificate: str | bytes | None) -> None:
         with _clean():
             _typed(
-                "private-key",
+                "private_key",
                 source.key_object if source.private_key is None else source.private_key,
                 PrivateKey,
             )
@@ -335,7 +335,10 @@ def _typed(name: str, value: Any, kind: Any) -> Any:  # noqa: ANN401 (any argume
 
 
 def _kind_name(kind: Any) -> str:  # noqa: ANN401
-    return str(kind).replace("NoneType", "None").replace("typing.", "")
+    """``str``, ``str | bytes | None``: the type as an annotation writes it."""
+    if isinstance(kind, type):
+        return kind.__name__
+    return " | ".join(_kind_name(part) for part in getattr(kind, "__args__", (kind,)))
 
 
 def _values(arguments: Mapping[str, object]) -> dict[str, RawValue]:
@@ -352,7 +355,7 @@ def _values(arguments: Mapping[str, object]) -> dict[str, RawValue]:
 
 
 def _text(key: str, value: object) -> RawValue:
-    name = key.replace("_", "-")
+    name = key  # a TypeError names the keyword argument as the caller wrote it
     if key in _BOOLEANS:
         return "true" if _typed(name, value, bool | str) is True else str(value).lower()
     if key in _DURATIONS:
