@@ -26,16 +26,7 @@ import tempfile
 from pathlib import Path
 
 import jwt
-from bench_cold import (
-    ENV,
-    GNU_TIME,
-    installed_venv,
-    machine,
-    peak_rss_mib,
-    rounds,
-    run_once,
-    write_key,
-)
+from bench_cold import ENV, installed_venv, machine, measure, write_key
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "build-binary.sh"
@@ -91,17 +82,7 @@ def main() -> None:
             assert claims["userId"] == "alice", name
         commands = {f"{name} --version": [*a, "--version"] for name, a in argv.items()}
         commands |= {f"{name} qseow": [*a, *token] for name, a in argv.items()}
-        for command in commands.values():  # warm the page cache
-            for _ in range(3):
-                run_once(command)
-        times = rounds(commands, args.runs, lambda command: run_once(command)[0])
-        if GNU_TIME.is_file():
-            report = work / "rss.txt"
-            rss = rounds(commands, args.rss_runs, lambda command: peak_rss_mib(command, report))
-            rss_source = "/usr/bin/time"
-        else:
-            rss = rounds(commands, args.rss_runs, lambda command: run_once(command)[1])
-            rss_source = "ru_maxrss, an upper bound: no /usr/bin/time"
+        times, rss, rss_source = measure(commands, args.runs, args.rss_runs, work)
         sizes = {"one-file": size_mib(onefile), "one-folder": size_mib(onedir.parent)}
     load_after = os.getloadavg()[0]
     print(f"single-file executable start-up: {machine()}")

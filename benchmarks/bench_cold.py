@@ -235,6 +235,23 @@ def write_key(work: Path) -> tuple[Path, rsa.RSAPrivateKey]:
     return key, private
 
 
+def measure(
+    commands: dict[str, list[str]], runs: int, rss_runs: int, work: Path
+) -> tuple[dict[str, float], dict[str, float], str]:
+    """The page cache warmed, then each command's median wall time over ``runs`` interleaved rounds
+    and its peak RSS (MiB) over ``rss_runs``, and where the RSS figure comes from."""
+    for command in commands.values():  # warm the page cache
+        for _ in range(3):
+            run_once(command)
+    times = rounds(commands, runs, lambda command: run_once(command)[0])
+    if GNU_TIME.is_file():
+        report = work / "rss.txt"
+        rss = rounds(commands, rss_runs, lambda command: peak_rss_mib(command, report))
+        return times, rss, "/usr/bin/time"
+    rss = rounds(commands, rss_runs, lambda command: run_once(command)[1])
+    return times, rss, "ru_maxrss, an upper bound: no /usr/bin/time"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30, help="timed rounds (default 30)")
@@ -247,17 +264,7 @@ def main() -> None:
         bin_dir = installed_venv(work)
         commands = {**python_commands(bin_dir, key), **node_commands(key)}
         verify_tokens(commands, private)
-        for command in commands.values():  # warm the page cache
-            for _ in range(3):
-                run_once(command)
-        times = rounds(commands, args.runs, lambda command: run_once(command)[0])
-        if GNU_TIME.is_file():
-            report = work / "rss.txt"
-            rss = rounds(commands, args.rss_runs, lambda command: peak_rss_mib(command, report))
-            rss_source = "/usr/bin/time"
-        else:
-            rss = rounds(commands, args.rss_runs, lambda command: run_once(command)[1])
-            rss_source = "ru_maxrss, an upper bound: no /usr/bin/time"
+        times, rss, rss_source = measure(commands, args.runs, args.rss_runs, work)
     load_after = os.getloadavg()[0]
     print(f"cold start, one RS256-2048 QSEoW token, {dt.date.today()}: {machine()}")
     print(f"  medians: wall time of {args.runs} rounds, peak RSS of {args.rss_runs} ({rss_source})")

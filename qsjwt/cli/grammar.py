@@ -162,8 +162,9 @@ def _call_command(call: Parser, full: bool) -> None:
         call,
         "--output",
         metavar="FILE",
-        help="write the answer's body to FILE (0600) as it came; without it, a JSON answer is "
-        "printed on stdout (any other kind needs --output); - is stdout",
+        help="write the answer's body to FILE (0600) as it came, an echo of the token hidden; "
+        "without it, a JSON answer is printed on stdout (any other kind needs --output); - is "
+        "stdout",
     )
     for name in RECORD_INPUTS:
         setting_option(call, call, BY_NAME[name], None)

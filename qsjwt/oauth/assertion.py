@@ -26,8 +26,6 @@ from qsjwt.base.findings import Finding, warning
 from qsjwt.base.formats import parse_boolean
 from qsjwt.base.inputs import (
     CHECK,
-    PRIVATE_KEY,
-    PRIVATE_KEY_PASSPHRASE,
     Target,
     default_lifetime,
 )
@@ -51,7 +49,7 @@ from qsjwt.signing.jwk import (
     thumbprint,
 )
 from qsjwt.signing.jws import sign_token
-from qsjwt.signing.keys import LoadedKey, load_signing_key
+from qsjwt.signing.keys import LoadedKey
 
 # The inputs this target reads, as the input table spells them.
 CLIENT_ID = "client-id"
@@ -250,24 +248,6 @@ def parse_oauth(values: Mapping[str, RawValue]) -> OAuthSettings:
         check=check,
         warnings=tuple(found),
     )
-
-
-def load_checked(settings: OAuthSettings, key: LoadedKey) -> None:
-    """Qlik's OAuth rules for an already loaded key (RSA >= 2048 bits, or EC P-384); raises
-    KeyMaterialError naming the private key."""
-    assertion_header(settings, key)
-
-
-def load_oauth_key(
-    settings: OAuthSettings, private_key: str | bytes, passphrase: str | bytes | None
-) -> LoadedKey:
-    """The signing key, checked against Qlik's OAuth rules before anything is signed or sent.
-    Raises KeyMaterialError naming the private key (or its passphrase)."""
-    key = load_signing_key(
-        private_key, passphrase, input_name=PRIVATE_KEY, passphrase_name=PRIVATE_KEY_PASSPHRASE
-    )
-    assertion_header(settings, key)
-    return key
 
 
 def new_assertion_jti() -> str:

@@ -36,8 +36,6 @@ from qsjwt.base.display import scrub as display_scrub
 from qsjwt.base.errors import KeyMaterialError, KeyServiceMalformedAnswerError
 from qsjwt.base.inputs import KEY_SERVICE
 
-HASH_NAMES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
-
 
 class RemoteKeyError(KeyMaterialError):
     """The key service refused or failed: the message says what to change there."""
