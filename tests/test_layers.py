@@ -135,12 +135,15 @@ MINT_PATH_MODULES = [
 
 # What a mint must never load (each with its submodules): the HTTP and TLS stack, event loops,
 # threads and processes, mail parsing, logging; PyJWT and X.509 (a certificate input loads
-# x509, a bare key does not).
+# x509, a bare key does not); argparse and its gettext (a plain command line is read by
+# cli.parser.Quick).
 NOT_ON_THE_MINT_PATH = [
+    "argparse",
     "asyncio",
     "concurrent",
     "cryptography.x509",
     "email",
+    "gettext",
     "http",
     "jwt",
     "logging",

@@ -15,10 +15,10 @@ command), ``tokens`` (decode, verify and lint), ``out`` (printing), ``bulk``.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from qsjwt.base.errors import QsjwtError
@@ -34,7 +34,7 @@ from qsjwt.cli.gather import (
     spelled,
 )
 from qsjwt.cli.out import PROG
-from qsjwt.cli.parser import CHECKABLE, COMMANDS, VERSION_FLAGS, mint_parser, version_line
+from qsjwt.cli.parser import CHECKABLE, COMMANDS, VERSION_FLAGS, quick_parse, version_line
 
 if TYPE_CHECKING:
     from qsjwt.cli.usage import Cli
@@ -90,13 +90,14 @@ def _run(argv: list[str], env: Mapping[str, str] | None) -> int:
         return 1
 
 
-def parse(argv: list[str], prog: str = PROG) -> tuple[argparse.Namespace, dict[str, str]]:  # noqa: RET503 (the last call never returns)
+def parse(argv: list[str], prog: str = PROG) -> tuple[SimpleNamespace, dict[str, str]]:  # noqa: RET503 (the last call never returns)
     """The namespace of the command in ``argv``, and how its options are spelled (each input
     name to its flag); or exit with help, the version, or a usage error that shows no value.
 
-    Only the parser of the command being run is built: a cold ``qs-jwt qseow`` does not pay for
-    the options of ten other commands. The whole tree is built when it is needed: for
-    ``help``, no command, or a usage error that names another command's option."""
+    A plain mint command line is read without argparse (``parser.Quick``); otherwise only the
+    parser of the command being run is built: a cold ``qs-jwt qseow`` does not pay for the
+    options of ten other commands. The whole tree is built when it is needed: for ``help``, no
+    command, or a usage error that names another command's option."""
     if argv[:1] == ["check"] and len(argv) > 1 and argv[1] in CHECKABLE:
         args, option_of = parse(argv[1:], prog=f"{prog} check")
         args.check_only = True
@@ -106,13 +107,13 @@ def parse(argv: list[str], prog: str = PROG) -> tuple[argparse.Namespace, dict[s
             sys.stdout.write(version_line() + "\n")
         raise SystemExit(0)
     if argv and argv[0] in COMMANDS:
-        if argv[0] in CHECKABLE:
-            parser = mint_parser(Target(argv[0]), prog=f"{prog} {argv[0]}")
-        else:
-            from qsjwt.cli.grammar import command_parser  # noqa: PLC0415 (not on the mint path)
+        quick = quick_parse(Target(argv[0]), argv[1:]) if argv[0] in CHECKABLE else None
+        if quick is not None:
+            return quick
+        from qsjwt.cli.grammar import command_parser  # noqa: PLC0415 (not on the mint path)
 
-            parser = command_parser(argv[0], prog=f"{prog} {argv[0]}")
-        args, extras = parser.parse_known_args(argv[1:])
+        parser = command_parser(argv[0], prog=f"{prog} {argv[0]}")
+        args, extras = parser.parse_command(argv[1:])
         if extras:
             parser.error(build_parser().unrecognized(extras, argv[0]))
         return args, parser.option_of

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TextIO
 
 from qsjwt.app.bulk import USERS, USERS_LIMIT, Users, issue_bulk
@@ -21,10 +21,10 @@ SHOWN_SKIPPED = 10
 """How many skipped line numbers stderr lists before it only counts them."""
 
 
-def run(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+def run(args: SimpleNamespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     """``qs-jwt bulk``: gather the values, mint through ``app.bulk``, write the JSON Lines."""
     target = parse_target(args.target, allowed=JWT_TARGETS)
-    names = gather.spelled(argparse.Namespace(**{**vars(args), "target": target}), env, names)
+    names = gather.spelled(SimpleNamespace(**{**vars(args), "target": target}), env, names)
     names = {**names, USERS: "--users-file"}
     values = gather.settings_values(args, env, target)
     jobs = _jobs(args.jobs)
@@ -70,7 +70,7 @@ def _jobs(text: str | None) -> int | None:
     return int(text)
 
 
-def _planned_output(args: argparse.Namespace, env: Mapping[str, str]) -> PlannedFile | None:
+def _planned_output(args: SimpleNamespace, env: Mapping[str, str]) -> PlannedFile | None:
     """The output file, checked before any token is made: never over an input file."""
     if args.output is None or args.output == gather.STDIO:
         return None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from qsjwt.app.flow import KeySource, Request, check_asked, document, issue, prove
@@ -30,13 +30,13 @@ from qsjwt.io.sources import KEY_LIMIT, read_bounded
 if TYPE_CHECKING:
     from qsjwt.io.files import PlannedFile
 
-Handler = Callable[[argparse.Namespace, Mapping[str, str], Mapping[str, str]], int]
+Handler = Callable[[SimpleNamespace, Mapping[str, str], Mapping[str, str]], int]
 """(parsed arguments, the environment, how each input was spelled) -> exit code"""
 
 FORMATS = ("token", "json")
 
 
-def mint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+def mint(args: SimpleNamespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     """``qseow``, ``cloud`` and ``oauth``: gather, call the shared use case, deliver."""
     target: Target = args.target
     values = gather.settings_values(args, env, target)
@@ -124,7 +124,7 @@ def _write(files: list[PlannedFile], *, overwrite: bool = True) -> int | None:
     return None
 
 
-def decode(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+def decode(args: SimpleNamespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     """``qs-jwt decode``: header and claims, NOT verified, and whether the token is in date."""
     from qsjwt.app import tokens  # noqa: PLC0415 (not on the mint path)
     from qsjwt.cli import reading  # noqa: PLC0415
@@ -145,7 +145,7 @@ def decode(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
     return 0
 
 
-def verify(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+def verify(args: SimpleNamespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     """``qs-jwt verify``: the signature, the times and (if given) the audience."""
     from qsjwt.app import tokens  # noqa: PLC0415 (not on the mint path)
     from qsjwt.cli import reading  # noqa: PLC0415
@@ -180,7 +180,7 @@ def verify(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
 LINT_FORMATS = ("text", "json")
 
 
-def lint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+def lint(args: SimpleNamespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     """``qs-jwt lint``: every Qlik rule the token breaks; exit 1 on an error-level one."""
     from qsjwt.app import tokens  # noqa: PLC0415 (not on the mint path)
     from qsjwt.cli import reading  # noqa: PLC0415
@@ -215,7 +215,7 @@ def lint(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, s
     return 1 if errors else 0
 
 
-def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+def keygen(args: SimpleNamespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     """``qs-jwt keygen``: a key pair and certificate, or a key service key's public files."""
     from pathlib import Path  # noqa: PLC0415
 
@@ -273,7 +273,7 @@ def keygen(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str,
     return 0
 
 
-def call(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+def call(args: SimpleNamespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     """``qs-jwt call``: one request with the token from a file or variable, never argv."""
     from pathlib import Path  # noqa: PLC0415
 
@@ -352,7 +352,7 @@ CALL_BODY_LIMIT = 16 * 1024 * 1024
 JWK_FORMATS = ("jwk", "jwks", "json")
 
 
-def jwk(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+def jwk(args: SimpleNamespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     """``qs-jwt jwk``: the public JWK to register in a Qlik Cloud OAuth client."""
     from qsjwt.app import keys  # noqa: PLC0415 (only keygen and jwk need it)
 
@@ -396,14 +396,14 @@ def jwk(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, st
     return 0
 
 
-def bulk(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+def bulk(args: SimpleNamespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     """``qs-jwt bulk``: its module is loaded only for this command."""
     from qsjwt.cli.bulk import run  # noqa: PLC0415 (only bulk needs it)
 
     return run(args, env, names)
 
 
-def check(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
+def check(args: SimpleNamespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
     """Reached only when the word after ``check`` is not a target (the parser sends a target's
     check to that target's command)."""
     target = parse_target(args.target, input_name="target")

@@ -7,10 +7,10 @@ after it bound every value and never show one.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from qsjwt.app.flow import Credentials, KeySource
@@ -81,7 +81,7 @@ ECOSYSTEM = {"ca-bundle": CA_BUNDLE_VARIABLES} | {k: (v,) for k, v in VAULT_VARI
 
 
 def spelled(
-    args: argparse.Namespace, env: Mapping[str, str], options: Mapping[str, str]
+    args: SimpleNamespace, env: Mapping[str, str], options: Mapping[str, str]
 ) -> dict[str, str]:
     """How each input of this command was given, for messages: ``options`` maps an input
     name to its flag; a value from a variable is named by the variable."""
@@ -169,7 +169,7 @@ def _first(*candidates: tuple[str, str | None]) -> str | None:
 
 
 def settings_values(
-    args: argparse.Namespace, env: Mapping[str, str], target: Target
+    args: SimpleNamespace, env: Mapping[str, str], target: Target
 ) -> dict[str, RawValue]:
     """Each setting from its flag, else its variable; an empty variable is not given."""
     values: dict[str, RawValue] = {}
@@ -221,7 +221,7 @@ def with_vault_variables(
     return filled
 
 
-def key_service_values(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, str]:
+def key_service_values(args: SimpleNamespace, env: Mapping[str, str]) -> dict[str, str]:
     """``key-service`` and its back end's inputs for a command that is not a mint (keygen,
     jwk): each from its flag, else its variable."""
     values: dict[str, RawValue] = {}
@@ -233,7 +233,7 @@ def key_service_values(args: argparse.Namespace, env: Mapping[str, str]) -> dict
 
 
 def key_source(
-    args: argparse.Namespace, env: Mapping[str, str], values: Mapping[str, object]
+    args: SimpleNamespace, env: Mapping[str, str], values: Mapping[str, object]
 ) -> KeySource:
     """The key as the command line gives it: a file or variable, or a key service named by the
     ``key-service`` inputs in ``values`` (its secrets from variables only: a flag would show in
@@ -264,7 +264,7 @@ def key_source(
 
 
 def _key_material(
-    args: argparse.Namespace, env: Mapping[str, str]
+    args: SimpleNamespace, env: Mapping[str, str]
 ) -> tuple[str | bytes, str | bytes | None]:
     """The key and its passphrase, from files or variables, each bounded."""
     key_flag = getattr(args, "private_key_file", None)
@@ -324,7 +324,7 @@ def output_path(given: str | None) -> str | None:
     return None if given in STDOUT_NAMES else given
 
 
-def planned_outputs(args: argparse.Namespace, env: Mapping[str, str]) -> list[PlannedFile]:
+def planned_outputs(args: SimpleNamespace, env: Mapping[str, str]) -> list[PlannedFile]:
     """The output files, each checked before the token is made: never over an input file."""
     output = output_path(args.output)
     if output is None and args.dotenv is None:
@@ -373,7 +373,7 @@ def stdin_bytes(limit: int, *, input_name: str) -> bytes:
     return data
 
 
-def call_reads(args: argparse.Namespace, env: Mapping[str, str]) -> list[tuple[str, str]]:
+def call_reads(args: SimpleNamespace, env: Mapping[str, str]) -> list[tuple[str, str]]:
     """The files ``call`` reads, which its ``--output`` must not replace."""
     inputs = (
         ("--token-file", args.token_file),

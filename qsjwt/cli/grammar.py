@@ -14,6 +14,7 @@ from qsjwt.base.inputs import (
     Target,
     inputs_for,
 )
+from qsjwt.cli.argparser import Parser, mint_parser
 from qsjwt.cli.gather import (
     ENV_PASSPHRASE,
     ENV_PRIVATE_KEY,
@@ -25,10 +26,8 @@ from qsjwt.cli.out import PROG
 from qsjwt.cli.parser import (
     AT_QLIK,
     CHECKABLE,
-    Parser,
     certificate_option,
     key_service_options,
-    mint_parser,
     setting_option,
 )
 

@@ -1,18 +1,20 @@
-"""The command line's grammar on the mint path: the parser class, whose usage errors never
-repeat what was typed (it may be a key or passphrase given in the wrong place), and the options
-of the three mint commands.
+"""The command line's grammar on the mint path: the options of the three mint commands, written
+once against ``Builder``, and ``Quick``, which reads a plain mint command line with them.
 
-A cold ``qs-jwt qseow`` builds only its own parser from here. The other commands' options
-(``grammar``), the whole tree for a usage error or ``help`` (``usage``) and the help texts
-(``helptext``) are imported only when they are needed.
+A cold ``qs-jwt qseow`` imports no argparse: ``Quick`` reads a command line made only of this
+command's own options, each with its value (``--name VALUE`` or ``--name=VALUE``), into the
+namespace argparse would make (``tests/cli/test_quick_parser.py`` holds the two to the same
+result). Anything else (help, an unknown option, a missing value, a value that starts with
+``-``) goes to argparse (``argparser``), which prints the help or the usage error. The other
+commands' options (``grammar``), the whole tree for a usage error or ``help`` (``usage``) and
+the help texts (``helptext``) are imported only when they are needed.
 """
 
 from __future__ import annotations
 
-import argparse
-import re
-from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, Protocol, cast
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import Any, Protocol
 
 from qsjwt._version import __version__
 from qsjwt.base.inputs import (
@@ -42,7 +44,7 @@ from qsjwt.cli.gather import (
     ENV_PRIVATE_KEY,
     ENV_PRIVATE_KEY_FILE,
 )
-from qsjwt.cli.out import PROG, note
+from qsjwt.cli.out import PROG
 
 COMMANDS = (
     "qseow",
@@ -62,7 +64,10 @@ CHECKABLE = tuple(target.value for target in Target)
 VERSION_FLAGS = ("-V", "--version")
 COMMIT_FILE = "COMMIT"
 """Beside the package's modules: the commit of a build from a checkout (scripts/set_version.py)."""
-_EXPLICIT = re.compile(r"ignored explicit argument .*", re.DOTALL)
+SUPPRESS = "==SUPPRESS=="
+"""argparse's word for an option left out of the help (``argparse.SUPPRESS``, not imported)."""
+HELP_ALL = "help-all"
+"""The action of ``--help-all``, which ``argparser.Parser`` turns into its own."""
 AT_QLIK = (CHECK, VIRTUAL_PROXY_URL, TIMEOUT, CA_BUNDLE, INSECURE, *RECORD_INPUTS)
 """The settings of a mint that only matter when Qlik is called (``--check``)."""
 
@@ -80,98 +85,95 @@ def version_line() -> str:
     return f"{PROG} {__version__}" + (f" (commit {shown})" if shown else "")
 
 
-class Options(Protocol):
-    """What argparse's parsers and argument groups share: adding an option."""
+class Builder(Protocol):
+    """What the grammar needs of a parser: ``argparser.Parser`` (argparse) and ``Quick``."""
 
-    def add_argument(self, *names: str, **kwargs: Any) -> argparse.Action: ...  # noqa: ANN401
+    command: str | None
+
+    def add_argument_group(self, *args: Any, **kwargs: Any) -> Any: ...  # noqa: ANN401
+
+    def option(self, where: object, *names: str, **kwargs: Any) -> None: ...  # noqa: ANN401
+
+    def set_defaults(self, **kwargs: Any) -> None: ...  # noqa: ANN401
 
 
-class Parser(argparse.ArgumentParser):
-    """One clear line on stderr and exit 2, instead of argparse's usage dump.
+def remember(option_of: dict[str, str], dest: str, flags: Sequence[str]) -> None:
+    """How messages spell an option: its input name (``dest``) and each flag, to its flag."""
+    for flag in flags:
+        if dest != SUPPRESS:
+            option_of.setdefault(dest.replace("_", "-"), flag)
+        option_of[flag] = flag
 
-    The options take plain strings (no ``type`` or ``choices``), so argparse's own messages
-    only ever name options; values are checked by the commands, which never repeat them.
-    Abbreviations are off, so ``--private-key`` is an unknown option, not a prefix of
-    ``--private-key-file``. A command's description and example are read on ``--help`` only.
-    """
 
-    def __init__(self, *args: Any, command: str | None = None, **kwargs: Any) -> None:  # noqa: ANN401 (argparse's own)
-        self._building = True
-        kwargs.setdefault("allow_abbrev", False)
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
-        super().__init__(*args, **kwargs)
-        self.command = command
-        self.full_help: Callable[[], Parser] | None = None
-        """the same parser with every option in its help, for ``--help-all``"""
+class Quick:
+    """A mint command's options, read without argparse from the one grammar (``mint_options``).
+
+    It reads only what argparse reads the same way; ``read`` returns None for anything else,
+    and argparse takes over with its help and messages."""
+
+    def __init__(self, command: str) -> None:
+        self.command: str | None = command
         self.option_of: dict[str, str] = {}
-        """each option's input name (its ``dest``), to its flag: how messages spell it"""
+        self._actions: dict[str, tuple[str, str, object]] = {}
+        self._defaults: dict[str, object] = {}
 
-    def built(self) -> None:
-        """Every argument is in: help from now on is formatted for the terminal's width."""
-        self._building = False
+    def add_argument_group(self, *args: Any, **kwargs: Any) -> Quick:  # noqa: ANN401
+        """Groups only shape the help: every option lands in this one reader."""
+        return self
 
-    def _get_formatter(self) -> argparse.HelpFormatter:
-        if self._building:
-            # add_argument only checks a metavar with it: the terminal's width (and shutil,
-            # which argparse imports to read it) are not needed to parse a command line
-            made: argparse.HelpFormatter = cast(Any, self.formatter_class)(prog=self.prog, width=80)
-            return made
-        return super()._get_formatter()
+    def option(self, where: object, *names: str, **kwargs: Any) -> None:  # noqa: ANN401
+        """One option as argparse would store it: its ``dest``, action, constant and default."""
+        action = kwargs.get("action", "store")
+        dest = kwargs.get("dest") or names[0].lstrip("-").replace("-", "_")
+        if action == HELP_ALL:
+            dest = SUPPRESS  # as argparse's: --help-all sets nothing, it prints and exits
+        for flag in names:
+            self._actions[flag] = (dest, action, kwargs.get("const"))
+        if dest != SUPPRESS:
+            self._defaults.setdefault(dest, kwargs.get("default"))
+        remember(self.option_of, dest, names)
 
-    def format_help(self) -> str:
-        if self.command is not None and self.epilog is None:
-            from qsjwt.cli import helptext  # noqa: PLC0415 (only for --help)
+    def set_defaults(self, **kwargs: Any) -> None:  # noqa: ANN401
+        """Values no option sets (the command, the target), as argparse's ``set_defaults``."""
+        self._defaults.update(kwargs)
 
-            self.description = helptext.description(self.command)
-            self.epilog = helptext.epilog(self.command)
-        return super().format_help()
-
-    def error(self, message: str) -> NoReturn:
-        # argparse's one message that quotes a value: "--force=VALUE" on an option that takes none
-        message = _EXPLICIT.sub("takes no value; one was given (not shown)", message)
-        note(f"error: {message} (see {self.prog} --help)")
-        raise SystemExit(2)
-
-    def option(self, where: Options, *names: str, **kwargs: Any) -> None:  # noqa: ANN401
-        """``where.add_argument``, remembering the option strings it declared."""
-        action = where.add_argument(*names, **kwargs)
-        for flag in action.option_strings:
-            self.option_of.setdefault(action.dest.replace("_", "-"), flag)
-        self.option_of.update({flag: flag for flag in action.option_strings})
-
-
-class _HelpAll(argparse.Action):
-    """``--help-all``: the help with every key service's own options."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:  # noqa: ANN401
-        kwargs.update(nargs=0, default=argparse.SUPPRESS)
-        super().__init__(option_strings, argparse.SUPPRESS, **kwargs)
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: object,
-        option_string: str | None = None,
-    ) -> None:
-        full_help = cast(Parser, parser).full_help
-        if full_help is not None:
-            full_help().print_help()
-        parser.exit()
+    def read(self, argv: Sequence[str]) -> SimpleNamespace | None:
+        """The namespace of ``argv``, or None where argparse must read it."""
+        values = dict(self._defaults)
+        words = iter(argv)
+        for word in words:
+            flag, equals, value = word.partition("=")
+            if flag not in self._actions:
+                return None
+            dest, action, const = self._actions[flag]
+            if action == "store_const" and not equals:
+                values[dest] = const
+                continue
+            if action not in ("store", "append"):
+                return None
+            if not equals:
+                value = next(words, "-")  # none left: argparse's message
+            if value.startswith("-"):
+                return None  # argparse reads "-5", "--" and "--other" each its own way
+            if action == "store":
+                values[dest] = value
+            else:
+                listed = values[dest]
+                values[dest] = [*listed, value] if isinstance(listed, list) else [value]
+        return SimpleNamespace(**values)
 
 
-def mint_parser(target: Target, *, prog: str, full: bool = False) -> Parser:
-    """The parser of ``qseow``, ``cloud`` or ``oauth`` (``full``: every key service's options
-    in its help); ``grammar.command_parser`` builds the other commands'."""
-    parser = Parser(prog=prog, command=target.value)
-    parser.full_help = lambda: mint_parser(target, prog=prog, full=True)
-    parser.set_defaults(command=target.value)
-    _mint_command(parser, target, full=full)
-    parser.built()
-    return parser
+def quick_parse(
+    target: Target, argv: Sequence[str]
+) -> tuple[SimpleNamespace, dict[str, str]] | None:
+    """A mint command line read without argparse, with how its options are spelled; or None."""
+    quick = Quick(target.value)
+    mint_options(quick, target, full=False)
+    args = quick.read(argv)
+    return None if args is None else (args, quick.option_of)
 
 
-def certificate_option(parser: Parser, where: Options, help_text: str) -> None:
+def certificate_option(parser: Builder, where: object, help_text: str) -> None:
     """``--certificate-file``, the certificate configured in Qlik, with its variables named."""
     parser.option(
         where,
@@ -181,7 +183,7 @@ def certificate_option(parser: Parser, where: Options, help_text: str) -> None:
     )
 
 
-def setting_option(parser: Parser, where: Options, spec: InputSpec, target: Target | None) -> None:
+def setting_option(parser: Builder, where: object, spec: InputSpec, target: Target | None) -> None:
     """One input of the table as a flag, with its default and its variable in the help."""
     default = default_for(spec, target) if target is not None else spec.default
     extra = f" [default {default}]" if default and not spec.switch else ""
@@ -205,7 +207,7 @@ def variables(spec: InputSpec) -> str:
     return f"env {spec.env_var}" + (f", else {' or '.join(others)}" if others else "")
 
 
-def key_service_options(parser: Parser, *, full: bool) -> None:
+def key_service_options(parser: Builder, *, full: bool) -> None:
     """``--key-service`` and its back ends' options in one group; the back ends' own options
     are listed by ``--help-all`` only, and their credentials come from variables alone."""
     more = "" if full else f"\n{PROG} {parser.command} --help-all lists each service's options."
@@ -216,7 +218,7 @@ def key_service_options(parser: Parser, *, full: bool) -> None:
         + "\n  ".join(CREDENTIAL_VARIABLES)
         + more,
     )
-    parser.option(parser, "--help-all", action=_HelpAll, help="show help with every option")
+    parser.option(parser, "--help-all", action=HELP_ALL, help="show help with every option")
     for name in KEY_SERVICE_INPUTS:
         spec = BY_NAME[name]
         parser.option(
@@ -226,11 +228,14 @@ def key_service_options(parser: Parser, *, full: bool) -> None:
             metavar=spec.metavar,
             help=f"{spec.description} ({variables(spec)})"
             if full or name == KEY_SERVICE
-            else argparse.SUPPRESS,
+            else SUPPRESS,
         )
 
 
-def _mint_command(parser: Parser, target: Target, *, full: bool) -> None:
+def mint_options(parser: Builder, target: Target, *, full: bool) -> None:
+    """The options of ``qseow``, ``cloud`` or ``oauth``, for argparse or ``Quick`` (``full``:
+    every key service's options in the help)."""
+    parser.set_defaults(command=target.value)
     claims = parser.add_argument_group(
         "token settings", "each can also come from the QSJWT_* variable shown; a flag wins"
     )

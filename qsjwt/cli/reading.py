@@ -4,10 +4,10 @@ message repeats it: a token is a credential."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Mapping
+from types import SimpleNamespace
 
 from qsjwt.base.display import path_for_message
 from qsjwt.base.errors import InputError
@@ -19,7 +19,7 @@ STDIN = "- (standard input)"
 """Where a token pasted in place of a path belongs."""
 
 
-def token(args: argparse.Namespace, env: Mapping[str, str]) -> str:
+def token(args: SimpleNamespace, env: Mapping[str, str]) -> str:
     """The token of ``decode``, ``verify`` or ``lint``: the argument (``-``: standard input),
     else ``--token-file``, else ``QSJWT_TOKEN_FILE``, else standard input; bounded, UTF-8."""
     path = args.token_file or (env.get(gather.ENV_TOKEN_FILE) if args.token is None else None)
@@ -70,7 +70,7 @@ def _text(data: bytes) -> str:
     return text
 
 
-def bearer_token(args: argparse.Namespace, env: Mapping[str, str]) -> str:
+def bearer_token(args: SimpleNamespace, env: Mapping[str, str]) -> str:
     """``call``'s token: ``--token-file``, else ``QSJWT_TOKEN_FILE``, else ``QSJWT_TOKEN``;
     one line of printable ASCII (a JWT or an opaque access token), bounded."""
     path = args.token_file or env.get(gather.ENV_TOKEN_FILE)

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from qsjwt.cli import helptext
+from qsjwt.cli.argparser import Parser
 from qsjwt.cli.gather import ENV_PASSPHRASE, ENV_PRIVATE_KEY
 from qsjwt.cli.grammar import command_parser
 from qsjwt.cli.out import PROG
-from qsjwt.cli.parser import CHECKABLE, COMMANDS, Parser
+from qsjwt.cli.parser import CHECKABLE, COMMANDS
 
 FORBIDDEN = ("--private-key", "--passphrase", "--private-key-passphrase", "--key", "--password")
 """Options people reach for that are never accepted: a key or passphrase on a command line

@@ -4,8 +4,8 @@ and curl's tools. Their credentials are never shown."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
+from types import SimpleNamespace
 
 from qsjwt.cli import gather
 from qsjwt.cli.grammar import command_parser
@@ -18,8 +18,10 @@ __all__ = ["bao"]  # the OpenBao fixture, used by this module's tests
 SECRET = "hvs.CAESIJustALongVaultTokenThatMustNeverShow0123456789"
 
 
-def parsed(*argv: str) -> argparse.Namespace:
-    return command_parser(argv[0]).parse_args(list(argv[1:]))
+def parsed(*argv: str) -> SimpleNamespace:
+    args, extras = command_parser(argv[0]).parse_command(list(argv[1:]))
+    assert extras == []
+    return args
 
 
 def test_vault_cli_variables_fill_a_vault_key_after_qsjwt_s_own() -> None:
