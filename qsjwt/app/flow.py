@@ -345,7 +345,7 @@ def document(issued: Issued, *, expires_at: Callable[[dt.datetime], str]) -> dic
     }
 
 
-_PEM_ARMOR = re.compile(r"-----(BEGIN|END) [A-Z0-9 ]+-----")
+_PEM_ARMOR = r"-----(BEGIN|END) [A-Z0-9 ]+-----"
 
 
 def secret_fragments(raw_key: str, passphrase: str) -> list[str]:
@@ -363,7 +363,7 @@ def secret_fragments(raw_key: str, passphrase: str) -> list[str]:
                 .splitlines()
             )
     fragments = [line.strip() for line in lines]
-    fragments = [f for f in fragments if f and not _PEM_ARMOR.fullmatch(f)]
+    fragments = [f for f in fragments if f and not re.fullmatch(_PEM_ARMOR, f)]
     fragments += [line.strip() for line in passphrase.splitlines()]
     return [f for f in dict.fromkeys(fragments) if f]
 

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import re
-
 from qsjwt.base.errors import InputError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_PATTERN = re.compile(r"([0-9]{1,12})([smhdw]?)")
 
 
 def parse_duration(text: str, *, input_name: str, allow_zero: bool = False) -> int:
     """Seconds in ``text`` (``30s``, ``5m``, ``1h``, ``7d``, ``2w`` or ``90``)."""
-    match = _PATTERN.fullmatch(text.strip().lower())
-    if match is None:
+    spelled = text.strip().lower()
+    number = spelled[:-1] if spelled[-1:] in _UNITS else spelled
+    if not (0 < len(number) <= 12 and number.isascii() and number.isdigit()):
         raise InputError(
             "is not a duration",
             input_name=input_name,
             hint="use a whole number with an optional unit s, m, h, d or w, e.g. 30s, 5m, 1h",
         )
-    seconds = int(match.group(1)) * _UNITS[match.group(2) or "s"]
+    seconds = int(number) * _UNITS[spelled[len(number) :] or "s"]
     if seconds == 0 and not allow_zero:
         raise InputError("must be longer than zero", input_name=input_name, hint="e.g. 5m")
     return seconds

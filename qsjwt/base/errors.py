@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-_REF = re.compile("\x1e([a-z0-9-]+)\x1e")
+_REF = "\x1e([a-z0-9-]+)\x1e"
+"""An input named in a message (``ref``); compiled on first use, by ``re``'s cache."""
 
 
 def ref(input_name: str) -> str:
@@ -21,7 +22,7 @@ def ref(input_name: str) -> str:
 
 def spell(text: str, name_of: Mapping[str, str]) -> str:
     """``text`` with every ``ref`` replaced by the shell's spelling of that input."""
-    return _REF.sub(lambda match: name_of.get(match[1], match[1]), text)
+    return re.sub(_REF, lambda match: name_of.get(match[1], match[1]), text)
 
 
 class QsjwtError(Exception):

@@ -8,7 +8,7 @@ import re
 
 from qsjwt.base.errors import InputError
 
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 """A name every shell accepts for an environment variable (dotenv files, GITHUB_ENV)."""
 
 
@@ -54,7 +54,7 @@ def is_reserved_env_name(name: str) -> bool:
 def check_variable_name(name: str, *, input_name: str, example: str) -> None:
     """A variable a token may be exported to: a plain name that no runner, loader, shell or
     interpreter reads for itself. Raises InputError naming ``input_name``."""
-    if not ENV_NAME.fullmatch(name):
+    if not re.fullmatch(ENV_NAME, name):
         raise InputError(
             "is not an environment variable name",
             input_name=input_name,

@@ -37,18 +37,19 @@ MAX_VALUE_LENGTH = 1024
 MIN_JTI_LENGTH = 22
 """22 base64url characters carry 128 bits, what replay protection needs (rule 13)."""
 
-_CLAIM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]*")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_CLAIM_NAME = r"[A-Za-z_][A-Za-z0-9_.:-]*"
+_EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+"""Patterns compiled on first use (``re`` caches them): a run that needs none compiles none."""
 
 
 def is_claim_name(name: str) -> bool:
     """A name QSEoW's attribute mapping and every JSON reader take as is."""
-    return bool(_CLAIM_NAME.fullmatch(name))
+    return bool(re.fullmatch(_CLAIM_NAME, name))
 
 
 def looks_like_email(text: str) -> bool:
     """Loose on purpose: only an obvious typo in an address is worth a warning."""
-    return bool(_EMAIL.fullmatch(text))
+    return bool(re.fullmatch(_EMAIL, text))
 
 
 def issuer_mismatch(issuer: str) -> str | None:

@@ -23,8 +23,6 @@ RawValue = str | Sequence[str]
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """C0 and C1 controls and Unicode line separators: a value is one line of text."""
-_SURROGATE = re.compile("[\ud800-\udfff]")
-"""What bytes that are not UTF-8 become in an environment value (surrogate escapes)."""
 _CREDENTIAL = re.compile(
     r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\."  # a JWT: an identity token, a minted token
     r"|\bhv[sbr]\.[A-Za-z0-9_-]{20,}"  # a Vault token (service, batch, recovery)
@@ -57,12 +55,14 @@ def checked_text(value: str, *, input_name: str, limit: int = MAX_VALUE_LENGTH) 
     """``value`` if it is one line of UTF-8 text within ``limit`` and not a credential (checked
     first: a PEM key has line breaks too, and the credential is what the user must hear of)."""
     refuse_credential(value, input_name=input_name)
-    if _SURROGATE.search(value):
+    try:
+        value.encode()  # bytes that are not UTF-8 arrive as surrogate escapes, which fail here
+    except UnicodeEncodeError:
         raise InputError(
             "is not valid UTF-8 text",
             input_name=input_name,
             hint="the value holds bytes that are not UTF-8; save it as UTF-8",
-        )
+        ) from None
     if _CONTROL.search(value):
         raise InputError(
             "contains a line break or another control character",

@@ -28,8 +28,9 @@ if TYPE_CHECKING:  # cryptography.x509 costs more to import than a signature: on
 
 MIN_RSA_BITS = 2048
 RECOMMENDED_RSA_BITS = 3072
-_PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
-_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----\n?", re.DOTALL)
+_PEM_LABEL = rb"-----BEGIN ([A-Z0-9 ]+)-----"
+_PEM_BLOCK = rb"(?s)-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----\n?"
+"""Compiled on first use (``re`` caches them): a key service's run reads no PEM."""
 _UNSUPPORTED_CIPHER = ("unknown key encryption algorithm", "encrypted with unknown cipher")
 """How cryptography says it cannot decrypt a key's cipher at all, whatever the passphrase (PKCS#8
 with DES, RC2-64, RC4-40, 2-key 3DES or an MD5 PRF; PKCS#1 with DES-CBC, SEED, Camellia...).
@@ -74,14 +75,16 @@ def pem_from_text(text: str | bytes, *, input_name: str) -> bytes:
 
 def pem_label(pem: bytes) -> str | None:
     """What the first PEM block says it is, e.g. 'RSA PRIVATE KEY' or 'CERTIFICATE'."""
-    match = _PEM_LABEL.search(pem)
+    match = re.search(_PEM_LABEL, pem)
     return match.group(1).decode() if match else None
 
 
 def _private_block(pem: bytes, *, input_name: str) -> bytes:
     """The one private key in a PEM text, wherever it stands: ``openssl pkcs12 -nodes``
     writes the certificate first and the key after, with attribute lines around them."""
-    blocks = (m.group(0) for m in _PEM_BLOCK.finditer(pem) if m.group(1).endswith(b"PRIVATE KEY"))
+    blocks = (
+        m.group(0) for m in re.finditer(_PEM_BLOCK, pem) if m.group(1).endswith(b"PRIVATE KEY")
+    )
     keys = list(dict.fromkeys(blocks))  # the same key pasted twice is one key
     if len(keys) > 1:
         raise KeyMaterialError(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qsjwt.base.durations import format_duration, parse_duration
 from qsjwt.base.errors import InputError
@@ -102,3 +105,24 @@ def test_huge_text_is_cut_short_in_the_message() -> None:
 def test_format_is_shortest_exact(seconds: Any, text: str) -> None:
     assert format_duration(seconds) == text
     assert parse_duration(text, input_name="x", allow_zero=True) == seconds
+
+
+_GRAMMAR = re.compile(r"([0-9]{1,12})([smhdw]?)")
+"""The grammar of a duration, as a pattern: the parser does without one (it is on the mint path)."""
+
+
+@settings(max_examples=500)
+@given(
+    st.text(alphabet="0123456789smhdwSMHDW x\u0661\u0662-+.", max_size=15)
+    | st.from_regex(r"\s*[0-9]{1,13}[smhdwx]?\s*", fullmatch=True)
+)
+def test_parse_duration_takes_exactly_the_grammar(text: str) -> None:
+    match = _GRAMMAR.fullmatch(text.strip().lower())
+    if match is None:
+        with pytest.raises(InputError):
+            parse_duration(text, input_name="expires-in", allow_zero=True)
+    else:
+        expected = (
+            int(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[match[2]]
+        )
+        assert parse_duration(text, input_name="expires-in", allow_zero=True) == expected
