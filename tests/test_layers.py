@@ -7,12 +7,13 @@ so that ``pytest`` alone enforces them too.
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, ForwardRef
 
 import grimp
 import pytest
@@ -236,3 +237,23 @@ def test_pre_commit_hooks_are_local_and_run_the_projects_own_tools() -> None:
     assert ".venv/bin/ruff format --check" in entries
     assert any(entry.startswith(".venv/bin/mypy --strict") for entry in entries)
     assert ".venv/bin/lint-imports --no-cache" in entries
+
+
+def test_the_mint_path_s_named_tuples_have_real_annotations() -> None:
+    """A string annotation costs a ``compile`` per field at every start (docs/performance.md):
+    only the fields whose types are imported for type checking alone may be strings."""
+    quoted: dict[str, list[str]] = {}
+    for name in MINT_PATH_MODULES:
+        module = importlib.import_module(name)
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, tuple) and value.__module__ == name:
+                forward = [f for f, t in value.__annotations__.items() if isinstance(t, ForwardRef)]
+                if forward:
+                    quoted[f"{name}.{value.__name__}"] = forward
+    assert quoted == {
+        "qsjwt.app.flow.KeySource": ["certificates"],
+        "qsjwt.app.flow.Request": ["settings", "record"],
+        "qsjwt.app.flow.Issued": ["assertion", "access"],
+        "qsjwt.login.settings.QseowSettings": ["check"],
+        "qsjwt.login.settings.CloudSettings": ["check"],
+    }

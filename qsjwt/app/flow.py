@@ -15,7 +15,9 @@ Imports below the login layer's mint are deferred to the branch that needs them,
 mint loads no OAuth, HTTP or key-service module (``tests/test_layers.py`` lists what it loads).
 """
 
-from __future__ import annotations
+# No "from __future__ import annotations" here: typing.NamedTuple compiles every string
+# annotation of its fields at import, on every start (docs/performance.md); only the names
+# imported for type checking alone are quoted.
 
 import contextlib
 import datetime as dt
@@ -118,7 +120,7 @@ class KeySource(NamedTuple):
     private_key: str | bytes | None = None
     passphrase: str | bytes | None = None
     certificate: str | bytes | None = None
-    certificates: Sequence[x509.Certificate] = ()
+    certificates: "Sequence[x509.Certificate]" = ()
     """the certificate already loaded (the API loads it once for many tokens)"""
     loaded: LoadedKey | None = None
     key_object: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | None = None
@@ -136,7 +138,7 @@ class KeySource(NamedTuple):
 class Request(NamedTuple):
     """Everything one run needs: checked settings, the key, and how to see secrets first."""
 
-    settings: QseowSettings | CloudSettings | OAuthSettings
+    settings: "QseowSettings | CloudSettings | OAuthSettings"
     key: KeySource
     ci_env: Mapping[str, str] = _NONE
     """the CI's variables, for a key service that logs in with the job's identity"""
@@ -144,7 +146,7 @@ class Request(NamedTuple):
     now: dt.datetime | None = None
     """the API's fixed time; the shells use the clock"""
     jti: str | None = None
-    record: Recorder | None = None
+    record: "Recorder | None" = None
     """the transcript of every exchange with Qlik (``--record``), or None"""
 
     def __repr__(self) -> str:
@@ -159,8 +161,8 @@ class Issued(NamedTuple):
     token: str
     warnings: tuple[Finding, ...]
     minted: Minted | None = None
-    assertion: Assertion | None = None
-    access: AccessToken | None = None
+    assertion: "Assertion | None" = None
+    access: "AccessToken | None" = None
     key_id: str | None = None
     """the ``kid`` an OAuth assertion carries"""
     algorithm: str | None = None
@@ -171,7 +173,7 @@ class Issued(NamedTuple):
         return f"Issued(target={self.target.value}, algorithm={self.algorithm}, token=<hidden>)"
 
     @property
-    def signed(self) -> Minted | Assertion | None:
+    def signed(self) -> "Minted | Assertion | None":
         """The signed JWT (a token or an assertion) with its header and claims, if any."""
         return self.minted or self.assertion
 
@@ -268,7 +270,7 @@ def _mint(settings: QseowSettings | CloudSettings, key: LoadedKey, request: Requ
     )
 
 
-def _oauth(settings: OAuthSettings, key: LoadedKey, request: Request) -> Issued:
+def _oauth(settings: "OAuthSettings", key: LoadedKey, request: Request) -> Issued:
     from qsjwt.oauth.assertion import (  # noqa: PLC0415
         assertion_header,
         build_assertion,
@@ -305,7 +307,7 @@ def _oauth(settings: OAuthSettings, key: LoadedKey, request: Request) -> Issued:
     )
 
 
-def check_asked(settings: QseowSettings | CloudSettings | OAuthSettings) -> bool:
+def check_asked(settings: "QseowSettings | CloudSettings | OAuthSettings") -> bool:
     """Whether the run proves its token at Qlik before delivering it."""
     if isinstance(settings, QseowSettings | CloudSettings):
         return settings.check is not None
@@ -368,6 +370,6 @@ def secret_fragments(raw_key: str, passphrase: str) -> list[str]:
     return [f for f in dict.fromkeys(fragments) if f]
 
 
-def certificates(text: str | bytes | None) -> list[x509.Certificate]:
+def certificates(text: str | bytes | None) -> "list[x509.Certificate]":
     """The certificate (and any chain) as Qlik was given it, loaded once for many tokens."""
     return load_certificates(text, input_name=CERTIFICATE) if text else []

@@ -1,6 +1,8 @@
 """Warnings and lint results: things a user should read, which the shells print their own way."""
 
-from __future__ import annotations
+# No "from __future__ import annotations" here: typing.NamedTuple compiles every string
+# annotation of its fields at import, on every start (docs/performance.md); only the names
+# imported for type checking alone are quoted.
 
 from collections.abc import Mapping
 from enum import StrEnum

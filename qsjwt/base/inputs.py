@@ -5,7 +5,9 @@ The CLI flags, the ``QSJWT_*`` environment variables, the action's ``INPUT_*`` v
 from this table instead of being written out again in each shell.
 """
 
-from __future__ import annotations
+# No "from __future__ import annotations" here: typing.NamedTuple compiles every string
+# annotation of its fields at import, on every start (docs/performance.md); only the names
+# imported for type checking alone are quoted.
 
 from collections.abc import Sequence
 from enum import StrEnum

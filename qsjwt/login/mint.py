@@ -1,6 +1,8 @@
 """From validated settings and a key to a signed token: the whole pure core in one call."""
 
-from __future__ import annotations
+# No "from __future__ import annotations" here: typing.NamedTuple compiles every string
+# annotation of its fields at import, on every start (docs/performance.md); only the names
+# imported for type checking alone are quoted.
 
 import datetime as dt
 import json
@@ -43,7 +45,7 @@ def mint(
     *,
     now: dt.datetime,
     jti: str,
-    certificates: Sequence[x509.Certificate] = (),
+    certificates: "Sequence[x509.Certificate]" = (),
 ) -> Minted:
     """Sign a token for checked ``settings`` at ``now`` (timezone-aware) with ``jti``.
 

@@ -4,7 +4,9 @@ Input is a plain mapping from input names (``user-id``...) to strings, or to lis
 for repeated CLI flags. An empty string means "not given", as the GitHub runner sends it.
 """
 
-from __future__ import annotations
+# No "from __future__ import annotations" here: typing.NamedTuple compiles every string
+# annotation of its fields at import, on every start (docs/performance.md); only the names
+# imported for type checking alone are quoted.
 
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Literal, NamedTuple
@@ -63,7 +65,7 @@ class QseowSettings(NamedTuple):
     issuer: str | None = None
     warnings: tuple[Finding, ...] = ()
     target: Target = Target.QSEOW
-    check: Check | None = None
+    check: "Check | None" = None
     """prove the token at the virtual proxy after minting"""
 
 
@@ -82,7 +84,7 @@ class CloudSettings(NamedTuple):
     groups: tuple[str, ...] = ()
     warnings: tuple[Finding, ...] = ()
     target: Target = Target.CLOUD
-    check: Check | None = None
+    check: "Check | None" = None
     """prove a token like it at the tenant after minting"""
 
 
@@ -98,7 +100,7 @@ def parse_login(
     return _qseow(reader) if target is Target.QSEOW else _cloud(reader)
 
 
-def _qseow(r: _Reader) -> QseowSettings:
+def _qseow(r: "_Reader") -> QseowSettings:
     user_id = r.identity("user-id")
     user_directory = r.identity("user-directory")
     claim_names = {name: r.claim_name(name) for name in _QSEOW_CLAIM_INPUTS}
@@ -143,7 +145,7 @@ def _qseow(r: _Reader) -> QseowSettings:
     )
 
 
-def _cloud(r: _Reader) -> CloudSettings:
+def _cloud(r: "_Reader") -> CloudSettings:
     issuer = r.issuer(r.required("issuer"))
     lifetime = r.lifetime(Target.CLOUD)
     if lifetime > CLOUD_MAX_LIFETIME:
@@ -323,7 +325,7 @@ class _Reader(ValueReader):
             self.warn("email", NOT_AN_EMAIL)
         return value
 
-    def check(self, where: str, url_of: Callable[[str], str]) -> Check | None:
+    def check(self, where: str, url_of: Callable[[str], str]) -> "Check | None":
         """``check``'s settings; without it, a warning for each input only it reads."""
         if not self.boolean(CHECK):
             for name in (where, *CONNECTION_INPUTS):

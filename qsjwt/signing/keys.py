@@ -5,7 +5,9 @@ one-line secret), or base64 of a PEM (a masked GitLab variable). Messages descri
 wrong with a key, never its content.
 """
 
-from __future__ import annotations
+# No "from __future__ import annotations" here: typing.NamedTuple compiles every string
+# annotation of its fields at import, on every start (docs/performance.md); only the names
+# imported for type checking alone are quoted.
 
 import base64
 import binascii
@@ -247,12 +249,12 @@ def _key_policy(key: object, input_name: str) -> tuple[SigningKey, list[Finding]
     )
 
 
-def load_certificate(text: str | bytes, *, input_name: str) -> x509.Certificate:
+def load_certificate(text: str | bytes, *, input_name: str) -> "x509.Certificate":
     """An X.509 certificate from PEM text (or base64 of it): the first of a chain."""
     return load_certificates(text, input_name=input_name)[0]
 
 
-def load_certificates(text: str | bytes, *, input_name: str) -> list[x509.Certificate]:
+def load_certificates(text: str | bytes, *, input_name: str) -> "list[x509.Certificate]":
     """Every certificate in PEM text (a leaf and its chain); raises KeyMaterialError."""
     from cryptography import x509  # noqa: PLC0415 (see TYPE_CHECKING above)
 
@@ -278,8 +280,8 @@ def load_certificates(text: str | bytes, *, input_name: str) -> list[x509.Certif
 
 
 def certificate_of(
-    key: SigningKey, certificates: list[x509.Certificate], *, input_name: str, now: dt.datetime
-) -> tuple[x509.Certificate, list[Finding]]:
+    key: SigningKey, certificates: "list[x509.Certificate]", *, input_name: str, now: dt.datetime
+) -> "tuple[x509.Certificate, list[Finding]]":
     """The key's own certificate among ``certificates`` (a chain may come with it), and a
     warning when it is not valid at ``now``. A certificate for another key makes Qlik refuse
     every token: that is an error, before signing."""
@@ -340,7 +342,7 @@ def load_verifying_key(text: str | bytes, *, input_name: str) -> VerifyingKey:
     return public
 
 
-def _public_der(public: CertificatePublicKeyTypes) -> bytes:
+def _public_der(public: "CertificatePublicKeyTypes") -> bytes:
     return public.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -356,7 +358,7 @@ def generate_key(key_type: str, bits: int, curve: str = "P-256") -> SigningKey:
 
 def self_signed_certificate(
     key: SigningKey, *, common_name: str, days: int, now: dt.datetime
-) -> x509.Certificate:
+) -> "x509.Certificate":
     """The certificate to paste into the QSEoW virtual proxy or the Qlik Cloud IdP."""
     from cryptography import x509  # noqa: PLC0415
     from cryptography.x509.oid import NameOID  # noqa: PLC0415
@@ -400,7 +402,7 @@ def public_pem(key: SigningKey) -> bytes:
     )
 
 
-def certificate_pem(certificate: x509.Certificate) -> bytes:
+def certificate_pem(certificate: "x509.Certificate") -> bytes:
     """The certificate as PEM, as Qlik's virtual proxy and identity provider take it."""
     return certificate.public_bytes(serialization.Encoding.PEM)
 
