@@ -11,6 +11,7 @@ might echo them.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 from collections.abc import Iterable
@@ -89,13 +90,17 @@ def _patterns(secrets: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
 
 
-def _quote(raw: bytes, space: str) -> str:
-    """``urllib.parse.quote(raw, safe="")`` (``space`` "%20") or ``quote_plus`` ("+"), without
-    importing ``urllib.parse`` on every run that prints a line."""
-    return "".join(
-        chr(byte) if byte in _UNRESERVED else space if byte == 0x20 else f"%{byte:02X}"
-        for byte in raw
-    )
+@functools.cache
+def _percent() -> dict[int, str]:
+    """Each byte as ``urllib.parse.quote(..., safe="")`` writes it, made on first use (without
+    importing ``urllib.parse`` on every run that prints a line)."""
+    return {byte: chr(byte) if byte in _UNRESERVED else f"%{byte:02X}" for byte in range(256)}
+
+
+def _quote(raw: bytes) -> str:
+    """``urllib.parse.quote(raw, safe="")``; ``quote_plus`` is this with ``%20`` as ``+`` (a
+    ``%`` of the input is written ``%25``, so every ``%20`` here stands for a space)."""
+    return raw.decode("latin-1").translate(_percent())
 
 
 def _forms(secret: str) -> set[str]:
@@ -104,9 +109,9 @@ def _forms(secret: str) -> set[str]:
         secret,
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
-        _quote(raw, "%20"),
-        _quote(raw, "+"),
     }
+    quoted = _quote(raw)
+    forms |= {quoted, quoted.replace("%20", "+")}
     for shift, skip in ((0, 0), (1, 2), (2, 3)):  # the chars that hold a byte before it
         encoded = base64.b64encode(b"\0" * shift + raw).decode()[skip:].rstrip("=")
         encoded = encoded[: len(encoded) - 3] if shift or len(raw) % 3 else encoded

@@ -9,8 +9,10 @@ import json
 import urllib.parse
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from qsjwt.base.display import HIDDEN, RUN, escape_controls, one_line, scrub
+from qsjwt.base.display import HIDDEN, RUN, _forms, escape_controls, one_line, scrub
 from qsjwt.base.secret import MAX_HELD, MIN_HELD, Secret, held, hold
 
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzY3J1Yi10ZXN0In0.U2NydWJUZXN0U2lnbmF0dXJlQnl0ZXM"
@@ -72,3 +74,13 @@ def test_a_long_lived_process_holds_a_bounded_number() -> None:
     assert len(held()) == MAX_HELD
     assert held()[-1] == f"minted-token-number-{MAX_HELD + 49:06}"
     assert "minted-token-number-000000" not in held()
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=64))
+def test_the_url_forms_are_urllib_s(raw: bytes) -> None:
+    """display quotes without importing urllib.parse; these are the forms urllib writes."""
+    text = raw.decode("utf-8", "surrogateescape")
+    forms = _forms(text)
+    assert urllib.parse.quote(raw, safe="") in forms
+    assert urllib.parse.quote_plus(raw, safe="") in forms
