@@ -29,7 +29,7 @@ from qsjwt.base.inputs import (
     Target,
     default_lifetime,
 )
-from qsjwt.base.values import RawValue, ValueReader, read_for
+from qsjwt.base.values import RawValue, ValueReader, has_control, not_utf8, read_for
 from qsjwt.net.connection import (
     CA_BUNDLE,
     CONNECTION_INPUTS,
@@ -87,7 +87,6 @@ LOOKUP_FIELDS = ("subject", "userId")
 _CLIENT_ID = re.compile(r"[\x21-\x7e]+")
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 """RFC 6749 §3.3 scope-token: printable ASCII except space, ``"`` and ``\\``."""
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 MAX_SCOPE_LENGTH = 128
 """Qlik's scope names are short (``admin.apps:read``): a longer one is something else, perhaps a
 secret pasted into the wrong input, and is not sent."""
@@ -376,7 +375,7 @@ def _user_lookup(text: str) -> UserLookup:
             input_name=USER_LOOKUP,
             hint=hint,
         )
-    if not value or len(value) > MAX_LOOKUP_VALUE_LENGTH or _CONTROL.search(value):
+    if not value or len(value) > MAX_LOOKUP_VALUE_LENGTH or has_control(value) or not_utf8(value):
         raise InputError(
             f"needs a value of 1 to {MAX_LOOKUP_VALUE_LENGTH} characters on one line",
             input_name=USER_LOOKUP,
