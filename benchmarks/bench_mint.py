@@ -50,9 +50,10 @@ def main() -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
     pem = private_pem(key)
     now = dt.datetime.now(dt.UTC)
+    at = int(now.timestamp())
     settings = parse_settings(Target.CLOUD, VALUES)
     loaded = load_signing_key(pem, input_name=PRIVATE_KEY, passphrase_name=PRIVATE_KEY_PASSPHRASE)
-    claims = build_claims(settings, now=now, jti=new_jti())
+    claims = build_claims(settings, now=at, jti=new_jti())
     header = build_header(settings)
 
     reference = median_seconds(lambda: jwt.encode(claims, key, algorithm="RS256"))
@@ -61,8 +62,8 @@ def main() -> None:
         "load_signing_key": lambda: load_signing_key(
             pem, input_name=PRIVATE_KEY, passphrase_name=PRIVATE_KEY_PASSPHRASE
         ),
-        "lint_token": lambda: lint_token(header, claims, Target.CLOUD, now=now),
-        "mint (loaded key)": lambda: mint(settings, loaded, now=now, jti=new_jti()),
+        "lint_token": lambda: lint_token(header, claims, Target.CLOUD, now=at),
+        "mint (loaded key)": lambda: mint(settings, loaded, now=at, jti=new_jti()),
         "flow.issue (all)": lambda: issue(
             Request(settings, KeySource(private_key=pem), now=now, jti=new_jti())
         ),

@@ -28,6 +28,8 @@ from tests.action_runner import Result, Runner
 from tests.qlik_local import LocalQlik
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, 0, tzinfo=dt.UTC)
+NOW_S = int(NOW.timestamp())
+"""``NOW`` in seconds since the epoch, the time the core takes (as a JWT writes it)."""
 ENCRYPTED_KEY = Path(__file__).parent / "keys" / "encrypted-rsa-2048.pem"
 ENCRYPTED_KEY_PASSPHRASE = "qs-jwt test passphrase"
 

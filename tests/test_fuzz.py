@@ -37,7 +37,7 @@ from qsjwt.base.inputs import JWT_TARGETS, Target
 from qsjwt.login.lint import lint_token
 from qsjwt.signing.jws import decode_unverified, verify_token
 from qsjwt.signing.keys import load_signing_key, load_verifying_key, public_pem
-from tests.conftest import ENCRYPTED_KEY_PASSPHRASE, NOW, verify_independently
+from tests.conftest import ENCRYPTED_KEY_PASSPHRASE, NOW, NOW_S, verify_independently
 from tests.helpers import FIXED_JTI, issue_jwt, jwt_settings, values_for
 from tests.leaks.material import LEGACY_PASSPHRASE, WRONG_PASSPHRASE, material
 
@@ -267,7 +267,7 @@ def test_mint_from_any_key_text_makes_a_verifiable_token_or_our_error(given_inpu
         assert header["kid"] and claims["aud"] == "qlik.api/login/jwt-session"
     else:
         assert header["alg"].startswith("RS")
-    assert not any(f.severity == "error" for f in lint_token(header, claims, target, now=NOW))
+    assert not any(f.severity == "error" for f in lint_token(header, claims, target, now=NOW_S))
     event(f"token: {header['alg']}")
 
 
@@ -354,7 +354,9 @@ def test_decode_lint_and_verify_end_in_a_result_or_a_token_error(
     except TokenError:
         return
     if isinstance(header, dict) and isinstance(claims, dict):
-        lint_token(header, claims, target, now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+        lint_token(
+            header, claims, target, now=int(dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp())
+        )
     try:
         verify_token(token, verifying, audience=audience)
     except TokenError:

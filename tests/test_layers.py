@@ -137,12 +137,13 @@ MINT_PATH_MODULES = [
 # What a mint must never load (each with its submodules): the HTTP and TLS stack, event loops,
 # threads and processes, mail parsing, logging; PyJWT and X.509 (a certificate input loads
 # x509, a bare key does not); argparse and its gettext (a plain command line is read by
-# cli.parser.Quick).
+# cli.parser.Quick); datetime (the core's times are seconds, as a JWT writes them).
 NOT_ON_THE_MINT_PATH = [
     "argparse",
     "asyncio",
     "concurrent",
     "cryptography.x509",
+    "datetime",
     "email",
     "gettext",
     "http",
@@ -252,7 +253,7 @@ def test_the_mint_path_s_named_tuples_have_real_annotations() -> None:
                     quoted[f"{name}.{value.__name__}"] = forward
     assert quoted == {
         "qsjwt.app.flow.KeySource": ["certificates"],
-        "qsjwt.app.flow.Request": ["settings", "record"],
+        "qsjwt.app.flow.Request": ["settings", "now", "record"],
         "qsjwt.app.flow.Issued": ["assertion", "access"],
         "qsjwt.login.settings.QseowSettings": ["check"],
         "qsjwt.login.settings.CloudSettings": ["check"],

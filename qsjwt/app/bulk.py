@@ -7,7 +7,7 @@ and checked once, before any row is read; a certificate given with it must be it
 
 from __future__ import annotations
 
-import datetime as dt
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -46,7 +46,7 @@ def issue_bulk(
     users file (``USERS``), the key or a bad row."""
     if key.private_key is None:
         raise InputError("is required", input_name="private-key")
-    now = dt.datetime.now(dt.UTC)
+    now = int(time.time())
     text_key = KeyText(key.private_key, key.passphrase)
     loaded = text_key.load()  # refused here, before the users are read, when it cannot sign
     found: tuple[Finding, ...] = ()

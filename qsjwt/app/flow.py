@@ -20,8 +20,8 @@ mint loads no OAuth, HTTP or key-service module (``tests/test_layers.py`` lists 
 # imported for type checking alone are quoted.
 
 import contextlib
-import datetime as dt
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -50,6 +50,8 @@ from qsjwt.signing.keys import (
 )
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from cryptography import x509
 
     from qsjwt.net.record import Recorder
@@ -143,7 +145,7 @@ class Request(NamedTuple):
     ci_env: Mapping[str, str] = _NONE
     """the CI's variables, for a key service that logs in with the job's identity"""
     on_secret: Callable[[str], None] = _ignore
-    now: dt.datetime | None = None
+    now: "dt.datetime | None" = None
     """the API's fixed time; the shells use the clock"""
     jti: str | None = None
     record: "Recorder | None" = None
@@ -243,11 +245,11 @@ def _mint(settings: QseowSettings | CloudSettings, key: LoadedKey, request: Requ
         load_certificates(certificate, input_name=CERTIFICATE) if certificate else []
     )
 
-    def mint_one(now: dt.datetime | None = None, jti: str | None = None) -> Minted:
+    def mint_one(now: "dt.datetime | None" = None, jti: str | None = None) -> Minted:
         return mint(
             settings,
             key,
-            now=now or dt.datetime.now(dt.UTC),
+            now=int(time.time()) if now is None else int(now.timestamp()),
             jti=jti or new_jti(),
             certificates=chain,
         )
@@ -280,6 +282,8 @@ def _oauth(settings: "OAuthSettings", key: LoadedKey, request: Request) -> Issue
     header = assertion_header(settings, key)  # Qlik's OAuth rules, before anything is signed
     warnings = settings.warnings + key.warnings
     if settings.assertion_only:
+        import datetime as dt  # noqa: PLC0415 (a login token's mint needs no datetime)
+
         now = request.now or dt.datetime.now(dt.UTC)
         assertion = build_assertion(settings, key, now=now, jti=request.jti or new_assertion_jti())
         request.on_secret(assertion.token)
@@ -324,7 +328,7 @@ def prove(request: Request, issued: Issued) -> str:
     return describe(prove_at_qlik(request.settings, issued.token, probe, record=request.record))
 
 
-def document(issued: Issued, *, expires_at: Callable[[dt.datetime], str]) -> dict[str, Any]:
+def document(issued: Issued, *, expires_at: "Callable[[dt.datetime], str]") -> dict[str, Any]:
     """The JSON a shell shows for ``--format json``: the token with its header and claims, or
     the access token with what Qlik said of it."""
     if issued.access is not None:

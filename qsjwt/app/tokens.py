@@ -102,7 +102,7 @@ def lint(
         header,
         claims,
         target,
-        now=now,
+        now=int(now.timestamp()),
         user_id_claim=user_id_claim,
         user_directory_claim=user_directory_claim,
         size=len(token.strip()),

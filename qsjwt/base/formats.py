@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
+from typing import TYPE_CHECKING
 
 from qsjwt.base.errors import InputError
+
+if TYPE_CHECKING:
+    import datetime as dt
 
 ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 """A name every shell accepts for an environment variable (dotenv files, GITHUB_ENV)."""
@@ -28,6 +31,8 @@ def parse_boolean(text: str, *, input_name: str) -> bool:
 
 def iso_utc(moment: dt.datetime) -> str:
     """ISO 8601 in UTC with a ``Z``: what ``date -d``, JavaScript and Python all parse."""
+    import datetime as dt  # noqa: PLC0415 (loaded already: moment is a datetime)
+
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 

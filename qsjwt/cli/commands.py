@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Mapping
@@ -10,7 +9,7 @@ from dataclasses import replace
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from qsjwt.app.flow import KeySource, Request, check_asked, document, issue, prove
+from qsjwt.app.flow import Issued, KeySource, Request, check_asked, document, issue, prove
 from qsjwt.app.target import parse_settings
 from qsjwt.base.display import json_document, path_for_message
 from qsjwt.base.errors import InputError, OutputError, QsjwtError, spell
@@ -28,12 +27,22 @@ from qsjwt.cli.out import PROG
 from qsjwt.io.sources import KEY_LIMIT, read_bounded
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from qsjwt.io.files import PlannedFile
 
 Handler = Callable[[SimpleNamespace, Mapping[str, str], Mapping[str, str]], int]
 """(parsed arguments, the environment, how each input was spelled) -> exit code"""
 
 FORMATS = ("token", "json")
+
+
+def _utc_now() -> dt.datetime:
+    """The clock, for the commands that read or make certificates and tokens with dates (a mint
+    takes its time from ``time``: it never imports ``datetime``)."""
+    import datetime as dt  # noqa: PLC0415
+
+    return dt.datetime.now(dt.UTC)
 
 
 def mint(args: SimpleNamespace, env: Mapping[str, str], names: Mapping[str, str]) -> int:
@@ -71,34 +80,14 @@ def mint(args: SimpleNamespace, env: Mapping[str, str], names: Mapping[str, str]
     if check_only:
         return 0
     shown = json_document(document(issued, expires_at=iso_utc)) if args.format == "json" else None
-    if issued.access is not None:
-        access = issued.access
-        expires = iso_utc(access.expires_at) if access.expires_at else "a time Qlik did not say"
-        variable, done = gather.ACCESS_DOTENV_DEFAULT, f"access token expires at {expires}"
-    elif issued.assertion is not None:
-        variable = gather.DOTENV_DEFAULT
-        done = (
-            f"assertion expires at {iso_utc(issued.assertion.expires_at)}; post it to the "
-            "tenant's /oauth/token once, before then"
-        )
-    else:
-        signed = issued.signed
-        expires = iso_utc(signed.expires_at) if signed is not None else "?"
-        variable, done = gather.DOTENV_DEFAULT, f"token expires at {expires}"
-    return _deliver(issued.token, shown, outputs, args.dotenv_variable or variable, done)
-
-
-def _deliver(
-    token: str, document: str | None, outputs: list[PlannedFile], variable: str, done: str
-) -> int:
-    """The token (or the JSON ``document`` holding it) to stdout or the output files; a dotenv
-    file gets ``variable=token``. ``done`` goes to stderr once files are written."""
-    rendered = (document or token) + "\n"
+    rendered = (shown or issued.token) + "\n"
     if not outputs:
         out.result(rendered)
         return 0
+    variable, done = _made(issued)
+    variable = args.dotenv_variable or variable
     files = [
-        replace(p, content=f"{variable}={token}\n".encode())
+        replace(p, content=f"{variable}={issued.token}\n".encode())
         if p.replaces_lines
         else replace(p, content=rendered.encode())
         for p in outputs
@@ -107,6 +96,23 @@ def _deliver(
         return stopped
     out.say(sys.stderr, done)
     return 0
+
+
+def _made(issued: Issued) -> tuple[str, str]:
+    """The dotenv variable of what was made, and the line that says when it expires (once the
+    files are written: a token printed alone needs neither, nor ``datetime``)."""
+    if issued.access is not None:
+        access = issued.access
+        expires = iso_utc(access.expires_at) if access.expires_at else "a time Qlik did not say"
+        return gather.ACCESS_DOTENV_DEFAULT, f"access token expires at {expires}"
+    if issued.assertion is not None:
+        return gather.DOTENV_DEFAULT, (
+            f"assertion expires at {iso_utc(issued.assertion.expires_at)}; post it to the "
+            "tenant's /oauth/token once, before then"
+        )
+    signed = issued.signed
+    expires = iso_utc(signed.expires_at) if signed is not None else "?"
+    return gather.DOTENV_DEFAULT, f"token expires at {expires}"
 
 
 def _write(files: list[PlannedFile], *, overwrite: bool = True) -> int | None:
@@ -130,7 +136,7 @@ def decode(args: SimpleNamespace, env: Mapping[str, str], names: Mapping[str, st
     from qsjwt.cli import reading  # noqa: PLC0415
 
     header, claims = tokens.decode(reading.token(args, env))
-    in_date, said = tokens.validity(claims, now=dt.datetime.now(dt.UTC))
+    in_date, said = tokens.validity(claims, now=_utc_now())
     out.say(sys.stderr, "NOT verified: the signature was not checked (use verify)")
     out.say(sys.stderr, said)
     shown = {
@@ -163,7 +169,7 @@ def verify(args: SimpleNamespace, env: Mapping[str, str], names: Mapping[str, st
             f"{gather.ENV_CERTIFICATE_FILE} / {gather.ENV_CERTIFICATE})",
             input_name=None,
         )
-    now = dt.datetime.now(dt.UTC)
+    now = _utc_now()
     header, claims = tokens.verify(token, key_text, audience=args.audience, now=now)
     out.findings(tokens.certificate_findings(key_text, now=now), names, sys.stderr)
     _, said = tokens.validity(claims, now=now)
@@ -191,7 +197,7 @@ def lint(args: SimpleNamespace, env: Mapping[str, str], names: Mapping[str, str]
     found = tokens.lint(
         reading.token(args, env),
         target,
-        now=dt.datetime.now(dt.UTC),
+        now=_utc_now(),
         user_id_claim=args.user_id_claim,
         user_directory_claim=args.user_directory_claim,
     )
@@ -231,7 +237,7 @@ def keygen(args: SimpleNamespace, env: Mapping[str, str], names: Mapping[str, st
     }
     service = gather.key_service_values(args, env)
     source = gather.key_source(args, env, service) if service.get("key-service") else KeySource()
-    settings, made = keys.keygen(values, source, now=dt.datetime.now(dt.UTC), ci_env=env)
+    settings, made = keys.keygen(values, source, now=_utc_now(), ci_env=env)
     out_dir = Path(args.out_dir)
     if not out_dir.is_dir():  # only now: a refused argument leaves no empty directory behind
         # one new level in a real, writable directory: a key or passphrase given here by

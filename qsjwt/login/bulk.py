@@ -256,7 +256,7 @@ class _Job:
 
     target: Target
     shared: Mapping[str, RawValue]
-    now: dt.datetime
+    now: int
 
 
 _Bad = tuple[int, str, str | None, str | None]
@@ -372,7 +372,7 @@ def mint_bulk(
     target: Target,
     shared: Mapping[str, RawValue],
     key: KeyText,
-    now: dt.datetime,
+    now: int,
     skip_bad_rows: bool = False,
     jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,

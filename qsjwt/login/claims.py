@@ -1,13 +1,12 @@
 """The claims of a token, exactly as each Qlik target reads them.
 
-``now`` and ``jti`` come from the caller, so the same settings always give the same claims
-and tests need no clock.
+``now`` (seconds since the epoch, as a JWT writes times) and ``jti`` come from the caller, so
+the same settings always give the same claims and tests need no clock.
 """
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import os
 
 from qsjwt.base.rules import CLOUD_AUDIENCE
@@ -27,16 +26,12 @@ def new_jti() -> str:
     return base64.urlsafe_b64encode(os.urandom(JTI_BYTES)).rstrip(b"=").decode("ascii")
 
 
-def build_claims(settings: LoginSettings, *, now: dt.datetime, jti: str) -> Claims:
+def build_claims(settings: LoginSettings, *, now: int, jti: str) -> Claims:
     """``iat`` and ``nbf`` are both ``now`` back-dated by the clock skew (Qlik's rule 15: a
     Qlik clock a little behind ours must not see a token from the future), and ``exp`` is
     ``nbf`` + lifetime, so exp - nbf is exactly the lifetime the settings checked.
-
-    Raises ValueError for a naive ``now``, which Python would read as local time.
     """
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be a timezone-aware datetime")
-    iat = int(now.timestamp()) - settings.clock_skew
+    iat = now - settings.clock_skew
     if isinstance(settings, QseowSettings):
         return _qseow(settings, iat, jti)
     return _cloud(settings, iat, jti)

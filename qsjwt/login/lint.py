@@ -6,7 +6,6 @@ a last guard, so a token this tool makes can never break them.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from qsjwt.base.durations import format_duration
@@ -50,7 +49,7 @@ def lint_token(
     claims: dict[str, Any],
     target: Target,
     *,
-    now: dt.datetime,
+    now: int,
     user_id_claim: str | None = None,
     user_directory_claim: str | None = None,
     size: int | None = None,
@@ -64,7 +63,7 @@ def lint_token(
         (report.error if problem[0] else report.warn)("token", problem[1])
     _algorithm(report, header, target)
     times = _times(report, claims, required=target is Target.CLOUD)
-    _expiry(report, times, int(now.timestamp()))
+    _expiry(report, times, now)
     if target is Target.CLOUD:
         _cloud(report, header, claims, times)
     else:

@@ -4,7 +4,6 @@
 # annotation of its fields at import, on every start (docs/performance.md); only the names
 # imported for type checking alone are quoted.
 
-import datetime as dt
 import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -21,6 +20,8 @@ from qsjwt.signing.jws import Claims, encode_header, sign_encoded, sign_token
 from qsjwt.signing.keys import LoadedKey, certificate_of
 
 if TYPE_CHECKING:  # only a caller with certificates imports cryptography.x509
+    import datetime as dt
+
     from cryptography import x509
 
 
@@ -30,9 +31,16 @@ class Minted(NamedTuple):
     token: str
     header: dict[str, Any]
     claims: Claims
-    expires_at: dt.datetime
     expires_in: int
     warnings: tuple[Finding, ...]
+
+    @property
+    def expires_at(self) -> "dt.datetime":
+        """When the token expires (its ``exp``), as a timezone-aware UTC time: made when asked,
+        so a mint that prints only the token never imports ``datetime``."""
+        import datetime as dt  # noqa: PLC0415
+
+        return dt.datetime.fromtimestamp(self.claims["exp"], tz=dt.UTC)
 
     def __repr__(self) -> str:
         """Never the token: a log line or traceback that shows a ``Minted`` shows its claims."""
@@ -43,11 +51,11 @@ def mint(
     settings: LoginSettings,
     key: LoadedKey,
     *,
-    now: dt.datetime,
+    now: int,
     jti: str,
     certificates: "Sequence[x509.Certificate]" = (),
 ) -> Minted:
-    """Sign a token for checked ``settings`` at ``now`` (timezone-aware) with ``jti``.
+    """Sign a token for checked ``settings`` at ``now`` (seconds since the epoch) with ``jti``.
 
     ``certificates``: what Qlik was given (a chain may come with it); the key's own must be
     among them, and a warning says when it is not valid at ``now``.
@@ -67,12 +75,10 @@ def mint(
     _guard(settings, header, claims, now)
     token = sign_token(claims, key.key, header=header)
     size_findings = _size(settings, len(token))
-    expires_at = dt.datetime.fromtimestamp(claims["exp"], tz=dt.UTC)
     return Minted(
         token=token,
         header=header,
         claims=claims,
-        expires_at=expires_at,
         expires_in=claims["exp"] - claims["iat"],
         warnings=settings.warnings + key.warnings + tuple(certificate_findings) + size_findings,
     )
@@ -111,9 +117,7 @@ def _encoded_size(value: object) -> int:
     return len(json.dumps(value, separators=(",", ":")).encode()) * 4 // 3
 
 
-def _guard(
-    settings: LoginSettings, header: dict[str, Any], claims: Claims, now: dt.datetime
-) -> None:
+def _guard(settings: LoginSettings, header: dict[str, Any], claims: Claims, now: int) -> None:
     """Settings validation should make this unreachable; a failure here is our bug, not input."""
     qseow = settings if isinstance(settings, QseowSettings) else None
     found = lint_token(
@@ -149,7 +153,7 @@ class RunGuard:
     between tokens) puts the token through the full lint again, so it is refused as before.
     """
 
-    def __init__(self, now: dt.datetime) -> None:
+    def __init__(self, now: int) -> None:
         self._now = now
         self._passed: tuple[Any, ...] | None = None
 
@@ -175,7 +179,7 @@ class RunMinter:
     key's fit to the algorithm and the encoded header (again whenever the header changes), the
     lint guard's shared rules (``RunGuard``)."""
 
-    def __init__(self, key: LoadedKey, now: dt.datetime) -> None:
+    def __init__(self, key: LoadedKey, now: int) -> None:
         self._key, self._now = key, now
         self._guard = RunGuard(now)
         self._header: dict[str, str] | None = None

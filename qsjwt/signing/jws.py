@@ -12,7 +12,6 @@ verifying keep PyJWT, imported when they are first used.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,8 @@ from qsjwt.base.inputs import PRIVATE_KEY
 from qsjwt.signing.algorithms import ALLOWED, ECDSA, RSA_PSS, SigningKey
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from qsjwt.signing.keys import VerifyingKey
 
 Claims = dict[str, Any]
@@ -173,6 +174,8 @@ def verify_token(
             input_name="token",
             hint="give the certificate or public key of the key that signed it",
         )
+    import datetime as dt  # noqa: PLC0415 (verifying only: a mint needs no datetime)
+
     import jwt  # noqa: PLC0415
 
     try:  # the signature only: the claims are checked below, in words that say what is wrong
@@ -244,6 +247,8 @@ def _shown(value: object, limit: int = 120) -> str:
 
 def when(moment: float, now: dt.datetime) -> str:
     """``expired 5 minutes ago (2026-01-01T10:00:00Z)``-style words for a claim's time."""
+    import datetime as dt  # noqa: PLC0415 (loaded already: now is a datetime)
+
     delta = moment - now.timestamp()
     stamp = dt.datetime.fromtimestamp(moment, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     span = _span(abs(delta))

@@ -11,7 +11,6 @@ wrong with a key, never its content.
 
 import base64
 import binascii
-import datetime as dt
 import re
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -25,6 +24,8 @@ from qsjwt.base.formats import as_bytes
 from qsjwt.signing.algorithms import SigningKey
 
 if TYPE_CHECKING:  # cryptography.x509 costs more to import than a signature: only when used
+    import datetime as dt
+
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
@@ -280,11 +281,11 @@ def load_certificates(text: str | bytes, *, input_name: str) -> "list[x509.Certi
 
 
 def certificate_of(
-    key: SigningKey, certificates: "list[x509.Certificate]", *, input_name: str, now: dt.datetime
+    key: SigningKey, certificates: "list[x509.Certificate]", *, input_name: str, now: int
 ) -> "tuple[x509.Certificate, list[Finding]]":
     """The key's own certificate among ``certificates`` (a chain may come with it), and a
-    warning when it is not valid at ``now``. A certificate for another key makes Qlik refuse
-    every token: that is an error, before signing."""
+    warning when it is not valid at ``now`` (seconds since the epoch). A certificate for
+    another key makes Qlik refuse every token: that is an error, before signing."""
     own = _public_der(key.public_key())
     mine = [c for c in certificates if _public_der(c.public_key()) == own]
     if not mine:
@@ -295,7 +296,7 @@ def certificate_of(
         )
     certificate = mine[0]
     findings = []
-    if now < certificate.not_valid_before_utc:
+    if now < certificate.not_valid_before_utc.timestamp():
         findings.append(
             warning(
                 f"is not valid before {certificate.not_valid_before_utc:%Y-%m-%d %H:%M} UTC; "
@@ -303,7 +304,7 @@ def certificate_of(
                 input_name,
             )
         )
-    elif now > certificate.not_valid_after_utc:
+    elif now > certificate.not_valid_after_utc.timestamp():
         findings.append(
             warning(
                 f"expired on {certificate.not_valid_after_utc:%Y-%m-%d}; Qlik may refuse tokens "
@@ -357,9 +358,11 @@ def generate_key(key_type: str, bits: int, curve: str = "P-256") -> SigningKey:
 
 
 def self_signed_certificate(
-    key: SigningKey, *, common_name: str, days: int, now: dt.datetime
+    key: SigningKey, *, common_name: str, days: int, now: "dt.datetime"
 ) -> "x509.Certificate":
     """The certificate to paste into the QSEoW virtual proxy or the Qlik Cloud IdP."""
+    import datetime as dt  # noqa: PLC0415 (keygen only: a mint needs no datetime)
+
     from cryptography import x509  # noqa: PLC0415
     from cryptography.x509.oid import NameOID  # noqa: PLC0415
 

@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import json
 import sys
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from email.message import Message
@@ -268,7 +269,7 @@ def _qseow_token(pair: KeyPair, **values: str) -> str:
     settings = parse_settings(
         Target.QSEOW, {"user-id": "alice", "user-directory": "CORP", **values}
     )
-    return mint(settings, _key(pair), now=dt.datetime.now(dt.UTC), jti=new_jti()).token
+    return mint(settings, _key(pair), now=int(time.time()), jti=new_jti()).token
 
 
 def _transport(qlik: LocalQlik) -> Transport:
@@ -309,7 +310,7 @@ def test_prove_redacts_the_settings_values(
         "ca-bundle": qlik.ca_bundle,
     }
     settings = parse_settings(Target.QSEOW, values)
-    token = mint(settings, _key(rsa_pair), now=dt.datetime.now(dt.UTC), jti=new_jti()).token
+    token = mint(settings, _key(rsa_pair), now=int(time.time()), jti=new_jti()).token
     path = tmp_path / "prove.json"
     prove(settings, token, lambda: token, record=Recorder(path, command="check qseow"))
     text = path.read_text()
@@ -332,7 +333,7 @@ def test_check_cloud_and_oauth_record_no_secret(
     )
 
     def probe() -> str:
-        return mint(cloud, _key(rsa_pair), now=dt.datetime.now(dt.UTC), jti=new_jti()).token
+        return mint(cloud, _key(rsa_pair), now=int(time.time()), jti=new_jti()).token
 
     path = tmp_path / "cloud.json"
     spy = Spy(Recorder(path, command="check cloud", redact=["svc_ci", "ci@example.com"]))
@@ -621,7 +622,7 @@ def _make(directory: Path, pair: KeyPair, other: KeyPair) -> None:  # pragma: no
 
     def cloud_check(settings: Any) -> Callable[[LocalQlik, Recorder], object]:
         def probe() -> str:
-            return mint(settings, _key(pair), now=dt.datetime.now(dt.UTC), jti=new_jti()).token
+            return mint(settings, _key(pair), now=int(time.time()), jti=new_jti()).token
 
         return lambda q, r: check_cloud(q.tenant_url, probe, transport=_transport(q), observe=r)
 

@@ -40,7 +40,7 @@ from qsjwt.login.lint import lint_token, lint_user_claims
 from qsjwt.login.mint import RunGuard, RunMinter, mint
 from qsjwt.login.settings import RowSettings
 from tests.cli.test_cli import qs_jwt, qs_jwt_process
-from tests.conftest import NOW, KeyPair, verify_independently
+from tests.conftest import NOW_S, KeyPair, verify_independently
 
 CLOUD_SHARED = {"issuer": "idp.example.com", "key-id": "kid-1"}
 
@@ -80,7 +80,7 @@ def minted(
         target=target,
         shared={**shared, "clock-skew": "0s", **kwargs.pop("shared", {})},
         key=KeyText(pair.private_pem),
-        now=NOW,
+        now=NOW_S,
         **kwargs,
     )
 
@@ -378,12 +378,12 @@ def test_run_minter_makes_exactly_the_tokens_of_mint(
     key = KeyText(rsa_pair.private_pem).load()
     rows = RUN_ROWS[target]
     for order in (rows, rows[::-1]):
-        run = RunMinter(key, NOW)
+        run = RunMinter(key, NOW_S)
         for number, row in enumerate(order):
             settings = parse_settings(target, {**shared, **row})
             jti = f"jti-{number:040d}"
             token, exp, warnings = run.token(settings, jti)
-            expected = mint(settings, key, now=NOW, jti=jti)
+            expected = mint(settings, key, now=NOW_S, jti=jti)
             assert token == expected.token
             assert dt.datetime.fromtimestamp(exp, tz=dt.UTC) == expected.expires_at
             assert warnings == expected.warnings
@@ -405,7 +405,7 @@ SUBJECTS = ['a"b', "ünï ☃ 𝄞", "back\\slash", "</script>", "\u00e9\u0301"]
 def _guard_inputs(target: Any) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     shared = {"user-directory": "CORP"} if target is Target.QSEOW else CLOUD_SHARED
     settings = RowSettings(target, shared).settings_for(RUN_ROWS[target][0])
-    return settings, build_header(settings), build_claims(settings, now=NOW, jti="j" * 43)
+    return settings, build_header(settings), build_claims(settings, now=NOW_S, jti="j" * 43)
 
 
 @pytest.mark.parametrize("target", [Target.QSEOW, Target.CLOUD])
@@ -422,7 +422,7 @@ def test_run_guard_still_refuses_a_broken_shared_part(target: Target) -> None:
     if target is Target.CLOUD:
         broken += [(header, {**claims, "aud": "other"}), ({"alg": "RS256"}, claims)]
     for bad_header, bad_claims in broken:
-        guard = RunGuard(NOW)
+        guard = RunGuard(NOW_S)
         guard.check(settings, header, claims)  # the first token: in full, and fine
         guard.check(settings, header, {**claims, "jti": "k" * 43})  # only its own claims
         with pytest.raises(QsjwtError, match="internal check failed"):
@@ -439,7 +439,7 @@ def test_run_guard_still_refuses_a_broken_user_claim(target: Target) -> None:
         bad = [{"sub": ""}, {"name": 3}, {"email_verified": "true"}, {"jti": ""}]
         bad += [{"groups": ["ok", ""]}, {"email": None}]
     for change in bad:
-        guard = RunGuard(NOW)
+        guard = RunGuard(NOW_S)
         guard.check(settings, header, claims)
         with pytest.raises(QsjwtError, match="internal check failed"):
             guard.check(settings, header, {**claims, **change})
@@ -448,7 +448,7 @@ def test_run_guard_still_refuses_a_broken_user_claim(target: Target) -> None:
 def test_run_guard_refuses_a_broken_first_token() -> None:
     settings, header, claims = _guard_inputs(Target.CLOUD)
     with pytest.raises(QsjwtError, match="internal check failed"):
-        RunGuard(NOW).check(settings, header, {**claims, "exp": claims["iat"]})
+        RunGuard(NOW_S).check(settings, header, {**claims, "exp": claims["iat"]})
 
 
 @pytest.mark.parametrize("target", [Target.QSEOW, Target.CLOUD])
@@ -460,7 +460,7 @@ def test_user_claim_rules_are_those_of_lint_token(target: Target) -> None:
     mine = {"userId", "userDirectory", "sub", "name", "email", "email_verified", "jti", "groups"}
     for change in changes:
         token_claims = {**claims, **change}
-        full = lint_token(header, token_claims, target, now=NOW)
+        full = lint_token(header, token_claims, target, now=NOW_S)
         user = lint_user_claims(token_claims, target)
         errors = [f for f in full if f.severity is Severity.ERROR]
         assert [f for f in user if f.severity is Severity.ERROR] == errors

@@ -5,14 +5,16 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
+import time
 from typing import Any
 
 import pytest
 
+from qsjwt.app.flow import KeySource, Request, issue
 from qsjwt.base.inputs import Target
 from qsjwt.login.claims import build_claims, build_header, new_jti
 from qsjwt.login.mint import mint
-from tests.conftest import NOW, KeyPair, verify_independently
+from tests.conftest import NOW, NOW_S, KeyPair, verify_independently
 from tests.helpers import BOTH_TARGETS, FIXED_JTI, parse, signing_key
 
 T = 1_795_867_200
@@ -27,7 +29,7 @@ def test_now_is_what_the_goldens_assume() -> None:
 
 
 def test_qseow_minimal() -> None:
-    claims = build_claims(parse(Target.QSEOW), now=NOW, jti=FIXED_JTI)
+    claims = build_claims(parse(Target.QSEOW), now=NOW_S, jti=FIXED_JTI)
     assert claims == {
         "userId": "alice",
         "userDirectory": "CORP",
@@ -55,7 +57,7 @@ def test_qseow_everything() -> None:
         expires_in="2h",
         algorithm="RS512",
     )
-    claims = build_claims(settings, now=NOW, jti=FIXED_JTI)
+    claims = build_claims(settings, now=NOW_S, jti=FIXED_JTI)
     assert claims == {
         "uid": "alice",
         "dir": "CORP",
@@ -76,7 +78,7 @@ def test_qseow_everything() -> None:
 
 
 def test_cloud_minimal() -> None:
-    claims = build_claims(parse(Target.CLOUD), now=NOW, jti=FIXED_JTI)
+    claims = build_claims(parse(Target.CLOUD), now=NOW_S, jti=FIXED_JTI)
     assert claims == {
         "iss": "idp.example.com",
         "aud": "qlik.api/login/jwt-session",
@@ -107,7 +109,7 @@ def test_cloud_everything() -> None:
         clock_skew="30s",
         algorithm="PS256",
     )
-    claims = build_claims(settings, now=NOW, jti=FIXED_JTI)
+    claims = build_claims(settings, now=NOW_S, jti=FIXED_JTI)
     assert claims == {
         "iss": "https://idp.example.com",
         "aud": "qlik.api/login/jwt-session",
@@ -137,37 +139,46 @@ def test_qseow_header_has_no_kid_even_if_given() -> None:
 
 @BOTH_TARGETS
 def test_groups_are_a_json_array(target: Target) -> None:
-    claims = build_claims(parse(target, groups="A"), now=NOW, jti=FIXED_JTI)
+    claims = build_claims(parse(target, groups="A"), now=NOW_S, jti=FIXED_JTI)
     assert claims["groups"] == ["A"]
 
 
 @BOTH_TARGETS
 def test_no_groups_no_claim(target: Target) -> None:
-    assert "groups" not in build_claims(parse(target), now=NOW, jti=FIXED_JTI)
+    assert "groups" not in build_claims(parse(target), now=NOW_S, jti=FIXED_JTI)
 
 
 @BOTH_TARGETS
 @pytest.mark.parametrize("microsecond", [1, 500_000, 999_999])
-def test_times_are_whole_seconds(target: Target, microsecond: int) -> None:
-    claims = build_claims(parse(target), now=NOW.replace(microsecond=microsecond), jti=FIXED_JTI)
+def test_times_are_whole_seconds(rsa_pair: KeyPair, target: Target, microsecond: int) -> None:
+    """The API's ``now`` is a datetime: the claims carry its whole seconds."""
+    now = NOW.replace(microsecond=microsecond)
+    claims = _issued_claims(Request(parse(target), KeySource(rsa_pair.private_pem), now=now))
     for name in ("iat", "nbf", "exp"):
         assert type(claims[name]) is int
     assert claims["iat"] == T - SKEW
 
 
 @BOTH_TARGETS
-def test_other_time_zone_same_instant(target: Target) -> None:
+def test_other_time_zone_same_instant(rsa_pair: KeyPair, target: Target) -> None:
     plus_two = NOW.astimezone(dt.timezone(dt.timedelta(hours=2)))
-    assert build_claims(parse(target), now=plus_two, jti=FIXED_JTI) == build_claims(
-        parse(target), now=NOW, jti=FIXED_JTI
-    )
+    key = KeySource(rsa_pair.private_pem)
+    assert _issued_claims(
+        Request(parse(target), key, now=plus_two, jti=FIXED_JTI)
+    ) == _issued_claims(Request(parse(target), key, now=NOW, jti=FIXED_JTI))
+
+
+def _issued_claims(request: Request) -> dict[str, Any]:
+    signed = issue(request).signed
+    assert signed is not None
+    return signed.claims
 
 
 @BOTH_TARGETS
 def test_same_input_same_claims(target: Target) -> None:
     settings = parse(target, groups="A,B")
-    first = build_claims(settings, now=NOW, jti=FIXED_JTI)
-    assert first == build_claims(settings, now=NOW, jti=FIXED_JTI)
+    first = build_claims(settings, now=NOW_S, jti=FIXED_JTI)
+    assert first == build_claims(settings, now=NOW_S, jti=FIXED_JTI)
     assert first["jti"] == FIXED_JTI  # the caller's jti, nothing made up inside
 
 
@@ -192,7 +203,7 @@ def test_clock_skew_moves_the_whole_window_back(
     rsa_pair: KeyPair, target: Target, skew: str, seconds: Any
 ) -> None:
     settings = parse(target, expires_in="1h", clock_skew=skew)
-    minted = mint(settings, signing_key(rsa_pair.private_pem), now=NOW, jti=FIXED_JTI)
+    minted = mint(settings, signing_key(rsa_pair.private_pem), now=NOW_S, jti=FIXED_JTI)
     _, claims = verify_independently(
         minted.token, rsa_pair.certificate_pem, "RS256", check_time=False
     )
@@ -206,23 +217,15 @@ def test_clock_skew_moves_the_whole_window_back(
 def test_a_token_with_the_default_skew_is_valid_now_for_another_verifier(
     rsa_pair: KeyPair, target: Target
 ) -> None:
-    now = dt.datetime.now(dt.UTC)
+    now = int(time.time())
     minted = mint(parse(target), signing_key(rsa_pair.private_pem), now=now, jti=FIXED_JTI)
     # jwcrypto checks nbf and exp against its own clock.
     _, claims = verify_independently(minted.token, rsa_pair.certificate_pem, "RS256")
-    assert claims["iat"] == claims["nbf"] == int(now.timestamp()) - SKEW
+    assert claims["iat"] == claims["nbf"] == now - SKEW
 
 
 @BOTH_TARGETS
-def test_a_naive_now_is_refused(target: Target) -> None:
-    """A datetime without a timezone would be read as the machine's local time."""
-    with pytest.raises(ValueError, match="timezone-aware"):
-        build_claims(parse(target), now=NOW.replace(tzinfo=None), jti=FIXED_JTI)
-
-
-def test_an_aware_now_in_any_zone_gives_the_same_claims() -> None:
-    eastern = NOW.astimezone(dt.timezone(dt.timedelta(hours=-5)))
-    settings = parse(Target.QSEOW)
-    assert build_claims(settings, now=eastern, jti=FIXED_JTI) == build_claims(
-        settings, now=NOW, jti=FIXED_JTI
-    )
+def test_the_clock_is_read_when_no_time_is_given(rsa_pair: KeyPair, target: Target) -> None:
+    before = int(time.time())
+    claims = _issued_claims(Request(parse(target), KeySource(rsa_pair.private_pem)))
+    assert before - SKEW <= claims["iat"] <= int(time.time()) - SKEW

@@ -13,7 +13,7 @@ from qsjwt.login.lint import lint_token
 from qsjwt.login.mint import mint
 from qsjwt.login.settings import QseowSettings
 from qsjwt.signing.jws import decode_unverified
-from tests.conftest import NOW, verify_independently
+from tests.conftest import NOW, NOW_S, verify_independently
 from tests.helpers import FIXED_JTI, parse, signing_key
 
 T = int(NOW.timestamp())
@@ -64,7 +64,7 @@ def lint(
     else:
         header = QSEOW_HEADER if header is None else header
         claims = qseow_claims() if claims is None else claims
-    return lint_token(header, claims, target, now=NOW, **kwargs)
+    return lint_token(header, claims, target, now=NOW_S, **kwargs)
 
 
 def only(findings: list[Finding], severity: Severity) -> dict[str, list[str]]:
@@ -413,7 +413,7 @@ def test_every_minted_token_lints_without_errors(
         "ec_pair" if overrides.get("algorithm") == "ES256" else "rsa_pair"
     )
     settings = parse(target, **overrides)
-    minted = mint(settings, signing_key(pair.private_pem), now=NOW, jti=FIXED_JTI)
+    minted = mint(settings, signing_key(pair.private_pem), now=NOW_S, jti=FIXED_JTI)
     verify_independently(minted.token, pair.certificate_pem, settings.algorithm, check_time=False)
     header, claims = decode_unverified(minted.token)
     qseow = settings if isinstance(settings, QseowSettings) else None
@@ -421,7 +421,7 @@ def test_every_minted_token_lints_without_errors(
         header,
         claims,
         target,
-        now=NOW,
+        now=NOW_S,
         user_id_claim=qseow.user_id_claim if qseow else None,
         user_directory_claim=qseow.user_directory_claim if qseow else None,
     )
@@ -445,7 +445,7 @@ def test_token_size(size: int, severity: Severity | None, says: str) -> None:
     """The same limits mint applies, for any token: the size and the limit it passed."""
     findings = [
         f
-        for f in lint_token({"alg": "RS256"}, qseow_claims(), Target.QSEOW, now=NOW, size=size)
+        for f in lint_token({"alg": "RS256"}, qseow_claims(), Target.QSEOW, now=NOW_S, size=size)
         if f.subject == "token"
     ]
     assert [f.severity for f in findings] == ([severity] if severity else [])

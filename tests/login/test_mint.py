@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from tests.conftest import (
     ENCRYPTED_KEY,
     ENCRYPTED_KEY_PASSPHRASE,
     NOW,
+    NOW_S,
     KeyPair,
     make_pair,
     verify_independently,
@@ -45,11 +47,11 @@ def p384_pair() -> KeyPair:
 @BOTH_TARGETS
 def test_mint_at_a_fixed_now(rsa3072_pair: KeyPair, target: Target) -> None:
     settings = parse(target, groups="Sales")
-    minted = mint(settings, signing_key(rsa3072_pair.private_pem), now=NOW, jti=FIXED_JTI)
+    minted = mint(settings, signing_key(rsa3072_pair.private_pem), now=NOW_S, jti=FIXED_JTI)
     header, claims = verify_independently(
         minted.token, rsa3072_pair.certificate_pem, "RS256", check_time=False
     )
-    assert claims == minted.claims == build_claims(settings, now=NOW, jti=FIXED_JTI)
+    assert claims == minted.claims == build_claims(settings, now=NOW_S, jti=FIXED_JTI)
     assert header == minted.header == build_header(settings)
     assert minted.expires_in == settings.lifetime
     # the window is back-dated by the clock skew: exp = now - skew + lifetime
@@ -60,15 +62,15 @@ def test_mint_at_a_fixed_now(rsa3072_pair: KeyPair, target: Target) -> None:
 
 @BOTH_TARGETS
 def test_mint_now_verifies_with_time_checks(rsa_pair: KeyPair, target: Target) -> None:
-    now = dt.datetime.now(dt.UTC)
+    now = int(time.time())
     minted = mint(parse(target), signing_key(rsa_pair.private_pem), now=now, jti=FIXED_JTI)
     _, claims = verify_independently(minted.token, rsa_pair.certificate_pem, "RS256")
-    assert claims["iat"] == claims["nbf"] == int(now.timestamp()) - parse(target).clock_skew
+    assert claims["iat"] == claims["nbf"] == now - parse(target).clock_skew
 
 
 def test_warnings_of_settings_and_key_are_both_returned(rsa_pair: KeyPair) -> None:
     settings = parse_cloud(algorithm="RS512", user_id="ignored")
-    minted = mint(settings, signing_key(rsa_pair.private_pem), now=NOW, jti=FIXED_JTI)
+    minted = mint(settings, signing_key(rsa_pair.private_pem), now=NOW_S, jti=FIXED_JTI)
     assert [f.subject for f in minted.warnings] == ["user-id", "algorithm", PRIVATE_KEY]
 
 
@@ -76,7 +78,7 @@ def test_warnings_of_settings_and_key_are_both_returned(rsa_pair: KeyPair) -> No
 def test_cloud_with_an_ec_key(request: pytest.FixtureRequest, pair_name: str, alg: str) -> None:
     pair = request.getfixturevalue(pair_name)
     settings = parse_cloud(algorithm=alg)
-    minted = mint(settings, signing_key(pair.private_pem), now=NOW, jti=FIXED_JTI)
+    minted = mint(settings, signing_key(pair.private_pem), now=NOW_S, jti=FIXED_JTI)
     header, claims = verify_independently(minted.token, pair.certificate_pem, alg, check_time=False)
     assert header["alg"] == alg and header["kid"] == "kid-1"
     assert claims == minted.claims
@@ -86,21 +88,23 @@ def test_cloud_with_an_ec_key(request: pytest.FixtureRequest, pair_name: str, al
 @pytest.mark.parametrize("alg", ["RS256", "RS512"])
 def test_ec_key_with_an_rs_algorithm_refused(ec_pair: KeyPair, target: Target, alg: str) -> None:
     with pytest.raises(KeyMaterialError) as info:
-        mint(parse(target, algorithm=alg), signing_key(ec_pair.private_pem), now=NOW, jti=FIXED_JTI)
+        mint(
+            parse(target, algorithm=alg), signing_key(ec_pair.private_pem), now=NOW_S, jti=FIXED_JTI
+        )
     assert_error(info.value, PRIVATE_KEY, f"an EC key cannot sign {alg}")
 
 
 def test_rsa_key_with_an_es_algorithm_refused(rsa_pair: KeyPair) -> None:
     settings = parse_cloud(algorithm="ES256")
     with pytest.raises(KeyMaterialError) as info:
-        mint(settings, signing_key(rsa_pair.private_pem), now=NOW, jti=FIXED_JTI)
+        mint(settings, signing_key(rsa_pair.private_pem), now=NOW_S, jti=FIXED_JTI)
     assert_error(info.value, PRIVATE_KEY, "an RSA key cannot sign ES256")
 
 
 def test_es256_with_a_p384_key_refused(p384_pair: KeyPair) -> None:
     settings = parse_cloud(algorithm="ES256")
     with pytest.raises(KeyMaterialError) as info:
-        mint(settings, signing_key(p384_pair.private_pem), now=NOW, jti=FIXED_JTI)
+        mint(settings, signing_key(p384_pair.private_pem), now=NOW_S, jti=FIXED_JTI)
     assert_error(info.value, PRIVATE_KEY, "ES256 needs an EC key on curve secp256r1")
 
 
@@ -111,7 +115,7 @@ def test_es256_with_a_p384_key_refused(p384_pair: KeyPair) -> None:
 def test_matching_certificate_passes(rsa_pair: KeyPair, target: Target) -> None:
     cert = load_certificate(rsa_pair.certificate_pem, input_name=CERTIFICATE)
     key = signing_key(rsa_pair.private_pem)
-    minted = mint(parse(target), key, now=NOW, jti=FIXED_JTI, certificates=[cert])
+    minted = mint(parse(target), key, now=NOW_S, jti=FIXED_JTI, certificates=[cert])
     verify_independently(minted.token, rsa_pair.certificate_pem, "RS256", check_time=False)
 
 
@@ -124,7 +128,7 @@ def test_certificate_of_another_key_is_an_error(
         mint(
             parse(target),
             signing_key(rsa_pair.private_pem),
-            now=NOW,
+            now=NOW_S,
             jti=FIXED_JTI,
             certificates=[cert],
         )
@@ -215,7 +219,7 @@ def test_issue_mismatch_message_carries_no_key_text(
 def test_guard_catches_qseow_settings_that_bypassed_validation(rsa_pair: KeyPair) -> None:
     settings = parse_qseow()._replace(user_id="CORP\\alice")
     with pytest.raises(QsjwtError) as info:
-        mint(settings, signing_key(rsa_pair.private_pem), now=NOW, jti=FIXED_JTI)
+        mint(settings, signing_key(rsa_pair.private_pem), now=NOW_S, jti=FIXED_JTI)
     assert not isinstance(info.value, InputError)  # our bug, not the user's input
     assert "internal check failed, no token made" in info.value.message
     assert "userId: contains a backslash" in info.value.message
@@ -234,13 +238,13 @@ def test_guard_catches_cloud_settings_that_bypassed_validation(
 ) -> None:
     settings = parse_cloud()._replace(**change)
     with pytest.raises(QsjwtError) as info:
-        mint(settings, signing_key(rsa_pair.private_pem), now=NOW, jti=FIXED_JTI)
+        mint(settings, signing_key(rsa_pair.private_pem), now=NOW_S, jti=FIXED_JTI)
     assert "internal check failed" in info.value.message and fragment in info.value.message
 
 
 def test_guard_catches_an_empty_jti(rsa_pair: KeyPair) -> None:
     with pytest.raises(QsjwtError, match="jti: must be a non-empty string"):
-        mint(parse_cloud(), signing_key(rsa_pair.private_pem), now=NOW, jti="")
+        mint(parse_cloud(), signing_key(rsa_pair.private_pem), now=NOW_S, jti="")
 
 
 def _groups(count: int) -> str:
@@ -269,10 +273,10 @@ def test_a_token_no_front_end_would_pass_is_refused(rsa3072_pair: KeyPair, targe
     key = signing_key(rsa3072_pair.private_pem)
     settings = parse(target, groups=_groups(3000))
     with pytest.raises(InputError) as info:
-        mint(settings, key, now=NOW, jti=FIXED_JTI)
+        mint(settings, key, now=NOW_S, jti=FIXED_JTI)
     size = len(
         sign_token(
-            build_claims(settings, now=NOW, jti=FIXED_JTI), key.key, header=build_header(settings)
+            build_claims(settings, now=NOW_S, jti=FIXED_JTI), key.key, header=build_header(settings)
         )
     )
     assert_error(info.value, "groups", "over the 16 KB", "fewer or shorter groups")
@@ -282,7 +286,7 @@ def test_a_token_no_front_end_would_pass_is_refused(rsa3072_pair: KeyPair, targe
 @BOTH_TARGETS
 def test_a_large_token_warns(rsa3072_pair: KeyPair, target: Target) -> None:
     key = signing_key(rsa3072_pair.private_pem)
-    minted = mint(parse(target, groups=_groups(300)), key, now=NOW, jti=FIXED_JTI)
+    minted = mint(parse(target, groups=_groups(300)), key, now=NOW_S, jti=FIXED_JTI)
     assert 8 * 1024 < len(minted.token) <= 16 * 1024
     message = warnings_about(minted.warnings, "groups")[-1]
     assert "over the 8 KB" in message
@@ -295,7 +299,7 @@ def test_attributes_that_make_the_token_big_are_named_not_the_groups(
     attributes = "\n".join(f"attribute{n}={'x' * 1000}" for n in range(20))
     settings = parse_qseow(groups="Sales\nOps", groups_claim="groups", attributes=attributes)
     with pytest.raises(InputError) as info:
-        mint(settings, signing_key(rsa3072_pair.private_pem), now=NOW, jti=FIXED_JTI)
+        mint(settings, signing_key(rsa3072_pair.private_pem), now=NOW_S, jti=FIXED_JTI)
     assert_error(info.value, "attributes", "20 attributes take ", "over the 16 KB")
     assert "attribute1" not in info.value.render()  # a count, never a name or a value
 

@@ -23,7 +23,7 @@ from qsjwt.login.lint import lint_token
 from qsjwt.login.mint import mint
 from qsjwt.login.settings import CloudSettings, QseowSettings
 from qsjwt.signing.keys import LoadedKey
-from tests.conftest import NOW, KeyPair, verify_independently
+from tests.conftest import NOW, NOW_S, KeyPair, verify_independently
 from tests.helpers import FIXED_JTI, signing_key, values_for
 
 FAST = settings(max_examples=50, deadline=None)
@@ -125,7 +125,7 @@ def test_qseow_sign_verify_round_trip(
         expires_in=str(lifetime),
     )
     parsed = parse_settings(Target.QSEOW, config)
-    minted = mint(parsed, loaded_key, now=NOW, jti=FIXED_JTI)
+    minted = mint(parsed, loaded_key, now=NOW_S, jti=FIXED_JTI)
     header, claims = verify_independently(
         minted.token, rsa3072_pair.certificate_pem, "RS256", check_time=False
     )
@@ -138,7 +138,7 @@ def test_qseow_sign_verify_round_trip(
     assert claims.get("groups", []) == expected_groups
     assert claims["exp"] - claims["iat"] == lifetime
     assert not [
-        f for f in lint_token(header, claims, Target.QSEOW, now=NOW) if f.severity == "error"
+        f for f in lint_token(header, claims, Target.QSEOW, now=NOW_S) if f.severity == "error"
     ]
 
 
@@ -179,7 +179,7 @@ def test_cloud_sign_verify_round_trip(
         clock_skew=str(skew),
     )
     parsed = parse_settings(Target.CLOUD, config)
-    minted = mint(parsed, loaded_key, now=NOW, jti=FIXED_JTI)
+    minted = mint(parsed, loaded_key, now=NOW_S, jti=FIXED_JTI)
     header, claims = verify_independently(
         minted.token, rsa3072_pair.certificate_pem, "RS256", check_time=False
     )

@@ -31,7 +31,7 @@ from qsjwt.signing.keys import (
     private_pem,
     self_signed_certificate,
 )
-from tests.conftest import ENCRYPTED_KEY, ENCRYPTED_KEY_PASSPHRASE, NOW, KeyPair
+from tests.conftest import ENCRYPTED_KEY, ENCRYPTED_KEY_PASSPHRASE, NOW, NOW_S, KeyPair
 from tests.helpers import assert_error, signing_key
 
 PKCS1 = serialization.PrivateFormat.TraditionalOpenSSL
@@ -236,7 +236,7 @@ def test_ed25519_refused() -> None:
 def test_matching_certificate(request: pytest.FixtureRequest, pair: str) -> None:
     keys = request.getfixturevalue(pair)
     cert = load_certificate(keys.certificate_pem.decode().replace("\n", "\\n"), input_name="c")
-    assert certificate_of(keys.key, [cert], input_name=CERTIFICATE, now=NOW) == (cert, [])
+    assert certificate_of(keys.key, [cert], input_name=CERTIFICATE, now=NOW_S) == (cert, [])
 
 
 @pytest.mark.parametrize(
@@ -248,7 +248,7 @@ def test_certificate_of_another_key(
     key = request.getfixturevalue(signer).key
     cert = load_certificate(request.getfixturevalue(owner).certificate_pem, input_name="c")
     with pytest.raises(KeyMaterialError) as info:
-        certificate_of(key, [cert], input_name=CERTIFICATE, now=NOW)
+        certificate_of(key, [cert], input_name=CERTIFICATE, now=NOW_S)
     assert_error(info.value, CERTIFICATE, "does not belong to the private key")
 
 
@@ -302,7 +302,7 @@ def test_self_signed_certificate(ec_pair: KeyPair) -> None:
     assert cert.not_valid_before_utc <= NOW
     constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints)
     assert constraints.critical and not constraints.value.ca
-    assert certificate_of(ec_pair.key, [cert], input_name=CERTIFICATE, now=NOW)[1] == []
+    assert certificate_of(ec_pair.key, [cert], input_name=CERTIFICATE, now=NOW_S)[1] == []
 
 
 def test_generate_ec_key() -> None:
@@ -527,7 +527,7 @@ def test_the_key_s_certificate_is_found_in_a_chain(
         other_rsa_pair.certificate_pem + rsa_pair.certificate_pem + ec_pair.certificate_pem,
         input_name=CERTIFICATE,
     )
-    own, findings = certificate_of(rsa_pair.key, chain, input_name=CERTIFICATE, now=NOW)
+    own, findings = certificate_of(rsa_pair.key, chain, input_name=CERTIFICATE, now=NOW_S)
     assert own == chain[1] and findings == []
 
 
@@ -539,5 +539,6 @@ def test_a_certificate_outside_its_validity_warns(
     rsa_pair: KeyPair, offset: Any, fragment: str
 ) -> None:
     cert = self_signed_certificate(rsa_pair.key, common_name="t", days=30, now=NOW)
-    _, findings = certificate_of(rsa_pair.key, [cert], input_name=CERTIFICATE, now=NOW + offset)
+    moment = int((NOW + offset).timestamp())
+    _, findings = certificate_of(rsa_pair.key, [cert], input_name=CERTIFICATE, now=moment)
     assert [(f.subject, fragment in f.message) for f in findings] == [(CERTIFICATE, True)]

@@ -49,7 +49,7 @@ def _signed(
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
     settings = parse(target, **overrides)
     header = build_header(settings)
-    claims = build_claims(settings, now=now or _now(), jti=FIXED_JTI)
+    claims = build_claims(settings, now=int((now or _now()).timestamp()), jti=FIXED_JTI)
     return sign_token(claims, key, header=header), header, claims
 
 
