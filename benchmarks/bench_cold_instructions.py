@@ -5,13 +5,14 @@ Run: ``.venv/bin/python benchmarks/bench_cold_instructions.py [--runs N]`` (not 
 bench``: it needs ``valgrind`` and takes a minute or two). In a venv installed as
 ``bench_cold.py`` installs it, ``valgrind --tool=callgrind`` counts the instructions of the
 console script, ``python -m qsjwt``, the bare signer and ``python -c pass``, and of the bare
-signer run after importing, in turn, what the console script imports beyond it: ``argparse``
-(with ``gettext`` and ``locale``, which its messages load), ``datetime``, then all of
-``qsjwt.cli``. The differences, each against the bare signer run through the same driver, split
-the console script's extra instructions into those imports and qs-jwt's own modules; what is
-left is its run. Instructions are not time (the ratio to the bare signer comes
-out higher in instructions than in ``bench_cold.py``'s wall time), but a change that removes
-instructions from the mint path shows here on any machine, busy or not.
+signer run after importing ``qsjwt.cli`` as the console script does (the collector off, so
+cryptography's imports are spared its passes too). A mint imports no standard module the bare
+signer does not (``tests/test_layers.py`` keeps ``argparse`` and ``datetime`` off its path), so
+the difference against the bare signer run through the same driver is qs-jwt's own modules;
+what is left of the console script's extra instructions is its run. Instructions are not time
+(the ratio to the bare signer comes out higher in instructions than in ``bench_cold.py``'s wall
+time), but a change that removes instructions from the mint path shows here on any machine,
+busy or not.
 """
 
 from __future__ import annotations
@@ -35,19 +36,21 @@ from bench_cold import (
     write_key,
 )
 
-_DRIVER = """import runpy, sys
-for name in filter(None, sys.argv[1].split(",")):
-    __import__(name)
+_DRIVER = """import gc, runpy, sys
+modules = list(filter(None, sys.argv[1].split(",")))
+if modules:  # as qsjwt.__main__ imports the command line: the collector off, then frozen
+    gc.disable()
+    for name in modules:
+        __import__(name)
+    gc.freeze()
+    gc.enable()
 sys.argv = [sys.argv[2], sys.argv[3]]
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
-"""``python -c _DRIVER MODULES BARE_SIGNER KEY``: the bare signer after importing MODULES."""
+"""``python -c _DRIVER MODULES BARE_SIGNER KEY``: the bare signer after importing MODULES the
+way the console script imports the command line."""
 
-STEPS = {
-    "argparse, gettext, locale": "argparse,gettext,locale",
-    "datetime": "datetime",
-    "qsjwt.cli and what it imports": "qsjwt.cli,locale",
-}
+AFTER_IMPORTS = "bare after importing qsjwt.cli"
 OWN = "qs-jwt's own modules"
 RUN = "the run, beyond the bare signer's"
 
@@ -84,8 +87,7 @@ def main() -> None:
         python = commands["python -c pass"][0]
         driver = [python, "-c", _DRIVER]
         commands["bare, through the driver"] = [*driver, "", str(BARE_SIGNER), str(key)]
-        for name, modules in STEPS.items():
-            commands[f"bare after {name}"] = [*driver, modules, str(BARE_SIGNER), str(key)]
+        commands[AFTER_IMPORTS] = [*driver, "qsjwt.cli", str(BARE_SIGNER), str(key)]
         for command in commands.values():  # each works; a .pyc not written yet is written
             subprocess.run(command, env=ENV, capture_output=True, check=True)
         counts = {
@@ -101,17 +103,9 @@ def main() -> None:
         f"(python -m qsjwt / bare: {counts[MODULE] / counts[BARE]:.2f}); "
         f"the console script's {extra / 1e6:.1f} M above the bare signer:"
     )
-    before = counts["bare, through the driver"]
-    imports = 0.0
-    for name in STEPS:
-        after = counts[f"bare after {name}"] - before
-        if name.startswith("qsjwt.cli"):
-            print(f"    {OWN:46} {(after - imports) / 1e6:7.1f} M")
-        else:
-            print(f"    {name:46} {after / 1e6:7.1f} M")
-            imports += after
-    run = extra - (counts["bare after qsjwt.cli and what it imports"] - before)
-    print(f"    {RUN:46} {run / 1e6:7.1f} M")
+    own = counts[AFTER_IMPORTS] - counts["bare, through the driver"]
+    print(f"    {OWN:46} {own / 1e6:7.1f} M")
+    print(f"    {RUN:46} {(extra - own) / 1e6:7.1f} M")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""The single-file executable's entry point (scripts/build-binary.sh): ``qsjwt.cli:main``, the
-console script's, with two things a frozen program needs first.
+"""The single-file executable's entry point (scripts/build-binary.sh): ``qsjwt.__main__:main``,
+the console script's, with two things a frozen program needs first.
 
 - ``multiprocessing.freeze_support()``: ``qs-jwt bulk`` starts worker processes; where they are
   spawned (Windows, macOS) a frozen worker must run its task, not the command line again.
@@ -48,6 +48,6 @@ if __name__ == "__main__":
 
     multiprocessing.freeze_support()
     use_system_ca_bundle(os.environ)
-    from qsjwt.cli import main
+    from qsjwt.__main__ import main
 
     sys.exit(main())

@@ -57,7 +57,7 @@ trap 'rm -rf "$work"' EXIT
 # Paths as the (native) Python sees them: Git Bash on Windows says /d/a/..., Python D:\a\...
 native() { if command -v cygpath >/dev/null 2>&1; then cygpath -w "$1"; else printf '%s\n' "$1"; fi; }
 src=$(native "$root")
-# The entry point, scripts/binary_entry.py, is the console script's (qsjwt.cli:main) after
+# The entry point, scripts/binary_entry.py, is the console script's (qsjwt.__main__:main) after
 # freeze_support() for the workers of `qs-jwt bulk` and the system's CA bundle for TLS.
 #
 # Every module of qsjwt, whatever its path: many are imported inside functions (the key
