@@ -9,9 +9,10 @@ Whatever the user typed may be a secret typed in the wrong place, so no message 
 value: it names a known option, or a path that exists, and otherwise describes what it got.
 The modules: ``parser`` (the mint commands' options, and ``Quick``, which reads a plain mint
 command line without argparse), ``argparser`` (argparse's parser: help, usage errors and what
-``Quick`` leaves to it), ``grammar`` (the other commands' options), ``usage`` (help and usage errors for the whole tree), ``helptext`` (the
-words of the help), ``gather`` (where each value comes from), ``commands`` (one function a
-command), ``tokens`` (decode, verify and lint), ``out`` (printing), ``bulk``.
+``Quick`` leaves to it), ``grammar`` (the other commands' options), ``usage`` (help and usage
+errors for the whole tree), ``helptext`` (the words of the help), ``gather`` (where each value
+comes from), ``reading`` (the token a command reads), ``commands`` (one function a command),
+``out`` (printing), ``bulk``.
 """
 
 from __future__ import annotations
