@@ -14,7 +14,8 @@ pip, ``.pyc`` files compiled; no ``.pth`` path, no editable hook). From that ven
 otherwise: ``benchmarks/node`` (a minimal jsonwebtoken signer) beside ``node -e 0``. Node
 qs-jwt 1.14.1 (ptarmiganlabs/qs-jwt) is not on the npm registry and its code is not ours to
 commit: set ``QSJWT_BENCH_NODE_QSJWT`` to a checkout of its tag ``qs-jwt-v1.14.1`` (with its
-``package-lock.json``) and it is installed with ``npm ci --omit=dev`` there and measured too.
+``package-lock.json``; its lock file and entry point must have the SHA-256 of that tag's) and it
+is installed with ``npm ci --omit=dev`` there and measured too.
 Every signer signs QSEoW claims with the same 2048-bit RSA key (RS256); each token is verified
 once before the clock starts (Node qs-jwt exits 0 even when it fails).
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import os
 import platform
 import shutil
@@ -49,6 +51,13 @@ ROOT = Path(__file__).resolve().parent.parent
 NODE_SIGNER_DIR = ROOT / "benchmarks" / "node"
 NODE_QSJWT_VARIABLE = "QSJWT_BENCH_NODE_QSJWT"
 """a checkout of ptarmiganlabs/qs-jwt at tag qs-jwt-v1.14.1 (not on npm, not committed here)"""
+NODE_QSJWT_PINNED = {
+    "package-lock.json": "2c6207a0b68f3fcc995918813844d73f414c4c4b396c7f37a41562a9c1a84f3d",
+    "src/qs-jwt.js": "bdb295d2625a0e609ecd0d1adef421b7efeeae0a255faee1995273ff5c0a0af8",
+}
+"""The SHA-256 of tag qs-jwt-v1.14.1's lock file and entry point: the checkout measured is that
+release, with the packages its lock file pins (as ``benchmarks/node/package-lock.json`` pins the
+minimal signer's)."""
 BARE_SIGNER = ROOT / "benchmarks" / "bare_signer.py"
 TARGET_RATIO = 1.20
 TARGET_RSS_MIB = 30.0
@@ -108,6 +117,13 @@ def npm_installed(directory: Path, npm: str, *options: str) -> bool:
     return done.returncode == 0
 
 
+def _sha256(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
 def node_commands(key: Path) -> dict[str, list[str]]:
     """The Node references whose packages ``npm ci`` could install; none without Node."""
     node, npm = shutil.which("node"), shutil.which("npm")
@@ -119,6 +135,11 @@ def node_commands(key: Path) -> dict[str, list[str]]:
     qs_jwt_dir = Path(os.environ.get(NODE_QSJWT_VARIABLE, "") or "/nonexistent")
     if not (qs_jwt_dir / "package-lock.json").is_file():
         print(f"{NODE_QSJWT}: not measured (set {NODE_QSJWT_VARIABLE} to a checkout of it)")
+    elif unpinned := [
+        name for name, digest in NODE_QSJWT_PINNED.items() if _sha256(qs_jwt_dir / name) != digest
+    ]:
+        differ = ", ".join(unpinned)
+        print(f"{NODE_QSJWT}: not measured ({differ} differ from tag qs-jwt-v1.14.1's)")
     elif npm_installed(qs_jwt_dir, npm, "--omit=dev"):
         commands[NODE_QSJWT] = [
             node, str(qs_jwt_dir / "src" / "qs-jwt.js"), "create-qseow",
