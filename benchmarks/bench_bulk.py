@@ -2,12 +2,13 @@
 
 Run: ``.venv/bin/python benchmarks/bench_bulk.py [--users N] [--runs R] [--target T]``
 (``make bench`` runs it). For each target (Qlik Cloud, each token with its own ``jti``, and
-QSEoW; ``--target`` picks one) it writes N users (default 10,000) as CSV, times R cold
-``python -m qsjwt bulk`` processes (default 3; the median counts) from start to the 0600 file
-written, checks every token of the last run with PyJWT (the signer does not use PyJWT) and that
-input order and count are kept, then runs ``openssl speed -multi CORES -seconds 5 rsa2048``
-twice and prints the ratio of the two rates (target at least 0.85). CORES are the cores this
-process may use (``os.sched_getaffinity``), as ``qs-jwt bulk`` counts them.
+QSEoW; ``--target`` picks one) it writes N users (default 20,000, issue 23's figure) as CSV,
+times R cold ``python -m qsjwt bulk`` processes (default 3; the median counts) from start to the
+0600 file written, checks every token of the last run with PyJWT (the signer does not use PyJWT)
+and that input order and count are kept, then runs ``openssl speed -multi CORES -seconds 5
+rsa2048`` twice and prints the ratio of the two rates (targets: at least 0.90 for QSEoW, 0.85
+for Qlik Cloud). CORES are the cores this process may use (``os.sched_getaffinity``), as
+``qs-jwt bulk`` counts them.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOUD_AUDIENCE = "qlik.api/login/jwt-session"
-TARGET_RATIO = 0.85
+TARGET_RATIO = {"qseow": 0.90, "cloud": 0.85}
+"""Issue 23: the share of OpenSSL's raw rate each target must reach."""
 
 
 def openssl_rate(cores: int) -> float | None:
@@ -99,7 +101,7 @@ def bulk_seconds(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--users", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--target", choices=["cloud", "qseow", "both"], default="both")
     args = parser.parse_args()
@@ -141,10 +143,11 @@ def main() -> None:
         f"(mean of {before:.0f} and {after:.0f})"
     )
     for target, rate in rates.items():
-        verdict = "met" if rate / raw >= TARGET_RATIO else "NOT met"
+        goal = TARGET_RATIO[target]
+        verdict = "met" if rate / raw >= goal else "NOT met"
         print(
             f"  ratio qs-jwt bulk --target {target} / openssl raw rate: {rate / raw:.2f} "
-            f"(target >= {TARGET_RATIO}: {verdict})"
+            f"(target >= {goal:.2f}: {verdict})"
         )
 
 
