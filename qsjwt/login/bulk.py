@@ -45,7 +45,7 @@ from qsjwt.login.settings import QseowSettings, RowSettings
 if TYPE_CHECKING:
     import concurrent.futures
 
-    from qsjwt.login.mint import RunMinter
+    from qsjwt.login.mint import RunMinter, Unsigned
     from qsjwt.signing.keys import LoadedKey
 
 USERS = "users-file"
@@ -291,34 +291,57 @@ _Plain = tuple[int, dict[str, RawValue], str | None]
 
 
 def _mint_chunk(rows: Sequence[_Plain]) -> _Done:
-    """Mint a token for each row with the worker's key; bad rows come back as _Bad."""
+    """Mint a token for each row with the worker's key; bad rows come back as _Bad. The rows are
+    checked and made ready first, then signed in one batch (``RunMinter``)."""
     if _worker_minter is None or _worker_settings is None:
         raise RuntimeError("the worker was not started with a key and a job")  # our bug
-    token, settings_for = _worker_minter.token, _worker_settings.settings_for
+    minter, settings_for = _worker_minter, _worker_settings.settings_for
     out: list[str | _Bad] = []
-    warnings: set[Finding] = set()
+    ready: list[tuple[int, int, Unsigned]] = []
+    """each row made ready: its place in ``out``, its line, the token up to its signature"""
     for line, values, problem in rows:
         if problem is not None:
             out.append((line, problem, None, None))
             continue
         try:
             settings = settings_for(values)  # the shared values are checked once
-            text, exp, found = token(settings, new_jti())
-        except KeyMaterialError as err:  # the key does not fit: no row can be signed
-            out.append((line, err.message, err.input_name or PRIVATE_KEY, err.hint))
+            ready.append((len(out), line, minter.prepare(settings, new_jti())))
+        except InputError as err:  # a bad row, or a key that does not fit the algorithm
+            out.append(_bad(line, err))
             continue
-        except InputError as err:
-            out.append((line, err.message, err.input_name, err.hint))
+        out.append("")  # its place, until it is signed
+    warnings: set[Finding] = set()
+    try:
+        signatures = minter.sign([unsigned for _, _, unsigned in ready])
+    except KeyMaterialError as err:  # the key cannot sign: no row can be signed
+        for place, line, _ in ready:
+            out[place] = _bad(line, err)
+        return out, warnings
+    for (place, line, unsigned), signed in zip(ready, signatures, strict=True):
+        try:
+            token, found = minter.finish(unsigned, signed)
+        except InputError as err:  # too large for any front end
+            out[place] = _bad(line, err)
             continue
+        settings = unsigned.settings
         if isinstance(settings, QseowSettings):
             user = f"{settings.user_directory}\\{settings.user_id}"
         else:
             user = settings.subject
         # what json.dumps({"user", "token", "expires_at"}, ensure_ascii=False, separators=
         # (",", ":")) writes: the token is base64url and dots, which JSON never escapes
-        out.append(f'{{"user":{_json_string(user)},"token":"{text}","expires_at":{_expires(exp)}}}')
+        out[place] = (
+            f'{{"user":{_json_string(user)},"token":"{token}","expires_at":'
+            f"{_expires(unsigned.exp)}}}"
+        )
         warnings.update(found)
     return out, warnings
+
+
+def _bad(line: int, err: InputError) -> _Bad:
+    """A row that cannot be signed; the key's own errors name the key."""
+    default = PRIVATE_KEY if isinstance(err, KeyMaterialError) else None
+    return (line, err.message, err.input_name or default, err.hint)
 
 
 _json_string: Callable[[str], str] = json.encoder.encode_basestring

@@ -73,12 +73,23 @@ def encode_header(header: dict[str, str]) -> bytes:
 def sign_encoded(claims: Claims, key: SigningKey, algorithm: str, encoded_header: bytes) -> str:
     """The compact JWT for ``claims`` under ``encoded_header`` (``encode_header``'s, whose
     ``alg`` is ``algorithm``)."""
+    data = signing_input(claims, algorithm, encoded_header)
+    return compact(data, signature(key, algorithm, data))
+
+
+def signing_input(claims: Claims, algorithm: str, encoded_header: bytes) -> bytes:
+    """What is signed: ``encoded_header`` and the claims (``qs-jwt bulk`` makes a batch of them
+    before it signs them one after the other)."""
     if algorithm not in EVERY_ALLOWED:
         raise QsjwtError(f"refusing to sign with algorithm {algorithm!r}")
     if not isinstance(claims, dict):
         raise TypeError("the claims of a JWT are a JSON object (a dict)")
-    signing_input = encoded_header + b64url(_CLAIMS_JSON(claims).encode("utf-8"))
-    return (signing_input + b"." + b64url(signature(key, algorithm, signing_input))).decode()
+    return encoded_header + b64url(_CLAIMS_JSON(claims).encode("utf-8"))
+
+
+def compact(data: bytes, signed: bytes) -> str:
+    """The compact JWT: the signing input ``data``, a dot and its signature ``signed``."""
+    return (data + b"." + b64url(signed)).decode()
 
 
 def signature(key: SigningKey, algorithm: str, data: bytes) -> bytes:

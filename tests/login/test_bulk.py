@@ -379,13 +379,15 @@ def test_run_minter_makes_exactly_the_tokens_of_mint(
     rows = RUN_ROWS[target]
     for order in (rows, rows[::-1]):
         run = RunMinter(key, NOW)
-        for number, row in enumerate(order):
-            settings = parse_settings(target, {**shared, **row})
-            jti = f"jti-{number:040d}"
-            token, exp, warnings = run.token(settings, jti)
+        every = [parse_settings(target, {**shared, **row}) for row in order]
+        jtis = [f"jti-{number:040d}" for number in range(len(order))]
+        batch = [run.prepare(settings, jti) for settings, jti in zip(every, jtis, strict=True)]
+        signatures = run.sign(batch)
+        for settings, jti, unsigned, signed in zip(every, jtis, batch, signatures, strict=True):
+            token, warnings = run.finish(unsigned, signed)
             expected = mint(settings, key, now=NOW, jti=jti)
             assert token == expected.token
-            assert dt.datetime.fromtimestamp(exp, tz=dt.UTC) == expected.expires_at
+            assert dt.datetime.fromtimestamp(unsigned.exp, tz=dt.UTC) == expected.expires_at
             assert warnings == expected.warnings
 
 
