@@ -15,7 +15,7 @@ from qsjwt.login.claims import build_claims, build_header
 from qsjwt.login.lint import lint_token, lint_user_claims
 from qsjwt.login.settings import LoginSettings, QseowSettings
 from qsjwt.signing.algorithms import check_key_fits
-from qsjwt.signing.jws import Claims, compact, encode_header, sign_token, signature, signing_input
+from qsjwt.signing.jws import Claims, compact, encode_header, sign_token, signer, signing_input
 from qsjwt.signing.keys import LoadedKey, certificate_of
 
 if TYPE_CHECKING:  # only a caller with certificates imports cryptography.x509
@@ -208,8 +208,9 @@ class RunMinter:
 
     def sign(self, batch: Sequence[Unsigned]) -> list[bytes]:
         """The signature of each; raises KeyMaterialError for a key that cannot sign."""
-        key = self._key.key
-        return [signature(key, unsigned.settings.algorithm, unsigned.data) for unsigned in batch]
+        algorithms = {unsigned.settings.algorithm for unsigned in batch}
+        signers = {algorithm: signer(self._key.key, algorithm) for algorithm in algorithms}
+        return [signers[unsigned.settings.algorithm](unsigned.data) for unsigned in batch]
 
     def finish(self, unsigned: Unsigned, signed: bytes) -> tuple[str, tuple[Finding, ...]]:
         """The token and its warnings (``Minted``'s); raises InputError, as ``mint`` does, for
