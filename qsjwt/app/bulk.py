@@ -41,9 +41,11 @@ def issue_bulk(
     skip_bad_rows: bool = False,
     jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    sink: Callable[[list[str]], None] | None = None,
 ) -> tuple[BulkResult, tuple[Finding, ...]]:
-    """The tokens, and what the certificate check found (warnings); raises InputError for the
-    users file (``USERS``), the key or a bad row."""
+    """The tokens (to ``sink`` as they are made, if given: ``mint_bulk``), and what the
+    certificate check found (warnings); raises InputError for the users file (``USERS``), the
+    key or a bad row."""
     if key.private_key is None:
         raise InputError("is required", input_name="private-key")
     now = dt.datetime.now(dt.UTC)
@@ -75,5 +77,6 @@ def issue_bulk(
         skip_bad_rows=skip_bad_rows,
         jobs=jobs,
         progress=progress,
+        sink=sink,
     )
     return result, found

@@ -84,15 +84,14 @@ class BulkResult:
     """The tokens of a bulk run, in input order, and what was skipped or warned about."""
 
     lines: list[str]
-    """one JSON document per minted token, in input order (the tokens are credentials)"""
+    """one JSON document per minted token, in input order (the tokens are credentials); none
+    when they went to the run's ``sink``"""
+    count: int
+    """the tokens minted"""
     skipped: tuple[int, ...]
     """the line numbers of the bad rows skipped (only with ``skip_bad_rows``)"""
     warnings: tuple[Finding, ...]
     """every distinct warning of the tokens (about the key or the shared settings)"""
-
-    @property
-    def count(self) -> int:
-        return len(self.lines)
 
 
 def column_name(text: str) -> str:
@@ -399,9 +398,12 @@ def mint_bulk(
     skip_bad_rows: bool = False,
     jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    sink: Callable[[list[str]], None] | None = None,
 ) -> BulkResult:
     """A token for every row, in input order, signed by ``jobs`` processes (default: one per
-    core). ``progress(done, total)`` is called as rows are done.
+    core). ``progress(done, total)`` is called as rows are done. ``sink``, if given, takes the
+    lines of each task in input order as soon as they are made, instead of ``BulkResult.lines``
+    (the command line writes them while the workers sign the next ones).
 
     Raises InputError for the first bad row (its line number and what is wrong, never a value)
     unless ``skip_bad_rows``; KeyMaterialError for a key that cannot sign.
@@ -411,24 +413,29 @@ def mint_bulk(
     _start_worker(key, job)  # here too: a bad key is refused once, before any worker starts
     workers = max(1, jobs or usable_cores())
     lines: list[str] = []
+    take = lines.extend if sink is None else sink
+    count = 0
     skipped: list[int] = []
     warnings: dict[Finding, None] = {}
     done = 0
     for outcomes, found in _run(rows, key, job, workers):
+        made: list[str] = []
         for outcome in outcomes:
             if isinstance(outcome, str):
-                lines.append(outcome)
+                made.append(outcome)
             elif outcome[2] in _KEY_INPUTS:  # about the key, not the row: never skipped
                 raise KeyMaterialError(outcome[1], input_name=outcome[2], hint=outcome[3])
             elif skip_bad_rows:
                 skipped.append(outcome[0])
             else:
                 raise _row_error(outcome)
+        take(made)
+        count += len(made)
         warnings.update(dict.fromkeys(sorted(found, key=lambda f: f.render())))
         done += len(outcomes)
         if progress is not None:
             progress(done, len(rows))
-    return BulkResult(lines, tuple(skipped), tuple(warnings))
+    return BulkResult(lines, count, tuple(skipped), tuple(warnings))
 
 
 def _run(rows: Sequence[Row], key: KeyText, job: _Job, workers: int) -> Iterator[_Done]:
