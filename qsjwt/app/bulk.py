@@ -8,7 +8,8 @@ and checked once, before any row is read; a certificate given with it must be it
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+import gc
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from qsjwt.app.flow import KeySource
@@ -16,7 +17,7 @@ from qsjwt.base.errors import InputError
 from qsjwt.base.findings import Finding
 from qsjwt.base.inputs import CERTIFICATE, Target
 from qsjwt.base.values import RawValue
-from qsjwt.login.bulk import USERS, BulkResult, KeyText, mint_bulk, read_rows, sniff_format
+from qsjwt.login.bulk import USERS, BulkResult, KeyText, Row, mint_bulk, read_rows, sniff_format
 
 __all__ = ["USERS", "USERS_LIMIT", "BulkResult", "Users", "issue_bulk"]
 
@@ -65,12 +66,13 @@ def issue_bulk(
     lines = text.splitlines(keepends=True)
     if not any(line.strip() for line in lines):
         raise InputError("holds no users", input_name=USERS, hint="one user per row")
-    rows = list(read_rows(lines, target, users.users_format or sniff_format(lines[0])))
+    layout, found_rows = read_rows(lines, target, users.users_format or sniff_format(lines[0]))
+    rows = _all(found_rows)
     if not rows:
         raise InputError("holds no users", input_name=USERS, hint="one user per row")
     result = mint_bulk(
         rows,
-        target=target,
+        layout=layout,
         shared=shared,
         key=text_key,
         now=now,
@@ -80,3 +82,15 @@ def issue_bulk(
         sink=sink,
     )
     return result, found
+
+
+def _all(rows: Iterator[Row]) -> list[Row]:
+    """Every row, read with the cyclic garbage collector paused: the rows hold no cycles, and
+    the collector would otherwise walk the growing list of them again and again."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return list(rows)
+    finally:
+        if paused:
+            gc.enable()

@@ -23,13 +23,13 @@ from qsjwt.base.errors import InputError, KeyMaterialError, QsjwtError
 from qsjwt.base.findings import Severity
 from qsjwt.base.inputs import Target
 from qsjwt.base.rules import CLOUD_AUDIENCE
+from qsjwt.base.values import RawValue
 from qsjwt.login.bulk import (
     IN_PROCESS_BELOW,
     MAX_CHUNK,
     MIN_CHUNK,
     BulkResult,
     KeyText,
-    Row,
     _bounds,
     mint_bulk,
     read_rows,
@@ -67,17 +67,22 @@ def cloud_users(count: int) -> str:
     )
 
 
-def rows_of(text: str, target: Target, users_format: str) -> list[Row]:
-    return list(read_rows(io.StringIO(text, newline=""), target, users_format))
+def rows_of(
+    text: str, target: Target, users_format: str
+) -> list[tuple[int, dict[str, RawValue], str | None]]:
+    """Each row as a worker reads it: its line, its values, what is wrong with it."""
+    layout, rows = read_rows(io.StringIO(text, newline=""), target, users_format)
+    return [(row[0], *layout.values(row)) for row in rows]
 
 
 def minted(
     pair: KeyPair, text: str, target: Target, users_format: str, **kwargs: Any
 ) -> BulkResult:
     shared = {"user-directory": "CORP"} if target is Target.QSEOW else CLOUD_SHARED
+    layout, rows = read_rows(io.StringIO(text, newline=""), target, users_format)
     return mint_bulk(
-        rows_of(text, target, users_format),
-        target=target,
+        list(rows),
+        layout=layout,
         shared={**shared, "clock-skew": "0s", **kwargs.pop("shared", {})},
         key=KeyText(pair.private_pem),
         now=NOW,
@@ -96,15 +101,15 @@ def test_csv_rows_keep_their_lines_and_split_lists() -> None:
     text = 'User_ID,Name,groups\nalice,Alice,"A\nB"\n\nbob,,C\n'
     rows = rows_of(text, Target.QSEOW, "csv")
     assert rows == [
-        Row(2, {"user-id": "alice", "name": "Alice", "groups": ["A", "B"]}),
-        Row(5, {"user-id": "bob", "groups": ["C"]}),
+        (2, {"user-id": "alice", "name": "Alice", "groups": ["A", "B"]}, None),
+        (5, {"user-id": "bob", "groups": ["C"]}, None),
     ]
 
 
 def test_csv_row_with_the_wrong_number_of_fields_is_a_bad_row() -> None:
     rows = rows_of("user-id,name\nalice\nbob,Bob\n", Target.QSEOW, "csv")
-    assert rows[0].line == 2 and rows[0].problem == "has 1 fields; the header has 2"
-    assert rows[1] == Row(3, {"user-id": "bob", "name": "Bob"})
+    assert rows[0] == (2, {}, "has 1 fields; the header has 2")
+    assert rows[1] == (3, {"user-id": "bob", "name": "Bob"}, None)
 
 
 @pytest.mark.parametrize(
@@ -130,11 +135,11 @@ def test_json_lines_take_arrays_objects_and_booleans() -> None:
         '{"subject": "s2", "name": null}\n'
     )
     assert rows_of(text, Target.CLOUD, "jsonl") == [
-        Row(1, {"subject": "s1", "groups": ["A", "B,C"], "email-verified": "false"}),
-        Row(3, {"subject": "s2"}),
+        (1, {"subject": "s1", "groups": ["A", "B,C"], "email-verified": "false"}, None),
+        (3, {"subject": "s2"}, None),
     ]
     qseow = rows_of('{"user-id": "a", "attributes": {"dept": "Sales"}}', Target.QSEOW, "jsonl")
-    assert qseow == [Row(1, {"user-id": "a", "attributes": ["dept=Sales"]})]
+    assert qseow == [(1, {"user-id": "a", "attributes": ["dept=Sales"]}, None)]
 
 
 @pytest.mark.parametrize(
@@ -148,10 +153,10 @@ def test_json_lines_take_arrays_objects_and_booleans() -> None:
     ],
 )
 def test_json_lines_bad_rows(line: str, fragment: str) -> None:
-    (row,) = rows_of(line + "\n", Target.CLOUD, "jsonl")
-    assert row.line == 1 and row.values == {}
-    assert row.problem is not None and fragment in row.problem
-    assert "hunter2" not in row.problem
+    ((number, values, problem),) = rows_of(line + "\n", Target.CLOUD, "jsonl")
+    assert number == 1 and values == {}
+    assert problem is not None and fragment in problem
+    assert "hunter2" not in problem
 
 
 # --- minting ---------------------------------------------------------------------------------
