@@ -24,9 +24,11 @@ import json
 import json.encoder
 import os
 import signal
+import struct
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 from qsjwt.base.errors import (
     InputError,
@@ -401,13 +403,9 @@ def _bounds(count: int, workers: int) -> Iterator[tuple[int, int]]:
         start += size
 
 
-_inherited: list[Row] = []
+_inherited: Sequence[Row] = ()
 """All the rows of a run, set before the pool forks its workers: each worker reads its task's
 rows from its own copy, so a task is two numbers and the parent pickles no row."""
-
-
-def _mint_range(bounds: tuple[int, int]) -> _Done:
-    return _mint_chunk(_inherited[bounds[0] : bounds[1]])
 
 
 def mint_bulk(
@@ -462,35 +460,227 @@ def mint_bulk(
 
 def _run(rows: Sequence[Row], key: KeyText, job: _Job, workers: int) -> Iterator[_Done]:
     """Each chunk's outcomes in input order: in this process for a few rows or one job, else
-    from a pool of workers that each load the key once.
+    from worker processes that each load the key once (``_forked``, or ``_spawned`` where
+    processes are not forked).
 
     A worker that dies (SIGKILL, the out-of-memory killer) ends the run with
     ``WorkerDiedError`` rather than a wait for ever; SIGINT, SIGTERM or SIGHUP to this process
     (or Ctrl-C to the whole group, which the workers ignore) stops every worker at once and
-    raises ``StoppedError`` once the pool is down. Either way no token is returned, so no
-    output is written."""
+    raises ``StoppedError`` once they are down. Either way no token is returned, so no output
+    is written."""
     if workers == 1 or len(rows) < IN_PROCESS_BELOW:
         for start, end in _bounds(len(rows), 1):
             yield _mint_chunk(rows[start:end])
         return
+    bounds = list(_bounds(len(rows), workers))
+    received: list[int] = []
+    run = _forked if FORKS else _spawned
+    yield from run(rows, bounds, key=key, job=job, workers=workers, received=received)
+    if received:
+        raise StoppedError(received[0], signal.Signals(received[0]).name)
+
+
+FORKS = sys.platform == "linux"
+"""Workers are forked here: they start at once, with the rows already in their memory, and
+no ``multiprocessing`` (20-25 ms of imports) is needed. Elsewhere (macOS, where a forked
+process may crash in system libraries; Windows, which cannot fork) they are spawned."""
+
+
+def _died() -> WorkerDiedError:
+    return WorkerDiedError(
+        "a worker process died before its tokens were made (killed by a signal, or out of "
+        "memory); no token was output",
+        hint="run again; with fewer --jobs if memory is short",
+    )
+
+
+def _forked(
+    rows: Sequence[Row],
+    bounds: list[tuple[int, int]],
+    *,
+    key: KeyText,
+    job: _Job,
+    workers: int,
+    received: list[int],
+) -> Iterator[_Done]:
+    """The outcomes from forked workers, which read their rows from the memory they inherit: a
+    task is two numbers down a pipe, its outcome one pickle back up another. Each worker has
+    a second task waiting in its pipe, so it never waits for this process."""
+    import gc  # noqa: PLC0415
+    import select  # noqa: PLC0415
+
+    global _inherited  # noqa: PLW0603 (what the forked workers read)
+    _inherited = rows
+    # Before the fork: the collector of each worker then never walks the parent's objects (the
+    # rows above all), which would touch, and so copy, each of their memory pages.
+    gc.freeze()
+    children: dict[int, _Child] = {}
+    """each worker by the pipe its outcomes come up"""
+
+    def stop(signum: int, _frame: object) -> None:
+        """Only note the signal and end the workers; the run stops where it next looks."""
+        received.append(signum)
+        _end(children.values())
+
+    try:
+        with _signals_to(stop):
+            for _ in range(workers):
+                child = _fork(key, job, children)
+                children[child.outcomes] = child
+            tasks = iter(enumerate(bounds))
+            for child in [*children.values()] * 2:
+                child.give(next(tasks, None))
+            outcomes = select.poll()  # not select(): --jobs may need more than 1024 pipes
+            for fd in children:
+                outcomes.register(fd, select.POLLIN)
+            waiting: dict[int, _Done] = {}
+            turn = 0
+            while turn < len(bounds) and not received:
+                for fd, _ in outcomes.poll():
+                    child = children[fd]
+                    taken = child.take()
+                    if received:  # the workers were ended: what came is no longer wanted
+                        return
+                    if taken is None:
+                        raise _died()
+                    waiting[taken[0]] = taken[1]
+                    child.give(next(tasks, None))
+                while turn in waiting:
+                    yield waiting.pop(turn)
+                    turn += 1
+    finally:
+        _end(children.values())
+        for child in children.values():
+            child.close()
+        _inherited = ()
+        gc.unfreeze()
+
+
+class _Child:
+    """A forked worker as its parent sees it: its process, the pipe its tasks go down and the
+    pipe its outcomes come up, and the tasks it was given, in order."""
+
+    def __init__(self, pid: int, tasks: int, outcomes: int) -> None:
+        self.pid, self.tasks, self.outcomes = pid, tasks, outcomes
+        self.given: list[int] = []
+
+    def give(self, task: tuple[int, tuple[int, int]] | None) -> None:
+        if task is not None:
+            index, (start, end) = task
+            with contextlib.suppress(BrokenPipeError):  # it died: ``take`` finds out
+                os.write(self.tasks, struct.pack("<qq", start, end))
+            self.given.append(index)
+
+    def take(self) -> tuple[int, _Done] | None:
+        """Its oldest task's index and outcome, or None if it died first; raises what the
+        worker raised."""
+        import pickle  # noqa: PLC0415
+
+        size = _read(self.outcomes, 8)
+        payload = _read(self.outcomes, struct.unpack("<q", size)[0]) if size else b""
+        if not payload:
+            return None
+        done: _Done | BaseException = pickle.loads(payload)  # noqa: S301 (our own worker's)
+        if isinstance(done, BaseException):
+            raise done
+        return self.given.pop(0), done
+
+    def close(self) -> None:
+        for fd in (self.tasks, self.outcomes):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
+def _end(children: Iterable[_Child]) -> None:
+    """End the workers now, not after their current task: their tokens are no longer wanted."""
+    for child in list(children):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGTERM)
+
+
+def _fork(key: KeyText, job: _Job, siblings: Mapping[int, _Child]) -> _Child:
+    """A new worker (``_serve``), with its two pipes."""
+    tasks_in, tasks = os.pipe()
+    outcomes, outcomes_out = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        for fd in (tasks_in, tasks, outcomes, outcomes_out):
+            os.close(fd)
+        raise
+    if pid == 0:  # the worker: nothing of the parent's but the rows and the job
+        for fd in (tasks, outcomes, *(f for c in siblings.values() for f in (c.tasks, c.outcomes))):
+            os.close(fd)
+        _serve(key, job, tasks_in, outcomes_out)
+    os.close(tasks_in)
+    os.close(outcomes_out)
+    return _Child(pid, tasks, outcomes)
+
+
+def _serve(key: KeyText, job: _Job, tasks: int, outcomes: int) -> NoReturn:
+    """A forked worker's whole life: each task (two numbers) it reads is signed and its outcome,
+    or what stopped it, written back; it ends when its parent closes the task pipe. It leaves
+    through ``os._exit``: the parent's exit handlers and buffered output are not its own."""
+    import pickle  # noqa: PLC0415
+
+    code = 0
+    try:
+        _start_worker(key, job, worker=True)
+        while task := _read(tasks, 16):
+            start, end = struct.unpack("<qq", task)
+            _send(outcomes, pickle.dumps(_mint_chunk(_inherited[start:end])))
+    except BaseException as err:  # the parent raises it, as a pool does
+        code = 1
+        with contextlib.suppress(BaseException):
+            try:
+                _send(outcomes, pickle.dumps(err))
+            except Exception:  # an exception that does not pickle: its kind, at least
+                _send(outcomes, pickle.dumps(RuntimeError(type(err).__name__)))
+    finally:
+        os._exit(code)
+
+
+def _send(fd: int, payload: bytes) -> None:
+    data = memoryview(struct.pack("<q", len(payload)) + payload)
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def _read(fd: int, size: int) -> bytes:
+    """``size`` bytes from the pipe, or b"" at its end (a dead writer, even mid-message)."""
+    parts: list[bytes] = []
+    while size:
+        part = os.read(fd, min(size, 1 << 20))
+        if not part:
+            return b""
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
+
+
+def _spawned(
+    rows: Sequence[Row],
+    bounds: list[tuple[int, int]],
+    *,
+    key: KeyText,
+    job: _Job,
+    workers: int,
+    received: list[int],
+) -> Iterator[_Done]:
+    """The outcomes from a pool of spawned workers, which have none of this process's memory:
+    each task carries its rows."""
     import multiprocessing  # noqa: PLC0415 (only a run large enough for a pool)
     from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
     from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
 
-    global _inherited  # noqa: PLW0603 (what the forked workers read)
-    context = multiprocessing.get_context()
-    bounds = list(_bounds(len(rows), workers))
-    forks = context.get_start_method() == "fork"
-    _inherited = list(rows) if forks else []
-    import gc  # noqa: PLC0415
-
-    # Before the fork: the collector of each worker then never walks the parent's objects (the
-    # rows above all), which would touch, and so copy, each of their memory pages.
-    gc.freeze()
     pool = ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start_worker, initargs=(key, job, True)
+        workers,
+        mp_context=multiprocessing.get_context(),
+        initializer=_start_worker,
+        initargs=(key, job, True),
     )
-    received: list[int] = []
 
     def stop(signum: int, _frame: object) -> None:
         """Only note the signal and end the workers: an exception raised here could land in
@@ -500,28 +690,16 @@ def _run(rows: Sequence[Row], key: KeyText, job: _Job, workers: int) -> Iterator
 
     try:
         with _signals_to(stop):
-            if forks:
-                results = pool.map(_mint_range, bounds)
-            else:  # a spawned worker has none of this process's memory: each task's rows
-                results = pool.map(_mint_chunk, [rows[a:b] for a, b in bounds])
-            for done in results:
+            for done in pool.map(_mint_chunk, [rows[a:b] for a, b in bounds]):
                 if received:
                     break
                 yield done
     except BrokenProcessPool:
         if not received:
-            raise WorkerDiedError(
-                "a worker process died before its tokens were made (killed by a signal, or out "
-                "of memory); no token was output",
-                hint="run again; with fewer --jobs if memory is short",
-            ) from None
+            raise _died() from None
     finally:
         _terminate(pool)
         pool.shutdown(wait=True, cancel_futures=True)
-        _inherited = []
-        gc.unfreeze()
-    if received:
-        raise StoppedError(received[0], signal.Signals(received[0]).name)
 
 
 def _terminate(pool: concurrent.futures.ProcessPoolExecutor) -> None:

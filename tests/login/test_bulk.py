@@ -20,10 +20,12 @@ import pytest
 
 from qsjwt.app.target import parse_settings
 from qsjwt.base.errors import InputError, KeyMaterialError, QsjwtError
-from qsjwt.base.findings import Severity
+from qsjwt.base.findings import Finding, Severity
 from qsjwt.base.inputs import Target
 from qsjwt.base.rules import CLOUD_AUDIENCE
 from qsjwt.base.values import RawValue
+from qsjwt.login import bulk
+from qsjwt.login import mint as mint_module
 from qsjwt.login.bulk import (
     IN_PROCESS_BELOW,
     MAX_CHUNK,
@@ -493,6 +495,7 @@ def test_spawned_workers_get_their_rows_in_the_tasks(
     """Where workers are not forked (macOS, Windows), the rows travel with each task."""
     spawn = multiprocessing.get_context("spawn")
     monkeypatch.setattr(multiprocessing, "get_context", lambda method=None: spawn)
+    monkeypatch.setattr(bulk, "FORKS", False)
     count = IN_PROCESS_BELOW + 5
     result = minted(rsa_pair, qseow_users(count), Target.QSEOW, "csv", jobs=2)
     assert [json.loads(line)["user"] for line in result.lines] == [
@@ -502,3 +505,18 @@ def test_spawned_workers_get_their_rows_in_the_tasks(
 
 def test_usable_cores() -> None:
     assert 1 <= usable_cores() <= (os.cpu_count() or 1)
+
+
+@pytest.mark.skipif(not bulk.FORKS, reason="workers are forked on Linux only")
+def test_what_a_forked_worker_raises_is_raised_by_the_run(
+    rsa_pair: KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in a worker (here the lint guard refusing every token after the first) ends the
+    run with that error, as when one process signs: not as a dead worker, nor a wait."""
+    broken = [Finding(Severity.ERROR, "broken on purpose", "sub")]
+    monkeypatch.setattr(mint_module, "lint_user_claims", lambda *_, **__: broken)
+    text = qseow_users(IN_PROCESS_BELOW + 5)
+    with pytest.raises(
+        QsjwtError, match="internal check failed, no token made: sub: broken on purpose"
+    ):
+        minted(rsa_pair, text, Target.QSEOW, "csv", jobs=2)
