@@ -507,6 +507,7 @@ def _forked(
     task is two numbers down a pipe, its outcome one pickle back up another. Each worker has
     a second task waiting in its pipe, so it never waits for this process."""
     import gc  # noqa: PLC0415
+    import pickle  # noqa: F401, PLC0415 (here, once, not in each worker after the fork)
     import select  # noqa: PLC0415
 
     global _inherited  # noqa: PLW0603 (what the forked workers read)
@@ -600,10 +601,19 @@ def _end(children: Iterable[_Child]) -> None:
             os.kill(child.pid, signal.SIGTERM)
 
 
+_PIPE_SIZE = 1 << 20
+"""Bytes a worker's outcome pipe holds (64 KiB by default; 1 MiB is Linux's default maximum):
+a task's tokens (about 400 KB for ``MAX_CHUNK`` rows) fit while this process writes others."""
+
+
 def _fork(key: KeyText, job: _Job, siblings: Mapping[int, _Child]) -> _Child:
     """A new worker (``_serve``), with its two pipes."""
+    import fcntl  # noqa: PLC0415 (Linux only, as forking)
+
     tasks_in, tasks = os.pipe()
     outcomes, outcomes_out = os.pipe()
+    with contextlib.suppress(OSError):  # room for a whole task's tokens: the worker goes on
+        fcntl.fcntl(outcomes, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)  # to its next task at once
     try:
         pid = os.fork()
     except OSError:
