@@ -42,7 +42,7 @@ def issue_bulk(
     skip_bad_rows: bool = False,
     jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
-    sink: Callable[[list[str]], None] | None = None,
+    sink: Callable[[bytes], None] | None = None,
 ) -> tuple[BulkResult, tuple[Finding, ...]]:
     """The tokens (to ``sink`` as they are made, if given: ``mint_bulk``), and what the
     certificate check found (warnings); raises InputError for the users file (``USERS``), the

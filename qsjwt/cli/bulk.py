@@ -50,13 +50,13 @@ def run(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, st
     if planned is None:
         result, found = mint()
         out.findings(found + result.warnings, names, sys.stderr)
-        out.result(_text(result.lines))
+        out.result("".join(line + "\n" for line in result.lines))
     else:
         try:
             # each task's tokens are written while the workers sign the next ones; the file is
             # put in place (0600, synced) only once every token is made, and is else left out
             with streamed(PlannedFile(planned.path, b"", "output", 0o600)) as write:
-                result, found = mint(sink=lambda lines: write(_text(lines).encode()))
+                result, found = mint(sink=write)
                 out.findings(found + result.warnings, names, sys.stderr)
         except Interrupted as stop:
             done = "the file was written" if stop.written else "no file was written or changed"
@@ -65,10 +65,6 @@ def run(args: argparse.Namespace, env: Mapping[str, str], names: Mapping[str, st
         out.say(sys.stderr, f"wrote {path_for_message(planned.path)} (mode 0600)")
     _summary(result.count, result.skipped)
     return 0
-
-
-def _text(lines: list[str]) -> str:
-    return "".join(line + "\n" for line in lines)
 
 
 def _jobs(text: str | None) -> int | None:

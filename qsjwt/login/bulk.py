@@ -281,7 +281,8 @@ class _Job:
 
 _Bad = tuple[int, str, str | None, str | None]
 """a bad row: its line, the message, the input it is about, a hint"""
-_Done = tuple[list[str | _Bad], set[Finding]]
+_Done = tuple[bytes, int, list[_Bad], set[Finding]]
+"""a task's outcome: its tokens' lines (UTF-8), their count, its bad rows, its warnings"""
 
 
 class _Worker(NamedTuple):
@@ -316,40 +317,40 @@ def _start_worker(key: KeyText, job: _Job, worker: bool = False) -> None:
 
 
 def _mint_chunk(rows: Sequence[Row]) -> _Done:
-    """Mint a token for each row with the worker's key; bad rows come back as _Bad. The rows are
-    checked and made ready first, then signed in one batch (``RunMinter``)."""
+    """Mint a token for each row with the worker's key: the tokens' JSON Lines as UTF-8 (one
+    piece for the output, however many rows), their count, the bad rows in input order and the
+    warnings. The rows are checked and made ready first, then signed in one batch
+    (``RunMinter``)."""
     if _worker is None:
         raise RuntimeError("the worker was not started with a key and a job")  # our bug
     layout, row_settings, minter = _worker
     values_of, settings_for = layout.values, row_settings.settings_for
-    out: list[str | _Bad] = []
-    ready: list[tuple[int, int, Unsigned]] = []
-    """each row made ready: its place in ``out``, its line, the token up to its signature"""
+    bad: list[_Bad] = []
+    ready: list[tuple[int, Unsigned]] = []
+    """each row made ready: its line, and its token up to the signature"""
     for row in rows:
         line = row[0]
         values, problem = values_of(row)
         if problem is not None:
-            out.append((line, problem, None, None))
+            bad.append((line, problem, None, None))
             continue
         try:
             settings = settings_for(values)  # the shared values are checked once
-            ready.append((len(out), line, minter.prepare(settings, new_jti())))
+            ready.append((line, minter.prepare(settings, new_jti())))
         except InputError as err:  # a bad row, or a key that does not fit the algorithm
-            out.append(_bad(line, err))
-            continue
-        out.append("")  # its place, until it is signed
+            bad.append(_bad(line, err))
+    lines: list[str] = []
     warnings: set[Finding] = set()
     try:
-        signatures = minter.sign([unsigned for _, _, unsigned in ready])
+        signatures = minter.sign([unsigned for _, unsigned in ready])
     except KeyMaterialError as err:  # the key cannot sign: no row can be signed
-        for place, line, _ in ready:
-            out[place] = _bad(line, err)
-        return out, warnings
-    for (place, line, unsigned), signed in zip(ready, signatures, strict=True):
+        bad.extend(_bad(line, err) for line, _ in ready)
+        return b"", 0, sorted(bad), warnings
+    for (line, unsigned), signed in zip(ready, signatures, strict=True):
         try:
             token, found = minter.finish(unsigned, signed)
         except InputError as err:  # too large for any front end
-            out[place] = _bad(line, err)
+            bad.append(_bad(line, err))
             continue
         settings = unsigned.settings
         if isinstance(settings, QseowSettings):
@@ -358,12 +359,12 @@ def _mint_chunk(rows: Sequence[Row]) -> _Done:
             user = settings.subject
         # what json.dumps({"user", "token", "expires_at"}, ensure_ascii=False, separators=
         # (",", ":")) writes: the token is base64url and dots, which JSON never escapes
-        out[place] = (
+        lines.append(
             f'{{"user":{_json_string(user)},"token":"{token}","expires_at":'
-            f"{_expires(unsigned.exp)}}}"
+            f"{_expires(unsigned.exp)}}}\n"
         )
         warnings.update(found)
-    return out, warnings
+    return "".join(lines).encode(), len(lines), sorted(bad), warnings
 
 
 def _bad(line: int, err: InputError) -> _Bad:
@@ -418,12 +419,12 @@ def mint_bulk(
     skip_bad_rows: bool = False,
     jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
-    sink: Callable[[list[str]], None] | None = None,
+    sink: Callable[[bytes], None] | None = None,
 ) -> BulkResult:
     """A token for every row, in input order, signed by ``jobs`` processes (default: one per
     core). ``progress(done, total)`` is called as rows are done. ``sink``, if given, takes the
-    lines of each task in input order as soon as they are made, instead of ``BulkResult.lines``
-    (the command line writes them while the workers sign the next ones).
+    JSON Lines of each task (UTF-8) in input order as soon as they are made, instead of
+    ``BulkResult.lines`` (the command line writes them while the workers sign the next ones).
 
     Raises InputError for the first bad row (its line number and what is wrong, never a value)
     unless ``skip_bad_rows``; KeyMaterialError for a key that cannot sign.
@@ -433,26 +434,24 @@ def mint_bulk(
     _start_worker(key, job)  # here too: a bad key is refused once, before any worker starts
     workers = max(1, jobs or usable_cores())
     lines: list[str] = []
-    take = lines.extend if sink is None else sink
     count = 0
     skipped: list[int] = []
     warnings: dict[Finding, None] = {}
     done = 0
-    for outcomes, found in _run(rows, key, job, workers):
-        made: list[str] = []
-        for outcome in outcomes:
-            if isinstance(outcome, str):
-                made.append(outcome)
-            elif outcome[2] in _KEY_INPUTS:  # about the key, not the row: never skipped
-                raise KeyMaterialError(outcome[1], input_name=outcome[2], hint=outcome[3])
-            elif skip_bad_rows:
-                skipped.append(outcome[0])
-            else:
-                raise _row_error(outcome)
-        take(made)
-        count += len(made)
+    for made, made_count, bad, found in _run(rows, key, job, workers):
+        for row in bad:  # in input order
+            if row[2] in _KEY_INPUTS:  # about the key, not the row: never skipped
+                raise KeyMaterialError(row[1], input_name=row[2], hint=row[3])
+            if not skip_bad_rows:
+                raise _row_error(row)
+            skipped.append(row[0])
+        if sink is None:
+            lines.extend(made.decode().split("\n")[:-1])  # not splitlines: U+2028 is no end
+        else:
+            sink(made)
+        count += made_count
         warnings.update(dict.fromkeys(sorted(found, key=lambda f: f.render())))
-        done += len(outcomes)
+        done += made_count + len(bad)
         if progress is not None:
             progress(done, len(rows))
     return BulkResult(lines, count, tuple(skipped), tuple(warnings))
