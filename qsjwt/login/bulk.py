@@ -473,7 +473,7 @@ def _run(rows: Sequence[Row], key: KeyText, job: _Job, workers: int) -> Iterator
         return
     bounds = list(_bounds(len(rows), workers))
     received: list[int] = []
-    run = _forked if FORKS else _spawned
+    run = _forked if FORKS and _single_threaded() else _spawned
     yield from run(rows, bounds, key=key, job=job, workers=workers, received=received)
     if received:
         raise StoppedError(received[0], signal.Signals(received[0]).name)
@@ -483,6 +483,14 @@ FORKS = sys.platform == "linux"
 """Workers are forked here: they start at once, with the rows already in their memory, and
 no ``multiprocessing`` (20-25 ms of imports) is needed. Elsewhere (macOS, where a forked
 process may crash in system libraries; Windows, which cannot fork) they are spawned."""
+
+
+def _single_threaded() -> bool:
+    """Whether this process runs one thread: a fork copies the locks other threads hold, held
+    for ever (Python 3.12 warns of it), so a process with threads spawns its workers."""
+    import threading  # noqa: PLC0415
+
+    return threading.active_count() == 1
 
 
 def _died() -> WorkerDiedError:

@@ -11,6 +11,7 @@ import json
 import multiprocessing
 import os
 import stat
+import threading
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -520,3 +521,24 @@ def test_what_a_forked_worker_raises_is_raised_by_the_run(
         QsjwtError, match="internal check failed, no token made: sub: broken on purpose"
     ):
         minted(rsa_pair, text, Target.QSEOW, "csv", jobs=2)
+
+
+def test_a_process_with_threads_spawns_its_workers(
+    rsa_pair: KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fork would copy the locks another thread holds: with a thread running, the workers are
+    spawned (and the tokens are the same)."""
+    spawn = multiprocessing.get_context("spawn")
+    monkeypatch.setattr(multiprocessing, "get_context", lambda method=None: spawn)
+    forked: list[object] = []
+    monkeypatch.setattr(bulk, "_forked", lambda *args, **kwargs: forked.append(args))
+    release = threading.Event()
+    waiting = threading.Thread(target=release.wait)
+    waiting.start()
+    try:
+        count = IN_PROCESS_BELOW + 5
+        result = minted(rsa_pair, qseow_users(count), Target.QSEOW, "csv", jobs=2)
+    finally:
+        release.set()
+        waiting.join()
+    assert forked == [] and result.count == count
