@@ -405,8 +405,8 @@ def _bounds(count: int, workers: int) -> Iterator[tuple[int, int]]:
 
 
 _inherited: Sequence[Row] = ()
-"""All the rows of a run, set before the pool forks its workers: each worker reads its task's
-rows from its own copy, so a task is two numbers and the parent pickles no row."""
+"""All the rows of a run, set before the workers are forked: each reads its task's rows from
+its own copy, so a task is two numbers and the parent pickles no row."""
 
 
 def mint_bulk(
