@@ -694,7 +694,7 @@ def _spawned(
 
     pool = ProcessPoolExecutor(
         workers,
-        mp_context=multiprocessing.get_context(),
+        mp_context=multiprocessing.get_context("spawn"),  # never a fork: see _single_threaded
         initializer=_start_worker,
         initargs=(key, job, True),
     )

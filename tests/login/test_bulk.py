@@ -8,7 +8,6 @@ import csv
 import datetime as dt
 import io
 import json
-import multiprocessing
 import os
 import stat
 import threading
@@ -494,8 +493,6 @@ def test_spawned_workers_get_their_rows_in_the_tasks(
     rsa_pair: KeyPair, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Where workers are not forked (macOS, Windows), the rows travel with each task."""
-    spawn = multiprocessing.get_context("spawn")
-    monkeypatch.setattr(multiprocessing, "get_context", lambda method=None: spawn)
     monkeypatch.setattr(bulk, "FORKS", False)
     count = IN_PROCESS_BELOW + 5
     result = minted(rsa_pair, qseow_users(count), Target.QSEOW, "csv", jobs=2)
@@ -528,8 +525,6 @@ def test_a_process_with_threads_spawns_its_workers(
 ) -> None:
     """A fork would copy the locks another thread holds: with a thread running, the workers are
     spawned (and the tokens are the same)."""
-    spawn = multiprocessing.get_context("spawn")
-    monkeypatch.setattr(multiprocessing, "get_context", lambda method=None: spawn)
     forked: list[object] = []
     monkeypatch.setattr(bulk, "_forked", lambda *args, **kwargs: forked.append(args))
     release = threading.Event()
