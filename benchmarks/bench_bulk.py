@@ -1,18 +1,21 @@
 """``qs-jwt bulk`` against OpenSSL's raw RSA signing rate on every core, in the same run.
 
 Run: ``.venv/bin/python benchmarks/bench_bulk.py [--users N] [--runs R] [--target T]``
-(``make bench`` runs it). For each target (Qlik Cloud, each token with its own ``jti``, and
-QSEoW; ``--target`` picks one) it writes N users (default 10,000) as CSV, times R cold
-``python -m qsjwt bulk`` processes (default 3; the median counts) from start to the 0600 file
-written, checks every token of the last run with PyJWT (the signer does not use PyJWT) and that
-input order and count are kept, then runs ``openssl speed -multi CORES -seconds 5 rsa2048``
-twice and prints the ratio of the two rates (target at least 0.85). CORES are the cores this
-process may use (``os.sched_getaffinity``), as ``qs-jwt bulk`` counts them.
+(``make bench`` runs it). It writes N users (default 20,000, issue 23's figure) as CSV for each
+target (Qlik Cloud, each token with its own ``jti``, and QSEoW; ``--target`` picks one), times R
+cold ``python -m qsjwt bulk`` processes a target (default 3, the targets taking turns so that a
+shared machine's drift hits both; the median counts) from start to the 0600 file written, and
+checks every token of each target's last run with PyJWT (the signer does not use PyJWT), input
+order and count. ``openssl speed -multi CORES -seconds 5 rsa2048`` runs before and after the
+runs, and the ratio of the rates is printed (targets: at least 0.90 for QSEoW, 0.85 for Qlik
+Cloud). CORES are the cores this process may use (``os.sched_getaffinity``), as ``qs-jwt bulk``
+counts them. The sources are compiled first, as an installed package has them.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import csv
 import json
 import os
@@ -31,7 +34,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOUD_AUDIENCE = "qlik.api/login/jwt-session"
-TARGET_RATIO = 0.85
+SHARED = {
+    "qseow": ["--user-directory", "CORP"],
+    "cloud": ["--issuer", "https://idp.example.com/", "--key-id", "kid-1"],
+}
+"""What every user of a target shares (the users file holds the rest)."""
+TARGET_RATIO = {"qseow": 0.90, "cloud": 0.85}
+"""Issue 23: the share of OpenSSL's raw rate each target must reach."""
 
 
 def openssl_rate(cores: int) -> float | None:
@@ -49,34 +58,35 @@ def openssl_rate(cores: int) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def bulk_seconds(
-    work: Path, key: rsa.RSAPrivateKey, target: str, count: int, runs: int
-) -> list[float]:
-    """The times of ``runs`` cold ``qs-jwt bulk`` processes; the tokens of the last checked."""
-    key_file = work / "key.pem"
+def users_file(work: Path, target: str, count: int) -> None:
+    """``count`` users as CSV for ``target`` (its shared values are in ``SHARED``)."""
     users = work / f"{target}.csv"
     with users.open("w", newline="") as file:
         writer = csv.writer(file)
-        if target == "qseow":
-            writer.writerow(["user-id", "name", "email", "groups"])
-            shared = ["--user-directory", "CORP"]
-        else:
-            writer.writerow(["subject", "name", "email", "groups"])
-            shared = ["--issuer", "https://idp.example.com/", "--key-id", "kid-1"]
+        writer.writerow(["user-id" if target == "qseow" else "subject", "name", "email", "groups"])
         for i in range(count):
             writer.writerow([f"u{i:06d}", f"User {i}", f"u{i}@example.com", "Readers"])
-    output = work / f"{target}.jsonl"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def bulk_seconds(work: Path, target: str) -> float:
+    """The time of one cold ``qs-jwt bulk`` process, from its start to the 0600 file written."""
+    users, output = work / f"{target}.csv", work / f"{target}.jsonl"
+    output.unlink(missing_ok=True)
     command = [
         sys.executable, "-m", "qsjwt", "bulk", "--target", target, "--users-file", str(users),
-        *shared, "--private-key-file", str(key_file), "--output", str(output),
+        *SHARED[target], "--private-key-file", str(work / "key.pem"), "--output", str(output),
     ]  # fmt: skip
-    seconds = []
-    for _ in range(runs):
-        output.unlink(missing_ok=True)
-        start = time.perf_counter()
-        subprocess.run(command, env=env, check=True, capture_output=True)
-        seconds.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    subprocess.run(
+        command, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, capture_output=True
+    )
+    return time.perf_counter() - start
+
+
+def check_tokens(work: Path, key: rsa.RSAPrivateKey, target: str, count: int) -> None:
+    """Every token of the last run verifies (PyJWT), in input order; Qlik Cloud's ``jti``s are
+    all distinct; the file is 0600."""
+    output = work / f"{target}.jsonl"
     public = key.public_key()
     lines = output.read_text().splitlines()
     assert len(lines) == count, "every user has a token"
@@ -94,12 +104,11 @@ def bulk_seconds(
             jtis.add(claims["jti"])
     assert target == "qseow" or len(jtis) == count, "every Qlik Cloud token has its own jti"
     assert (output.stat().st_mode & 0o777) == 0o600
-    return seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--users", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--target", choices=["cloud", "qseow", "both"], default="both")
     args = parser.parse_args()
@@ -107,7 +116,10 @@ def main() -> None:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     cores = cores or 1
     targets = ["cloud", "qseow"] if args.target == "both" else [args.target]
-    rates = {}
+    # as an installed package has it: a run never compiles the sources (PYTHONDONTWRITEBYTECODE
+    # would otherwise make every run compile them, tens of milliseconds)
+    compileall.compile_dir(ROOT / "qsjwt", quiet=1)
+    seconds: dict[str, list[float]] = {target: [] for target in targets}
     with tempfile.TemporaryDirectory(prefix="qsjwt-bench-") as tmp:
         work = Path(tmp)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -120,31 +132,40 @@ def main() -> None:
             )
         )
         key_file.chmod(0o600)
-        print(f"bulk, {count} users, RS256-2048, {cores} cores (os.sched_getaffinity)")
         for target in targets:
-            seconds = bulk_seconds(work, key, target, count, args.runs)
-            median = statistics.median(seconds)
-            rates[target] = count / median
-            shown = ", ".join(f"{s:.2f}" for s in seconds)
-            print(
-                f"  qs-jwt bulk --target {target} (cold process, file written): median "
-                f"{median:.2f} s = {rates[target]:.0f} tokens/s (runs: {shown} s)"
-            )
-        print("  every token verified with PyJWT; order and count kept; file mode 0600")
-    before, after = openssl_rate(cores), openssl_rate(cores)  # a shared machine drifts: twice
+            users_file(work, target, count)
+        print(f"bulk, {count} users, RS256-2048, {cores} cores (os.sched_getaffinity)")
+        before = openssl_rate(cores)
+        for _ in range(args.runs):  # the targets in turn: a shared machine's drift hits both
+            for target in targets:
+                seconds[target].append(bulk_seconds(work, target))
+        after = openssl_rate(cores)
+        for target in targets:
+            check_tokens(work, key, target, count)
+    rates = {}
+    for target in targets:
+        median = statistics.median(seconds[target])
+        rates[target] = count / median
+        shown = ", ".join(f"{s:.2f}" for s in seconds[target])
+        print(
+            f"  qs-jwt bulk --target {target} (cold process, file written): median "
+            f"{median:.2f} s = {rates[target]:.0f} tokens/s (runs: {shown} s)"
+        )
+    print("  every token verified with PyJWT; order and count kept; file mode 0600")
     if before is None or after is None:
         print("  openssl speed: skipped (no openssl binary)")
         return
     raw = (before + after) / 2
     print(
         f"  openssl speed -multi {cores} rsa2048: {raw:.0f} signatures/s "
-        f"(mean of {before:.0f} and {after:.0f})"
+        f"(mean of {before:.0f} before the runs and {after:.0f} after)"
     )
     for target, rate in rates.items():
-        verdict = "met" if rate / raw >= TARGET_RATIO else "NOT met"
+        goal = TARGET_RATIO[target]
+        verdict = "met" if rate / raw >= goal else "NOT met"
         print(
             f"  ratio qs-jwt bulk --target {target} / openssl raw rate: {rate / raw:.2f} "
-            f"(target >= {TARGET_RATIO}: {verdict})"
+            f"(target >= {goal:.2f}: {verdict})"
         )
 
 

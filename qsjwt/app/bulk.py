@@ -7,8 +7,9 @@ and checked once, before any row is read; a certificate given with it must be it
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from qsjwt.app.flow import KeySource
@@ -16,7 +17,7 @@ from qsjwt.base.errors import InputError
 from qsjwt.base.findings import Finding
 from qsjwt.base.inputs import CERTIFICATE, Target
 from qsjwt.base.values import RawValue
-from qsjwt.login.bulk import USERS, BulkResult, KeyText, mint_bulk, read_rows, sniff_format
+from qsjwt.login.bulk import USERS, BulkResult, KeyText, Row, mint_bulk, read_rows, sniff_format
 
 __all__ = ["USERS", "USERS_LIMIT", "BulkResult", "Users", "issue_bulk"]
 
@@ -41,9 +42,11 @@ def issue_bulk(
     skip_bad_rows: bool = False,
     jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    sink: Callable[[bytes], None] | None = None,
 ) -> tuple[BulkResult, tuple[Finding, ...]]:
-    """The tokens, and what the certificate check found (warnings); raises InputError for the
-    users file (``USERS``), the key or a bad row."""
+    """The tokens (to ``sink`` as they are made, if given: ``mint_bulk``), and what the
+    certificate check found (warnings); raises InputError for the users file (``USERS``), the
+    key or a bad row."""
     if key.private_key is None:
         raise InputError("is required", input_name="private-key")
     now = int(time.time())
@@ -63,17 +66,31 @@ def issue_bulk(
     lines = text.splitlines(keepends=True)
     if not any(line.strip() for line in lines):
         raise InputError("holds no users", input_name=USERS, hint="one user per row")
-    rows = list(read_rows(lines, target, users.users_format or sniff_format(lines[0])))
+    layout, found_rows = read_rows(lines, target, users.users_format or sniff_format(lines[0]))
+    rows = _all(found_rows)
     if not rows:
         raise InputError("holds no users", input_name=USERS, hint="one user per row")
     result = mint_bulk(
         rows,
-        target=target,
+        layout=layout,
         shared=shared,
         key=text_key,
         now=now,
         skip_bad_rows=skip_bad_rows,
         jobs=jobs,
         progress=progress,
+        sink=sink,
     )
     return result, found
+
+
+def _all(rows: Iterator[Row]) -> list[Row]:
+    """Every row, read with the cyclic garbage collector paused: the rows hold no cycles, and
+    the collector would otherwise walk the growing list of them again and again."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return list(rows)
+    finally:
+        if paused:
+            gc.enable()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -14,7 +15,7 @@ from qsjwt.base.display import path_for_message
 from qsjwt.base.errors import InputError, QsjwtError
 from qsjwt.base.inputs import JWT_TARGETS, parse_target
 from qsjwt.cli import gather, out
-from qsjwt.io.files import Interrupted, PlannedFile, check_writable, write_all
+from qsjwt.io.files import Interrupted, PlannedFile, check_writable, streamed
 from qsjwt.io.sources import read_bounded
 
 SHOWN_SKIPPED = 10
@@ -36,7 +37,8 @@ def run(args: SimpleNamespace, env: Mapping[str, str], names: Mapping[str, str])
         data = gather.stdin_bytes(USERS_LIMIT, input_name=USERS)
     else:
         data = read_bounded(args.users_file, USERS_LIMIT, input_name=USERS, secret_hint=None)
-    result, found = issue_bulk(
+    mint = functools.partial(
+        issue_bulk,
         target,
         Users(data, args.users_format),
         values,
@@ -45,14 +47,17 @@ def run(args: SimpleNamespace, env: Mapping[str, str], names: Mapping[str, str])
         jobs=jobs,
         progress=_progress_bar(sys.stderr),
     )
-    out.findings(found, names, sys.stderr)
-    out.findings(result.warnings, names, sys.stderr)
-    text = "".join(line + "\n" for line in result.lines)
     if planned is None:
-        out.result(text)
+        result, found = mint()
+        out.findings(found + result.warnings, names, sys.stderr)
+        out.result("".join(line + "\n" for line in result.lines))
     else:
         try:
-            write_all([PlannedFile(planned.path, text.encode(), "output", 0o600)])
+            # each task's tokens are written while the workers sign the next ones; the file is
+            # put in place (0600, synced) only once every token is made, and is else left out
+            with streamed(PlannedFile(planned.path, b"", "output", 0o600)) as write:
+                result, found = mint(sink=write)
+                out.findings(found + result.warnings, names, sys.stderr)
         except Interrupted as stop:
             done = "the file was written" if stop.written else "no file was written or changed"
             out.say(sys.stderr, f"interrupted by {stop.signal_name}; {done}")

@@ -26,7 +26,7 @@ import os
 import signal
 import stat
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 
@@ -250,6 +250,49 @@ def _reached(stage: str, received: list[int], *, stop: bool = True) -> None:
         raise Interrupted(received[0], written=False)
 
 
+@contextlib.contextmanager
+def streamed(planned: PlannedFile) -> Iterator[Callable[[bytes], None]]:
+    """Write ``planned`` in parts while its content is still being made (``qs-jwt bulk``
+    writes each task's tokens while its workers sign the next), then, when the block ends
+    without an exception, put it in place with its mode as ``write_all`` does; on an exception
+    nothing is left. The parts go to an unnamed file (Linux), which vanishes with the process
+    whatever ends it; where there is none they are kept in memory and written by ``write_all``
+    at the end, as a named temporary file could be left behind by a kill during the run.
+
+    Raises InputError, OutputError or Interrupted, as ``write_all`` does.
+    """
+    check_writable(planned)
+    try:
+        fd = _open_unnamed(planned.path.parent)
+    except OSError as err:
+        raise _write_error(planned, err) from None
+    if fd is None:
+        parts: list[bytes] = []
+        yield parts.append
+        write_all([replace(planned, content=b"".join(parts))])
+        return
+    item = _Staged(planned, fd=fd)
+
+    def write(data: bytes) -> None:
+        try:
+            _write_fully(fd, data)
+        except OSError as err:
+            raise _write_error(planned, err) from None
+
+    try:
+        yield write
+        check_writable(planned)  # as write_all checks it again just before it writes
+        with _held_signals() as received:
+            _reached("written", received)
+            try:
+                _seal(item, received)
+            except OSError as err:
+                raise _write_error(planned, err) from None
+            _commit([item], received)
+    finally:
+        item.discard()
+
+
 def _stage(item: _Staged, received: list[int]) -> None:
     planned = item.planned
     try:
@@ -262,22 +305,34 @@ def _stage(item: _Staged, received: list[int]) -> None:
                 dir=planned.path.parent, prefix=f".{planned.path.name}."
             )
         _reached("opened", received)
-        view = memoryview(content)
-        while view:
-            view = view[os.write(item.fd, view) :]
+        _write_fully(item.fd, content)
         _reached("written", received)
-        if hasattr(os, "fchmod"):  # not on Windows before Python 3.13
-            os.fchmod(item.fd, planned.mode)
-        else:
-            os.chmod(item.name or f"{_FD_DIR}/{item.fd}", planned.mode)
-        _reached("chmodded", received)
-        os.fsync(item.fd)
-        if item.name is not None:  # renamed by its name, and Windows cannot rename an open file
-            fd, item.fd = item.fd, None
-            os.close(fd)
-        _reached("synced", received)
+        _seal(item, received)
     except OSError as err:
         raise _write_error(planned, err) from None
+
+
+def _write_fully(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _seal(item: _Staged, received: list[int]) -> None:
+    """Give the written file its mode and take it to the disk (raises OSError)."""
+    planned, fd = item.planned, item.fd
+    if fd is None:
+        raise RuntimeError("a file is sealed once, while it is open")  # our bug
+    if hasattr(os, "fchmod"):  # not on Windows before Python 3.13
+        os.fchmod(fd, planned.mode)
+    else:
+        os.chmod(item.name or f"{_FD_DIR}/{fd}", planned.mode)
+    _reached("chmodded", received)
+    os.fsync(fd)
+    if item.name is not None:  # renamed by its name, and Windows cannot rename an open file
+        item.fd = None
+        os.close(fd)
+    _reached("synced", received)
 
 
 def _open_unnamed(directory: Path) -> int | None:

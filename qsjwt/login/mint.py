@@ -16,7 +16,7 @@ from qsjwt.login.claims import build_claims, build_header
 from qsjwt.login.lint import lint_token, lint_user_claims
 from qsjwt.login.settings import LoginSettings, QseowSettings
 from qsjwt.signing.algorithms import check_key_fits
-from qsjwt.signing.jws import Claims, encode_header, sign_encoded, sign_token
+from qsjwt.signing.jws import Claims, compact, encode_header, sign_token, signer, signing_input
 from qsjwt.signing.keys import LoadedKey, certificate_of
 
 if TYPE_CHECKING:  # only a caller with certificates imports cryptography.x509
@@ -172,12 +172,27 @@ class RunGuard:
         _refuse(found)
 
 
+class Unsigned(NamedTuple):
+    """A token of a run up to its signature."""
+
+    settings: LoginSettings
+    data: bytes
+    """the signing input: the encoded header and claims"""
+    exp: int
+
+
 class RunMinter:
     """``mint`` for the many tokens of one run: one key, one ``now``, settings that differ only
     in their per-user values (``settings.RowSettings``). Each token is byte for byte what
     ``mint`` makes for the same settings and ``jti``; what every token shares is made once: the
     key's fit to the algorithm and the encoded header (again whenever the header changes), the
-    lint guard's shared rules (``RunGuard``)."""
+    lint guard's shared rules (``RunGuard``).
+
+    A batch is made in three passes: each token's checks and signing input (``prepare``), the
+    signatures one after the other (``sign``), then the tokens (``finish``). With no Python
+    between two signatures, the key and OpenSSL's code stay in the processor's caches: each
+    signature takes a few per cent less than when it alternates with the Python of a token.
+    """
 
     def __init__(self, key: LoadedKey, now: int) -> None:
         self._key, self._now = key, now
@@ -185,8 +200,8 @@ class RunMinter:
         self._header: dict[str, str] | None = None
         self._encoded = b""
 
-    def token(self, settings: LoginSettings, jti: str) -> tuple[str, int, tuple[Finding, ...]]:
-        """The token, its ``exp`` and its warnings (``Minted``'s); raises as ``mint`` does."""
+    def prepare(self, settings: LoginSettings, jti: str) -> Unsigned:
+        """Everything ``mint`` does before the signature; raises as it does."""
         header = build_header(settings)
         if header != self._header:
             check_key_fits(self._key.key, settings.algorithm, input_name=self._key.input_name)
@@ -194,6 +209,19 @@ class RunMinter:
             self._header = header
         claims = build_claims(settings, now=self._now, jti=jti)
         self._guard.check(settings, header, claims)
-        token = sign_encoded(claims, self._key.key, header["alg"], self._encoded)
+        data = signing_input(claims, settings.algorithm, self._encoded)
+        return Unsigned(settings, data, claims["exp"])
+
+    def sign(self, batch: Sequence[Unsigned]) -> list[bytes]:
+        """The signature of each; raises KeyMaterialError for a key that cannot sign."""
+        algorithms = {unsigned.settings.algorithm for unsigned in batch}
+        signers = {algorithm: signer(self._key.key, algorithm) for algorithm in algorithms}
+        return [signers[unsigned.settings.algorithm](unsigned.data) for unsigned in batch]
+
+    def finish(self, unsigned: Unsigned, signed: bytes) -> tuple[str, tuple[Finding, ...]]:
+        """The token and its warnings (``Minted``'s); raises InputError, as ``mint`` does, for
+        a token too large for any front end."""
+        settings = unsigned.settings
+        token = compact(unsigned.data, signed)
         size = _size(settings, len(token)) if len(token) > TOKEN_WARN_BYTES else ()
-        return token, claims["exp"], settings.warnings + self._key.warnings + size
+        return token, settings.warnings + self._key.warnings + size

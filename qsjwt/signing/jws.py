@@ -74,38 +74,65 @@ def encode_header(header: dict[str, str]) -> bytes:
 def sign_encoded(claims: Claims, key: SigningKey, algorithm: str, encoded_header: bytes) -> str:
     """The compact JWT for ``claims`` under ``encoded_header`` (``encode_header``'s, whose
     ``alg`` is ``algorithm``)."""
+    data = signing_input(claims, algorithm, encoded_header)
+    return compact(data, signature(key, algorithm, data))
+
+
+def signing_input(claims: Claims, algorithm: str, encoded_header: bytes) -> bytes:
+    """What is signed: ``encoded_header`` and the claims (``qs-jwt bulk`` makes a batch of them
+    before it signs them one after the other)."""
     if algorithm not in EVERY_ALLOWED:
         raise QsjwtError(f"refusing to sign with algorithm {algorithm!r}")
     if not isinstance(claims, dict):
         raise TypeError("the claims of a JWT are a JSON object (a dict)")
-    signing_input = encoded_header + b64url(_CLAIMS_JSON(claims).encode("utf-8"))
-    return (signing_input + b"." + b64url(signature(key, algorithm, signing_input))).decode()
+    return encoded_header + b64url(_CLAIMS_JSON(claims).encode("utf-8"))
+
+
+def compact(data: bytes, signed: bytes) -> str:
+    """The compact JWT: the signing input ``data``, a dot and its signature ``signed``."""
+    return (data + b"." + b64url(signed)).decode()
 
 
 def signature(key: SigningKey, algorithm: str, data: bytes) -> bytes:
-    """The JWS signature of ``data`` (RFC 7518, section 3): PKCS#1 v1.5 for RS*, PSS with a
-    salt as long as the hash for PS*, and for ES* the fixed-width r || s that JWS wants from
-    the DER the key's ``sign()`` returns. A key object that is not OpenSSL's own (a key
-    service's, one passed to the API) has its signature verified first (``_verify``)."""
+    """The JWS signature of ``data`` (RFC 7518, section 3), as ``signer`` makes it."""
+    return signer(key, algorithm)(data)
+
+
+def signer(key: SigningKey, algorithm: str) -> Callable[[bytes], bytes]:
+    """What makes the JWS signature of some data: PKCS#1 v1.5 for RS*, PSS with a salt as long
+    as the hash for PS*, and for ES* the fixed-width r || s that JWS wants from the DER the
+    key's ``sign()`` returns. A key object that is not OpenSSL's own (a key service's, one
+    passed to the API) has each signature verified first (``_verify``). The padding and hash
+    are made once, for the many signatures of ``qs-jwt bulk``."""
     digest = _HASHES[algorithm[2:]]()
     if algorithm in ECDSA:
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise QsjwtError(f"an {algorithm} signature needs an EC key")
-        der = key.sign(data, ec.ECDSA(digest))
-        _verify(key, lambda: key.public_key().verify(der, data, ec.ECDSA(digest)))
-        r, s = decode_dss_signature(der)
-        width = (key.curve.key_size + 7) // 8
-        return r.to_bytes(width, "big") + s.to_bytes(width, "big")
+        curve_key, scheme = key, ec.ECDSA(digest)
+        width = (curve_key.curve.key_size + 7) // 8
+
+        def sign_ec(data: bytes) -> bytes:
+            der = curve_key.sign(data, scheme)
+            _verify(curve_key, lambda: curve_key.public_key().verify(der, data, scheme))
+            r, s = decode_dss_signature(der)
+            return r.to_bytes(width, "big") + s.to_bytes(width, "big")
+
+        return sign_ec
     if isinstance(key, ec.EllipticCurvePrivateKey):
         raise QsjwtError(f"an {algorithm} signature needs an RSA key")
-    scheme: padding.AsymmetricPadding = (
+    rsa_key = key
+    padded: padding.AsymmetricPadding = (
         padding.PSS(mgf=padding.MGF1(digest), salt_length=digest.digest_size)
         if algorithm in RSA_PSS
         else padding.PKCS1v15()
     )
-    signed = key.sign(data, scheme, digest)
-    _verify(key, lambda: key.public_key().verify(signed, data, scheme, digest))
-    return signed
+
+    def sign_rsa(data: bytes) -> bytes:
+        signed = rsa_key.sign(data, padded, digest)
+        _verify(rsa_key, lambda: rsa_key.public_key().verify(signed, data, padded, digest))
+        return signed
+
+    return sign_rsa
 
 
 def _verify(key: SigningKey, check: Callable[[], None]) -> None:

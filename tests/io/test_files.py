@@ -649,3 +649,55 @@ def test_without_proc_the_named_path_is_taken(
     assert seen == NAMED_STAGES
     if not WINDOWS:
         assert _mode(tmp_path / "token.jwt") == 0o600
+
+
+# --- streamed: written in parts while the content is made (qs-jwt bulk) ------------------------
+
+
+@POSIX_MODES
+def test_streamed_parts_are_put_in_place_whole_at_the_end(
+    tmp_path: Path, staging: Any, open_umask: Any
+) -> None:
+    """Nothing new in the directory while the parts come (an unnamed file, or memory), then
+    the whole file with its mode, as write_all leaves it."""
+    target = tmp_path / "tokens.jsonl"
+    target.write_bytes(b"old")
+    with files.streamed(_planned(target, b"")) as write:
+        write(b"one\n")
+        write(b"two\n")
+        assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == {target.name: b"old"}
+    assert target.read_bytes() == b"one\ntwo\n"
+    assert _mode(target) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_streamed_leaves_nothing_when_the_content_fails(
+    tmp_path: Path, staging: Any, existing: bool
+) -> None:
+    """A bad row or a stopped run ends the block with an exception: no part is left, and a file
+    that was there is unchanged."""
+    target = tmp_path / "tokens.jsonl"
+    if existing:
+        target.write_bytes(b"old")
+    with pytest.raises(RuntimeError), files.streamed(_planned(target, b"")) as write:
+        write(b"one\n")
+        raise RuntimeError("a bad row")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == (
+        {target.name: b"old"} if existing else {}
+    )
+
+
+@POSIX_SIGNALS
+@pytest.mark.parametrize("stage", ["written", "chmodded", "synced", "linked", "replaced"])
+def test_streamed_a_signal_while_it_is_put_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
+    if not hasattr(os, "O_TMPFILE") or not os.path.isdir(files._FD_DIR):
+        pytest.skip("O_TMPFILE and /proc/self/fd are Linux only")
+    target = tmp_path / "tokens.jsonl"
+    _signal_at(monkeypatch, stage, signal.SIGTERM)
+    with pytest.raises(files.Interrupted) as info, files.streamed(_planned(target, b"")) as write:
+        write(b"tok\n")
+    assert info.value.written == (stage == "replaced")
+    expected = {target.name: b"tok\n"} if info.value.written else {}
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == expected

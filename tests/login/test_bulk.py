@@ -8,9 +8,9 @@ import csv
 import datetime as dt
 import io
 import json
-import multiprocessing
 import os
 import stat
+import threading
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -20,16 +20,18 @@ import pytest
 
 from qsjwt.app.target import parse_settings
 from qsjwt.base.errors import InputError, KeyMaterialError, QsjwtError
-from qsjwt.base.findings import Severity
+from qsjwt.base.findings import Finding, Severity
 from qsjwt.base.inputs import Target
 from qsjwt.base.rules import CLOUD_AUDIENCE
+from qsjwt.base.values import RawValue
+from qsjwt.login import bulk
+from qsjwt.login import mint as mint_module
 from qsjwt.login.bulk import (
     IN_PROCESS_BELOW,
     MAX_CHUNK,
     MIN_CHUNK,
     BulkResult,
     KeyText,
-    Row,
     _bounds,
     mint_bulk,
     read_rows,
@@ -67,17 +69,22 @@ def cloud_users(count: int) -> str:
     )
 
 
-def rows_of(text: str, target: Target, users_format: str) -> list[Row]:
-    return list(read_rows(io.StringIO(text, newline=""), target, users_format))
+def rows_of(
+    text: str, target: Target, users_format: str
+) -> list[tuple[int, dict[str, RawValue], str | None]]:
+    """Each row as a worker reads it: its line, its values, what is wrong with it."""
+    layout, rows = read_rows(io.StringIO(text, newline=""), target, users_format)
+    return [(row[0], *layout.values(row)) for row in rows]
 
 
 def minted(
     pair: KeyPair, text: str, target: Target, users_format: str, **kwargs: Any
 ) -> BulkResult:
     shared = {"user-directory": "CORP"} if target is Target.QSEOW else CLOUD_SHARED
+    layout, rows = read_rows(io.StringIO(text, newline=""), target, users_format)
     return mint_bulk(
-        rows_of(text, target, users_format),
-        target=target,
+        list(rows),
+        layout=layout,
         shared={**shared, "clock-skew": "0s", **kwargs.pop("shared", {})},
         key=KeyText(pair.private_pem),
         now=NOW_S,
@@ -96,15 +103,15 @@ def test_csv_rows_keep_their_lines_and_split_lists() -> None:
     text = 'User_ID,Name,groups\nalice,Alice,"A\nB"\n\nbob,,C\n'
     rows = rows_of(text, Target.QSEOW, "csv")
     assert rows == [
-        Row(2, {"user-id": "alice", "name": "Alice", "groups": ["A", "B"]}),
-        Row(5, {"user-id": "bob", "groups": ["C"]}),
+        (2, {"user-id": "alice", "name": "Alice", "groups": ["A", "B"]}, None),
+        (5, {"user-id": "bob", "groups": ["C"]}, None),
     ]
 
 
 def test_csv_row_with_the_wrong_number_of_fields_is_a_bad_row() -> None:
     rows = rows_of("user-id,name\nalice\nbob,Bob\n", Target.QSEOW, "csv")
-    assert rows[0].line == 2 and rows[0].problem == "has 1 fields; the header has 2"
-    assert rows[1] == Row(3, {"user-id": "bob", "name": "Bob"})
+    assert rows[0] == (2, {}, "has 1 fields; the header has 2")
+    assert rows[1] == (3, {"user-id": "bob", "name": "Bob"}, None)
 
 
 @pytest.mark.parametrize(
@@ -130,11 +137,11 @@ def test_json_lines_take_arrays_objects_and_booleans() -> None:
         '{"subject": "s2", "name": null}\n'
     )
     assert rows_of(text, Target.CLOUD, "jsonl") == [
-        Row(1, {"subject": "s1", "groups": ["A", "B,C"], "email-verified": "false"}),
-        Row(3, {"subject": "s2"}),
+        (1, {"subject": "s1", "groups": ["A", "B,C"], "email-verified": "false"}, None),
+        (3, {"subject": "s2"}, None),
     ]
     qseow = rows_of('{"user-id": "a", "attributes": {"dept": "Sales"}}', Target.QSEOW, "jsonl")
-    assert qseow == [Row(1, {"user-id": "a", "attributes": ["dept=Sales"]})]
+    assert qseow == [(1, {"user-id": "a", "attributes": ["dept=Sales"]}, None)]
 
 
 @pytest.mark.parametrize(
@@ -148,10 +155,10 @@ def test_json_lines_take_arrays_objects_and_booleans() -> None:
     ],
 )
 def test_json_lines_bad_rows(line: str, fragment: str) -> None:
-    (row,) = rows_of(line + "\n", Target.CLOUD, "jsonl")
-    assert row.line == 1 and row.values == {}
-    assert row.problem is not None and fragment in row.problem
-    assert "hunter2" not in row.problem
+    ((number, values, problem),) = rows_of(line + "\n", Target.CLOUD, "jsonl")
+    assert number == 1 and values == {}
+    assert problem is not None and fragment in problem
+    assert "hunter2" not in problem
 
 
 # --- minting ---------------------------------------------------------------------------------
@@ -379,13 +386,15 @@ def test_run_minter_makes_exactly_the_tokens_of_mint(
     rows = RUN_ROWS[target]
     for order in (rows, rows[::-1]):
         run = RunMinter(key, NOW_S)
-        for number, row in enumerate(order):
-            settings = parse_settings(target, {**shared, **row})
-            jti = f"jti-{number:040d}"
-            token, exp, warnings = run.token(settings, jti)
+        every = [parse_settings(target, {**shared, **row}) for row in order]
+        jtis = [f"jti-{number:040d}" for number in range(len(order))]
+        batch = [run.prepare(settings, jti) for settings, jti in zip(every, jtis, strict=True)]
+        signatures = run.sign(batch)
+        for settings, jti, unsigned, signed in zip(every, jtis, batch, signatures, strict=True):
+            token, warnings = run.finish(unsigned, signed)
             expected = mint(settings, key, now=NOW_S, jti=jti)
             assert token == expected.token
-            assert dt.datetime.fromtimestamp(exp, tz=dt.UTC) == expected.expires_at
+            assert dt.datetime.fromtimestamp(unsigned.exp, tz=dt.UTC) == expected.expires_at
             assert warnings == expected.warnings
 
 
@@ -484,8 +493,7 @@ def test_spawned_workers_get_their_rows_in_the_tasks(
     rsa_pair: KeyPair, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Where workers are not forked (macOS, Windows), the rows travel with each task."""
-    spawn = multiprocessing.get_context("spawn")
-    monkeypatch.setattr(multiprocessing, "get_context", lambda method=None: spawn)
+    monkeypatch.setattr(bulk, "FORKS", False)
     count = IN_PROCESS_BELOW + 5
     result = minted(rsa_pair, qseow_users(count), Target.QSEOW, "csv", jobs=2)
     assert [json.loads(line)["user"] for line in result.lines] == [
@@ -495,3 +503,37 @@ def test_spawned_workers_get_their_rows_in_the_tasks(
 
 def test_usable_cores() -> None:
     assert 1 <= usable_cores() <= (os.cpu_count() or 1)
+
+
+@pytest.mark.skipif(not bulk.FORKS, reason="workers are forked on Linux only")
+def test_what_a_forked_worker_raises_is_raised_by_the_run(
+    rsa_pair: KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in a worker (here the lint guard refusing every token after the first) ends the
+    run with that error, as when one process signs: not as a dead worker, nor a wait."""
+    broken = [Finding(Severity.ERROR, "broken on purpose", "sub")]
+    monkeypatch.setattr(mint_module, "lint_user_claims", lambda *_, **__: broken)
+    text = qseow_users(IN_PROCESS_BELOW + 5)
+    with pytest.raises(
+        QsjwtError, match="internal check failed, no token made: sub: broken on purpose"
+    ):
+        minted(rsa_pair, text, Target.QSEOW, "csv", jobs=2)
+
+
+def test_a_process_with_threads_spawns_its_workers(
+    rsa_pair: KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fork would copy the locks another thread holds: with a thread running, the workers are
+    spawned (and the tokens are the same)."""
+    forked: list[object] = []
+    monkeypatch.setattr(bulk, "_forked", lambda *args, **kwargs: forked.append(args))
+    release = threading.Event()
+    waiting = threading.Thread(target=release.wait)
+    waiting.start()
+    try:
+        count = IN_PROCESS_BELOW + 5
+        result = minted(rsa_pair, qseow_users(count), Target.QSEOW, "csv", jobs=2)
+    finally:
+        release.set()
+        waiting.join()
+    assert forked == [] and result.count == count
