@@ -8,6 +8,7 @@ for repeated CLI flags. An empty string means "not given", as the GitHub runner 
 # annotation of its fields at import, on every start (docs/performance.md); only the names
 # imported for type checking alone are quoted.
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
@@ -124,7 +125,6 @@ def _qseow(r: "_Reader") -> QseowSettings:
     groups = r.groups()
     if groups and not r.given("groups-claim"):  # naming the claim says the proxy maps it
         r.warn("groups", _groups_mapping(claim_names["groups-claim"]))
-    reserved = REGISTERED_CLAIMS | set(claim_names.values()) | {"name", "email"}
     return QseowSettings(
         user_id=user_id,
         user_directory=user_directory,
@@ -137,7 +137,7 @@ def _qseow(r: "_Reader") -> QseowSettings:
         name=r.optional("name"),
         email=r.email(r.text("email")) or None,
         groups=groups,
-        attributes=r.attributes(frozenset(reserved)),
+        attributes=r.attributes(_reserved(*claim_names.values())),
         audience=r.optional("audience"),
         issuer=r.issuer(r.text("issuer")) or None,
         check=r.check(VIRTUAL_PROXY_URL, _virtual_proxy_url),
@@ -238,16 +238,22 @@ class RowSettings:
             r.warn("groups", _groups_mapping(template.groups_claim))
         optional_name = r.optional("name")
         optional_email = r.email(r.text("email")) or None
-        reserved = REGISTERED_CLAIMS | set(claims) | {"name", "email"}
         return template._replace(
             user_id=user_id,
             user_directory=user_directory,
             name=optional_name,
             email=optional_email,
             groups=groups,
-            attributes=r.attributes(frozenset(reserved)),
+            attributes=r.attributes(_reserved(*claims)),
             warnings=shared + tuple(r.findings),
         )
+
+
+@functools.cache
+def _reserved(*claims: str) -> frozenset[str]:
+    """The claim names an attribute may not take, given the QSEoW claim names (made once for
+    each set of names, not once a row of ``qs-jwt bulk``)."""
+    return frozenset(REGISTERED_CLAIMS | set(claims) | {"name", "email"})
 
 
 def _groups_mapping(claim: str) -> str:
