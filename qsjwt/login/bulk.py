@@ -514,7 +514,7 @@ def _forked(
     task is two numbers down a pipe, its outcome one pickle back up another. Each worker has
     a second task waiting in its pipe, so it never waits for this process."""
     import gc  # noqa: PLC0415
-    import pickle  # noqa: F401, PLC0415 (here, once, not in each worker after the fork)
+    import pickle  # noqa: F401, PLC0415  # nosec B403: only between this process and its forked workers
     import select  # noqa: PLC0415
 
     global _inherited  # noqa: PLW0603 (what the forked workers read)
@@ -582,13 +582,13 @@ class _Child:
     def take(self) -> tuple[int, _Done] | None:
         """Its oldest task's index and outcome, or None if it died first; raises what the
         worker raised."""
-        import pickle  # noqa: PLC0415
+        import pickle  # noqa: PLC0415  # nosec B403: only from this process's forked workers
 
         size = _read(self.outcomes, 8)
         payload = _read(self.outcomes, struct.unpack("<q", size)[0]) if size else b""
         if not payload:
             return None
-        done: _Done | BaseException = pickle.loads(payload)  # noqa: S301 (our own worker's)
+        done: _Done | BaseException = pickle.loads(payload)  # noqa: S301  # nosec B301: our worker's
         if isinstance(done, BaseException):
             raise done
         return self.given.pop(0), done
@@ -640,7 +640,7 @@ def _serve(key: KeyText, job: _Job, tasks: int, outcomes: int) -> NoReturn:
     """A forked worker's whole life: each task (two numbers) it reads is signed and its outcome,
     or what stopped it, written back; it ends when its parent closes the task pipe. It leaves
     through ``os._exit``: the parent's exit handlers and buffered output are not its own."""
-    import pickle  # noqa: PLC0415
+    import pickle  # noqa: PLC0415  # nosec B403: only to the parent that forked this worker
 
     code = 0
     try:
