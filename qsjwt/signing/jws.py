@@ -58,7 +58,9 @@ def sign_token(claims: Claims, key: SigningKey, *, header: dict[str, str]) -> st
     carries ``typ: JWT``, ``alg`` and the other fields of ``header``, keys sorted, as
     ``jwt.encode(claims, key, algorithm, headers=...)`` writes it.
     """
-    return sign_encoded(claims, key, header["alg"], encode_header(header))
+    algorithm = header["alg"]
+    data = signing_input(claims, algorithm, encode_header(header))
+    return compact(data, signer(key, algorithm)(data))
 
 
 def encode_header(header: dict[str, str]) -> bytes:
@@ -69,13 +71,6 @@ def encode_header(header: dict[str, str]) -> bytes:
         raise QsjwtError(f"refusing to sign with algorithm {algorithm!r}")
     protected = {**header, "typ": "JWT", "alg": algorithm}
     return b64url(_HEADER_JSON(protected).encode()) + b"."
-
-
-def sign_encoded(claims: Claims, key: SigningKey, algorithm: str, encoded_header: bytes) -> str:
-    """The compact JWT for ``claims`` under ``encoded_header`` (``encode_header``'s, whose
-    ``alg`` is ``algorithm``)."""
-    data = signing_input(claims, algorithm, encoded_header)
-    return compact(data, signature(key, algorithm, data))
 
 
 def signing_input(claims: Claims, algorithm: str, encoded_header: bytes) -> bytes:
@@ -91,11 +86,6 @@ def signing_input(claims: Claims, algorithm: str, encoded_header: bytes) -> byte
 def compact(data: bytes, signed: bytes) -> str:
     """The compact JWT: the signing input ``data``, a dot and its signature ``signed``."""
     return (data + b"." + b64url(signed)).decode()
-
-
-def signature(key: SigningKey, algorithm: str, data: bytes) -> bytes:
-    """The JWS signature of ``data`` (RFC 7518, section 3), as ``signer`` makes it."""
-    return signer(key, algorithm)(data)
 
 
 def signer(key: SigningKey, algorithm: str) -> Callable[[bytes], bytes]:
