@@ -32,10 +32,27 @@ def test_the_command_runs_with_the_collector_on(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(qsjwt.cli, "main", command)
     try:
         assert main() == 7
+        frozen = gc.get_freeze_count()
     finally:
         gc.unfreeze()  # this test process keeps collecting what it made before
     assert seen == [True]
     assert gc.isenabled()
+    assert frozen > 0, "what the command made is frozen as it ends: the exit collects nothing"
+
+
+def test_what_a_failed_command_made_is_frozen_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    def command() -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(qsjwt.cli, "main", command)
+    gc.unfreeze()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            main()
+        frozen = gc.get_freeze_count()
+    finally:
+        gc.unfreeze()
+    assert frozen > 0
 
 
 def test_python_m_qsjwt_runs_the_command_line() -> None:

@@ -30,9 +30,14 @@ _CREDENTIAL = (
     r"|\bgh[pousr]_[A-Za-z0-9]{36,}"  # a GitHub token
     r"|-----(?:BEGIN|END) "  # PEM armour: a key or certificate
 )
-_CREDENTIAL_STARTS = ("eyJ", "hv", "gh", "-----")
-"""What every match of ``_CREDENTIAL`` holds: a value without any of them is not searched, and
-the pattern (a third of a millisecond to compile) is compiled on first use, by ``re``'s cache."""
+
+
+def _may_hold_credential(value: str) -> bool:
+    """Whether ``value`` holds what every match of ``_CREDENTIAL`` holds (``eyJ``, ``hv``,
+    ``gh`` or ``-----``): a value without any is not searched, and the pattern (a third of a
+    millisecond to compile) is compiled on first use, by ``re``'s cache. Written out: a loop
+    over them costs more than the four searches, once for every value of a bulk run."""
+    return "eyJ" in value or "hv" in value or "gh" in value or "-----" in value
 
 
 def not_utf8(value: str) -> bool:
@@ -56,13 +61,16 @@ def split_lines(text: str) -> list[str]:
     and surrounding spaces ignored. A comma never splits: LDAP group names such as
     ``CN=Admins,OU=Groups,DC=corp`` hold commas, and a line break is the one character no
     claim value may hold, so every group name can be written."""
+    if "\n" not in text:  # one line (a bulk run's usual cell): strip() also takes a lone \r
+        line = text.strip()
+        return [line] if line else []
     return [line.strip() for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
 
 
 def refuse_credential(value: str, *, input_name: str) -> None:
     """The one token-shape rule: a credential given where a setting belongs is refused (it
     would be signed, sent or shown), naming the input and never the value."""
-    if any(start in value for start in _CREDENTIAL_STARTS) and re.search(_CREDENTIAL, value):
+    if _may_hold_credential(value) and re.search(_CREDENTIAL, value):
         raise InputError(
             "holds a credential (a JWT, a Vault or GitHub token, or PEM armour) given in the "
             "wrong place; it is neither used, sent nor shown",
@@ -75,18 +83,19 @@ def checked_text(value: str, *, input_name: str, limit: int = MAX_VALUE_LENGTH) 
     """``value`` if it is one line of UTF-8 text within ``limit`` and not a credential (checked
     first: a PEM key has line breaks too, and the credential is what the user must hear of)."""
     refuse_credential(value, input_name=input_name)
-    if not_utf8(value):
-        raise InputError(
-            "is not valid UTF-8 text",
-            input_name=input_name,
-            hint="the value holds bytes that are not UTF-8; save it as UTF-8",
-        )
-    if has_control(value):
-        raise InputError(
-            "contains a line break or another control character",
-            input_name=input_name,
-            hint="give a single line of text",
-        )
+    if not (value.isascii() and value.isprintable()):  # printable ASCII: neither can fail
+        if not_utf8(value):
+            raise InputError(
+                "is not valid UTF-8 text",
+                input_name=input_name,
+                hint="the value holds bytes that are not UTF-8; save it as UTF-8",
+            )
+        if has_control(value):
+            raise InputError(
+                "contains a line break or another control character",
+                input_name=input_name,
+                hint="give a single line of text",
+            )
     if len(value) > limit:
         raise InputError(
             f"is {len(value)} characters long, over the {limit} allowed",

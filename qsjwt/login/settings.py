@@ -226,7 +226,7 @@ class RowSettings:
                 email=email,
                 email_verified=r.boolean("email-verified"),
                 groups=r.groups(),
-                warnings=shared + tuple(r.findings),
+                warnings=shared + tuple(r.findings) if r.findings else shared,
             )
         user_id, user_directory = r.identity("user-id"), r.identity("user-directory")
         claims = (template.user_id_claim, template.user_directory_claim, template.groups_claim)
@@ -244,8 +244,8 @@ class RowSettings:
             name=optional_name,
             email=optional_email,
             groups=groups,
-            attributes=r.attributes(_reserved(*claims)),
-            warnings=shared + tuple(r.findings),
+            attributes=r.attributes(_reserved(*claims)) if values.get("attributes") else (),
+            warnings=shared + tuple(r.findings) if r.findings else shared,
         )
 
 
@@ -256,6 +256,7 @@ def _reserved(*claims: str) -> frozenset[str]:
     return frozenset(REGISTERED_CLAIMS | set(claims) | {"name", "email"})
 
 
+@functools.cache  # one text for each claim name, not one for each row of a bulk run
 def _groups_mapping(claim: str) -> str:
     return (
         f"QSEoW reads the {claim!r} claim only if the virtual proxy maps it (JWT attribute "

@@ -10,7 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qsjwt.base.errors import InputError
-from qsjwt.base.values import _CREDENTIAL, has_control, not_utf8, refuse_credential
+from qsjwt.base.rules import _EMAIL, looks_like_email
+from qsjwt.base.values import (
+    _CREDENTIAL,
+    checked_text,
+    has_control,
+    not_utf8,
+    refuse_credential,
+    split_lines,
+)
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """The rule as a pattern: C0 and C1 controls and the Unicode line separators."""
@@ -58,3 +66,49 @@ def test_the_credential_rule_is_its_pattern(text: str) -> None:
 def test_not_utf8_finds_surrogate_escapes() -> None:
     assert not_utf8(b"caf\xe9".decode("utf-8", "surrogateescape"))
     assert not not_utf8("café \U0001f600")
+
+
+_ADDRESS_PIECES = st.sampled_from(["@", ".", "a", "é", " ", "\t", "\x1c", "\u3000", "\n", "ab."])
+
+
+@settings(max_examples=1000)
+@given(st.lists(_ADDRESS_PIECES | st.text(max_size=2), max_size=8).map("".join))
+def test_the_email_rule_is_its_pattern(text: str) -> None:
+    assert looks_like_email(text) == bool(re.fullmatch(_EMAIL, text))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("u1@example.com", True),
+        ("a@b.c", True),
+        ("a@.bc", False),  # the dot must be inside the part after @
+        ("a@bc.", False),
+        ("@b.c", False),
+        ("a@b@c.d", False),
+        ("a b@c.d", False),
+        ("a@b.c\u3000", False),  # any Unicode space, as the pattern's \s
+        ("", False),
+    ],
+)
+def test_email_examples(text: str, expected: bool) -> None:
+    assert looks_like_email(text) is expected
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet=st.sampled_from(["a", " ", "\r", "\n", "\t", "\u2028", ","]), max_size=12))
+def test_split_lines_one_line_is_the_general_rule(text: str) -> None:
+    """A text without a line feed takes the short way; it gives what the general rule gives."""
+    general = [line.strip() for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
+    assert split_lines(text) == general
+
+
+@pytest.mark.parametrize("value", ["u000123", "User 123", "", "~!#$%^&*()_+{}|:<>?"])
+def test_printable_ascii_passes_the_text_rules(value: str) -> None:
+    assert checked_text(value, input_name="name") == value
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "a\x7fb", "a\x1bb", "a\tb"])
+def test_an_ascii_control_is_refused(value: str) -> None:
+    with pytest.raises(InputError, match="control character"):
+        checked_text(value, input_name="name")

@@ -7,6 +7,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,7 @@ from qsjwt.base.inputs import Target
 from qsjwt.base.rules import CLOUD_AUDIENCE
 from qsjwt.login.claims import build_claims, build_header
 from qsjwt.signing.algorithms import SigningKey
-from qsjwt.signing.jws import decode_unverified, sign_token, verify_token
+from qsjwt.signing.jws import _CLAIMS_JSON, decode_unverified, sign_token, verify_token
 from qsjwt.signing.keys import VerifyingKey, load_signing_key, load_verifying_key, private_pem
 from tests.conftest import KeyPair, make_pair, verify_independently
 from tests.helpers import FIXED_JTI, assert_error, b64url, craft_token, parse
@@ -422,3 +423,22 @@ def test_a_damaged_rsa_key_is_refused_though_openssl_does_not_check_it(
     with pytest.raises(KeyMaterialError) as info:
         load_signing_key(pem, input_name="private-key", passphrase_name="passphrase")
     assert_error(info.value, "private-key", "is a damaged RSA key")
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(st.text(), _JSON_VALUES, max_size=6))
+def test_the_claims_are_written_as_json_dumps_writes_them(claims: dict[str, Any]) -> None:
+    """The encoder made once writes what ``json.dumps`` (PyJWT's) writes, byte for byte."""
+    assert _CLAIMS_JSON(claims) == json.dumps(claims, separators=(",", ":"))
+
+
+def test_a_value_json_cannot_write_is_refused() -> None:
+    with pytest.raises(TypeError):
+        _CLAIMS_JSON({"exp": object()})
