@@ -32,14 +32,6 @@ _CREDENTIAL = (
 )
 
 
-def _may_hold_credential(value: str) -> bool:
-    """Whether ``value`` holds what every match of ``_CREDENTIAL`` holds (``eyJ``, ``hv``,
-    ``gh`` or ``-----``): a value without any is not searched, and the pattern (a third of a
-    millisecond to compile) is compiled on first use, by ``re``'s cache. Written out: a loop
-    over them costs more than the four searches, once for every value of a bulk run."""
-    return "eyJ" in value or "hv" in value or "gh" in value or "-----" in value
-
-
 def not_utf8(value: str) -> bool:
     """Whether ``value`` holds bytes that were not UTF-8 (an environment value keeps them as
     surrogate escapes, which no UTF-8 encoder takes)."""
@@ -70,7 +62,12 @@ def split_lines(text: str) -> list[str]:
 def refuse_credential(value: str, *, input_name: str) -> None:
     """The one token-shape rule: a credential given where a setting belongs is refused (it
     would be signed, sent or shown), naming the input and never the value."""
-    if _may_hold_credential(value) and re.search(_CREDENTIAL, value):
+    # What every match of _CREDENTIAL holds, written out (a loop over the four costs more than
+    # the searches, once for every value of a bulk run): a value without any is not searched,
+    # and the pattern (a third of a millisecond to compile) is compiled on first use.
+    if ("eyJ" in value or "hv" in value or "gh" in value or "-----" in value) and re.search(
+        _CREDENTIAL, value
+    ):
         raise InputError(
             "holds a credential (a JWT, a Vault or GitHub token, or PEM armour) given in the "
             "wrong place; it is neither used, sent nor shown",

@@ -6,12 +6,11 @@ the same settings always give the same claims and tests need no clock.
 
 from __future__ import annotations
 
-import base64
 import os
 
 from qsjwt.base.rules import CLOUD_AUDIENCE
 from qsjwt.login.settings import CloudSettings, LoginSettings, QseowSettings
-from qsjwt.signing.jws import Claims
+from qsjwt.signing.jws import Claims, b64url
 
 JTI_BYTES = 32
 """256 random bits, well over the 128 Qlik Cloud's replay protection needs."""
@@ -23,7 +22,17 @@ def new_jti() -> str:
     What ``secrets.token_urlsafe`` returns (the OS's random bytes in base64url), without
     importing ``secrets``, whose ``hmac`` loads a second OpenSSL (``_hashlib``) at start-up.
     """
-    return base64.urlsafe_b64encode(os.urandom(JTI_BYTES)).rstrip(b"=").decode("ascii")
+    return new_jtis(1)[0]
+
+
+def new_jtis(count: int) -> list[str]:
+    """``count`` fresh token ids, from one read of the OS's random bytes (``qs-jwt bulk``
+    makes one for each row of a task)."""
+    random = os.urandom(JTI_BYTES * count)
+    return [
+        b64url(random[start : start + JTI_BYTES]).decode("ascii")
+        for start in range(0, len(random), JTI_BYTES)
+    ]
 
 
 def build_claims(settings: LoginSettings, *, now: int, jti: str) -> Claims:

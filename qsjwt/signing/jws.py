@@ -11,7 +11,7 @@ verifying keep PyJWT, imported when they are first used.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -69,8 +69,11 @@ _HEADER_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
 
 def b64url(data: bytes) -> bytes:
-    """Base64url without padding (RFC 7515, section 2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
+    """Base64url without padding (RFC 7515, section 2): what ``base64.urlsafe_b64encode``
+    makes, with two replacements instead of its byte-by-byte translation (half the time of
+    the encoding itself, for each part of each token of ``qs-jwt bulk``)."""
+    encoded = binascii.b2a_base64(data, newline=False)
+    return encoded.replace(b"+", b"-").replace(b"/", b"_").rstrip(b"=")
 
 
 def sign_token(claims: Claims, key: SigningKey, *, header: dict[str, str]) -> str:

@@ -309,11 +309,30 @@ ROW_SHARES: dict[Target, list[dict[str, Any]]] = {
         {"user-id-claim": "name", "expires-in": "30h", "groups": "A,B\nC"},
         {"expires-in": "400d"},  # every row fails, as in a full parse
         {"user-directory": "CORP", "attributes": ["dept=Sales"], "email": "not-an-email"},
+        {  # every shared field away from its default: each row keeps them all
+            "user-directory": "CORP",
+            "user-directory-claim": "dir",
+            "audience": "qlik",
+            "issuer": "https://idp.example.com",
+            "clock-skew": "5s",
+            "expires-in": "20m",
+            "algorithm": "PS384",
+            "check": "true",
+            "virtual-proxy-url": "https://qlik.example.com/jwt",
+        },
     ],
     Target.CLOUD: [
         CLOUD_SHARED,
         {**CLOUD_SHARED, "email-verified": "true", "groups": ["G"], "algorithm": "RS512"},
         {"key-id": "k"},  # no issuer: every row fails
+        {  # every shared field away from its default
+            **CLOUD_SHARED,
+            "clock-skew": "0s",
+            "expires-in": "2m",
+            "algorithm": "ES384",
+            "check": "true",
+            "tenant": "example.eu.qlikcloud.com",
+        },
     ],
 }
 ROWS: dict[Target, list[dict[str, Any]]] = {

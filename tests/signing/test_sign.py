@@ -25,6 +25,7 @@ from qsjwt.base.rules import CLOUD_AUDIENCE
 from qsjwt.login.claims import build_claims, build_header
 from qsjwt.signing.algorithms import SigningKey
 from qsjwt.signing.jws import _CLAIMS_JSON, decode_unverified, sign_token, verify_token
+from qsjwt.signing.jws import b64url as jws_b64url
 from qsjwt.signing.keys import VerifyingKey, load_signing_key, load_verifying_key, private_pem
 from tests.conftest import KeyPair, make_pair, verify_independently
 from tests.helpers import FIXED_JTI, assert_error, b64url, craft_token, parse
@@ -442,3 +443,9 @@ def test_the_claims_are_written_as_json_dumps_writes_them(claims: dict[str, Any]
 def test_a_value_json_cannot_write_is_refused() -> None:
     with pytest.raises(TypeError):
         _CLAIMS_JSON({"exp": object()})
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=300))
+def test_b64url_is_base64url_without_padding(data: bytes) -> None:
+    assert jws_b64url(data) == base64.urlsafe_b64encode(data).rstrip(b"=")
