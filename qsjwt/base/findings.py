@@ -4,6 +4,7 @@
 # annotation of its fields at import, on every start (docs/performance.md); only the names
 # imported for type checking alone are quoted.
 
+import functools
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import NamedTuple
@@ -34,6 +35,8 @@ class Finding(NamedTuple):
         return f"{names.get(self.subject, self.subject)}: {message}"
 
 
+@functools.lru_cache(maxsize=1024)
 def warning(message: str, subject: str | None = None) -> Finding:
-    """A warning about ``subject`` (an input name), which each shell spells its own way."""
+    """A warning about ``subject`` (an input name), which each shell spells its own way. Made
+    once (a Finding is immutable): ``qs-jwt bulk`` gives the same warning for each row."""
     return Finding(Severity.WARNING, message, subject)

@@ -59,12 +59,16 @@ def split_lines(text: str) -> list[str]:
     return [line.strip() for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
 
 
-def refuse_credential(value: str, *, input_name: str) -> None:
-    """The one token-shape rule: a credential given where a setting belongs is refused (it
-    would be signed, sent or shown), naming the input and never the value."""
-    # What every match of _CREDENTIAL holds, written out (a loop over the four costs more than
-    # the searches, once for every value of a bulk run): a value without any is not searched,
-    # and the pattern (a third of a millisecond to compile) is compiled on first use.
+def checked_text(value: str, *, input_name: str, limit: int = MAX_VALUE_LENGTH) -> str:
+    """``value`` if it is one line of UTF-8 text within ``limit`` and not a credential.
+
+    The credential rule comes first (a PEM key has line breaks too, and the credential is what
+    the user must hear of): a JWT, a Vault or GitHub token or PEM armour given where a setting
+    belongs would be signed, sent or shown, so it is refused, naming the input, never the value.
+    """
+    # Every match of _CREDENTIAL holds one of these four: a value without any is not searched,
+    # and the pattern (a third of a millisecond to compile) is compiled on first use. Written
+    # out, here: a loop or a call costs more than the searches, for every value of a bulk run.
     if ("eyJ" in value or "hv" in value or "gh" in value or "-----" in value) and re.search(
         _CREDENTIAL, value
     ):
@@ -74,12 +78,6 @@ def refuse_credential(value: str, *, input_name: str) -> None:
             input_name=input_name,
             hint="give this setting its own value; keys and tokens go in their own secret inputs",
         )
-
-
-def checked_text(value: str, *, input_name: str, limit: int = MAX_VALUE_LENGTH) -> str:
-    """``value`` if it is one line of UTF-8 text within ``limit`` and not a credential (checked
-    first: a PEM key has line breaks too, and the credential is what the user must hear of)."""
-    refuse_credential(value, input_name=input_name)
     if not (value.isascii() and value.isprintable()):  # printable ASCII: neither can fail
         if not_utf8(value):
             raise InputError(
@@ -158,7 +156,7 @@ class ValueReader:
         raw = self._values.get(name)
         if raw is None:
             return []
-        parts = split_lines(raw) if isinstance(raw, str) else [p.strip() for p in raw]
+        parts = split_lines(raw) if isinstance(raw, str) else map(str.strip, raw)
         return [checked_text(part, input_name=name) for part in parts if part]
 
 

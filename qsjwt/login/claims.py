@@ -62,13 +62,13 @@ def _qseow(s: QseowSettings, iat: int, jti: str) -> Claims:
         claims["email"] = s.email
     if s.groups:
         claims[s.groups_claim] = list(s.groups)
-    claims.update(s.attributes)
+    if s.attributes:
+        claims.update(s.attributes)
     if s.issuer:
         claims["iss"] = s.issuer
     if s.audience:
         claims["aud"] = s.audience
-    claims.update(jti=jti, iat=iat, nbf=iat, exp=iat + s.lifetime)
-    return claims
+    return _times(claims, jti, iat, s.lifetime)
 
 
 def _cloud(s: CloudSettings, iat: int, jti: str) -> Claims:
@@ -83,5 +83,12 @@ def _cloud(s: CloudSettings, iat: int, jti: str) -> Claims:
     }
     if s.groups:
         claims["groups"] = list(s.groups)
-    claims.update(jti=jti, iat=iat, nbf=iat, exp=iat + s.lifetime)
+    return _times(claims, jti, iat, s.lifetime)
+
+
+def _times(claims: Claims, jti: str, iat: int, lifetime: int) -> Claims:
+    """The id and times every token ends with, in this order."""
+    claims["jti"] = jti
+    claims["iat"] = claims["nbf"] = iat
+    claims["exp"] = iat + lifetime
     return claims

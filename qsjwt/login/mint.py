@@ -161,7 +161,11 @@ class RunGuard:
         """Raises QsjwtError, as ``_guard`` does, for a token that breaks a rule."""
         qseow = settings if isinstance(settings, QseowSettings) else None
         uid, udir = (qseow.user_id_claim, qseow.user_directory_claim) if qseow else (None, None)
-        shared = (settings.target, header, uid, udir, *map(claims.get, _SHARED_CLAIMS))
+        get = claims.get  # _SHARED_CLAIMS, one by one (a fifth cheaper than a map)
+        shared = (
+            settings.target, header, uid, udir,
+            get("iss"), get("aud"), get("subType"), get("iat"), get("nbf"), get("exp"),
+        )  # fmt: skip
         if shared != self._passed:
             _guard(settings, header, claims, self._now)
             self._passed = shared  # only once the full lint has passed
@@ -169,7 +173,8 @@ class RunGuard:
         found = lint_user_claims(
             claims, settings.target, user_id_claim=uid, user_directory_claim=udir
         )
-        _refuse(found)
+        if found:
+            _refuse(found)
 
 
 class Unsigned(NamedTuple):
