@@ -178,5 +178,6 @@ def main() -> None:
             f"{ratio:.2f} (runs: {shown}; target >= {goal:.2f}: {verdict})"
         )
 
+
 if __name__ == "__main__":
     main()

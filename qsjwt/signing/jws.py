@@ -12,6 +12,7 @@ verifying keep PyJWT, imported when they are first used.
 from __future__ import annotations
 
 import binascii
+import functools
 import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -147,6 +148,8 @@ def signer(key: SigningKey, algorithm: str) -> Callable[[bytes], bytes]:
         _verify(rsa_key, lambda: rsa_key.public_key().verify(signed, data, padded, digest))
         return signed
 
+    if _checks_itself(rsa_key):  # nothing to check after each signature: OpenSSL's own sign
+        return functools.partial(rsa_key.sign, padding=padded, algorithm=digest)
     return sign_rsa
 
 
@@ -154,7 +157,7 @@ def _verify(key: SigningKey, check: Callable[[], None]) -> None:
     """Run ``check`` (the signature verified with the key's public key) for a key whose
     ``sign()`` is not OpenSSL's, which checks its own results: a key object whose ``sign()``
     returns garbage must not make a token that verifies with no key. Raises KeyMaterialError."""
-    if type(key).__module__.startswith(_OPENSSL):
+    if _checks_itself(key):
         return
     try:
         check()
@@ -164,6 +167,12 @@ def _verify(key: SigningKey, check: Callable[[], None]) -> None:
             input_name=PRIVATE_KEY,
             hint="a key object's sign() must return the signature the key's public key verifies",
         ) from None
+
+
+def _checks_itself(key: SigningKey) -> bool:
+    """Whether ``key.sign()`` is OpenSSL's (``cryptography``'s own key classes), which checks
+    its own results."""
+    return type(key).__module__.startswith(_OPENSSL)
 
 
 _OPENSSL = "cryptography.hazmat.bindings."
