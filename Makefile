@@ -11,8 +11,9 @@ LOCKS := requirements/dev.txt requirements/ci-tools.txt
 DEMO_VENV  := .venv-demo
 DEMO_STAMP := $(DEMO_VENV)/.installed
 
-$(STAMP): $(LOCKS) pyproject.toml
+$(STAMP): requirements/pip.txt $(LOCKS) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/pip.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes $(LOCKS:%=-r %)
 	$(PYTHON) scripts/set_version.py --record-commit >/dev/null
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
@@ -20,8 +21,9 @@ $(STAMP): $(LOCKS) pyproject.toml
 
 # qs-jwt itself from this checkout through a .pth file and a two-line qs-jwt script: no build
 # back end to fetch, so the demo needs nothing but requirements/runtime.txt
-$(DEMO_STAMP): requirements/runtime.txt
+$(DEMO_STAMP): requirements/pip.txt requirements/runtime.txt
 	$(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/pip.txt
 	$(DEMO_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/runtime.txt
 	$(PYTHON) scripts/set_version.py --record-commit >/dev/null
 	$(DEMO_VENV)/bin/python -c 'import site, sys; open(site.getsitepackages()[0] + "/qs-jwt-checkout.pth", "w").write(sys.argv[1] + "\n")' "$(CURDIR)"

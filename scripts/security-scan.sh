@@ -10,6 +10,8 @@ python=${PYTHON:-python3}
 if [ ! -x "$venv/bin/bandit" ] || [ requirements/security.txt -nt "$venv/.installed" ]; then
   "$python" -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
+    -r requirements/pip.txt
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
     -r requirements/security.txt
   touch "$venv/.installed"
 fi

@@ -9,7 +9,6 @@ Sources: shared/reference/qlik-oauth-and-live.md §A2-A3.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from qsjwt.base.errors import InputError, KeyMaterialError
 from qsjwt.signing.algorithms import SigningKey
+from qsjwt.signing.jws import b64url
 from qsjwt.signing.keys import (
     MIN_RSA_BITS,
     VerifyingKey,
@@ -227,4 +227,4 @@ def _b64uint(value: int) -> str:
 
 
 def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return b64url(data).decode("ascii")

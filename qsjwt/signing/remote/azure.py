@@ -43,6 +43,7 @@ from qsjwt.base.errors import (
 from qsjwt.base.inputs import ID_TOKEN, KEY_SERVICE
 from qsjwt.net.connection import check_base_url
 from qsjwt.net.transport import Answer, Transport, UnreachableError, request_json
+from qsjwt.signing.jws import b64url
 from qsjwt.signing.remote import Context, KeyService, RemoteECKey, RemoteKeyError, RemoteRSAKey
 
 TENANT = "azure-tenant-id"
@@ -402,7 +403,7 @@ def _azure_codes(document: dict[str, Any]) -> str:
 
 
 def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    return b64url(data).decode("ascii")
 
 
 def _unb64url(text: str) -> bytes:
