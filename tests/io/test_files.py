@@ -701,3 +701,56 @@ def test_streamed_a_signal_while_it_is_put_in_place(
     assert info.value.written == (stage == "replaced")
     expected = {target.name: b"tok\n"} if info.value.written else {}
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == expected
+
+
+def _unnamed_files() -> None:
+    if not hasattr(os, "O_TMPFILE") or not os.path.isdir(files._FD_DIR):
+        pytest.skip("O_TMPFILE and /proc/self/fd are Linux only")
+
+
+def test_streamed_parts_go_to_the_disk_as_they_come(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every SYNC_EVERY bytes the unnamed file is synced while the parts still come, so the
+    fsync that seals it waits for the last part only; the file is the same."""
+    _unnamed_files()
+    monkeypatch.setattr(files, "SYNC_EVERY", 8)
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.fstat(fd).st_size)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    target = tmp_path / "tokens.jsonl"
+    with files.streamed(_planned(target, b"")) as write:
+        for part in (b"one\n", b"two\n", b"three\n", b"4\n"):
+            write(part)
+        during = list(synced)
+    assert during == [8, 16]  # after "two" (8 bytes) and "three" + "4" (8 more)
+    assert synced == [8, 16, 16]  # then the seal's own fsync
+    assert target.read_bytes() == b"one\ntwo\nthree\n4\n"
+
+
+def test_streamed_a_sync_error_while_the_parts_come(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, existing: bool
+) -> None:
+    """A disk that fails while the parts come is an output error, and leaves nothing (a file
+    that was there is unchanged)."""
+    _unnamed_files()
+    monkeypatch.setattr(files, "SYNC_EVERY", 1)
+
+    def fsync(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    target = tmp_path / "tokens.jsonl"
+    if existing:
+        target.write_bytes(b"old")
+    with pytest.raises(OutputError) as info, files.streamed(_planned(target, b"")) as write:
+        write(b"tok\n")
+    assert_error(info.value, "output", "cannot write", "Input/output error")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == (
+        {target.name: b"old"} if existing else {}
+    )
