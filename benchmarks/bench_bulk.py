@@ -1,18 +1,18 @@
 """``qs-jwt bulk`` against OpenSSL's raw RSA signing rate on every core, in the same run.
 
-Run: ``.venv/bin/python benchmarks/bench_bulk.py [--users N] [--runs R] [--target T]``
-(``make bench`` runs it). It runs what users run: the ``qs-jwt`` console script of a regular
-install (``bench_cold.installed_venv``: the locked runtime dependencies and a wheel of this
-checkout, ``.pyc`` files compiled by pip, no editable hook). It writes N users (default 20,000,
-issue 23's figure) as CSV for each target (Qlik Cloud, each token with its own ``jti``, and
-QSEoW; ``--target`` picks one), times R cold ``qs-jwt bulk`` processes a target (default 5, the
-targets taking turns so that a shared machine's drift hits both; the median counts) from start
-to the 0600 file written, and checks every token of each target's last run with PyJWT (the
-signer does not use PyJWT), input order and count. ``openssl speed -multi CORES -seconds 3
-rsa2048`` runs before the first run and after each run; each run's rate is divided by the mean
-of the OpenSSL rates just before and just after it, and the median of those ratios is printed
-(targets: at least 0.90 for QSEoW, 0.85 for Qlik Cloud). CORES are the cores this process may
-use (``os.sched_getaffinity``), as ``qs-jwt bulk`` counts them.
+Run: ``.venv/bin/python benchmarks/bench_bulk.py [--users N] [--runs R] [--target T]`` (``make
+bench`` runs it). It runs what users run: the ``qs-jwt`` console script of a regular install
+(``bench_cold.installed_venv``: the locked runtime dependencies and a wheel of this checkout,
+``.pyc`` files compiled by pip, no editable hook). It writes N users (default 20,000, issue 23's
+figure) as CSV for each target (Qlik Cloud, each token with its own ``jti``, and QSEoW;
+``--target`` picks one), times R cold ``qs-jwt bulk`` processes a target (default 6, the targets
+taking turns so that a shared machine's drift hits both, each first in every other round; the
+median counts) from start to the 0600 file written, and checks every token of each target's last
+run with PyJWT (the signer does not use PyJWT), input order and count. ``openssl speed -multi
+CORES -seconds 3 rsa2048`` runs before the first run and after each run; each run's rate is
+divided by the mean of the OpenSSL rates just before and just after it, and the median of those
+ratios is printed (targets: at least 0.90 for QSEoW, 0.85 for Qlik Cloud). CORES are the cores
+this process may use (``os.sched_getaffinity``), as ``qs-jwt bulk`` counts them.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def check_tokens(work: Path, key: rsa.RSAPrivateKey, target: str, count: int) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=20_000)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=6)
     parser.add_argument("--target", choices=["cloud", "qseow", "both"], default="both")
     args = parser.parse_args()
     count = args.users
@@ -137,11 +137,12 @@ def main() -> None:
         )
         # Each bulk run sits between two OpenSSL runs and is compared with their mean: a shared
         # machine's speed drifts by more than the margins measured here within a minute, so a
-        # run is held to the raw rate of the seconds around it. The targets take turns.
+        # run is held to the raw rate of the seconds around it. The targets take turns, each
+        # first in every other round (A B B A ...): neither always follows the other.
         openssl = [openssl_rate(cores)]
         ratios: dict[str, list[float]] = {target: [] for target in targets}
-        for _ in range(args.runs):
-            for target in targets:
+        for round_number in range(args.runs):
+            for target in targets if round_number % 2 == 0 else targets[::-1]:
                 seconds[target].append(bulk_seconds(qs_jwt, work, target))
                 openssl.append(openssl_rate(cores))
                 around = [rate for rate in openssl[-2:] if rate is not None]
