@@ -46,14 +46,20 @@ def _object_json(encoder: json.JSONEncoder) -> Callable[[dict[str, Any]], str]:
     """``encoder.encode`` for a dict, with the C encoder that ``encode`` makes on every call
     (a microsecond of each token of ``qs-jwt bulk``) made once. Its options are ``encode``'s;
     there is no check for a circular dict (the claims are ours, and one would still fail, on
-    the recursion limit). Python built without the C accelerator keeps ``encode``."""
+    the recursion limit). Python built without the C accelerator, and an encoder that indents
+    (``encode`` does not hand those to the C encoder), keep ``encode``."""
     make = getattr(json.encoder, "c_make_encoder", None)  # not in the typeshed stubs
-    if make is None:
+    if make is None or encoder.indent is not None:
         return encoder.encode
+    strings = (
+        json.encoder.encode_basestring_ascii
+        if encoder.ensure_ascii
+        else json.encoder.encode_basestring
+    )
     chunks = make(
         None,
         encoder.default,
-        json.encoder.encode_basestring_ascii,
+        strings,
         None,
         encoder.key_separator,
         encoder.item_separator,

@@ -23,6 +23,7 @@ from qsjwt.base.errors import KeyMaterialError, QsjwtError, TokenError
 from qsjwt.base.inputs import Target
 from qsjwt.base.rules import CLOUD_AUDIENCE
 from qsjwt.login.claims import build_claims, build_header
+from qsjwt.signing import jws
 from qsjwt.signing.algorithms import SigningKey
 from qsjwt.signing.jws import _CLAIMS_JSON, decode_unverified, sign_token, verify_token
 from qsjwt.signing.jws import b64url as jws_b64url
@@ -438,6 +439,29 @@ _JSON_VALUES = st.recursive(
 def test_the_claims_are_written_as_json_dumps_writes_them(claims: dict[str, Any]) -> None:
     """The encoder made once writes what ``json.dumps`` (PyJWT's) writes, byte for byte."""
     assert _CLAIMS_JSON(claims) == json.dumps(claims, separators=(",", ":"))
+
+
+_ENCODERS = {
+    "compact": {"separators": (",", ":")},
+    "unicode": {"ensure_ascii": False},
+    "sorted": {"sort_keys": True},
+    "indented": {"indent": 2},
+}
+
+
+@settings(max_examples=100)
+@given(st.sampled_from(sorted(_ENCODERS)), st.booleans(), st.dictionaries(st.text(), _JSON_VALUES))
+def test_the_encoder_made_once_keeps_every_option(
+    options: str, c_accelerated: bool, claims: dict[str, Any]
+) -> None:
+    """What ``encode`` writes, whatever the encoder's options, with or without Python's C
+    encoder (a Python built without it keeps ``encode`` itself)."""
+    encoder = json.JSONEncoder(**_ENCODERS[options])  # type: ignore[arg-type]
+    with pytest.MonkeyPatch.context() as patch:
+        if not c_accelerated:
+            patch.setattr(json.encoder, "c_make_encoder", None)
+        made_once = jws._object_json(encoder)
+    assert made_once(claims) == encoder.encode(claims)
 
 
 def test_a_value_json_cannot_write_is_refused() -> None:
