@@ -5,7 +5,7 @@ bench`` runs it). It runs what users run: the ``qs-jwt`` console script of a reg
 (``bench_cold.installed_venv``: the locked runtime dependencies and a wheel of this checkout,
 ``.pyc`` files compiled by pip, no editable hook). It writes N users (default 20,000, issue 23's
 figure) as CSV for each target (Qlik Cloud, each token with its own ``jti``, and QSEoW;
-``--target`` picks one), times R cold ``qs-jwt bulk`` processes a target (default 6, the targets
+``--target`` picks one), times R cold ``qs-jwt bulk`` processes a target (default 10, the targets
 taking turns so that a shared machine's drift hits both, each first in every other round; the
 median counts) from start to the 0600 file written, and checks every token of each target's last
 run with PyJWT (the signer does not use PyJWT), input order and count. ``openssl speed -multi
@@ -13,6 +13,12 @@ CORES -seconds 3 rsa2048`` runs before the first run and after each run; each ru
 divided by the mean of the OpenSSL rates just before and just after it, and the median of those
 ratios is printed (targets: at least 0.90 for QSEoW, 0.85 for Qlik Cloud). CORES are the cores
 this process may use (``os.sched_getaffinity``), as ``qs-jwt bulk`` counts them.
+
+Each ratio is then split into two factors of the same run. ``openssl speed`` divides by CPU
+time, so OpenSSL's CPU a signature is CORES / its rate; with the CPU time of the ``qs-jwt bulk``
+process and of the workers it reaped (user + system, ``RUSAGE_CHILDREN``), a run's ratio =
+(OpenSSL's CPU a signature / our CPU a token) x (our CPU / (CORES x its wall time)): what a token
+costs beyond its signature, and how busy the cores were (the serial start and end idle them).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import csv
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -69,17 +76,21 @@ def users_file(work: Path, target: str, count: int) -> None:
             writer.writerow([f"u{i:06d}", f"User {i}", f"u{i}@example.com", "Readers"])
 
 
-def bulk_seconds(qs_jwt: Path, work: Path, target: str) -> float:
-    """The time of one cold ``qs-jwt bulk`` process, from its start to the 0600 file written."""
+def bulk_run(qs_jwt: Path, work: Path, target: str) -> tuple[float, float]:
+    """The wall time of one cold ``qs-jwt bulk`` process, from its start to the 0600 file
+    written, and the CPU time (user + system) of it and of the workers it reaped."""
     users, output = work / f"{target}.csv", work / f"{target}.jsonl"
     output.unlink(missing_ok=True)
     command = [
         str(qs_jwt), "bulk", "--target", target, "--users-file", str(users), *SHARED[target],
         "--private-key-file", str(work / "key.pem"), "--output", str(output),
     ]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
 def check_tokens(work: Path, key: rsa.RSAPrivateKey, target: str, count: int) -> None:
@@ -108,7 +119,7 @@ def check_tokens(work: Path, key: rsa.RSAPrivateKey, target: str, count: int) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=20_000)
-    parser.add_argument("--runs", type=int, default=6)
+    parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--target", choices=["cloud", "qseow", "both"], default="both")
     args = parser.parse_args()
     count = args.users
@@ -116,6 +127,7 @@ def main() -> None:
     cores = cores or 1
     targets = ["cloud", "qseow"] if args.target == "both" else [args.target]
     seconds: dict[str, list[float]] = {target: [] for target in targets}
+    cpu: dict[str, list[float]] = {target: [] for target in targets}
     with tempfile.TemporaryDirectory(prefix="qsjwt-bench-") as tmp:
         work = Path(tmp)
         qs_jwt = installed_venv(work) / "qs-jwt"
@@ -141,13 +153,18 @@ def main() -> None:
         # first in every other round (A B B A ...): neither always follows the other.
         openssl = [openssl_rate(cores)]
         ratios: dict[str, list[float]] = {target: [] for target in targets}
+        efficiency: dict[str, list[float]] = {target: [] for target in targets}
         for round_number in range(args.runs):
             for target in targets if round_number % 2 == 0 else targets[::-1]:
-                seconds[target].append(bulk_seconds(qs_jwt, work, target))
+                wall, used = bulk_run(qs_jwt, work, target)
+                seconds[target].append(wall)
+                cpu[target].append(used)
                 openssl.append(openssl_rate(cores))
                 around = [rate for rate in openssl[-2:] if rate is not None]
                 if around:
-                    ratios[target].append(count / seconds[target][-1] / statistics.mean(around))
+                    rate = statistics.mean(around)
+                    ratios[target].append(count / wall / rate)
+                    efficiency[target].append(count * cores / rate / used)
         for target in targets:
             check_tokens(work, key, target, count)
     for target in targets:
@@ -176,6 +193,15 @@ def main() -> None:
         print(
             f"  ratio qs-jwt bulk --target {target} / openssl raw rate around it: median "
             f"{ratio:.3f} (runs: {shown}; target >= {goal:.2f}: {verdict})"
+        )
+        busy = [
+            used / (cores * wall) for used, wall in zip(cpu[target], seconds[target], strict=True)
+        ]
+        print(
+            f"    = OpenSSL's CPU a signature / ours a token (median "
+            f"{statistics.median(efficiency[target]):.3f}; a token: "
+            f"{statistics.median(cpu[target]) / count * 1e6:.0f} us of CPU) x the cores busy "
+            f"(median {statistics.median(busy):.3f})"
         )
 
 
