@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,23 @@ def _one_run_holds_its_own_credentials() -> None:
     """A test is one run: what an earlier test's run held (``qsjwt.base.secret``, scrubbed from
     every printed line) is not held in this one, as no two processes share it."""
     secret._HELD.clear()
+
+
+@pytest.fixture
+def hangup_at_default() -> Iterator[None]:
+    """SIGHUP at its default during the test, as a terminal session starts it. Under ``nohup``
+    it is ignored, and qs-jwt rightly leaves an ignored signal alone, so a test that sends it
+    would see nothing happen; the processes the test starts inherit the default too. (Only the
+    tests that send SIGHUP use this: the rest of a ``nohup`` run still survives a hang-up.)"""
+    hangup = getattr(signal, "SIGHUP", None)
+    if hangup is None:  # Windows
+        yield
+        return
+    previous = signal.signal(hangup, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(hangup, previous)
 
 
 @pytest.fixture(scope="session")

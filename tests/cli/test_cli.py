@@ -825,6 +825,7 @@ def _signal_at(monkeypatch: pytest.MonkeyPatch, stage: str, signum: int) -> None
     monkeypatch.setattr(files, "stage_hook", hook)
 
 
+@pytest.mark.usefixtures("hangup_at_default")
 @UNNAMED_FILES
 @POSIX_SIGNALS
 @pytest.mark.parametrize(
@@ -870,6 +871,7 @@ def test_mint_interrupted_at_any_stage_exits_128_plus_n_and_leaves_nothing(
     _assert_clean(run, rsa_pair)
 
 
+@pytest.mark.usefixtures("hangup_at_default")
 @UNNAMED_FILES
 @POSIX_SIGNALS
 @pytest.mark.parametrize(
@@ -915,6 +917,7 @@ sys.exit(cli.main(sys.argv[2:]))
 """
 
 
+@pytest.mark.usefixtures("hangup_at_default")
 @UNNAMED_FILES
 @POSIX_SIGNALS
 @pytest.mark.parametrize(

@@ -352,6 +352,7 @@ SIGNAL_POINTS = [
 ]
 
 
+@pytest.mark.usefixtures("hangup_at_default")
 @POSIX_SIGNALS
 @pytest.mark.parametrize(
     "at", SIGNAL_POINTS, ids=lambda at: f"{at[0]}-{at[1]}-{signal.Signals(at[2]).name}"

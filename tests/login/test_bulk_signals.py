@@ -104,6 +104,7 @@ def test_a_killed_worker_ends_the_run_with_no_output(bulk: Bulk) -> None:
     assert "Traceback" not in err and took < 20
 
 
+@pytest.mark.usefixtures("hangup_at_default")
 @pytest.mark.parametrize(
     ("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)]
 )
