@@ -147,6 +147,11 @@ class WorkerDiedError(QsjwtError):
     """A bulk worker process ended before it answered: the run stops, with no output."""
 
 
+class WorkerStartError(QsjwtError):
+    """A bulk worker process could not be started (a limit on processes, open files or memory):
+    the run stops, with no output."""
+
+
 class StoppedError(QsjwtError):
     """SIGINT, SIGTERM or SIGHUP stopped a bulk run: the workers are stopped, no token is
     output, and the exit code is 128 + the signal's number, as for a write."""

@@ -37,6 +37,8 @@ from qsjwt.base.errors import (
     QsjwtError,
     StoppedError,
     WorkerDiedError,
+    WorkerStartError,
+    ref,
 )
 from qsjwt.base.findings import Finding
 from qsjwt.base.formats import iso_utc
@@ -477,6 +479,7 @@ def _run(rows: Sequence[Row], key: KeyText, job: _Job, workers: int) -> Iterator
             yield _mint_chunk(rows[start:end])
         return
     bounds = list(_bounds(len(rows), workers))
+    workers = worker_count(workers, len(bounds))
     received: list[int] = []
     run = _forked if FORKS and _single_threaded() else _spawned
     yield from run(rows, bounds, key=key, job=job, workers=workers, received=received)
@@ -488,6 +491,27 @@ FORKS = sys.platform == "linux"
 """Workers are forked here: they start at once, with the rows already in their memory, and
 no ``multiprocessing`` (20-25 ms of imports) is needed. Elsewhere (macOS, where a forked
 process may crash in system libraries; Windows, which cannot fork) they are spawned."""
+
+
+MOST_SPAWNED_ON_WINDOWS = 61
+"""The most processes a pool may have on Windows, where it waits on their handles all at once
+(``concurrent.futures`` refuses more)."""
+
+
+def worker_count(wanted: int, tasks: int) -> int:
+    """The workers to start: never one that would get no task (``--jobs 100`` for a few
+    hundred users), nor more than a Windows pool takes."""
+    most = MOST_SPAWNED_ON_WINDOWS if sys.platform == "win32" else tasks
+    return max(1, min(wanted, tasks, most))
+
+
+def _not_started(err: OSError) -> WorkerStartError:
+    return WorkerStartError(
+        f"could not start the worker processes ({err.strerror or type(err).__name__}); no "
+        "token was output",
+        hint=f"each worker needs a process and two pipes: give fewer {ref('jobs')}, or raise "
+        "the limits on open files and processes: ulimit -n, ulimit -u",
+    )
 
 
 def _single_threaded() -> bool:
@@ -621,16 +645,18 @@ def _fork(key: KeyText, job: _Job, siblings: Mapping[int, _Child]) -> _Child:
     """A new worker (``_serve``), with its two pipes."""
     import fcntl  # noqa: PLC0415 (Linux only, as forking)
 
-    tasks_in, tasks = os.pipe()
-    outcomes, outcomes_out = os.pipe()
-    with contextlib.suppress(OSError):  # room for a whole task's tokens: the worker goes on
-        fcntl.fcntl(outcomes, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)  # to its next task at once
+    pipes: list[int] = []
     try:
+        pipes.extend(os.pipe())
+        pipes.extend(os.pipe())
+        with contextlib.suppress(OSError):  # room for a whole task's tokens: the worker goes
+            fcntl.fcntl(pipes[2], fcntl.F_SETPIPE_SZ, _PIPE_SIZE)  # on to its next task at once
         pid = os.fork()
-    except OSError:
-        for fd in (tasks_in, tasks, outcomes, outcomes_out):
+    except OSError as err:  # too many open files or processes, or no memory left
+        for fd in pipes:
             os.close(fd)
-        raise
+        raise _not_started(err) from None
+    tasks_in, tasks, outcomes, outcomes_out = pipes
     if pid == 0:  # the worker: nothing of the parent's but the rows and the job
         for fd in (tasks, outcomes, *(f for c in siblings.values() for f in (c.tasks, c.outcomes))):
             os.close(fd)
@@ -714,7 +740,11 @@ def _spawned(
 
     try:
         with _signals_to(stop):
-            for done in pool.map(_mint_chunk, [rows[a:b] for a, b in bounds]):
+            try:  # the pool starts its processes as the tasks are submitted, all of them here
+                outcomes = pool.map(_mint_chunk, [rows[a:b] for a, b in bounds])
+            except OSError as err:
+                raise _not_started(err) from None
+            for done in outcomes:
                 if received:
                     break
                 yield done

@@ -10,6 +10,8 @@ import io
 import json
 import os
 import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -36,6 +38,7 @@ from qsjwt.login.bulk import (
     mint_bulk,
     read_rows,
     usable_cores,
+    worker_count,
 )
 from qsjwt.login.claims import build_claims, build_header
 from qsjwt.login.lint import lint_token, lint_user_claims
@@ -522,6 +525,76 @@ def test_spawned_workers_get_their_rows_in_the_tasks(
 
 def test_usable_cores() -> None:
     assert 1 <= usable_cores() <= (os.cpu_count() or 1)
+
+
+def test_no_worker_is_started_that_would_get_no_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert worker_count(1000, 19) == 19
+    assert worker_count(2, 500) == 2
+    assert worker_count(3, 1) == 1
+    monkeypatch.setattr(sys, "platform", "win32")  # its pool refuses more than 61
+    assert worker_count(1000, 500) == 61
+    assert worker_count(8, 500) == 8
+
+
+@pytest.mark.skipif(not bulk.FORKS, reason="workers are forked on Linux only")
+def test_a_thousand_jobs_for_a_few_users_start_a_worker_per_task(
+    rsa_pair: KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[int] = []
+    real_fork = bulk._fork
+
+    def counted(*args: Any) -> Any:
+        started.append(1)
+        return real_fork(*args)
+
+    monkeypatch.setattr(bulk, "_fork", counted)
+    count = IN_PROCESS_BELOW + 5
+    result = minted(rsa_pair, qseow_users(count), Target.QSEOW, "csv", jobs=1000)
+    assert result.count == count
+    assert 2 <= len(started) == len(list(_bounds(count, 1000))) < 1000
+
+
+def limited_files(limit: int) -> Callable[[], None]:
+    """For a child process: at most ``limit`` open files."""
+    import resource
+
+    def apply() -> None:
+        resource.setrlimit(
+            resource.RLIMIT_NOFILE, (limit, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+        )
+
+    return apply
+
+
+@pytest.mark.skipif(not bulk.FORKS, reason="workers are forked on Linux only")
+@pytest.mark.parametrize("output", [True, False])
+def test_workers_that_cannot_start_are_a_clear_error_and_no_output(
+    rsa_pair: KeyPair, tmp_path: Path, output: bool
+) -> None:
+    """More workers than the open-file limit allows pipes for: one line naming --jobs and the
+    limit, exit 1, no token and no file (it used to say "output failed")."""
+    key, users = tmp_path / "key.pem", tmp_path / "users.csv"
+    key.write_bytes(rsa_pair.private_pem)
+    users.write_text(qseow_users(3000), encoding="utf-8")
+    out = tmp_path / "tokens.jsonl"
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "qsjwt", "bulk", "--target", "qseow",
+            "--users-file", str(users), "--user-directory", "CORP",
+            "--private-key-file", str(key), "--jobs", "64",
+            *(["--output", str(out)] if output else []),
+        ],
+        preexec_fn=limited_files(48),
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == ""
+    assert done.stderr == (
+        "qs-jwt: error: could not start the worker processes (Too many open files); no token "
+        "was output (each worker needs a process and two pipes: give fewer --jobs, or raise "
+        "the limits on open files and processes: ulimit -n, ulimit -u)\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["key.pem", "users.csv"]
 
 
 @pytest.mark.skipif(not bulk.FORKS, reason="workers are forked on Linux only")
