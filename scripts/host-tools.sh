@@ -22,6 +22,8 @@ softhsm2-util softhsm2    keyless tests: a real PKCS#11 token (tests/keyless_rig
 objdump binutils          single-file executable: PyInstaller reads shared libraries with it (scripts/build-binary.sh)
 strip binutils            single-file executable: PyInstaller --strip on Linux (scripts/build-binary.sh)
 ldd libc-bin              single-file executable: PyInstaller finds shared libraries with it
+unshare util-linux        transport tests: a mount namespace with its own resolv.conf and hosts (tests/net)
+mount mount               transport tests: bind-mounts them there
 '
 
 missing() {

@@ -10,9 +10,10 @@ Standard library only. The rules hold for every request, so no caller can forget
   host nor for an ``http://`` URL: a Vault token on the loopback must not travel in clear
   through a proxy;
 - the user agent ``qs-jwt/<version>``, no header value with a line break, a bounded answer;
-- a wall-clock deadline over connect, TLS, headers and body (``Transport.deadline``, counted
-  from the opener's creation): every read gets ``min(timeout, what is left)``, so a server
-  that sends a byte a second, or ``100 Continue`` lines forever, cannot hold a run past it;
+- a wall-clock deadline over the name lookup, connect, TLS, headers and body
+  (``Transport.deadline``, counted from the opener's creation): every step gets
+  ``min(timeout, what is left)``, so a name server that never answers, a server that sends
+  a byte a second, or ``100 Continue`` lines forever, cannot hold a run past it;
 - failures in words (DNS, refused, TLS, time-out, the deadline), never a header value, a
   credential, a body or a URL's query;
 - retries with exponential back-off and jitter (``retrying``) on 429, 5xx and dropped
@@ -37,11 +38,12 @@ import random
 import re
 import socket
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
 from typing import Any, Generic, TypeVar, cast
@@ -234,11 +236,61 @@ class _Bounded:
             self._sock.close()
 
 
+_AddrInfo = Sequence[tuple[socket.AddressFamily, socket.SocketKind, int, str, Any]]
+"""What ``getaddrinfo`` returns: family, type, protocol, canonical name, address."""
+
+
 def _connect(host: str, port: int, deadline: _Deadline) -> socket.socket:
-    with deadline.step() as wait:
-        raw = socket.create_connection((host, port), wait)
-    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return raw
+    """A connection to the first of ``host``'s addresses that accepts, as
+    ``socket.create_connection`` makes it, but within the deadline: that one gives the whole
+    wait to each address in turn and none to the name lookup."""
+    last: OSError | None = None
+    for family, kind, proto, _, address in _addresses(host, port, deadline):
+        try:
+            with deadline.step() as wait:
+                raw = socket.socket(family, kind, proto)
+                try:
+                    raw.settimeout(wait)
+                    raw.connect(address)
+                except BaseException:
+                    raw.close()
+                    raise
+        except DeadlineExceededError:
+            raise
+        except OSError as err:
+            last = err
+            continue
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return raw
+    raise last or OSError("getaddrinfo returned no address")
+
+
+def _addresses(host: str, port: int, deadline: _Deadline) -> _AddrInfo:
+    """``getaddrinfo`` within the deadline. A literal address needs no lookup; a name is looked
+    up in a thread, as nothing can interrupt getaddrinfo, and a name server that never answers
+    would hold the run for the resolver's own time-outs (5 s a try, for each server). The
+    lookup may take all the time left, not one operation's: the resolver tries again on its
+    own, and a new lookup would only ask the same servers."""
+    with contextlib.suppress(socket.gaierror):
+        return socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST)
+    found: list[_AddrInfo] = []
+    failed: list[Exception] = []
+
+    def lookup() -> None:
+        try:
+            found.append(socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
+        except Exception as err:  # raised again below, in the caller's thread
+            failed.append(err)
+
+    # a daemon: left behind when the deadline passes, it never holds the process open
+    thread = threading.Thread(target=lookup, name="qs-jwt name lookup", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        with deadline.step() as wait:  # DeadlineExceededError once none is left
+            thread.join(wait)
+    if failed:
+        raise failed[0]
+    return found[0]
 
 
 class _Observed(http.client.HTTPResponse):

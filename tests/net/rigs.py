@@ -1,6 +1,7 @@
 """Raw servers on 127.0.0.1 for the transport's tests: each connection is handed to a
 function that reads the request and answers as it likes (slowly, wrongly, or not at all).
-TLS with a throw-away CA (tests/qlik_local.py's helper). Stopped on leaving the ``with``."""
+TLS with a throw-away CA (tests/qlik_local.py's helper). Stopped on leaving the ``with``.
+And listeners that never accept a connection (``unaccepting``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import contextlib
 import socket
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -154,3 +155,19 @@ class RawServer:
 def recorder(connection: Connection) -> None:
     """A proxy that notes what it is asked, then hangs up."""
     connection.read_request()
+
+
+@contextlib.contextmanager
+def unaccepting(addresses: list[str]) -> Iterator[int]:
+    """Listeners on ``addresses`` (one port, given back) whose accept queue is full: Linux
+    drops a new connection's SYN then, so a client's connect waits until its time-out, as
+    for a host that never answers."""
+    with contextlib.ExitStack() as stack:
+        port = 0
+        for address in addresses:
+            listener = stack.enter_context(socket.socket())
+            listener.bind((address, port))
+            port = listener.getsockname()[1]
+            listener.listen(0)  # a queue of one, which this connection fills
+            stack.enter_context(socket.create_connection((address, port), timeout=5))
+        yield port

@@ -1,13 +1,20 @@
 """The one HTTP client, against real servers on 127.0.0.1 (tests/net/rigs.py): the deadline
-holds against servers that answer a byte a second, retries follow Retry-After (ASCII digits
-only), proxies are never used for this machine or plain http, JSON is read within bounds, no
-redirect is followed, and nothing a user gave shows in a message.
+holds against servers that answer a byte a second, a name server that never answers and a
+name whose addresses never accept, retries follow Retry-After (ASCII digits only), proxies are
+never used for this machine or plain http, JSON is read within bounds, no redirect is
+followed, and nothing a user gave shows in a message.
 
 Only the deadline's tests measure time, as an upper bound with a generous margin."""
 
 from __future__ import annotations
 
 import email.message
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,7 +45,7 @@ from qsjwt.net.transport import (
 from qsjwt.signing.remote import Context, Secrets
 from qsjwt.signing.remote.identity import REQUEST_TOKEN, REQUEST_URL, identity_token
 from qsjwt.signing.remote.registry import open_remote_key, parse_key_service
-from tests.net.rigs import Connection, RawServer, answer, recorder, replies
+from tests.net.rigs import Connection, RawServer, answer, recorder, replies, unaccepting
 
 DEADLINE = 3
 MARGIN = 2.5
@@ -115,6 +122,110 @@ def test_a_slow_tls_handshake_meets_the_deadline() -> None:
         with pytest.raises(QlikDeadlineError):
             call("GET", url, "t", transport=Transport(deadline=DEADLINE, proxies={}))
         assert time.monotonic() - started < DEADLINE + MARGIN
+
+
+# --- the name lookup and each address, in a mount namespace of their own ------------------------
+
+RESOLV_CONF = "nameserver 127.0.0.1\noptions timeout:5 attempts:2\n"
+"""127.0.0.1 the only name server: the resolver gives up on a name after 10 s (5 s a try)"""
+LOOKUP_GIVES_UP = 10
+OWN_FILES = (
+    'mount --bind "$1" /etc/resolv.conf && mount --bind "$2" /etc/hosts && shift 2 && exec "$@"'
+)
+
+
+class OwnResolver:
+    """``python -m qsjwt`` in a mount namespace of its own, where /etc/resolv.conf names only
+    127.0.0.1 as name server and /etc/hosts is the test's: a name server that never answers,
+    or a name with several addresses, with no change to this machine."""
+
+    def __init__(self, unshare: str, directory: Path) -> None:
+        self.unshare = unshare
+        self.resolv_conf = directory / "resolv.conf"
+        self.resolv_conf.write_text(RESOLV_CONF)
+        self.hosts = directory / "hosts"
+        self.hosts.write_text("127.0.0.1 localhost\n")
+
+    def run(self, *command: str) -> subprocess.CompletedProcess[str]:
+        """``command`` in the namespace, with no proxy and no qs-jwt setting of this machine."""
+        return subprocess.run(
+            [
+                self.unshare,
+                "-m",
+                "sh",
+                "-c",
+                OWN_FILES,
+                "sh",
+                self.resolv_conf,
+                self.hosts,
+                *command,
+            ],
+            env={
+                **{
+                    k: v
+                    for k, v in os.environ.items()
+                    if not k.lower().endswith("_proxy") and not k.startswith("QSJWT_")
+                },
+                "QSJWT_TOKEN": "t",
+            },
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+
+    def qs_jwt(self, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
+        """The run, and the seconds it took."""
+        started = time.monotonic()
+        done = self.run(sys.executable, "-m", "qsjwt", *args)
+        return done, time.monotonic() - started
+
+
+@pytest.fixture
+def own_resolver(tmp_path: Path) -> OwnResolver:
+    unshare = shutil.which("unshare")
+    if not sys.platform.startswith("linux") or unshare is None or shutil.which("mount") is None:
+        pytest.skip("needs Linux's unshare and mount (util-linux, mount)")
+    resolver = OwnResolver(unshare, tmp_path)
+    probe = resolver.run("cat", "/etc/resolv.conf")
+    if probe.stdout != RESOLV_CONF:
+        pytest.skip(f"unshare -m and mount --bind need root: {probe.stderr.strip()}")
+    return resolver
+
+
+@pytest.fixture
+def silent_name_server() -> Iterator[socket.socket]:
+    """A name server on 127.0.0.1:53 that takes every query and never answers."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
+        try:
+            server.bind(("127.0.0.1", 53))
+        except OSError as err:
+            pytest.skip(f"a name server on 127.0.0.1:53 needs root and a free port: {err}")
+        yield server
+
+
+def test_a_name_server_that_never_answers_meets_the_deadline(
+    own_resolver: OwnResolver, silent_name_server: socket.socket
+) -> None:
+    """getaddrinfo cannot be interrupted, and the resolver would wait 10 s for qlik.test."""
+    url = "https://qlik.test/api/v1/users/me"  # .test: never a real name (RFC 6761)
+    run, took = own_resolver.qs_jwt("call", url, "--timeout", f"{DEADLINE}s")
+    assert (run.returncode, "the deadline passed" in run.stderr) == (4, True), run.stderr
+    assert took < DEADLINE + MARGIN < LOOKUP_GIVES_UP
+    assert select.select([silent_name_server], [], [], 0)[0]  # it was asked
+
+
+def test_a_name_whose_addresses_never_accept_meets_the_deadline(own_resolver: OwnResolver) -> None:
+    """socket.create_connection gives the whole wait to each address in turn: three times
+    the deadline for three addresses."""
+    addresses = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
+    own_resolver.hosts.write_text("".join(f"{address} qlik.test\n" for address in addresses))
+    with unaccepting(addresses) as port:
+        run, took = own_resolver.qs_jwt(
+            "call", f"https://qlik.test:{port}/x", "--timeout", f"{DEADLINE}s"
+        )
+    assert (run.returncode, "the deadline passed" in run.stderr) == (4, True), run.stderr
+    assert took < DEADLINE + MARGIN
 
 
 # --- retries -----------------------------------------------------------------------------------
