@@ -259,8 +259,8 @@ INPUTS: tuple[InputSpec, ...] = (
     InputSpec(
         "timeout",
         "OAuth and check: how long to keep trying Qlik, retries on 429, 5xx and time-outs "
-        "included: one deadline over connecting, the headers and the body of every request, "
-        "however slowly Qlik answers; at most 10m.",
+        "included: one deadline over the name lookup, connecting, the headers and the body of "
+        "every request, however slowly Qlik answers; at most 10m.",
         ALL,
         default="1m",
         metavar="DURATION",
