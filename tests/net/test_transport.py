@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.message
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -127,8 +128,12 @@ def test_a_slow_tls_handshake_meets_the_deadline() -> None:
 RESOLV_CONF = "nameserver 127.0.0.1\noptions timeout:5 attempts:2\n"
 """127.0.0.1 the only name server: the resolver gives up on a name after 10 s (5 s a try)"""
 LOOKUP_GIVES_UP = 10
+NSSWITCH_CONF = "hosts: files dns\n"
+"""/etc/hosts, then the name servers of resolv.conf: no systemd-resolved, mDNS or cache between
+(Ubuntu's may list them), so the name server asked is the test's"""
 OWN_FILES = (
-    'mount --bind "$1" /etc/resolv.conf && mount --bind "$2" /etc/hosts && shift 2 && exec "$@"'
+    'mount --bind "$1" /etc/resolv.conf && mount --bind "$2" /etc/hosts && '
+    'mount --bind "$3" /etc/nsswitch.conf && shift 3 && exec "$@"'
 )
 
 
@@ -156,6 +161,8 @@ class OwnResolver:
         self.resolv_conf.write_text(RESOLV_CONF)
         self.hosts = directory / "hosts"
         self.hosts.write_text("127.0.0.1 localhost\n")
+        self.nsswitch_conf = directory / "nsswitch.conf"
+        self.nsswitch_conf.write_text(NSSWITCH_CONF)
 
     def run(self, *command: str) -> subprocess.CompletedProcess[str]:
         """``command`` in the namespace, with no proxy and no qs-jwt setting of this machine."""
@@ -170,6 +177,7 @@ class OwnResolver:
                 "sh",
                 self.resolv_conf,
                 self.hosts,
+                self.nsswitch_conf,
                 *command,
             ],
             env={
@@ -235,7 +243,8 @@ def silent_name_server(own_resolver: OwnResolver) -> Iterator[Callable[[], bool]
         if out.readline() != "listening\n":
             server.wait(timeout=30)
             pytest.skip(f"no name server on 127.0.0.1:53 (a free port?): {err.read()[-300:]}")
-        yield lambda: out.readline() == "asked\n"
+        # asked by now, or never: not a wait for a line that may not come
+        yield lambda: bool(select.select([out], [], [], 5)[0]) and out.readline() == "asked\n"
     finally:
         server.kill()
         server.communicate(timeout=30)
