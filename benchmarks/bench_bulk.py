@@ -114,12 +114,12 @@ def bulk_run(qs_jwt: Path, work: Path, target: str, count: int, cores: int) -> t
     """The wall time of one cold ``qs-jwt bulk`` process (or of the ``BARE`` signer), from its
     start to the 0600 file written, and the CPU time (user + system) of it and of the workers
     it reaped."""
-    users, output = work / f"{target}.csv", work / f"{target}.jsonl"
-    output.unlink(missing_ok=True)
     if target == BARE:
         python = qs_jwt.with_name("python")
         command = [str(python), "-c", BARE_SIGNER, str(work / "key.pem"), str(count), str(cores)]
     else:
+        users, output = work / f"{target}.csv", work / f"{target}.jsonl"
+        output.unlink(missing_ok=True)
         command = [
             str(qs_jwt), "bulk", "--target", target, "--users-file", str(users), *SHARED[target],
             "--private-key-file", str(work / "key.pem"), "--output", str(output),

@@ -585,6 +585,7 @@ def test_workers_that_cannot_start_are_a_clear_error_and_no_output(
             *(["--output", str(out)] if output else []),
         ],
         preexec_fn=limited_files(48),
+        env={k: v for k, v in os.environ.items() if not k.startswith("QSJWT_")},
         capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     assert done.returncode == 1, done.stderr

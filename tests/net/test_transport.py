@@ -143,9 +143,11 @@ def as_root() -> list[str] | None:
     if os.geteuid() == 0:
         return []
     sudo = shutil.which("sudo")
-    if sudo and subprocess.run([sudo, "-n", "true"], capture_output=True, check=False).returncode:
+    if sudo is None:
         return None
-    return [sudo, "-n", "-E"] if sudo else None  # -E: this environment, less what sudo drops
+    if subprocess.run([sudo, "-n", "true"], capture_output=True, check=False).returncode:
+        return None  # it asks for a password
+    return [sudo, "-n", "-E"]  # -E: this environment, less what sudo drops
 
 
 class OwnResolver:
