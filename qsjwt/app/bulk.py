@@ -18,7 +18,7 @@ from qsjwt.base.errors import InputError
 from qsjwt.base.findings import Finding
 from qsjwt.base.inputs import CERTIFICATE, Target
 from qsjwt.base.values import RawValue
-from qsjwt.login.bulk import USERS, BulkResult, KeyText, mint_bulk, read_rows, sniff_format
+from qsjwt.login.bulk import USERS, BulkResult, KeyText, mint_bulk, read_rows
 
 __all__ = ["USERS", "USERS_LIMIT", "BulkResult", "Users", "issue_bulk"]
 
@@ -64,10 +64,9 @@ def issue_bulk(
         text = users.data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError("is not UTF-8 text", input_name=USERS) from None
-    lines = text.splitlines(keepends=True)
-    if not any(line.strip() for line in lines):
+    if not text.strip():
         raise InputError("holds no users", input_name=USERS, hint="one user per row")
-    layout, found_rows = read_rows(lines, target, users.users_format or sniff_format(lines[0]))
+    layout, found_rows = read_rows(text, target, users.users_format)
     with _collector_paused():
         rows = list(found_rows)
         if not rows:
@@ -82,6 +81,7 @@ def issue_bulk(
             jobs=jobs,
             progress=progress,
             sink=sink,
+            loaded=loaded,
         )
     return result, found
 

@@ -76,7 +76,7 @@ def rows_of(
     text: str, target: Target, users_format: str
 ) -> list[tuple[int, dict[str, RawValue], str | None]]:
     """Each row as a worker reads it: its line, its values, what is wrong with it."""
-    layout, rows = read_rows(io.StringIO(text, newline=""), target, users_format)
+    layout, rows = read_rows(text, target, users_format)
     return [(row[0], *layout.values(row)) for row in rows]
 
 
@@ -84,7 +84,7 @@ def minted(
     pair: KeyPair, text: str, target: Target, users_format: str, **kwargs: Any
 ) -> BulkResult:
     shared = {"user-directory": "CORP"} if target is Target.QSEOW else CLOUD_SHARED
-    layout, rows = read_rows(io.StringIO(text, newline=""), target, users_format)
+    layout, rows = read_rows(text, target, users_format)
     return mint_bulk(
         list(rows),
         layout=layout,

@@ -3,6 +3,7 @@ every claim; a formatted duration parses back to the same seconds."""
 
 from __future__ import annotations
 
+import csv
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from qsjwt.base.rules import (
     QSEOW_MAX_LIFETIME,
     REGISTERED_CLAIMS,
 )
+from qsjwt.login import bulk
 from qsjwt.login.lint import lint_token
 from qsjwt.login.mint import mint
 from qsjwt.login.settings import CloudSettings, QseowSettings
@@ -222,3 +224,45 @@ def test_duration_parses_or_refuses_cleanly(text: Any) -> None:
         assert err.input_name == "expires-in"
     else:
         assert isinstance(seconds, int) and seconds > 0
+
+
+# --- bulk: a CSV text without quotes is split line by line, as csv.reader would --------------
+
+CELL = st.lists(
+    st.sampled_from(["a", "é", "u1", " ", "\t", "\x0c", "\x1c", "\x85", "\u2028", "\x00", "\r"]),
+    max_size=4,
+).map("".join)
+"""A cell of a quote-free users file: text, spaces, controls and line boundaries that
+``str.splitlines`` knows but csv.reader does not."""
+LINE = st.tuples(
+    st.lists(CELL, min_size=1, max_size=4).map(",".join),
+    st.sampled_from(["\n", "\r\n", "\r", "\x0c", "\u2028", ""]),
+).map("".join)
+"""A line: mostly the header's three cells, sometimes more or fewer, and any line end."""
+
+
+def _csv_reader_rows(text: str) -> list[tuple[int, dict[str, Any], str | None]]:
+    """The rows as ``csv.reader`` reads every line (the path of a text with quotes)."""
+    reader = csv.reader(text.splitlines(keepends=True), strict=True)
+    layout = bulk.Layout(Target.QSEOW, bulk._header(reader, Target.QSEOW))
+    width = len(layout.columns or ())
+    return [(row[0], *layout.values(row)) for row in bulk._csv_rows(reader, width)]
+
+
+def _plain_rows(text: str) -> list[tuple[int, dict[str, Any], str | None]]:
+    layout, rows = bulk.read_rows(text, Target.QSEOW, "csv")
+    return [(row[0], *layout.values(row)) for row in rows]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(LINE, max_size=8).map("".join))
+def test_a_csv_text_without_quotes_gives_the_rows_csv_reader_gives(body: str) -> None:
+    text = "groups,user-id,name\n" + body  # the last cell is kept as it is (not a list)
+    assert _plain_rows(text) == _csv_reader_rows(text)
+
+
+def test_a_field_over_csvs_limit_is_not_valid_csv_without_quotes_too() -> None:
+    limit = csv.field_size_limit()
+    text = f"user-id,name\nu1,{'x' * limit}\nu2,{'x' * (limit + 1)}\n"
+    assert _plain_rows(text) == _csv_reader_rows(text)
+    assert [row[2] for row in _plain_rows(text)] == [None, "is not valid CSV (an unclosed quote?)"]
