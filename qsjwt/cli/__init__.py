@@ -24,7 +24,6 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from qsjwt.base.errors import QsjwtError
-from qsjwt.base.inputs import Target
 from qsjwt.cli import out
 from qsjwt.cli.commands import HANDLERS
 from qsjwt.cli.gather import (
@@ -36,7 +35,7 @@ from qsjwt.cli.gather import (
     spelled,
 )
 from qsjwt.cli.out import PROG
-from qsjwt.cli.parser import CHECKABLE, COMMANDS, VERSION_FLAGS, quick_parse, version_line
+from qsjwt.cli.parser import CHECKABLE, COMMANDS, QUICK, VERSION_FLAGS, quick_parse, version_line
 
 if TYPE_CHECKING:
     from qsjwt.cli.usage import Cli
@@ -96,8 +95,8 @@ def parse(argv: list[str], prog: str = PROG) -> tuple[SimpleNamespace, dict[str,
     """The namespace of the command in ``argv``, and how its options are spelled (each input
     name to its flag); or exit with help, the version, or a usage error that shows no value.
 
-    A plain mint command line is read without argparse (``parser.Quick``); otherwise only the
-    parser of the command being run is built: a cold ``qs-jwt qseow`` does not pay for the
+    A plain mint or bulk command line is read without argparse (``parser.Quick``); otherwise
+    only the parser of the command being run is built: a cold ``qs-jwt qseow`` does not pay for the
     options of ten other commands. The whole tree is built when it is needed: for ``help``, no
     command, or a usage error that names another command's option."""
     if argv[:1] == ["check"] and len(argv) > 1 and argv[1] in CHECKABLE:
@@ -109,7 +108,7 @@ def parse(argv: list[str], prog: str = PROG) -> tuple[SimpleNamespace, dict[str,
             sys.stdout.write(version_line() + "\n")
         raise SystemExit(0)
     if argv and argv[0] in COMMANDS:
-        quick = quick_parse(Target(argv[0]), argv[1:]) if argv[0] in CHECKABLE else None
+        quick = quick_parse(argv[0], argv[1:]) if argv[0] in QUICK else None
         if quick is not None:
             return quick
         from qsjwt.cli.grammar import command_parser  # noqa: PLC0415 (not on the mint path)

@@ -7,12 +7,8 @@ from collections.abc import Callable
 
 from qsjwt.base.inputs import (
     BY_NAME,
-    JWT_TARGETS,
-    KEY_SERVICE_INPUTS,
     RECORD_INPUTS,
-    TENANT,
     Target,
-    inputs_for,
 )
 from qsjwt.cli.argparser import Parser, mint_parser
 from qsjwt.cli.gather import (
@@ -24,8 +20,8 @@ from qsjwt.cli.gather import (
 )
 from qsjwt.cli.out import PROG
 from qsjwt.cli.parser import (
-    AT_QLIK,
     CHECKABLE,
+    bulk_options,
     certificate_option,
     key_service_options,
     setting_option,
@@ -238,59 +234,6 @@ def _keygen_command(keygen: Parser, full: bool) -> None:
     key_service_options(keygen, full=full)
 
 
-def _bulk_command(bulk: Parser, full: bool) -> None:
-    """``bulk``: a token per user row, the shared settings and the key as for one token."""
-    users = bulk.add_argument_group("users")
-    bulk.option(users, "--target", required=True, metavar="{qseow,cloud}", help="the target")
-    bulk.option(
-        users,
-        "--users-file",
-        required=True,
-        metavar="PATH",
-        help="CSV with a header row, or JSON Lines; - for standard input. Per-user columns: "
-        "qseow user-id, user-directory, name, email, groups, attributes; cloud subject, name, "
-        "email, email-verified, groups (a list: one value per line in a cell, or a JSON array)",
-    )
-    bulk.option(
-        users,
-        "--users-format",
-        metavar="{csv,jsonl}",
-        help="default: jsonl when the first line opens a JSON object, else csv",
-    )
-    bulk.option(
-        users,
-        "--skip-bad-rows",
-        action="store_true",
-        help="skip a row that cannot be minted and count it (default: stop at the first)",
-    )
-    bulk.option(users, "--jobs", metavar="N", help="worker processes (default: one per core)")
-    shared = bulk.add_argument_group(
-        "shared token settings", "for every row, unless the row has its own value"
-    )
-    seen: set[str] = set()
-    for target in JWT_TARGETS:
-        for spec in inputs_for(target):
-            if spec.name in seen or spec.name in (*KEY_SERVICE_INPUTS, *AT_QLIK, TENANT):
-                continue
-            seen.add(spec.name)
-            setting_option(bulk, shared, spec, None)
-    key = bulk.add_argument_group("key", "as for qseow and cloud; never a command-line value")
-    bulk.option(
-        key,
-        "--private-key-file",
-        metavar="PATH",
-        help=f"PEM private key (env {ENV_PRIVATE_KEY_FILE}, or the text in {ENV_PRIVATE_KEY})",
-    )
-    bulk.option(key, "--passphrase-file", metavar="PATH", help=f"passphrase (env {ENV_PASSPHRASE})")
-    certificate_option(bulk, key, "certificate configured in Qlik; checked to match the key")
-    bulk.option(
-        bulk,
-        "--output",
-        metavar="FILE",
-        help="write the JSON Lines to FILE (mode 0600, atomically) instead of stdout",
-    )
-
-
 BUILDERS: dict[str, Callable[[Parser, bool], None]] = {
     "jwk": _jwk_command,
     "call": _call_command,
@@ -299,5 +242,5 @@ BUILDERS: dict[str, Callable[[Parser, bool], None]] = {
     "verify": _verify_command,
     "lint": _lint_command,
     "keygen": _keygen_command,
-    "bulk": _bulk_command,
+    "bulk": bulk_options,
 }

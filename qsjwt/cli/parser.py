@@ -22,6 +22,7 @@ from qsjwt.base.inputs import (
     CA_BUNDLE,
     CHECK,
     INSECURE,
+    JWT_TARGETS,
     KEY_SERVICE,
     KEY_SERVICE_INPUTS,
     RECORD_INPUTS,
@@ -116,6 +117,7 @@ class Quick:
         self.option_of: dict[str, str] = {}
         self._actions: dict[str, tuple[str, str, object]] = {}
         self._defaults: dict[str, object] = {}
+        self._required: set[str] = set()
 
     def add_argument_group(self, *args: Any, **kwargs: Any) -> Quick:  # noqa: ANN401
         """Groups only shape the help: every option lands in this one reader."""
@@ -127,10 +129,14 @@ class Quick:
         dest = kwargs.get("dest") or names[0].lstrip("-").replace("-", "_")
         if action == HELP_ALL:
             dest = SUPPRESS  # as argparse's: --help-all sets nothing, it prints and exits
+        if action == "store_true":  # argparse's store_true: store_const True, default False
+            action, kwargs = "store_const", {"const": True, "default": False, **kwargs}
         for flag in names:
             self._actions[flag] = (dest, action, kwargs.get("const"))
         if dest != SUPPRESS:
             self._defaults.setdefault(dest, kwargs.get("default"))
+        if kwargs.get("required"):
+            self._required.add(dest)
         remember(self.option_of, dest, names)
 
     def set_defaults(self, **kwargs: Any) -> None:  # noqa: ANN401
@@ -140,12 +146,14 @@ class Quick:
     def read(self, argv: Sequence[str]) -> SimpleNamespace | None:
         """The namespace of ``argv``, or None where argparse must read it."""
         values = dict(self._defaults)
+        given: set[str] = set()
         words = iter(argv)
         for word in words:
             flag, equals, value = word.partition("=")
             if flag not in self._actions:
                 return None
             dest, action, const = self._actions[flag]
+            given.add(dest)
             if action == "store_const" and not equals:
                 values[dest] = const
                 continue
@@ -160,17 +168,80 @@ class Quick:
             else:
                 listed = values[dest]
                 values[dest] = [*listed, value] if isinstance(listed, list) else [value]
+        if not self._required <= given:
+            return None  # argparse's message names the missing option
         return SimpleNamespace(**values)
 
 
-def quick_parse(
-    target: Target, argv: Sequence[str]
-) -> tuple[SimpleNamespace, dict[str, str]] | None:
-    """A mint command line read without argparse, with how its options are spelled; or None."""
-    quick = Quick(target.value)
-    mint_options(quick, target, full=False)
+QUICK = (*CHECKABLE, "bulk")
+"""The commands whose plain command lines ``Quick`` reads: the mints and ``bulk``."""
+
+
+def quick_parse(command: str, argv: Sequence[str]) -> tuple[SimpleNamespace, dict[str, str]] | None:
+    """A plain command line of a ``QUICK`` command read without argparse, with how its options
+    are spelled; or None."""
+    quick = Quick(command)
+    if command == "bulk":
+        quick.set_defaults(command=command)  # as grammar.command_parser does
+        bulk_options(quick)
+    else:
+        mint_options(quick, Target(command), full=False)
     args = quick.read(argv)
     return None if args is None else (args, quick.option_of)
+
+
+def bulk_options(bulk: Builder, full: bool = False) -> None:
+    """The options of ``bulk``, for argparse or ``Quick``: a token per user row, the shared
+    settings and the key as for one token (``full`` changes nothing: bulk signs with a key file)."""
+    users = bulk.add_argument_group("users")
+    bulk.option(users, "--target", required=True, metavar="{qseow,cloud}", help="the target")
+    bulk.option(
+        users,
+        "--users-file",
+        required=True,
+        metavar="PATH",
+        help="CSV with a header row, or JSON Lines; - for standard input. Per-user columns: "
+        "qseow user-id, user-directory, name, email, groups, attributes; cloud subject, name, "
+        "email, email-verified, groups (a list: one value per line in a cell, or a JSON array)",
+    )
+    bulk.option(
+        users,
+        "--users-format",
+        metavar="{csv,jsonl}",
+        help="default: jsonl when the first line opens a JSON object, else csv",
+    )
+    bulk.option(
+        users,
+        "--skip-bad-rows",
+        action="store_true",
+        help="skip a row that cannot be minted and count it (default: stop at the first)",
+    )
+    bulk.option(users, "--jobs", metavar="N", help="worker processes (default: one per core)")
+    shared = bulk.add_argument_group(
+        "shared token settings", "for every row, unless the row has its own value"
+    )
+    seen: set[str] = set()
+    for target in JWT_TARGETS:
+        for spec in inputs_for(target):
+            if spec.name in seen or spec.name in (*KEY_SERVICE_INPUTS, *AT_QLIK, TENANT):
+                continue
+            seen.add(spec.name)
+            setting_option(bulk, shared, spec, None)
+    key = bulk.add_argument_group("key", "as for qseow and cloud; never a command-line value")
+    bulk.option(
+        key,
+        "--private-key-file",
+        metavar="PATH",
+        help=f"PEM private key (env {ENV_PRIVATE_KEY_FILE}, or the text in {ENV_PRIVATE_KEY})",
+    )
+    bulk.option(key, "--passphrase-file", metavar="PATH", help=f"passphrase (env {ENV_PASSPHRASE})")
+    certificate_option(bulk, key, "certificate configured in Qlik; checked to match the key")
+    bulk.option(
+        bulk,
+        "--output",
+        metavar="FILE",
+        help="write the JSON Lines to FILE (mode 0600, atomically) instead of stdout",
+    )
 
 
 def certificate_option(parser: Builder, where: object, help_text: str) -> None:

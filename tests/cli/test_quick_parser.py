@@ -1,10 +1,12 @@
-"""``cli.parser.Quick`` reads a mint command line without argparse: whenever it answers, its
-answer is argparse's, from the same grammar (``mint_options``); whatever else it leaves to
-argparse, which prints the help or the usage error."""
+"""``cli.parser.Quick`` reads a mint or bulk command line without argparse: whenever it
+answers, its answer is argparse's, from the same grammar (``mint_options``, ``bulk_options``);
+whatever else it leaves to argparse, which prints the help or the usage error."""
 
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from contextlib import redirect_stderr, redirect_stdout
 from types import SimpleNamespace
 
@@ -14,30 +16,27 @@ from hypothesis import strategies as st
 
 from qsjwt.base.inputs import Target
 from qsjwt.cli import parse
-from qsjwt.cli.argparser import mint_parser
-from qsjwt.cli.parser import Quick, mint_options, quick_parse
+from qsjwt.cli.grammar import command_parser
+from qsjwt.cli.parser import QUICK, quick_parse
 
-TARGETS = list(Target)
-
-
-def declared(target: Target) -> Quick:
-    quick = Quick(target.value)
-    mint_options(quick, target, full=False)
-    return quick
+TARGETS = list(QUICK)
+"""The commands ``Quick`` reads: the three mints and ``bulk``."""
+BULK_NEEDS = ["--target", "qseow", "--users-file", "users.csv"]
+"""bulk's required options: without them argparse stops with a usage error."""
 
 
-def flags_of(target: Target) -> list[str]:
-    return sorted(flag for flag in declared(target).option_of if flag.startswith("--"))
+def flags_of(command: str) -> list[str]:
+    return sorted(flag for flag in command_parser(command).option_of if flag.startswith("--"))
 
 
-def switches_of(target: Target) -> set[str]:
-    parser = mint_parser(target, prog="qs-jwt")
+def switches_of(command: str) -> set[str]:
+    parser = command_parser(command, prog="qs-jwt")
     return {flag for act in parser._actions if act.nargs == 0 for flag in act.option_strings}
 
 
-def by_argparse(target: Target, argv: list[str]) -> tuple[dict[str, object], dict[str, str]] | None:
+def by_argparse(command: str, argv: list[str]) -> tuple[dict[str, object], dict[str, str]] | None:
     """argparse's namespace and spellings, or None where it prints help or a usage error."""
-    parser = mint_parser(target, prog=f"qs-jwt {target.value}")
+    parser = command_parser(command, prog=f"qs-jwt {command}")
     with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
         try:
             args, extras = parser.parse_command(argv)
@@ -46,23 +45,29 @@ def by_argparse(target: Target, argv: list[str]) -> tuple[dict[str, object], dic
     return None if extras else (vars(args), parser.option_of)
 
 
-def by_quick(target: Target, argv: list[str]) -> tuple[dict[str, object], dict[str, str]] | None:
-    read = quick_parse(target, argv)
+def by_quick(command: str, argv: list[str]) -> tuple[dict[str, object], dict[str, str]] | None:
+    read = quick_parse(command, argv)
     return None if read is None else (vars(read[0]), read[1])
 
 
-@pytest.mark.parametrize("target", TARGETS, ids=str)
-def test_the_two_readers_declare_the_same_options_and_defaults(target: Target) -> None:
-    assert by_quick(target, []) == by_argparse(target, [])
-    assert by_quick(target, []) is not None
+def needed(command: str) -> list[str]:
+    """What a command line of ``command`` needs before anything else can be read."""
+    return list(BULK_NEEDS) if command == "bulk" else []
 
 
 @pytest.mark.parametrize("target", TARGETS, ids=str)
-def test_every_option_alone_reads_the_same(target: Target) -> None:
+def test_the_two_readers_declare_the_same_options_and_defaults(target: str) -> None:
+    assert by_quick(target, needed(target)) == by_argparse(target, needed(target))
+    assert by_quick(target, needed(target)) is not None
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=str)
+def test_every_option_alone_reads_the_same(target: str) -> None:
     switches = switches_of(target)
     for flag in flags_of(target):
         forms = [[flag]] if flag in switches else [[flag, "v a=l"], [f"{flag}=v a=l"], [flag, ""]]
-        for argv in forms:
+        for alone in forms:
+            argv = needed(target) + alone
             quick = by_quick(target, argv)
             if flag == "--help-all":
                 assert quick is None
@@ -93,7 +98,33 @@ def test_every_option_alone_reads_the_same(target: Target) -> None:
     ],
 )
 def test_anything_but_a_plain_command_line_goes_to_argparse(argv: list[str]) -> None:
-    assert quick_parse(Target.QSEOW, argv) is None
+    assert quick_parse(Target.QSEOW.value, argv) is None
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],  # neither of the required options: argparse names them
+        ["--target", "qseow"],
+        ["--users-file", "users.csv"],
+        [*BULK_NEEDS, "--skip-bad-rows=yes"],  # a switch takes no value
+        [*BULK_NEEDS, "--users", "x"],  # no abbreviations
+    ],
+)
+def test_a_bulk_command_line_argparse_refuses_goes_to_argparse(argv: list[str]) -> None:
+    assert quick_parse("bulk", argv) is None
+    assert by_argparse("bulk", argv) is None
+
+
+def test_parse_reads_a_plain_bulk_command_line_without_argparse() -> None:
+    code = (
+        "import sys; from qsjwt.cli import parse; "
+        "args, _ = parse(['bulk', '--target', 'qseow', '--users-file', 'u.csv', '--skip-bad-rows',"
+        " '--jobs', '2', '--user-directory', 'CORP']); "
+        "print(args.command, args.skip_bad_rows, args.jobs, 'argparse' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["bulk", "True", "2", "False"]
 
 
 def test_parse_reads_a_plain_mint_command_line_without_argparse() -> None:
@@ -112,14 +143,14 @@ _WORDS = st.sampled_from(
 
 
 @st.composite
-def command_lines(draw: st.DrawFn, plain: bool) -> tuple[Target, list[str]]:
+def command_lines(draw: st.DrawFn, plain: bool) -> tuple[str, list[str]]:
     target = draw(st.sampled_from(TARGETS))
     flags = flags_of(target)
     switches = switches_of(target)
     values = st.text(min_size=0, max_size=6)
     if plain:
         values = values.filter(lambda text: not text.startswith("-"))
-    argv: list[str] = []
+    argv: list[str] = needed(target) if plain or draw(st.booleans()) else []
     for _ in range(draw(st.integers(0, 8))):
         flag = draw(st.sampled_from([f for f in flags if f != "--help-all"] if plain else flags))
         kind = draw(st.sampled_from(["space", "equals", "junk"]))
@@ -138,7 +169,7 @@ def command_lines(draw: st.DrawFn, plain: bool) -> tuple[Target, list[str]]:
 
 @settings(max_examples=300, deadline=None)
 @given(command_lines(plain=False))
-def test_when_quick_answers_argparse_answers_the_same(case: tuple[Target, list[str]]) -> None:
+def test_when_quick_answers_argparse_answers_the_same(case: tuple[str, list[str]]) -> None:
     target, argv = case
     quick = by_quick(target, argv)
     if quick is not None:
@@ -147,7 +178,7 @@ def test_when_quick_answers_argparse_answers_the_same(case: tuple[Target, list[s
 
 @settings(max_examples=200, deadline=None)
 @given(command_lines(plain=True))
-def test_a_plain_command_line_is_read_by_quick(case: tuple[Target, list[str]]) -> None:
+def test_a_plain_command_line_is_read_by_quick(case: tuple[str, list[str]]) -> None:
     target, argv = case
     quick = by_quick(target, argv)
     assert quick is not None, argv
