@@ -11,7 +11,7 @@ import contextlib
 import gc
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from qsjwt.app.flow import KeySource
 from qsjwt.base.errors import InputError
@@ -26,8 +26,7 @@ USERS_LIMIT = 64 * 1024 * 1024
 """Bytes of a users file read at most: about half a million users."""
 
 
-@dataclass(frozen=True)
-class Users:
+class Users(NamedTuple):
     """The users file as read: its bytes, and the format if the user named one."""
 
     data: bytes

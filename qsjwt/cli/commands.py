@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -87,9 +86,9 @@ def mint(args: SimpleNamespace, env: Mapping[str, str], names: Mapping[str, str]
     variable, done = _made(issued)
     variable = args.dotenv_variable or variable
     files = [
-        replace(p, content=f"{variable}={issued.token}\n".encode())
+        p._replace(content=f"{variable}={issued.token}\n".encode())
         if p.replaces_lines
-        else replace(p, content=rendered.encode())
+        else p._replace(content=rendered.encode())
         for p in outputs
     ]
     if (stopped := _write(files)) is not None:
@@ -334,7 +333,7 @@ def call(args: SimpleNamespace, env: Mapping[str, str], names: Mapping[str, str]
     )
     said = f"{answer.status} {answer.reason}, {len(answer.body)} bytes"
     if outputs:
-        if (stopped := _write([replace(outputs[0], content=answer.body)])) is not None:
+        if (stopped := _write([outputs[0]._replace(content=answer.body)])) is not None:
             return stopped
         out.say(sys.stderr, said)
         return 0

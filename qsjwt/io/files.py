@@ -26,9 +26,9 @@ import os
 import signal
 import stat
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
+from typing import NamedTuple
 
 from qsjwt.base.display import path_for_message
 from qsjwt.base.errors import InputError, OutputError
@@ -55,9 +55,9 @@ stage_hook: Callable[[str], None] | None = None
 synced, linked, replaced), so a test can send a signal there. Never set by qs-jwt itself."""
 
 
-@dataclass(frozen=True)
-class PlannedFile:
-    """A file to write: checked before anything is made, then written atomically with its mode."""
+class PlannedFile(NamedTuple):
+    """A file to write: checked before anything is made, then written atomically with its mode.
+    (A named tuple: a dataclass took 0.7 ms of the start of every command that writes one.)"""
 
     path: Path
     content: bytes
@@ -67,6 +67,11 @@ class PlannedFile:
     replaces_lines: bytes | None = None
     """a dotenv file: if set (``NAME=``), an existing file's other lines are kept and only the
     lines starting with it are replaced by ``content`` (appended when there is none)"""
+
+    def __repr__(self) -> str:
+        """Never the content: a token, a key or a dotenv line of one."""
+        shown = f"path={self.path!r}, input_name={self.input_name!r}, mode={self.mode:#o}"
+        return f"PlannedFile({shown}, content=<hidden>)"
 
 
 class Interrupted(KeyboardInterrupt):
@@ -203,14 +208,16 @@ def _same_file(output: Path, other: Path) -> bool:
 # --- writing -----------------------------------------------------------------------------------
 
 
-@dataclass
 class _Staged:
     """One file on its way: complete content in ``fd`` (unnamed) or under ``name``."""
 
-    planned: PlannedFile
-    fd: int | None = None
-    name: str | None = None
-    """a temporary name in the destination's directory, removed unless renamed into place"""
+    __slots__ = ("fd", "name", "planned")
+
+    def __init__(self, planned: PlannedFile, fd: int | None = None) -> None:
+        self.planned = planned
+        self.fd = fd
+        self.name: str | None = None
+        """a temporary name in the destination's directory, removed unless renamed into place"""
 
     def discard(self) -> None:
         if self.fd is not None:
@@ -276,7 +283,7 @@ def streamed(planned: PlannedFile) -> Iterator[Callable[[bytes], None]]:
     if fd is None:
         parts: list[bytes] = []
         yield parts.append
-        write_all([replace(planned, content=b"".join(parts))])
+        write_all([planned._replace(content=b"".join(parts))])
         return
     item = _Staged(planned, fd=fd)
     unsynced = 0

@@ -755,3 +755,9 @@ def test_streamed_a_sync_error_while_the_parts_come(
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == (
         {target.name: b"old"} if existing else {}
     )
+
+
+def test_a_planned_file_never_shows_its_content() -> None:
+    planned = PlannedFile(Path("out.env"), b"QLIK_JWT=eyJ.secret\n", "dotenv")
+    assert "secret" not in repr(planned) and "secret" not in str(planned)
+    assert "out.env" in repr(planned)

@@ -630,3 +630,9 @@ def test_a_process_with_threads_spawns_its_workers(
         release.set()
         waiting.join()
     assert forked == [] and result.count == count
+
+
+def test_the_key_text_never_shows_the_key_or_its_passphrase(rsa_pair: KeyPair) -> None:
+    key = KeyText(rsa_pair.private_pem, "pass phrase")
+    shown = repr(key) + str(key) + repr(bulk._Job(bulk.Layout(Target.QSEOW), {}, NOW_S))
+    assert "PRIVATE KEY" not in shown and "pass phrase" not in shown
