@@ -76,7 +76,8 @@ IN_PROCESS_BELOW = 256
 
 Row = tuple[int, list[str] | str, str | None]
 """One user as the users file holds it: its line (where it starts), its cells (CSV: one a
-column; JSON Lines: the line) and what is wrong with it (never one of its values), or None.
+column, or the line itself when the text holds no quote; JSON Lines: the line) and what is
+wrong with it (never one of its values), or None.
 ``Layout.values`` makes its values where it is signed, in a worker: the parent only splits the
 file into rows before the workers start. (A plain tuple: twenty thousand of them are made in
 10 ms less than named tuples, and a spawned worker's rows pickle smaller.)"""
@@ -211,7 +212,7 @@ def _csv_rows(reader: _CsvReader, width: int) -> Iterator[Row]:
 
 
 def _plain_rows(lines: list[str], header_end: int) -> Iterator[Row]:
-    """The rows of a CSV text that holds no quote after its header (``header_end`` lines): a
+    """The rows of a CSV text that holds no quote, after its header (``header_end`` lines): a
     row for each line that is not blank (no cell holds more than spaces), its cells left as
     the line for ``Layout.values`` to split where it is signed. Made in a fifth of the time
     ``csv`` takes, before the workers start."""
