@@ -1,5 +1,6 @@
 """Property tests: settings never fail any other way than InputError; sign -> verify keeps
-every claim; a formatted duration parses back to the same seconds."""
+every claim; a formatted duration parses back to the same seconds; a quote-free users file
+split by line gives the rows csv.reader gives."""
 
 from __future__ import annotations
 
