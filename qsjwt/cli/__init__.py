@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
+from qsjwt.base.display import path_for_message
 from qsjwt.base.errors import QsjwtError
 from qsjwt.cli import out
 from qsjwt.cli.commands import HANDLERS
@@ -80,8 +81,12 @@ def _run(argv: list[str], env: Mapping[str, str] | None) -> int:
     except KeyboardInterrupt:
         out.note("interrupted")
         return 130
-    except OSError as err:  # stdout closed or full: the result did not reach its reader
-        out.output_failed(err)
+    except OSError as err:
+        if isinstance(err.filename, str):  # a file no command turned into its own error
+            reason = err.strerror or type(err).__name__
+            out.note(f"error: {path_for_message(err.filename)}: {reason}")
+            return 1
+        out.output_failed(err)  # stdout or stderr closed or full: the result did not arrive
         return 1
     except Exception as err:  # an unexpected bug: no traceback, which could carry secrets
         out.note(

@@ -976,3 +976,27 @@ def test_process_a_real_signal_from_outside_during_a_write(
     assert run.code == 128 + signum
     assert err_text.startswith(f"qs-jwt: interrupted by {signal.Signals(signum).name}")
     assert names == (["token.jwt"] if stage == "replaced" else [])
+
+
+@pytest.mark.parametrize(
+    ("filename", "shown"),
+    [
+        ("/", "'/': Permission denied"),
+        ("eyJhbGciOiJSUzI1NiJ9.s3cr3t", "the path given (27 characters, not shown"),
+    ],
+)
+def test_an_oserror_about_a_file_is_not_called_output_failed(
+    monkeypatch: pytest.MonkeyPatch, filename: str, shown: str
+) -> None:
+    """An OSError about a named file that no command turned into its own error says which file
+    (never a value given where a path belongs), not that stdout failed."""
+    from qsjwt.cli import commands
+
+    def failing(*_: object) -> int:
+        raise PermissionError(13, "Permission denied", filename)
+
+    monkeypatch.setitem(commands.HANDLERS, "decode", failing)
+    run = qs_jwt("decode", "-")
+    assert run.code == 1
+    assert run.err.startswith(f"qs-jwt: error: {shown}")
+    assert "output failed" not in run.err and "s3cr3t" not in run.everything
