@@ -120,44 +120,69 @@ class ValueReader:
         self.findings.append(warning(message, name))
 
     def given(self, name: str) -> bool:
-        raw = self._values.get(name)
-        if raw is None:
-            return False
-        return bool(raw.strip()) if isinstance(raw, str) else any(v.strip() for v in raw)
+        return given_of(self._values.get(name))
 
     def text(self, name: str) -> str:
         """The stripped value, the input's default, or ''."""
-        raw = self._values.get(name)
-        if isinstance(raw, str):
-            value = raw.strip()
-        elif raw:
-            raise InputError("takes one value, not a list", input_name=name)
-        else:
-            value = ""
-        if not value and self._defaults:
-            spec = BY_NAME.get(name)
-            value = (spec.default if spec else None) or ""
-        return checked_text(value, input_name=name)
+        return text_of(name, self._values.get(name), defaults=self._defaults)
 
     def optional(self, name: str) -> str | None:
         return self.text(name) or None
 
     def required(self, name: str) -> str:
-        value = self.text(name)
-        if not value:
-            raise MissingInputError("is required and was empty or not given", input_name=name)
-        return value
+        return required_of(name, self._values.get(name), defaults=self._defaults)
 
     def boolean(self, name: str) -> bool:
-        return parse_boolean(self.text(name) or "false", input_name=name)
+        return boolean_of(name, self._values.get(name), defaults=self._defaults)
 
     def items(self, name: str) -> list[str]:
         """A list input: repeated flags as given, or a text split by ``split_lines``."""
-        raw = self._values.get(name)
-        if raw is None:
-            return []
-        parts = split_lines(raw) if isinstance(raw, str) else map(str.strip, raw)
-        return [checked_text(part, input_name=name) for part in parts if part]
+        return items_of(name, self._values.get(name))
+
+
+def given_of(raw: RawValue | None) -> bool:
+    """Whether a value holds more than spaces."""
+    if raw is None:
+        return False
+    return bool(raw.strip()) if isinstance(raw, str) else any(v.strip() for v in raw)
+
+
+def text_of(name: str, raw: RawValue | None, *, defaults: bool = True) -> str:
+    """``ValueReader.text`` of one value (``raw``, None when not given): the stripped value, the
+    input's default (unless not ``defaults``), or ''. (``qs-jwt bulk`` reads each user's own
+    values through these two functions, with no reader a row.)"""
+    if isinstance(raw, str):
+        value = raw.strip()
+    elif raw:
+        raise InputError("takes one value, not a list", input_name=name)
+    else:
+        value = ""
+    if not value and defaults:
+        spec = BY_NAME.get(name)
+        value = (spec.default if spec else None) or ""
+    return checked_text(value, input_name=name)
+
+
+def required_of(name: str, raw: RawValue | None, *, defaults: bool = True) -> str:
+    """``text_of``, refused when it is empty."""
+    value = text_of(name, raw, defaults=defaults)
+    if not value:
+        raise MissingInputError("is required and was empty or not given", input_name=name)
+    return value
+
+
+def boolean_of(name: str, raw: RawValue | None, *, defaults: bool = True) -> bool:
+    """``text_of`` as true or false; false when empty."""
+    return parse_boolean(text_of(name, raw, defaults=defaults) or "false", input_name=name)
+
+
+def items_of(name: str, raw: RawValue | None) -> list[str]:
+    """``ValueReader.items`` of one value: repeated flags as given, or a text split by
+    ``split_lines``."""
+    if raw is None:
+        return []
+    parts = split_lines(raw) if isinstance(raw, str) else map(str.strip, raw)
+    return [checked_text(part, input_name=name) for part in parts if part]
 
 
 def read_for(target: Target, values: Mapping[str, RawValue]) -> list[Finding]:

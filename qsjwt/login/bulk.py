@@ -369,33 +369,36 @@ def _mint_chunk(rows: Sequence[Row]) -> _Done:
     if _worker is None:
         raise RuntimeError("the worker was not started with a key and a job")  # our bug
     layout, row_settings, minter = _worker
-    values_of, settings_for = layout.values, row_settings.settings_for
+    values_of, settings_for, prepare = layout.values, row_settings.settings_for, minter.prepare
     bad: list[_Bad] = []
-    ready: list[tuple[int, Unsigned]] = []
-    """each row made ready: its line, and its token up to the signature"""
-    jtis = new_jtis(len(rows))
-    for row, jti in zip(rows, jtis, strict=True):
-        line = row[0]
+    numbers: list[int] = []
+    """the line of each row made ready"""
+    ready: list[Unsigned] = []
+    """each row made ready: its token up to the signature"""
+    jtis = iter(new_jtis(len(rows)))
+    for row in rows:
         values, problem = values_of(row)
         if problem is not None:
-            bad.append((line, problem, None, None))
+            bad.append((row[0], problem, None, None))
             continue
-        try:
-            settings = settings_for(values)  # the shared values are checked once
-            ready.append((line, minter.prepare(settings, jti)))
+        try:  # the shared values are checked once
+            ready.append(prepare(settings_for(values), next(jtis)))
         except InputError as err:  # a bad row, or a key that does not fit the algorithm
-            bad.append(_bad(line, err))
+            bad.append(_bad(row[0], err))
+            continue
+        numbers.append(row[0])
     lines: list[str] = []
     warnings: set[Finding] = set()
     last: tuple[Finding, ...] = ()
     try:
-        signatures = minter.sign([unsigned for _, unsigned in ready])
+        signatures = minter.sign(ready)
     except KeyMaterialError as err:  # the key cannot sign: no row can be signed
-        bad.extend(_bad(line, err) for line, _ in ready)
+        bad.extend(_bad(line, err) for line in numbers)
         return b"", 0, sorted(bad), warnings
-    for (line, unsigned), signed in zip(ready, signatures, strict=True):
+    finish = minter.finish
+    for line, unsigned, signed in zip(numbers, ready, signatures):  # noqa: B905 (as long)
         try:
-            token, found = minter.finish(unsigned, signed)
+            token, found = finish(unsigned, signed)
         except InputError as err:  # too large for any front end
             bad.append(_bad(line, err))
             continue

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from qsjwt.base.durations import format_duration, parse_duration
 from qsjwt.base.errors import InputError, ref
-from qsjwt.base.findings import Finding
+from qsjwt.base.findings import Finding, warning
 from qsjwt.base.inputs import (
     CA_BUNDLE,
     CHECK,
@@ -40,7 +40,16 @@ from qsjwt.base.rules import (
     issuer_mismatch,
     looks_like_email,
 )
-from qsjwt.base.values import RawValue, ValueReader, read_for
+from qsjwt.base.values import (
+    RawValue,
+    ValueReader,
+    boolean_of,
+    given_of,
+    items_of,
+    read_for,
+    required_of,
+    text_of,
+)
 from qsjwt.signing.algorithms import check_algorithm
 
 if TYPE_CHECKING:
@@ -174,11 +183,11 @@ class RowSettings:
     """Settings for many users who share all but their per-user values (``qs-jwt bulk``).
 
     ``settings_for(row)`` is ``parse_login(target, {**shared, **row})``: the same checks,
-    the same result, the same error for a bad row. Only the per-user values are checked for
-    each row once one row has passed: every other setting comes from the shared values alone,
-    so it is what the first full parse made of them. A row the per-user checks refuse is parsed
-    in full again, so its error is exactly the one ``parse_login`` raises; a run whose
-    shared values are wrong parses every row in full and fails on each as before.
+    the same result, the same error for a bad row. The first row is parsed in full; from it,
+    ``_RowPlan`` checks each later row's own values only (a per-user value the row does not
+    hold is the shared one, checked once). A row the plan refuses is parsed in full again, so
+    its error is exactly the one ``parse_login`` raises; a run whose shared values are wrong
+    parses every row in full and fails on each as before.
     """
 
     def __init__(
@@ -186,86 +195,120 @@ class RowSettings:
     ) -> None:
         self.target = target
         self._shared = dict(shared)
-        self._template: LoginSettings | None = None
-        self._shared_warnings: tuple[Finding, ...] = ()
+        self._plan: _RowPlan | None = None
 
     def settings_for(self, row: Mapping[str, RawValue]) -> LoginSettings:
-        values = {**self._shared, **row}
-        template = self._template
-        if template is not None:
-            try:
-                return self._per_user(template, values, self._shared_warnings)
-            except InputError:
-                pass  # the full parse below raises the error parse_login always raised
-        settings = parse_login(self.target, values)
-        if template is None:
-            self._template = settings
-            mine = list(self._per_user(settings, values, ()).warnings)
-            shared = []
-            for finding in settings.warnings:  # less this row's own warnings, once each
-                if finding in mine:
-                    mine.remove(finding)
-                else:
-                    shared.append(finding)
-            self._shared_warnings = tuple(shared)
+        plan = self._plan
+        if plan is not None:
+            settings = plan.settings(row)
+            if settings is not None:
+                return settings  # else the full parse below raises parse_login's error
+        settings = parse_login(self.target, {**self._shared, **row})
+        if plan is None:
+            self._plan = _RowPlan(settings, self._shared, row)
         return settings
 
-    @staticmethod
-    def _per_user(
-        template: LoginSettings, values: Mapping[str, RawValue], shared: tuple[Finding, ...]
-    ) -> LoginSettings:
-        """``template`` with this row's per-user values, read as ``_qseow`` / ``_cloud`` read
-        them; raises InputError for anything those would refuse. (Every field is written out, in
-        order: ``_replace``, or naming each, took a twentieth of a bulk token's Python; the
-        tests hold every field to a full parse.)"""
-        r = _Reader(values)
-        if isinstance(template, CloudSettings):
-            subject, name = r.required("subject"), r.required("name")
-            email = r.email(r.required("email"))
-            return CloudSettings(
-                template.issuer,
-                template.key_id,
-                subject,
-                name,
-                email,
-                r.boolean("email-verified"),
-                template.lifetime,
-                template.clock_skew,
-                template.algorithm,
-                r.groups(),  # groups
-                shared + tuple(r.findings) if r.findings else shared,  # warnings
-                template.target,
-                template.check,
+
+_Rule = Callable[[RawValue | None, list[Finding]], object]
+"""How a per-user value becomes its settings field, as ``_qseow`` / ``_cloud`` read it: the
+raw value (None when not given) and the warnings to add to; raises InputError."""
+
+
+class _RowPlan:
+    """The per-user checks of a run, made from its first row's full parse (``template``):
+    each per-user input's rule, and its field from the shared values alone; the shared
+    warnings (the template's, less that row's own)."""
+
+    def __init__(
+        self, template: LoginSettings, shared: Mapping[str, RawValue], row: Mapping[str, RawValue]
+    ) -> None:
+        self._fields: list[object] = list(template)
+        self._type = type(template)
+        fields = template._fields
+        self._groups, self._warnings = fields.index("groups"), fields.index("warnings")
+        self._mapping: Finding | None = None
+        self._clashes: tuple[int, ...] = ()
+        rules: tuple[tuple[str, int, _Rule], ...]
+        if isinstance(template, QseowSettings):
+            claims = (template.user_id_claim, template.user_directory_claim, template.groups_claim)
+            reserved = _reserved(*claims)
+            rules = (
+                *_QSEOW_RULES,
+                (
+                    "attributes",
+                    _Q("attributes"),
+                    lambda raw, _: _attributes(raw, reserved) if raw else (),
+                ),
             )
-        user_id, user_directory = r.identity("user-id"), r.identity("user-directory")
-        claims = (template.user_id_claim, template.user_directory_claim, template.groups_claim)
-        for claim in claims:
-            if claim in ("name", "email") and r.text(claim):
-                raise InputError("claim overwritten", input_name=claim)  # parsed in full
-        groups = r.groups()
-        if groups and not r.given("groups-claim"):
-            r.warn("groups", _groups_mapping(template.groups_claim))
-        optional_name = r.optional("name")
-        optional_email = r.email(r.text("email")) or None
-        return QseowSettings(
-            user_id,
-            user_directory,
-            template.user_id_claim,
-            template.user_directory_claim,
-            template.groups_claim,
-            template.lifetime,
-            template.clock_skew,
-            template.algorithm,
-            optional_name,
-            optional_email,
-            groups,
-            r.attributes(_reserved(*claims)) if values.get("attributes") else (),  # attributes
-            template.audience,
-            template.issuer,
-            shared + tuple(r.findings) if r.findings else shared,  # warnings
-            template.target,
-            template.check,
-        )
+            if not given_of(shared.get("groups-claim")):  # groups-claim is never per user
+                self._mapping = warning(_groups_mapping(template.groups_claim), "groups")
+            self._clashes = tuple(_CLASHES[c] for c in claims if c in _CLASHES)
+        else:
+            rules = _CLOUD_RULES
+        self._rules: dict[str, tuple[int, _Rule]] = {}
+        self._lacking: list[str] = []
+        """the required per-user inputs the shared values lack: a row without one fails"""
+        self._warned: list[tuple[str, tuple[Finding, ...]]] = []
+        """the per-user inputs whose shared value warns, and its warnings"""
+        for name, index, rule in rules:
+            self._rules[name] = index, rule
+            found: list[Finding] = []
+            try:
+                self._fields[index] = rule(shared.get(name), found)
+            except InputError:
+                self._lacking.append(name)
+            if found:
+                self._warned.append((name, tuple(found)))
+        self._shared_warnings: tuple[Finding, ...] = ()
+        mine = self.settings(row)
+        own = list(mine.warnings) if mine is not None else []
+        shared_warnings = []
+        for finding in template.warnings:  # less this row's own warnings, once each
+            if finding in own:
+                own.remove(finding)
+            else:
+                shared_warnings.append(finding)
+        self._shared_warnings = tuple(shared_warnings)
+
+    def settings(self, row: Mapping[str, RawValue]) -> LoginSettings | None:
+        """The row's settings, or None for a row only a full parse can word the error of.
+        (The fields are set in a list and made into the settings at once: ``_replace``, or
+        naming each field, took a twentieth of a bulk token's Python.)"""
+        fields = self._fields.copy()
+        found: list[Finding] = []
+        rules = self._rules
+        try:
+            for name, raw in row.items():
+                index, rule = rules[name]
+                fields[index] = rule(raw, found)
+        except (InputError, KeyError):  # KeyError: not a per-user input (the full parse says)
+            return None
+        for name in self._lacking:
+            if name not in row:
+                return None
+        for name, warnings in self._warned:
+            if name not in row:
+                found.extend(warnings)
+        for index in self._clashes:  # a QSEoW claim named name or email, and that input given
+            if fields[index]:
+                return None
+        if self._mapping is not None and fields[self._groups]:
+            found.append(self._mapping)
+        shared = self._shared_warnings
+        fields[self._warnings] = shared + tuple(found) if found else shared
+        return tuple.__new__(self._type, fields)
+
+
+def _identity_of(name: str) -> _Rule:
+    return lambda raw, _: _identity(name, required_of(name, raw))
+
+
+def _email_rule(raw: RawValue | None, found: list[Finding]) -> str | None:
+    return _email(text_of("email", raw), found) or None
+
+
+def _required_email_rule(raw: RawValue | None, found: list[Finding]) -> str:
+    return _email(required_of("email", raw), found)
 
 
 @functools.cache
@@ -314,14 +357,7 @@ class _Reader(ValueReader):
     """The value reader with the login targets' own rules (identities, claim names...)."""
 
     def identity(self, name: str) -> str:
-        value = self.required(name)
-        if "\\" in value:
-            raise InputError(
-                BACKSLASH,
-                input_name=name,
-                hint="give the user id and the user directory separately, not DIRECTORY\\user",
-            )
-        return value
+        return _identity(name, self.required(name))
 
     def claim_name(self, name: str) -> str:
         value = self.required(name)
@@ -347,9 +383,7 @@ class _Reader(ValueReader):
         return value
 
     def email(self, value: str) -> str:
-        if value and not looks_like_email(value):
-            self.warn("email", NOT_AN_EMAIL)
-        return value
+        return _email(value, self.findings)
 
     def check(self, where: str, url_of: Callable[[str], str]) -> "Check | None":
         """``check``'s settings; without it, a warning for each input only it reads."""
@@ -392,43 +426,97 @@ class _Reader(ValueReader):
         return name
 
     def groups(self) -> tuple[str, ...]:
-        groups = tuple(dict.fromkeys(self.items("groups")))
-        if isinstance(self._values.get("groups"), str):
-            # Commas used to separate groups in a variable: say so where the old habit shows
-            # (a comma but no "=", so not an LDAP distinguished name).
-            for number, group in enumerate(groups, start=1):
-                if "," in group and "=" not in group:
-                    self.warn(
-                        "groups",
-                        f"group {number} holds a comma and stays one group; "
-                        "to give several groups, write one per line",
-                    )
-        return groups
+        return _groups(self._values.get("groups"), self.findings)
 
     def attributes(self, reserved: frozenset[str]) -> tuple[tuple[str, str], ...]:
-        pairs: dict[str, str] = {}
-        for line, item in enumerate(self.items("attributes"), start=1):
-            key, sep, value = item.partition("=")
-            key = key.strip()
-            if not sep or not key:
-                raise InputError(
-                    f"item {line} is not KEY=VALUE",
-                    input_name="attributes",
-                    hint="write one attribute per line, e.g. department=Sales",
+        return _attributes(self._values.get("attributes"), reserved)
+
+
+# The rules of the per-user values, one value at a time: ``_Reader`` and ``_RowPlan`` read
+# them through these.
+
+
+def _identity(name: str, value: str) -> str:
+    if "\\" in value:
+        raise InputError(
+            BACKSLASH,
+            input_name=name,
+            hint="give the user id and the user directory separately, not DIRECTORY\\user",
+        )
+    return value
+
+
+def _email(value: str, findings: list[Finding]) -> str:
+    if value and not looks_like_email(value):
+        findings.append(warning(NOT_AN_EMAIL, "email"))
+    return value
+
+
+def _groups(raw: RawValue | None, findings: list[Finding]) -> tuple[str, ...]:
+    groups = tuple(dict.fromkeys(items_of("groups", raw)))
+    if isinstance(raw, str):
+        # Commas used to separate groups in a variable: say so where the old habit shows
+        # (a comma but no "=", so not an LDAP distinguished name).
+        for number, group in enumerate(groups, start=1):
+            if "," in group and "=" not in group:
+                findings.append(
+                    warning(
+                        f"group {number} holds a comma and stays one group; "
+                        "to give several groups, write one per line",
+                        "groups",
+                    )
                 )
-            if not is_claim_name(key):
-                raise InputError(
-                    f"item {line}: the name before = is not a usable claim name",
-                    input_name="attributes",
-                    hint="use letters, digits and _ . : - (starting with a letter or _)",
-                )
-            if key in reserved:
-                raise InputError(
-                    f"{key!r} would overwrite a claim this tool sets",
-                    input_name="attributes",
-                    hint="use the dedicated input for it, or another claim name",
-                )
-            if key in pairs:
-                raise InputError(f"item {line}: the name is given twice", input_name="attributes")
-            pairs[key] = value.strip()
-        return tuple(pairs.items())
+    return groups
+
+
+def _attributes(raw: RawValue | None, reserved: frozenset[str]) -> tuple[tuple[str, str], ...]:
+    pairs: dict[str, str] = {}
+    for line, item in enumerate(items_of("attributes", raw), start=1):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InputError(
+                f"item {line} is not KEY=VALUE",
+                input_name="attributes",
+                hint="write one attribute per line, e.g. department=Sales",
+            )
+        if not is_claim_name(key):
+            raise InputError(
+                f"item {line}: the name before = is not a usable claim name",
+                input_name="attributes",
+                hint="use letters, digits and _ . : - (starting with a letter or _)",
+            )
+        if key in reserved:
+            raise InputError(
+                f"{key!r} would overwrite a claim this tool sets",
+                input_name="attributes",
+                hint="use the dedicated input for it, or another claim name",
+            )
+        if key in pairs:
+            raise InputError(f"item {line}: the name is given twice", input_name="attributes")
+        pairs[key] = value.strip()
+    return tuple(pairs.items())
+
+
+_Q = QseowSettings._fields.index
+_C = CloudSettings._fields.index
+_CLASHES = {"name": _Q("name"), "email": _Q("email")}
+"""The settings field of each per-user input a QSEoW claim name may clash with."""
+_QSEOW_RULES: tuple[tuple[str, int, _Rule], ...] = (
+    ("user-id", _Q("user_id"), _identity_of("user-id")),
+    ("user-directory", _Q("user_directory"), _identity_of("user-directory")),
+    ("name", _Q("name"), lambda raw, _: text_of("name", raw) or None),
+    ("email", _Q("email"), _email_rule),
+    ("groups", _Q("groups"), _groups),
+)
+_CLOUD_RULES: tuple[tuple[str, int, _Rule], ...] = (
+    ("subject", _C("subject"), lambda raw, _: required_of("subject", raw)),
+    ("name", _C("name"), lambda raw, _: required_of("name", raw)),
+    ("email", _C("email"), _required_email_rule),
+    (
+        "email-verified",
+        _C("email_verified"),
+        lambda raw, _: boolean_of("email-verified", raw),
+    ),
+    ("groups", _C("groups"), _groups),
+)

@@ -311,6 +311,11 @@ ROW_SHARES: dict[Target, list[dict[str, Any]]] = {
         {"user-directory": "CORP", "groups-claim": "roles", "issuer": "https://idp/"},
         {"user-id-claim": "name", "expires-in": "30h", "groups": "A,B\nC"},
         {"expires-in": "400d"},  # every row fails, as in a full parse
+        {"user-directory": "A\\B"},  # a shared per-user value that fails: only rows with their own
+        {"user-directory": "CORP", "email": "bad", "groups": "x,y\nz", "name": " "},  # warns
+        {"user-directory": "CORP", "user-id-claim": "email"},  # a row's e-mail clashes with it
+        {"user-directory": "CORP", "groups-claim": "name", "name": "N"},  # every row clashes
+        {"user-id": "shared", "user-directory": "CORP", "groups-claim": " "},
         {"user-directory": "CORP", "attributes": ["dept=Sales"], "email": "not-an-email"},
         {  # every shared field away from its default: each row keeps them all
             "user-directory": "CORP",
@@ -328,6 +333,7 @@ ROW_SHARES: dict[Target, list[dict[str, Any]]] = {
         CLOUD_SHARED,
         {**CLOUD_SHARED, "email-verified": "true", "groups": ["G"], "algorithm": "RS512"},
         {"key-id": "k"},  # no issuer: every row fails
+        {**CLOUD_SHARED, "subject": "shared", "email": "bad", "email-verified": "no", "name": "S"},
         {  # every shared field away from its default
             **CLOUD_SHARED,
             "clock-skew": "0s",
@@ -351,6 +357,9 @@ ROWS: dict[Target, list[dict[str, Any]]] = {
         {"user-id": "gina", "user-directory": ""},
         {"user-id": "x" * 2000},
         {"user-id": "hank", "groups": ["\ud800"]},
+        {"user-id": "ivan", "email": "i@example.com", "groups": "a,b\nc", "name": "  "},
+        {"user-directory": "D", "email": ""},
+        {"user-id": "jo", "attributes": "", "groups": []},
     ],
     Target.CLOUD: [
         {"subject": "s1", "name": "N", "email": "n@example.com"},
@@ -359,6 +368,8 @@ ROWS: dict[Target, list[dict[str, Any]]] = {
         {"subject": "", "name": "", "email": ""},
         {"subject": "s4", "name": "P", "email": "p@example.com", "groups": ["G1", "G1", "G2"]},
         {"name": "Q", "email": "q@example.com"},
+        {"email": "r@example.com", "groups": "a,b"},
+        {"subject": "s5", "email-verified": "  "},
     ],
 }
 
