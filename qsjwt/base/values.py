@@ -150,7 +150,7 @@ def given_of(raw: RawValue | None) -> bool:
 def text_of(name: str, raw: RawValue | None, *, defaults: bool = True) -> str:
     """``ValueReader.text`` of one value (``raw``, None when not given): the stripped value, the
     input's default (unless not ``defaults``), or ''. (``qs-jwt bulk`` reads each user's own
-    values through these two functions, with no reader a row.)"""
+    values through this and the ``*_of`` functions below, with no reader a row.)"""
     if isinstance(raw, str):
         value = raw.strip()
     elif raw:
