@@ -152,9 +152,9 @@ class Layout(NamedTuple):
             # A line of a CSV text without quotes, split here in the worker: the cells
             # csv.reader makes of it (a test holds the two to the same rows).
             line, cells = cells, cells.rstrip("\r\n").split(",")
-            limit = csv.field_size_limit()  # a longer field is not valid CSV to csv.reader
+            limit = csv.field_size_limit()  # csv.reader refuses a longer field
             if len(line) > limit and max(map(len, cells)) > limit:
-                return {}, _NOT_CSV
+                return {}, _too_long(limit)
             if len(cells) != len(columns):
                 return {}, _width_problem(len(cells), len(columns))
         return {
@@ -198,9 +198,10 @@ def _csv_rows(reader: _CsvReader, width: int) -> Iterator[Row]:
             cells = next(reader)
         except StopIteration:
             return
-        except csv.Error:
+        except csv.Error as err:
             end = reader.line_num
-            yield start, "", _NOT_CSV
+            too_long = str(err).startswith("field larger than field limit")
+            yield start, "", _too_long(csv.field_size_limit()) if too_long else _NOT_CSV
             continue
         end = reader.line_num
         if not "".join(cells).strip():
@@ -226,6 +227,11 @@ def _plain_rows(lines: list[str], header_end: int) -> Iterator[Row]:
 
 
 _NOT_CSV = "is not valid CSV (an unclosed quote?)"
+
+
+def _too_long(limit: int) -> str:
+    """What ``csv.reader``'s "field larger than field limit" means, in the words of a row."""
+    return f"has a field over {limit} characters, more than a CSV cell may hold here"
 
 
 def _width_problem(fields: int, width: int) -> str:

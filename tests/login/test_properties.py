@@ -262,8 +262,14 @@ def test_a_csv_text_without_quotes_gives_the_rows_csv_reader_gives(body: str) ->
     assert _plain_rows(text) == _csv_reader_rows(text)
 
 
-def test_a_field_over_csvs_limit_is_not_valid_csv_without_quotes_too() -> None:
+def test_a_field_over_csvs_limit_is_refused_as_too_long_with_or_without_quotes() -> None:
     limit = csv.field_size_limit()
     text = f"user-id,name\nu1,{'x' * limit}\nu2,{'x' * (limit + 1)}\n"
     assert _plain_rows(text) == _csv_reader_rows(text)
-    assert [row[2] for row in _plain_rows(text)] == [None, "is not valid CSV (an unclosed quote?)"]
+    too_long = f"has a field over {limit} characters, more than a CSV cell may hold here"
+    assert [row[2] for row in _plain_rows(text)] == [None, too_long]
+    quoted = f'user-id,name\nu1,"{"x" * (limit + 1)}"\nu2,"unclosed\n'
+    assert [row[2] for row in _plain_rows(quoted)] == [
+        too_long,
+        "is not valid CSV (an unclosed quote?)",
+    ]
