@@ -266,6 +266,14 @@ def report_ratios(count: int, cores: int, runs: Runs) -> None:
             f"{statistics.median(cpu[target]) / count * 1e6:.0f} us of CPU) x the cores busy "
             f"(median {statistics.median(busy):.3f})"
         )
+        if target != BARE and BARE in seconds:
+            # against the same round's bare signer (its wall time over ours): what our own work
+            # costs, less tied to the host than the ratio to OpenSSL (issue 23 changed host)
+            paired = [
+                bare / ours for ours, bare in zip(seconds[target], seconds[BARE], strict=True)
+            ]
+            median = statistics.median(paired)
+            print(f"    / the bare signer of the same round: median {median:.3f}")
 
 
 if __name__ == "__main__":
