@@ -205,7 +205,9 @@ class RowSettings:
                 return settings  # else the full parse below raises parse_login's error
         settings = parse_login(self.target, {**self._shared, **row})
         if plan is None:
-            self._plan = _RowPlan(settings, self._shared, row)
+            plan = _RowPlan(settings, self._shared, row)
+            if plan.reproduces:  # else the next row tries again (a row with other inputs)
+                self._plan = plan
         return settings
 
 
@@ -261,6 +263,10 @@ class _RowPlan:
                 self._warned.append((name, tuple(found)))
         self._shared_warnings: tuple[Finding, ...] = ()
         mine = self.settings(row)
+        self.reproduces = mine is not None and mine[: self._warnings] == template[: self._warnings]
+        """whether the plan makes the fields of the row it was made from: not when that row
+        holds an input that is not per user (a row of ``qs-jwt bulk`` never does), which would
+        be in the template but not in the rules"""
         own = list(mine.warnings) if mine is not None else []
         shared_warnings = []
         for finding in template.warnings:  # less this row's own warnings, once each

@@ -360,6 +360,7 @@ ROWS: dict[Target, list[dict[str, Any]]] = {
         {"user-id": "ivan", "email": "i@example.com", "groups": "a,b\nc", "name": "  "},
         {"user-directory": "D", "email": ""},
         {"user-id": "jo", "attributes": "", "groups": []},
+        {"user-id": "kim", "issuer": "https://other/", "expires-in": "2m"},  # not per-user values
     ],
     Target.CLOUD: [
         {"subject": "s1", "name": "N", "email": "n@example.com"},
