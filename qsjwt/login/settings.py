@@ -116,7 +116,7 @@ def _qseow(r: "_Reader") -> QseowSettings:
     claim_names = {name: r.claim_name(name) for name in _QSEOW_CLAIM_INPUTS}
     _distinct(claim_names)
     for input_name, claim in claim_names.items():
-        if claim in ("name", "email") and r.text(claim):
+        if claim in _CLASHES and r.text(claim):
             raise InputError(
                 f"{claim!r} is also the claim of the {claim} input; one would overwrite the other",
                 input_name=input_name,
@@ -507,7 +507,8 @@ def _attributes(raw: RawValue | None, reserved: frozenset[str]) -> tuple[tuple[s
 _Q = QseowSettings._fields.index
 _C = CloudSettings._fields.index
 _CLASHES = {"name": _Q("name"), "email": _Q("email")}
-"""The settings field of each per-user input a QSEoW claim name may clash with."""
+"""The per-user inputs a QSEoW claim name may not take while they are given (each would
+overwrite the other in the token), and the settings field of each."""
 _QSEOW_RULES: tuple[tuple[str, int, _Rule], ...] = (
     ("user-id", _Q("user_id"), _identity_of("user-id")),
     ("user-directory", _Q("user_directory"), _identity_of("user-directory")),
